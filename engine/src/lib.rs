@@ -1,0 +1,23 @@
+//! # Entra Onboard engine
+//!
+//! Everything the Entra Onboard wizard knows and does, with no desktop dependency: the
+//! customer [`profile`], [`validation`], one module per wizard step in [`steps`], the pure
+//! [`plan`] that ties them together, and the helpers the CLI and the desktop shell share.
+//! The desktop app (`src-tauri/`) is a thin shell of one-line commands over this crate;
+//! the `entra-onboard` CLI is another.
+//!
+//! Deliberately not here: anything only a desktop can do (windows, the clipboard, file
+//! dialogs). Opening the system browser *is* here ([`browser`]) because the CLI needs it
+//! too.
+
+pub mod browser;
+pub mod cli;
+pub mod cloud;
+pub mod ids;
+pub mod plan;
+pub mod profile;
+pub mod steps;
+pub mod validation;
+
+pub use plan::{Plan, plan};
+pub use profile::{Profile, ProfileStore};

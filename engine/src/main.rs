@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    entra_onboard::cli::main()
+}

@@ -1,0 +1,557 @@
+//! The customer profile: everything the wizard knows about one service desk ↔ Entra
+//! connection, and the store that keeps profiles on disk.
+//!
+//! A profile is JSON with a schema version, one file per customer in the OS config folder,
+//! written atomically (temp file + rename). It keeps what the admin typed *as typed* —
+//! validation reports on it, never rewrites it — and it never contains a secret: secrets
+//! live in the OS keychain, the profile only records their kind, hint and expiry.
+//!
+//! Field names are snake_case because this is a file format admins read and edit (and the
+//! CLI takes); the IPC-only types elsewhere use camelCase.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::cloud::Cloud;
+
+/// The profile format this build writes. Older files are read and upgraded on save; newer
+/// ones are refused rather than half-understood.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Who the app registration is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum TenantType {
+    /// Accounts in this organisational directory only (HaloITSM, one tenant).
+    #[default]
+    Single,
+    /// Accounts in any organisational directory (HaloPSA with customers, CSP).
+    Multi,
+}
+
+/// Halo's "Allow Single Sign-On for Agents and/or Users".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum SsoFor {
+    /// Agents (technicians) only.
+    #[default]
+    Agents,
+    /// Self-service portal users only.
+    Users,
+    /// Agents and users.
+    Both,
+}
+
+impl SsoFor {
+    /// True when agents sign in with Entra.
+    pub fn agents(self) -> bool {
+        matches!(self, SsoFor::Agents | SsoFor::Both)
+    }
+    /// True when portal users sign in with Entra.
+    pub fn users(self) -> bool {
+        matches!(self, SsoFor::Users | SsoFor::Both)
+    }
+}
+
+/// Optional integrations beside SSO (which agents/users get SSO is [`SsoFor`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct Features {
+    /// User/agent import from Entra (Halo's Entra ID integration; redirect `/azure/auth`).
+    pub import: bool,
+    /// Microsoft CSP integration (the multi-tenant app; redirect
+    /// `/config/integrations/microsoftcsp`, AdminAgents elevation, per-customer consent).
+    pub csp: bool,
+}
+
+/// How the service desk proves it is the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum CredentialKind {
+    /// Not chosen yet.
+    #[default]
+    None,
+    /// A client secret (value kept in the OS keychain).
+    Secret,
+    /// A certificate (public part uploaded to Entra; private key with the service desk).
+    Certificate,
+    /// A federated identity credential (no secret at all).
+    Federated,
+}
+
+/// What the profile records about the credential — never the credential itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct CredentialMeta {
+    /// Secret, certificate or federated credential.
+    pub kind: CredentialKind,
+    /// When the secret or certificate stops working.
+    pub expires_on: Option<NaiveDate>,
+    /// First three characters of a client secret, as Entra lists them ("hint").
+    pub secret_hint: Option<String>,
+    /// Certificate thumbprint (SHA-1 hex, as Entra lists it).
+    pub thumbprint: Option<String>,
+}
+
+/// Halo's "Azure Tenant Sign-In Scope" (multi-tenant apps only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum SignInScope {
+    /// "Allow users from a restricted list" — only `allowed_tenants` (recommended).
+    #[default]
+    Restricted,
+    /// "Allow all Azure tenants".
+    All,
+}
+
+/// The SSO settings of step 6, named after Halo's screens
+/// (Configuration > Integrations > Microsoft Entra ID > Single Sign On, and
+/// Configuration > Advanced Settings).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct SsoToggles {
+    /// "Published": SSO is live.
+    pub published: bool,
+    /// "Automatically create unmatched users that login with Azure AD" (single tenant only).
+    pub auto_create_users: bool,
+    /// "Automatically redirect Agents to Azure without showing the Halo login screen".
+    pub auto_redirect_agents: bool,
+    /// "Automatically redirect Users to Azure without showing the Halo login screen".
+    pub auto_redirect_users: bool,
+    /// "Use the unique identifier of the Agent/User for single sign-on instead of their email".
+    pub use_unique_identifier: bool,
+    /// "Enable Single-Logout (SLO)".
+    pub single_logout: bool,
+    /// "Azure Tenant Sign-In Scope" (multi-tenant only).
+    pub sign_in_scope: SignInScope,
+    /// "Federated Domain": the ADFS server's FQDN, when sign-ins are forwarded to ADFS.
+    pub federated_domain: Option<String>,
+    /// "Graph Endpoint" override, e.g. `https://graph.microsoft.us`; empty = the cloud's.
+    pub graph_endpoint: Option<String>,
+    /// Advanced Settings: "Remember Me when using a SSO method".
+    pub remember_me: bool,
+    /// Advanced Settings: "Bypass Halo 2FA if logging in with Single Sign-On".
+    pub bypass_2fa: bool,
+}
+
+/// The last passing SSO test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct Verification {
+    /// When the test passed.
+    pub verified_at: DateTime<Utc>,
+    /// Who signed in (preferred_username), for the record.
+    pub signed_in_as: Option<String>,
+}
+
+/// One customer's connection, as typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct Profile {
+    /// Format version ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// Stable id (a UUID) — the file name and the keychain account.
+    pub id: String,
+    /// Customer or connection name, shown in lists and reports.
+    pub name: String,
+    /// Microsoft cloud.
+    pub cloud: Cloud,
+    /// Override of the login host (e.g. `http://127.0.0.1:8080` for tests or the sandbox).
+    pub authority: Option<String>,
+    /// Single- or multi-tenant app.
+    pub tenant_type: TenantType,
+    /// Directory (tenant) ID where the app is registered.
+    pub tenant_id: String,
+    /// Application (client) ID.
+    pub client_id: String,
+    /// The agent application's address, e.g. `https://acme.halopsa.com`.
+    pub agent_url: String,
+    /// The self-service portal's address; empty = `<agent_url>/portal`.
+    pub portal_url: Option<String>,
+    /// Authorization server URL for on-premise installs where it is not `<agent_url>/auth`
+    /// (Halo: Configuration > Integrations > Halo API).
+    pub auth_url: Option<String>,
+    /// Who signs in with Entra.
+    pub sso_for: SsoFor,
+    /// Integrations beside SSO.
+    pub features: Features,
+    /// What kind of credential, its hint and expiry.
+    pub credential: CredentialMeta,
+    /// The SSO toggles of step 6.
+    pub sso: SsoToggles,
+    /// Tenant IDs allowed to sign in (multi-tenant with a restricted sign-in scope).
+    pub allowed_tenants: Vec<String>,
+    /// Set when an SSO test passed.
+    pub verified: Option<Verification>,
+    /// When the profile was created.
+    pub created_at: Option<DateTime<Utc>>,
+    /// When it was last saved.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            schema_version: SCHEMA_VERSION,
+            id: String::new(),
+            name: String::new(),
+            cloud: Cloud::Global,
+            authority: None,
+            tenant_type: TenantType::Single,
+            tenant_id: String::new(),
+            client_id: String::new(),
+            agent_url: String::new(),
+            portal_url: None,
+            auth_url: None,
+            sso_for: SsoFor::Agents,
+            features: Features::default(),
+            credential: CredentialMeta::default(),
+            sso: SsoToggles::default(),
+            allowed_tenants: Vec::new(),
+            verified: None,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+}
+
+impl Profile {
+    /// A fresh profile with a new id.
+    pub fn new(name: &str) -> Profile {
+        Profile {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.trim().to_string(),
+            created_at: Some(Utc::now()),
+            ..Profile::default()
+        }
+    }
+
+    /// Parses a profile file's text. Errors say where (line, column) and what.
+    pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
+        let p: Profile =
+            serde_json::from_str(text).map_err(|e| ProfileError::Parse(e.to_string()))?;
+        if p.schema_version > SCHEMA_VERSION {
+            return Err(ProfileError::TooNew(p.schema_version));
+        }
+        Ok(p)
+    }
+
+    /// Reads a profile from any path (the CLI's `<profile.json>`).
+    pub fn read_file(path: &Path) -> Result<Profile, ProfileError> {
+        let text = fs::read_to_string(path).map_err(|e| ProfileError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Profile::from_json(&text)
+    }
+
+    /// Pretty JSON, as written to disk.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a profile always serialises");
+        s.push('\n');
+        s
+    }
+}
+
+/// A line in the profile list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ProfileSummary {
+    /// Profile id.
+    pub id: String,
+    /// Customer name.
+    pub name: String,
+    /// Service desk address as typed.
+    pub agent_url: String,
+    /// Cloud.
+    pub cloud: Cloud,
+    /// When the last SSO test passed.
+    pub verified_at: Option<DateTime<Utc>>,
+    /// When it was last saved.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Profile> for ProfileSummary {
+    fn from(p: &Profile) -> Self {
+        ProfileSummary {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            agent_url: p.agent_url.clone(),
+            cloud: p.cloud,
+            verified_at: p.verified.as_ref().map(|v| v.verified_at),
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// Profile file and store failures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// The JSON is malformed or has an unknown field.
+    #[error("the profile is not valid JSON for this app: {0}")]
+    Parse(String),
+    /// Written by a newer Entra Onboard.
+    #[error(
+        "the profile has schema version {0}, newer than this app understands ({SCHEMA_VERSION}); update Entra Onboard"
+    )]
+    TooNew(u32),
+    /// Reading or writing failed.
+    #[error("could not access {path}: {message}")]
+    Io {
+        /// The file or folder.
+        path: String,
+        /// The OS error.
+        message: String,
+    },
+    /// No profile with that id.
+    #[error("no profile with id {0}")]
+    NotFound(String),
+    /// The id is not one this app made (and could be a path).
+    #[error("{0:?} is not a profile id")]
+    BadId(String),
+    /// No config folder could be found.
+    #[error("could not find a configuration folder for this user; set ENTRA_ONBOARD_HOME")]
+    NoConfigDir,
+}
+
+impl ProfileError {
+    /// Stable code for the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ProfileError::Parse(_) => "profile.parse",
+            ProfileError::TooNew(_) => "profile.too_new",
+            ProfileError::Io { .. } => "profile.io",
+            ProfileError::NotFound(_) => "profile.not_found",
+            ProfileError::BadId(_) => "profile.bad_id",
+            ProfileError::NoConfigDir => "profile.no_config_dir",
+        }
+    }
+}
+
+/// Profiles on disk: `<config dir>/entra-onboard/profiles/<id>.json`.
+#[derive(Debug, Clone)]
+pub struct ProfileStore {
+    dir: PathBuf,
+}
+
+/// The folder everything of this app lives in: `$ENTRA_ONBOARD_HOME` when set (tests,
+/// portable installs), else the OS config folder.
+pub fn app_home() -> Result<PathBuf, ProfileError> {
+    if let Some(home) = std::env::var_os("ENTRA_ONBOARD_HOME").filter(|h| !h.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    dirs::config_dir()
+        .map(|d| d.join("entra-onboard"))
+        .ok_or(ProfileError::NoConfigDir)
+}
+
+impl ProfileStore {
+    /// The store in [`app_home`].
+    pub fn open_default() -> Result<ProfileStore, ProfileError> {
+        Ok(ProfileStore::at(app_home()?.join("profiles")))
+    }
+
+    /// A store in `dir` (created on first save).
+    pub fn at(dir: impl Into<PathBuf>) -> ProfileStore {
+        ProfileStore { dir: dir.into() }
+    }
+
+    /// Where the profiles are.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path_for(&self, id: &str) -> Result<PathBuf, ProfileError> {
+        // Ids come from the webview too: only a UUID can become a file name, so no id can
+        // walk out of the folder.
+        let id = uuid::Uuid::parse_str(id).map_err(|_| ProfileError::BadId(id.to_string()))?;
+        Ok(self.dir.join(format!("{}.json", id.hyphenated())))
+    }
+
+    fn io(path: &Path, e: std::io::Error) -> ProfileError {
+        ProfileError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Every profile, most recently saved first. A file that cannot be read is skipped
+    /// rather than hiding all the others.
+    pub fn list(&self) -> Result<Vec<ProfileSummary>, ProfileError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Self::io(&self.dir, e)),
+        };
+        let mut out: Vec<ProfileSummary> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter_map(|p| Profile::read_file(&p).ok())
+            .map(|p| ProfileSummary::from(&p))
+            .collect();
+        out.sort_by(|a, b| {
+            b.updated_at
+                .cmp(&a.updated_at)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Ok(out)
+    }
+
+    /// Loads one profile.
+    pub fn load(&self, id: &str) -> Result<Profile, ProfileError> {
+        let path = self.path_for(id)?;
+        match fs::read_to_string(&path) {
+            Ok(text) => Profile::from_json(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(ProfileError::NotFound(id.to_string()))
+            }
+            Err(e) => Err(Self::io(&path, e)),
+        }
+    }
+
+    /// Saves (creating or replacing) atomically, stamping `updated_at` and the schema
+    /// version. A profile without an id gets one. Saving never validates: a half-finished
+    /// profile is saved as it is, so nothing typed is lost.
+    pub fn save(&self, profile: &Profile) -> Result<Profile, ProfileError> {
+        let mut p = profile.clone();
+        if p.id.is_empty() {
+            p.id = uuid::Uuid::new_v4().to_string();
+        }
+        p.schema_version = SCHEMA_VERSION;
+        p.created_at.get_or_insert_with(Utc::now);
+        p.updated_at = Some(Utc::now());
+        let path = self.path_for(&p.id)?;
+        fs::create_dir_all(&self.dir).map_err(|e| Self::io(&self.dir, e))?;
+        write_atomic(&path, p.to_json().as_bytes()).map_err(|e| Self::io(&path, e))?;
+        Ok(p)
+    }
+
+    /// Deletes one profile's file. (Keychain entries are removed by the caller, which
+    /// knows about the keychain.)
+    pub fn delete(&self, id: &str) -> Result<(), ProfileError> {
+        let path = self.path_for(id)?;
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(ProfileError::NotFound(id.to_string()))
+            }
+            Err(e) => Err(Self::io(&path, e)),
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
+/// crash or a full disk leaves either the old file or the new one, never half of one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let result = (|| {
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Customer names and tenant ids are not secrets, but they are nobody else's
+            // business on a shared machine.
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_json_fills_defaults() {
+        let p = Profile::from_json(r#"{"name":"Acme","agent_url":"https://acme.halopsa.com"}"#)
+            .unwrap();
+        assert_eq!(p.schema_version, SCHEMA_VERSION);
+        assert_eq!(p.cloud, Cloud::Global);
+        assert_eq!(p.tenant_type, TenantType::Single);
+        assert_eq!(p.sso_for, SsoFor::Agents);
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let err = Profile::from_json(r#"{"tenantid":"x"}"#).unwrap_err();
+        assert!(err.to_string().contains("tenantid"), "{err}");
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let err = Profile::from_json(r#"{"schema_version":99}"#).unwrap_err();
+        assert_eq!(err.code(), "profile.too_new");
+    }
+
+    #[test]
+    fn store_round_trip_and_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path().join("profiles"));
+        assert!(store.list().unwrap().is_empty());
+        let mut p = Profile::new("Acme");
+        p.tenant_id = "not yet".into();
+        let saved = store.save(&p).unwrap();
+        assert!(saved.updated_at.is_some());
+        let back = store.load(&saved.id).unwrap();
+        assert_eq!(back, saved);
+        assert_eq!(back.tenant_id, "not yet", "saving never rewrites input");
+        assert_eq!(store.list().unwrap().len(), 1);
+        store.delete(&saved.id).unwrap();
+        assert!(matches!(store.load(&saved.id), Err(ProfileError::NotFound(_))));
+        // no temp files left behind
+        assert_eq!(fs::read_dir(store.dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn ids_cannot_escape_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        for bad in ["../../etc/passwd", "x.json", ""] {
+            assert!(matches!(store.load(bad), Err(ProfileError::BadId(_))), "{bad}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let p = store.save(&Profile::new("Acme")).unwrap();
+        let mode = fs::metadata(dir.path().join(format!("{}.json", p.id)))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

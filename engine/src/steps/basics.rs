@@ -1,0 +1,334 @@
+//! Step 1 — basics: service-desk URLs, tenant type, cloud, tenant and client ids.
+//!
+//! Resolves what was typed into canonical values ([`Basics`]) for the later steps, and
+//! reports every problem against the field it came from. A field with an error resolves to
+//! `None`, so later steps skip what depends on it instead of reporting the same mistake
+//! again in other words.
+
+use url::Url;
+
+use crate::ids::{ClientId, TenantId, is_fqdn, parse_guid};
+use crate::profile::{Profile, TenantType};
+use crate::validation::{Issues, UrlProblem, host_of, is_loopback_host, normalize_base_url};
+
+const STEP: u8 = 1;
+
+/// The tenant as it can appear in an authority URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantRef {
+    /// A Directory (tenant) ID.
+    Id(TenantId),
+    /// A verified domain such as `contoso.onmicrosoft.com`.
+    Domain(String),
+}
+
+impl TenantRef {
+    /// The text that goes into a URL.
+    pub fn as_str(&self) -> &str {
+        match self {
+            TenantRef::Id(t) => t.as_str(),
+            TenantRef::Domain(d) => d,
+        }
+    }
+}
+
+/// Step 1, resolved. `None` means "missing or wrong; an issue says why".
+#[derive(Debug, Clone, Default)]
+pub struct Basics {
+    /// Home tenant of the app.
+    pub tenant: Option<TenantRef>,
+    /// The app.
+    pub client_id: Option<ClientId>,
+    /// Agent URL, normalised.
+    pub agent_url: Option<String>,
+    /// Portal URL in effect (typed, or `<agent_url>/portal`), normalised.
+    pub portal_url: Option<String>,
+    /// On-premise authorization URL, normalised.
+    pub auth_url: Option<String>,
+    /// Login base URL (`https://<cloud login host>` or the override), no trailing slash.
+    pub authority: String,
+    /// True when the authority is a loopback override (tests, the sandbox).
+    pub authority_is_loopback: bool,
+}
+
+/// Checks step 1 and resolves it.
+pub fn check(p: &Profile, issues: &mut Issues) -> Basics {
+    let mut b = Basics {
+        authority: format!("https://{}", p.cloud.login_host()),
+        ..Basics::default()
+    };
+
+    if p.name.trim().is_empty() {
+        issues.error(
+            STEP,
+            "name",
+            "name.required",
+            "The customer name is empty.",
+            "Give the connection a name you will recognise in the customer list, e.g. the customer's company name.",
+        );
+    } else if p.name.chars().count() > 100 {
+        issues.error(
+            STEP,
+            "name",
+            "name.too_long",
+            "The customer name is longer than 100 characters.",
+            "Shorten it; it is a label for lists and reports.",
+        );
+    }
+
+    b.tenant = check_tenant(p, issues);
+    b.client_id = check_client(p, issues);
+    if let (Some(TenantRef::Id(t)), Some(c)) = (&b.tenant, &b.client_id)
+        && t.as_str() == c.as_str()
+    {
+        issues.error(
+            STEP,
+            "client_id",
+            "client_id.same_as_tenant",
+            "The client ID is the same as the tenant ID; one of them was pasted into the wrong box.",
+            "On the app's Overview page, copy 'Application (client) ID' here and 'Directory (tenant) ID' into Tenant ID.",
+        );
+        b.client_id = None;
+    }
+
+    b.agent_url = url_field(
+        issues,
+        "agent_url",
+        &p.agent_url,
+        "service desk address",
+        "https://yourcompany.halopsa.com",
+    );
+    b.portal_url = match p.portal_url.as_deref().map(str::trim) {
+        Some(s) if !s.is_empty() => url_field(
+            issues,
+            "portal_url",
+            s,
+            "self-service portal address",
+            "https://yourcompany.halopsa.com/portal",
+        ),
+        _ => b.agent_url.as_ref().map(|a| format!("{a}/portal")),
+    };
+    b.auth_url = match p.auth_url.as_deref().map(str::trim) {
+        Some(s) if !s.is_empty() => url_field(
+            issues,
+            "auth_url",
+            s,
+            "authorization URL",
+            "https://halo.yourcompany.com/auth",
+        ),
+        _ => None,
+    };
+    if let (Some(agent), Some(portal)) = (&b.agent_url, &b.portal_url)
+        && p.portal_url.as_deref().is_some_and(|s| !s.trim().is_empty())
+        && host_of(agent) != host_of(portal)
+    {
+        issues.info(
+            STEP,
+            "portal_url",
+            "portal_url.other_host",
+            "The portal is on a different host from the agent application, so it gets its own redirect URI.",
+            "Make sure the portal address is exactly what users open (Halo's guide shows portals on their own domain under /portal).",
+        );
+    }
+
+    check_authority(p, issues, &mut b);
+    b
+}
+
+fn check_tenant(p: &Profile, issues: &mut Issues) -> Option<TenantRef> {
+    let raw = p.tenant_id.trim();
+    if raw.is_empty() {
+        issues.error(
+            STEP,
+            "tenant_id",
+            "tenant_id.required",
+            "The tenant ID is empty.",
+            "In the Entra admin centre open App registrations > your app > Overview and copy 'Directory (tenant) ID'.",
+        );
+        return None;
+    }
+    if let Some(t) = TenantId::parse(raw) {
+        return Some(TenantRef::Id(t));
+    }
+    let lower = raw.to_ascii_lowercase();
+    if matches!(lower.as_str(), "common" | "organizations" | "consumers") {
+        issues.error(
+            STEP,
+            "tenant_id",
+            "tenant_id.not_a_tenant",
+            format!("'{raw}' is not a tenant: it is a shared sign-in endpoint."),
+            "Enter the Directory (tenant) ID of the tenant where the app is registered. For a multi-tenant app choose 'Multi-tenant' as the tenant type instead.",
+        );
+        return None;
+    }
+    if is_fqdn(&lower) {
+        issues.warn(
+            STEP,
+            "tenant_id",
+            "tenant_id.domain",
+            format!("'{raw}' is a domain, not the tenant ID. Sign-in works with a verified domain, but Halo asks for the ID."),
+            "Prefer the 'Directory (tenant) ID' GUID from the app's Overview page; domains can be renamed or removed.",
+        );
+        return Some(TenantRef::Domain(lower));
+    }
+    issues.error(
+        STEP,
+        "tenant_id",
+        "tenant_id.not_guid",
+        format!("'{raw}' is not a tenant ID. A tenant ID looks like 72f988bf-86f1-41af-91ab-2d7cd011db47."),
+        "Copy 'Directory (tenant) ID' from the app's Overview page in the Entra admin centre.",
+    );
+    None
+}
+
+fn check_client(p: &Profile, issues: &mut Issues) -> Option<ClientId> {
+    let raw = p.client_id.trim();
+    if raw.is_empty() {
+        issues.error(
+            STEP,
+            "client_id",
+            "client_id.required",
+            "The client ID is empty.",
+            "Register the app first (Entra admin centre > App registrations > New registration), then copy 'Application (client) ID' from its Overview page.",
+        );
+        return None;
+    }
+    let Some(id) = ClientId::parse(raw) else {
+        issues.error(
+            STEP,
+            "client_id",
+            "client_id.not_guid",
+            format!("'{raw}' is not a client ID. A client ID looks like 0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9."),
+            "Copy 'Application (client) ID' from the app's Overview page — not the Object ID and not a secret.",
+        );
+        return None;
+    };
+    // First-party Microsoft apps people paste from sign-in logs or API permission screens.
+    const MICROSOFT_APPS: [(&str, &str); 3] = [
+        ("00000003-0000-0000-c000-000000000000", "Microsoft Graph"),
+        ("00000002-0000-0000-c000-000000000000", "Azure AD Graph"),
+        ("fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd", "Microsoft Partner Center"),
+    ];
+    if let Some((_, name)) = MICROSOFT_APPS.iter().find(|(g, _)| *g == id.as_str()) {
+        issues.error(
+            STEP,
+            "client_id",
+            "client_id.microsoft_app",
+            format!("{} is the id of {name}, a Microsoft API, not your app.", id.as_str()),
+            "Use the Application (client) ID of the app registration you created for the service desk.",
+        );
+        return None;
+    }
+    Some(id)
+}
+
+fn url_field(
+    issues: &mut Issues,
+    field: &str,
+    value: &str,
+    what: &str,
+    example: &str,
+) -> Option<String> {
+    match normalize_base_url(value) {
+        Ok(u) => Some(u),
+        Err(problem) => {
+            let (message, fix) = problem.explain(what, example);
+            let fix = if problem == UrlProblem::Unparseable && !value.contains("://") {
+                format!("Add https:// in front: https://{}", value.trim())
+            } else {
+                fix
+            };
+            issues.error(STEP, field, &format!("{field}.{}", problem.code()), message, fix);
+            None
+        }
+    }
+}
+
+fn check_authority(p: &Profile, issues: &mut Issues, b: &mut Basics) {
+    let Some(raw) = p.authority.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+        return;
+    };
+    let parsed = Url::parse(raw).ok().filter(|u| u.host_str().is_some());
+    let Some(url) = parsed else {
+        issues.error(
+            STEP,
+            "authority",
+            "authority.not_a_url",
+            format!("The login host override '{raw}' is not a URL."),
+            "Leave it empty to use the cloud's login host, or enter e.g. http://127.0.0.1:8080 for a local test provider.",
+        );
+        return;
+    };
+    let host = url.host_str().unwrap_or_default().to_string();
+    let loopback = is_loopback_host(&host);
+    match (url.scheme(), loopback) {
+        ("http", true) | ("https", _) => {}
+        ("http", false) => {
+            issues.error(
+                STEP,
+                "authority",
+                "authority.not_https",
+                "The login host override uses http:// for a host that is not this computer.",
+                "Use https://, or leave the override empty. http:// is accepted only for 127.0.0.1/localhost test providers.",
+            );
+            return;
+        }
+        _ => {
+            issues.error(
+                STEP,
+                "authority",
+                "authority.scheme",
+                format!("The login host override uses {}://.", url.scheme()),
+                "Use https:// (or http:// for a provider on this computer).",
+            );
+            return;
+        }
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        issues.error(
+            STEP,
+            "authority",
+            "authority.has_query",
+            "The login host override contains ?… or #….",
+            "Enter only the scheme, host and port, e.g. http://127.0.0.1:8080.",
+        );
+        return;
+    }
+    if !loopback && host != p.cloud.login_host() && !p.cloud.login_host_aliases().contains(&host.as_str()) {
+        issues.warn(
+            STEP,
+            "authority",
+            "authority.not_microsoft",
+            format!("{host} is not the Microsoft login host for this cloud ({}).", p.cloud.login_host()),
+            "Leave the override empty unless you know why you need it.",
+        );
+    }
+    if loopback {
+        issues.info(
+            STEP,
+            "authority",
+            "authority.loopback",
+            "This profile signs in against a provider on this computer (a test or sandbox tenant), not Microsoft.",
+            "Clear the login host override before using the profile with a real tenant.",
+        );
+    }
+    let mut s = url.to_string();
+    while s.ends_with('/') {
+        s.pop();
+    }
+    b.authority = s;
+    b.authority_is_loopback = loopback;
+}
+
+/// True for a multi-tenant app.
+pub fn is_multi(p: &Profile) -> bool {
+    p.tenant_type == TenantType::Multi
+}
+
+/// Parses every entry of `allowed_tenants` that is a GUID (helper shared by later steps).
+pub fn allowed_tenant_ids(p: &Profile) -> Vec<TenantId> {
+    p.allowed_tenants
+        .iter()
+        .filter_map(|t| parse_guid(t).and_then(|g| TenantId::parse(&g)))
+        .collect()
+}

@@ -1,0 +1,18 @@
+//! One module per wizard step. Each takes the profile (and what earlier steps resolved),
+//! records [`Issue`](crate::validation::Issue)s and returns what its screen shows.
+//!
+//! | step | module | screen |
+//! |---|---|---|
+//! | 1 | [`basics`] | service-desk URLs, tenant type, cloud, tenant and client ids |
+//! | 2 | [`redirects`] | redirect URIs to register |
+//! | 3 | [`credential`] | secret, certificate or federated credential |
+//! | 4 | [`consent`] | the admin-consent link |
+//! | 5 | [`csp`] | the AdminAgents elevation script |
+//! | 6 | [`sso`] | SSO toggles and the settings sheet |
+
+pub mod basics;
+pub mod consent;
+pub mod credential;
+pub mod csp;
+pub mod redirects;
+pub mod sso;

@@ -1,0 +1,21 @@
+// Declaring the app's commands makes Tauri generate an `allow-<command>` permission for
+// each, so a command is callable from the webview only if capabilities/main.json grants it.
+const COMMANDS: &[&str] = &[
+    "list_profiles",
+    "new_profile",
+    "load_profile",
+    "save_profile",
+    "delete_profile",
+    "plan_profile",
+    "list_clouds",
+    "open_consent_link",
+    "copy_text",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("failed to run tauri-build");
+}

@@ -1,0 +1,41 @@
+//! The one error type commands return. It reaches the UI as `{code, message}`: the UI
+//! branches on `code` (stable, from the engine) and shows `message`; it never parses text.
+
+use serde::Serialize;
+
+/// A command failure as the UI receives it.
+#[derive(Debug, Serialize)]
+pub struct Error {
+    /// Stable machine-readable code, e.g. `profile.not_found`.
+    pub code: &'static str,
+    /// What happened and what to do, for the admin.
+    pub message: String,
+}
+
+/// Commands' result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+macro_rules! from_engine_error {
+    ($($t:ty),* $(,)?) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error { code: e.code(), message: e.to_string() }
+            }
+        }
+    )*};
+}
+
+from_engine_error!(
+    entra_onboard::profile::ProfileError,
+    entra_onboard::steps::consent::OpenLinkError,
+    entra_onboard::browser::BrowserError,
+);
+
+impl From<tauri_plugin_clipboard_manager::Error> for Error {
+    fn from(e: tauri_plugin_clipboard_manager::Error) -> Self {
+        Error {
+            code: "clipboard",
+            message: format!("could not copy to the clipboard: {e}"),
+        }
+    }
+}

@@ -94,7 +94,11 @@ enum Command {
 
 /// Runs the CLI with the process arguments.
 pub fn main() -> ExitCode {
-    run(std::env::args_os(), &mut std::io::stdout(), &mut std::io::stderr())
+    run(
+        std::env::args_os(),
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    )
 }
 
 /// Runs the CLI with explicit arguments and streams (used by tests).
@@ -141,14 +145,24 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
                 }
                 Format::Text => write!(out, "{}", render_plan(&p, &plan)).map_err(w)?,
             }
-            Ok(if plan.valid { ExitCode::SUCCESS } else { ExitCode::from(2) })
+            Ok(if plan.valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
         }
         Command::Consent { profile, open } => {
             let p = load(&profile)?;
             let plan = plan(&p);
             let Some(consent) = plan.consent else {
-                let errors: Vec<String> = plan.errors().map(|i| format!("  {}: {}", i.field, i.message)).collect();
-                return Err(format!("no consent link yet; fix these first:\n{}", errors.join("\n")));
+                let errors: Vec<String> = plan
+                    .errors()
+                    .map(|i| format!("  {}: {}", i.field, i.message))
+                    .collect();
+                return Err(format!(
+                    "no consent link yet; fix these first:\n{}",
+                    errors.join("\n")
+                ));
             };
             writeln!(out, "{}", consent.url).map_err(w)?;
             if open {
@@ -157,7 +171,11 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Script { profile, flavor, output } => {
+        Command::Script {
+            profile,
+            flavor,
+            output,
+        } => {
             let p = load(&profile)?;
             let plan = plan(&p);
             let mut issues = crate::validation::Issues::default();
@@ -205,7 +223,8 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
                             .verified_at
                             .map(|d| format!("verified {}", d.format("%Y-%m-%d")))
                             .unwrap_or_else(|| "not verified".into());
-                        writeln!(out, "  {}  {}  {}  ({verified})", s.id, s.name, s.agent_url).map_err(w)?;
+                        writeln!(out, "  {}  {}  {}  ({verified})", s.id, s.name, s.agent_url)
+                            .map_err(w)?;
                     }
                 }
             }
@@ -218,29 +237,61 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
 pub fn render_plan(p: &Profile, plan: &Plan) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let name = if p.name.trim().is_empty() { "(unnamed profile)" } else { p.name.trim() };
+    let name = if p.name.trim().is_empty() {
+        "(unnamed profile)"
+    } else {
+        p.name.trim()
+    };
     let _ = writeln!(s, "Entra Onboard plan for {name}");
-    let _ = writeln!(s, "Cloud: {} (sign-in {}, Graph {})", plan.cloud.label, plan.cloud.login_host, plan.cloud.graph_host);
+    let _ = writeln!(
+        s,
+        "Cloud: {} (sign-in {}, Graph {})",
+        plan.cloud.label, plan.cloud.login_host, plan.cloud.graph_host
+    );
     let _ = writeln!(s);
-    let errors = plan.issues.iter().filter(|i| i.severity == Severity::Error).count();
-    let warnings = plan.issues.iter().filter(|i| i.severity == Severity::Warning).count();
+    let errors = plan
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .count();
+    let warnings = plan
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Warning)
+        .count();
     if errors > 0 {
         let _ = writeln!(s, "{errors} error(s) to fix:");
         for i in plan.issues.iter().filter(|i| i.severity == Severity::Error) {
-            let _ = writeln!(s, "  ✗ step {} · {}: {}\n      fix: {}", i.step, i.field, i.message, i.fix);
+            let _ = writeln!(
+                s,
+                "  ✗ step {} · {}: {}\n      fix: {}",
+                i.step, i.field, i.message, i.fix
+            );
         }
         let _ = writeln!(s);
     }
     if warnings > 0 {
         let _ = writeln!(s, "{warnings} warning(s):");
-        for i in plan.issues.iter().filter(|i| i.severity == Severity::Warning) {
-            let _ = writeln!(s, "  ! step {} · {}: {}\n      fix: {}", i.step, i.field, i.message, i.fix);
+        for i in plan
+            .issues
+            .iter()
+            .filter(|i| i.severity == Severity::Warning)
+        {
+            let _ = writeln!(
+                s,
+                "  ! step {} · {}: {}\n      fix: {}",
+                i.step, i.field, i.message, i.fix
+            );
         }
         let _ = writeln!(s);
     }
     let _ = writeln!(s, "Step 2 — redirect URIs (platform: Web)");
     for r in &plan.redirect_uris {
-        let tag = if r.remove_after_onboarding { "  [remove after onboarding]" } else { "" };
+        let tag = if r.remove_after_onboarding {
+            "  [remove after onboarding]"
+        } else {
+            ""
+        };
         let _ = writeln!(s, "  {}\n      {}{tag}", r.uri, r.description);
     }
     let _ = writeln!(s, "\nOn the app registration:");
@@ -250,14 +301,22 @@ pub fn render_plan(p: &Profile, plan: &Plan) -> String {
     let _ = writeln!(s, "\nStep 4 — admin consent");
     match &plan.consent {
         Some(c) => {
-            let _ = writeln!(s, "  {}\n  Who can consent: {}", c.url, c.who_can_consent.join("; "));
+            let _ = writeln!(
+                s,
+                "  {}\n  Who can consent: {}",
+                c.url,
+                c.who_can_consent.join("; ")
+            );
         }
         None => {
             let _ = writeln!(s, "  (not available until steps 1 and 2 have no errors)");
         }
     }
     if let Some(scripts) = &plan.csp_scripts {
-        let _ = writeln!(s, "\nStep 5 — CSP: AdminAgents script (Microsoft Graph PowerShell)");
+        let _ = writeln!(
+            s,
+            "\nStep 5 — CSP: AdminAgents script (Microsoft Graph PowerShell)"
+        );
         for line in scripts.graph.lines() {
             let _ = writeln!(s, "  {line}");
         }
@@ -271,6 +330,14 @@ pub fn render_plan(p: &Profile, plan: &Plan) -> String {
         }
         let _ = writeln!(s, "    {}: {}", r.setting, r.value);
     }
-    let _ = writeln!(s, "\n{}", if plan.valid { "The plan is valid." } else { "The plan has errors (exit code 2)." });
+    let _ = writeln!(
+        s,
+        "\n{}",
+        if plan.valid {
+            "The plan is valid."
+        } else {
+            "The plan has errors (exit code 2)."
+        }
+    );
     s
 }

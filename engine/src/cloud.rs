@@ -177,6 +177,9 @@ mod tests {
     fn dod_has_its_own_graph_but_shares_login() {
         assert_eq!(Cloud::UsgovDod.login_host(), Cloud::Usgov.login_host());
         assert_ne!(Cloud::UsgovDod.graph_host(), Cloud::Usgov.graph_host());
-        assert_eq!(Cloud::from_graph_host("dod-graph.microsoft.us"), Some(Cloud::UsgovDod));
+        assert_eq!(
+            Cloud::from_graph_host("dod-graph.microsoft.us"),
+            Some(Cloud::UsgovDod)
+        );
     }
 }

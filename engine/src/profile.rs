@@ -527,7 +527,10 @@ mod tests {
         assert_eq!(back.tenant_id, "not yet", "saving never rewrites input");
         assert_eq!(store.list().unwrap().len(), 1);
         store.delete(&saved.id).unwrap();
-        assert!(matches!(store.load(&saved.id), Err(ProfileError::NotFound(_))));
+        assert!(matches!(
+            store.load(&saved.id),
+            Err(ProfileError::NotFound(_))
+        ));
         // no temp files left behind
         assert_eq!(fs::read_dir(store.dir()).unwrap().count(), 0);
     }
@@ -537,7 +540,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = ProfileStore::at(dir.path());
         for bad in ["../../etc/passwd", "x.json", ""] {
-            assert!(matches!(store.load(bad), Err(ProfileError::BadId(_))), "{bad}");
+            assert!(
+                matches!(store.load(bad), Err(ProfileError::BadId(_))),
+                "{bad}"
+            );
         }
     }
 

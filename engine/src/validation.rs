@@ -159,7 +159,9 @@ impl UrlProblem {
                 format!("Enter a full address starting with https://, e.g. {example}."),
             ),
             UrlProblem::NotHttps(scheme) => (
-                format!("The {what} uses {scheme}://; Entra only accepts https redirect URIs for web apps."),
+                format!(
+                    "The {what} uses {scheme}://; Entra only accepts https redirect URIs for web apps."
+                ),
                 "Use the https:// address of the service desk.".to_string(),
             ),
             UrlProblem::HasCredentials => (
@@ -167,12 +169,15 @@ impl UrlProblem {
                 "Remove the part before @ — never put credentials in a URL.".to_string(),
             ),
             UrlProblem::HasQueryOrFragment => (
-                format!("The {what} contains ?… or #…, which redirect URIs built from it must not."),
+                format!(
+                    "The {what} contains ?… or #…, which redirect URIs built from it must not."
+                ),
                 "Remove everything from the ? or # onwards.".to_string(),
             ),
             UrlProblem::Wildcard => (
                 format!("The {what} contains a wildcard (*)."),
-                "Use the exact host name; Entra does not accept wildcards for this app.".to_string(),
+                "Use the exact host name; Entra does not accept wildcards for this app."
+                    .to_string(),
             ),
         }
     }
@@ -217,7 +222,9 @@ pub fn normalize_base_url(input: &str) -> Result<String, UrlProblem> {
 
 /// The host of an already-normalised URL.
 pub fn host_of(url: &str) -> Option<String> {
-    Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string))
+    Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
 }
 
 /// True for hosts that name this machine's loopback interface.
@@ -254,7 +261,10 @@ mod tests {
             normalize_base_url("http://acme.halopsa.com"),
             Err(UrlProblem::NotHttps("http".into()))
         );
-        assert_eq!(normalize_base_url("acme.halopsa.com"), Err(UrlProblem::Unparseable));
+        assert_eq!(
+            normalize_base_url("acme.halopsa.com"),
+            Err(UrlProblem::Unparseable)
+        );
         assert_eq!(
             normalize_base_url("https://acme.halopsa.com/?x=1"),
             Err(UrlProblem::HasQueryOrFragment)

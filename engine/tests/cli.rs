@@ -68,11 +68,18 @@ fn plan_json_lists_every_field_error_and_exits_2() {
 #[test]
 fn plan_text_errors_name_field_and_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "bad.json", r#"{"name":"A","tenant_id":"common"}"#);
+    let f = write(
+        dir.path(),
+        "bad.json",
+        r#"{"name":"A","tenant_id":"common"}"#,
+    );
     let out = run(&["plan", &f], dir.path());
     assert_eq!(out.status.code(), Some(2));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("tenant_id: 'common' is not a tenant"), "{stdout}");
+    assert!(
+        stdout.contains("tenant_id: 'common' is not a tenant"),
+        "{stdout}"
+    );
     assert!(stdout.contains("fix: "));
 }
 
@@ -106,7 +113,11 @@ fn consent_prints_the_link_and_open_uses_browser() {
     // --open hands exactly that link to $BROWSER.
     let seen = dir.path().join("opened.txt");
     let browser = dir.path().join("browser.sh");
-    std::fs::write(&browser, format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", seen.display())).unwrap();
+    std::fs::write(
+        &browser,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", seen.display()),
+    )
+    .unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -116,7 +127,12 @@ fn consent_prints_the_link_and_open_uses_browser() {
             .env("BROWSER", &browser)
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         for _ in 0..50 {
             if seen.exists() && std::fs::metadata(&seen).unwrap().len() > 0 {
                 break;
@@ -132,14 +148,30 @@ fn script_writes_crlf_ps1_and_refuses_a_bad_id() {
     let dir = tempfile::tempdir().unwrap();
     let f = write(dir.path(), "acme.json", VALID);
     let ps1 = dir.path().join("elevate.ps1");
-    let out = run(&["script", &f, "--flavor", "graph", "--output", ps1.to_str().unwrap()], dir.path());
+    let out = run(
+        &[
+            "script",
+            &f,
+            "--flavor",
+            "graph",
+            "--output",
+            ps1.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(0));
     let text = std::fs::read_to_string(&ps1).unwrap();
     assert!(text.is_ascii());
     assert!(text.contains("New-MgGroupMemberByRef"));
-    assert!(text.lines().count() > 5 && text.split('\n').all(|l| l.is_empty() || l.ends_with('\r')));
+    assert!(
+        text.lines().count() > 5 && text.split('\n').all(|l| l.is_empty() || l.ends_with('\r'))
+    );
 
-    let bad = write(dir.path(), "bad.json", r#"{"client_id":"x'; Stop-Computer; '"}"#);
+    let bad = write(
+        dir.path(),
+        "bad.json",
+        r#"{"client_id":"x'; Stop-Computer; '"}"#,
+    );
     let out = run(&["script", &bad], dir.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty(), "no script for an invalid id");
@@ -166,7 +198,14 @@ fn help_reads_like_documentation() {
     let out = run(&["--help"], dir.path());
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8(out.stdout).unwrap();
-    for needle in ["plan", "consent", "script", "profiles", "agent_url", "Entra ID"] {
+    for needle in [
+        "plan",
+        "consent",
+        "script",
+        "profiles",
+        "agent_url",
+        "Entra ID",
+    ] {
         assert!(help.contains(needle), "{needle} missing from --help");
     }
 }

@@ -78,7 +78,10 @@ fn both_with_default_portal_import_and_csp() {
             "http://localhost/entra-onboard/callback",
         ]
     );
-    assert_eq!(p.effective_portal_url.as_deref(), Some("https://acme.halopsa.com/portal"));
+    assert_eq!(
+        p.effective_portal_url.as_deref(),
+        Some("https://acme.halopsa.com/portal")
+    );
 }
 
 #[test]
@@ -105,7 +108,10 @@ fn custom_auth_url_serves_agents_and_users_once() {
     pr.auth_url = Some("https://halo.acme.local/authserver".into());
     let p = plan(&pr);
     assert!(p.valid, "{:#?}", p.issues);
-    assert_eq!(p.redirect_uris[0].uri, "https://halo.acme.local/authserver/account/azureresponse");
+    assert_eq!(
+        p.redirect_uris[0].uri,
+        "https://halo.acme.local/authserver/account/azureresponse"
+    );
     assert_eq!(
         p.redirect_uris[0].purposes,
         [RedirectPurpose::AgentSso, RedirectPurpose::UserSso],
@@ -119,7 +125,10 @@ fn url_normalisation_reaches_the_uris() {
     let mut pr = base();
     pr.agent_url = "  HTTPS://ACME.HaloPSA.com/  ".into();
     let p = plan(&pr);
-    assert_eq!(p.redirect_uris[0].uri, "https://acme.halopsa.com/auth/account/azureresponse");
+    assert_eq!(
+        p.redirect_uris[0].uri,
+        "https://acme.halopsa.com/auth/account/azureresponse"
+    );
     // …but what was typed is not rewritten in the profile.
     assert_eq!(pr.agent_url, "  HTTPS://ACME.HaloPSA.com/  ");
 }
@@ -127,17 +136,34 @@ fn url_normalisation_reaches_the_uris() {
 #[test]
 fn each_cloud_uses_its_own_hosts() {
     for (cloud, login, graph) in [
-        (Cloud::Global, "login.microsoftonline.com", "graph.microsoft.com"),
-        (Cloud::Usgov, "login.microsoftonline.us", "graph.microsoft.us"),
-        (Cloud::UsgovDod, "login.microsoftonline.us", "dod-graph.microsoft.us"),
-        (Cloud::China, "login.partner.microsoftonline.cn", "microsoftgraph.chinacloudapi.cn"),
+        (
+            Cloud::Global,
+            "login.microsoftonline.com",
+            "graph.microsoft.com",
+        ),
+        (
+            Cloud::Usgov,
+            "login.microsoftonline.us",
+            "graph.microsoft.us",
+        ),
+        (
+            Cloud::UsgovDod,
+            "login.microsoftonline.us",
+            "dod-graph.microsoft.us",
+        ),
+        (
+            Cloud::China,
+            "login.partner.microsoftonline.cn",
+            "microsoftgraph.chinacloudapi.cn",
+        ),
     ] {
         let mut pr = base();
         pr.cloud = cloud;
         let p = plan(&pr);
         let c = p.consent.expect("consent link");
         assert!(
-            c.url.starts_with(&format!("https://{login}/{TENANT}/v2.0/adminconsent?")),
+            c.url
+                .starts_with(&format!("https://{login}/{TENANT}/v2.0/adminconsent?")),
             "{}",
             c.url
         );
@@ -145,7 +171,10 @@ fn each_cloud_uses_its_own_hosts() {
         let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
         assert_eq!(q["scope"], format!("https://{graph}/.default"));
         assert_eq!(q["client_id"], CLIENT);
-        assert_eq!(q["redirect_uri"], "https://acme.halopsa.com/auth/account/azureresponse");
+        assert_eq!(
+            q["redirect_uri"],
+            "https://acme.halopsa.com/auth/account/azureresponse"
+        );
         assert!(!q["state"].is_empty());
         assert_eq!(p.cloud.graph_host, graph);
     }
@@ -183,27 +212,91 @@ fn every_basics_error() {
     let cases: &[(&str, fn(&mut Profile), &str)] = &[
         ("name", |p| p.name = "  ".into(), "name.required"),
         ("name", |p| p.name = "x".repeat(101), "name.too_long"),
-        ("tenant_id", |p| p.tenant_id = String::new(), "tenant_id.required"),
-        ("tenant_id", |p| p.tenant_id = "acme".into(), "tenant_id.not_guid"),
-        ("tenant_id", |p| p.tenant_id = "common".into(), "tenant_id.not_a_tenant"),
-        ("client_id", |p| p.client_id = String::new(), "client_id.required"),
-        ("client_id", |p| p.client_id = "12345".into(), "client_id.not_guid"),
-        ("client_id", |p| p.client_id = TENANT.into(), "client_id.same_as_tenant"),
+        (
+            "tenant_id",
+            |p| p.tenant_id = String::new(),
+            "tenant_id.required",
+        ),
+        (
+            "tenant_id",
+            |p| p.tenant_id = "acme".into(),
+            "tenant_id.not_guid",
+        ),
+        (
+            "tenant_id",
+            |p| p.tenant_id = "common".into(),
+            "tenant_id.not_a_tenant",
+        ),
+        (
+            "client_id",
+            |p| p.client_id = String::new(),
+            "client_id.required",
+        ),
+        (
+            "client_id",
+            |p| p.client_id = "12345".into(),
+            "client_id.not_guid",
+        ),
+        (
+            "client_id",
+            |p| p.client_id = TENANT.into(),
+            "client_id.same_as_tenant",
+        ),
         (
             "client_id",
             |p| p.client_id = "00000003-0000-0000-c000-000000000000".into(),
             "client_id.microsoft_app",
         ),
-        ("agent_url", |p| p.agent_url = String::new(), "agent_url.required"),
-        ("agent_url", |p| p.agent_url = "http://acme.halopsa.com".into(), "agent_url.not_https"),
-        ("agent_url", |p| p.agent_url = "acme.halopsa.com".into(), "agent_url.not_a_url"),
-        ("agent_url", |p| p.agent_url = "https://acme.halopsa.com?x=1".into(), "agent_url.has_query"),
-        ("agent_url", |p| p.agent_url = "https://u:p@acme.halopsa.com".into(), "agent_url.has_credentials"),
-        ("agent_url", |p| p.agent_url = "https://*.halopsa.com".into(), "agent_url.wildcard"),
-        ("portal_url", |p| p.portal_url = Some("ftp://x.com".into()), "portal_url.not_https"),
-        ("auth_url", |p| p.auth_url = Some("https://x.com/#a".into()), "auth_url.has_query"),
-        ("authority", |p| p.authority = Some("http://login.evil.com".into()), "authority.not_https"),
-        ("authority", |p| p.authority = Some("not a url".into()), "authority.not_a_url"),
+        (
+            "agent_url",
+            |p| p.agent_url = String::new(),
+            "agent_url.required",
+        ),
+        (
+            "agent_url",
+            |p| p.agent_url = "http://acme.halopsa.com".into(),
+            "agent_url.not_https",
+        ),
+        (
+            "agent_url",
+            |p| p.agent_url = "acme.halopsa.com".into(),
+            "agent_url.not_a_url",
+        ),
+        (
+            "agent_url",
+            |p| p.agent_url = "https://acme.halopsa.com?x=1".into(),
+            "agent_url.has_query",
+        ),
+        (
+            "agent_url",
+            |p| p.agent_url = "https://u:p@acme.halopsa.com".into(),
+            "agent_url.has_credentials",
+        ),
+        (
+            "agent_url",
+            |p| p.agent_url = "https://*.halopsa.com".into(),
+            "agent_url.wildcard",
+        ),
+        (
+            "portal_url",
+            |p| p.portal_url = Some("ftp://x.com".into()),
+            "portal_url.not_https",
+        ),
+        (
+            "auth_url",
+            |p| p.auth_url = Some("https://x.com/#a".into()),
+            "auth_url.has_query",
+        ),
+        (
+            "authority",
+            |p| p.authority = Some("http://login.evil.com".into()),
+            "authority.not_https",
+        ),
+        (
+            "authority",
+            |p| p.authority = Some("not a url".into()),
+            "authority.not_a_url",
+        ),
     ];
     for (field, mutate, code) in cases {
         let mut pr = base();
@@ -211,7 +304,10 @@ fn every_basics_error() {
         let p = plan(&pr);
         let e = error_for(&p, field);
         assert_eq!(&e.code, code, "{field}");
-        assert!(!e.message.is_empty() && !e.fix.is_empty(), "{code} must say what and how");
+        assert!(
+            !e.message.is_empty() && !e.fix.is_empty(),
+            "{code} must say what and how"
+        );
         assert!(!p.valid, "{code}");
     }
 }
@@ -231,7 +327,12 @@ fn a_domain_for_the_tenant_is_a_warning_and_still_works() {
     let p = plan(&pr);
     assert!(p.valid);
     assert!(codes(&p, Severity::Warning).contains(&"tenant_id.domain".to_string()));
-    assert!(p.consent.unwrap().url.contains("/acme.onmicrosoft.com/v2.0/adminconsent"));
+    assert!(
+        p.consent
+            .unwrap()
+            .url
+            .contains("/acme.onmicrosoft.com/v2.0/adminconsent")
+    );
 }
 
 #[test]
@@ -321,7 +422,12 @@ fn hostile_app_id_never_reaches_a_script() {
     // A braced, upper-case GUID is fine and is canonicalised before it is interpolated.
     pr.client_id = "{0A1B2C3D-4E5F-6071-8293-A4B5C6D7E8F9}".into();
     let p = plan(&pr);
-    assert!(p.csp_scripts.unwrap().graph.contains(&format!("'{CLIENT}'")));
+    assert!(
+        p.csp_scripts
+            .unwrap()
+            .graph
+            .contains(&format!("'{CLIENT}'"))
+    );
     assert!(entra_onboard::ids::ClientId::parse("'; whoami; '").is_none());
 }
 
@@ -345,12 +451,30 @@ fn sso_rules() {
     pr.allowed_tenants = vec!["acme.com".into(), String::new()];
     pr.sso.auto_redirect_users = true; // sso_for = agents
     let p = plan(&pr);
-    assert_eq!(error_for(&p, "sso.auto_create_users").code, "sso.auto_create_multi");
-    assert_eq!(error_for(&p, "allowed_tenants").code, "allowed_tenants.required");
-    assert_eq!(error_for(&p, "allowed_tenants[0]").code, "allowed_tenants.not_guid");
-    assert_eq!(error_for(&p, "allowed_tenants[1]").code, "allowed_tenants.empty");
-    assert_eq!(error_for(&p, "sso.federated_domain").code, "sso.federated_domain.not_fqdn");
-    assert_eq!(error_for(&p, "sso.auto_redirect_users").code, "sso.redirect_without_sso");
+    assert_eq!(
+        error_for(&p, "sso.auto_create_users").code,
+        "sso.auto_create_multi"
+    );
+    assert_eq!(
+        error_for(&p, "allowed_tenants").code,
+        "allowed_tenants.required"
+    );
+    assert_eq!(
+        error_for(&p, "allowed_tenants[0]").code,
+        "allowed_tenants.not_guid"
+    );
+    assert_eq!(
+        error_for(&p, "allowed_tenants[1]").code,
+        "allowed_tenants.empty"
+    );
+    assert_eq!(
+        error_for(&p, "sso.federated_domain").code,
+        "sso.federated_domain.not_fqdn"
+    );
+    assert_eq!(
+        error_for(&p, "sso.auto_redirect_users").code,
+        "sso.redirect_without_sso"
+    );
     assert!(p.issues.iter().all(|i| i.step >= 1 && i.step <= 6));
 }
 
@@ -372,7 +496,10 @@ fn auto_redirect_before_a_passing_test_is_a_lockout_warning() {
 fn graph_endpoint_from_another_cloud_is_an_error() {
     let mut pr = base();
     pr.sso.graph_endpoint = Some("https://graph.microsoft.us".into());
-    assert_eq!(error_for(&plan(&pr), "sso.graph_endpoint").code, "sso.graph_endpoint.other_cloud");
+    assert_eq!(
+        error_for(&plan(&pr), "sso.graph_endpoint").code,
+        "sso.graph_endpoint.other_cloud"
+    );
 }
 
 #[test]
@@ -391,10 +518,17 @@ fn settings_sheet_lists_what_to_set() {
     assert_eq!(get("Tenant/Application Type"), "Single Tenant");
     assert_eq!(get("Azure Tenant ID"), TENANT);
     assert_eq!(get("Azure Application ID"), CLIENT);
-    assert_eq!(get("Allow Single Sign-On for Agents and/or Users"), "Agents and Users");
+    assert_eq!(
+        get("Allow Single Sign-On for Agents and/or Users"),
+        "Agents and Users"
+    );
     assert_eq!(get("Remember Me when using a SSO method"), "On");
     assert_eq!(get("Graph Endpoint"), "https://graph.microsoft.com");
-    assert!(p.settings_sheet.iter().all(|r| r.setting != "Azure Tenant Sign-In Scope"));
+    assert!(
+        p.settings_sheet
+            .iter()
+            .all(|r| r.setting != "Azure Tenant Sign-In Scope")
+    );
 }
 
 #[test]

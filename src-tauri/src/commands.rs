@@ -60,7 +60,9 @@ pub fn list_clouds() -> Vec<CloudInfo> {
 /// Opens the profile's admin-consent link in the system browser.
 #[tauri::command]
 pub fn open_consent_link(profile: Profile) -> Result<()> {
-    Ok(entra_onboard::browser::open(&consent::link_to_open(&profile)?)?)
+    Ok(entra_onboard::browser::open(&consent::link_to_open(
+        &profile,
+    )?)?)
 }
 
 /// Copies text (a URI, an id, a script) to the clipboard. Never called with a secret.

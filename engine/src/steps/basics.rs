@@ -119,7 +119,9 @@ pub fn check(p: &Profile, issues: &mut Issues) -> Basics {
         _ => None,
     };
     if let (Some(agent), Some(portal)) = (&b.agent_url, &b.portal_url)
-        && p.portal_url.as_deref().is_some_and(|s| !s.trim().is_empty())
+        && p.portal_url
+            .as_deref()
+            .is_some_and(|s| !s.trim().is_empty())
         && host_of(agent) != host_of(portal)
     {
         issues.info(
@@ -207,7 +209,10 @@ fn check_client(p: &Profile, issues: &mut Issues) -> Option<ClientId> {
     const MICROSOFT_APPS: [(&str, &str); 3] = [
         ("00000003-0000-0000-c000-000000000000", "Microsoft Graph"),
         ("00000002-0000-0000-c000-000000000000", "Azure AD Graph"),
-        ("fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd", "Microsoft Partner Center"),
+        (
+            "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd",
+            "Microsoft Partner Center",
+        ),
     ];
     if let Some((_, name)) = MICROSOFT_APPS.iter().find(|(g, _)| *g == id.as_str()) {
         issues.error(
@@ -238,14 +243,25 @@ fn url_field(
             } else {
                 fix
             };
-            issues.error(STEP, field, &format!("{field}.{}", problem.code()), message, fix);
+            issues.error(
+                STEP,
+                field,
+                &format!("{field}.{}", problem.code()),
+                message,
+                fix,
+            );
             None
         }
     }
 }
 
 fn check_authority(p: &Profile, issues: &mut Issues, b: &mut Basics) {
-    let Some(raw) = p.authority.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+    let Some(raw) = p
+        .authority
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    else {
         return;
     };
     let parsed = Url::parse(raw).ok().filter(|u| u.host_str().is_some());
@@ -294,12 +310,18 @@ fn check_authority(p: &Profile, issues: &mut Issues, b: &mut Basics) {
         );
         return;
     }
-    if !loopback && host != p.cloud.login_host() && !p.cloud.login_host_aliases().contains(&host.as_str()) {
+    if !loopback
+        && host != p.cloud.login_host()
+        && !p.cloud.login_host_aliases().contains(&host.as_str())
+    {
         issues.warn(
             STEP,
             "authority",
             "authority.not_microsoft",
-            format!("{host} is not the Microsoft login host for this cloud ({}).", p.cloud.login_host()),
+            format!(
+                "{host} is not the Microsoft login host for this cloud ({}).",
+                p.cloud.login_host()
+            ),
             "Leave the override empty unless you know why you need it.",
         );
     }

@@ -57,7 +57,9 @@ pub fn tenant_segment(p: &Profile, b: &Basics) -> Option<String> {
     if is_multi(p) {
         Some("organizations".into())
     } else {
-        b.tenant.as_ref().map(|t: &TenantRef| t.as_str().to_string())
+        b.tenant
+            .as_ref()
+            .map(|t: &TenantRef| t.as_str().to_string())
     }
 }
 
@@ -119,7 +121,9 @@ pub enum OpenLinkError {
     NoLink,
     /// The link is not on the cloud's Microsoft login host over https (or the profile's
     /// loopback test authority).
-    #[error("refusing to open {0}: only https links to the Microsoft login host of the profile's cloud are opened")]
+    #[error(
+        "refusing to open {0}: only https links to the Microsoft login host of the profile's cloud are opened"
+    )]
     NotLoginHost(String),
 }
 
@@ -152,8 +156,8 @@ pub fn check_login_url(p: &Profile, url: &Url) -> Result<(), OpenLinkError> {
         && (host == p.cloud.login_host() || p.cloud.login_host_aliases().contains(&host));
     let mut issues = Issues::default();
     let b = crate::steps::basics::check(p, &mut issues);
-    let on_loopback_authority = b.authority_is_loopback
-        && url.as_str().starts_with(&format!("{}/", b.authority));
+    let on_loopback_authority =
+        b.authority_is_loopback && url.as_str().starts_with(&format!("{}/", b.authority));
     if on_login_host || on_loopback_authority {
         Ok(())
     } else {

@@ -75,7 +75,11 @@ pub fn expiry_status(expires_on: Option<NaiveDate>, today: NaiveDate) -> Expiry 
         Some(d) if d < today => Expiry::Expired,
         Some(d) => {
             let days = (d - today).num_days();
-            if days <= 60 { Expiry::Soon(days) } else { Expiry::Ok(days) }
+            if days <= 60 {
+                Expiry::Soon(days)
+            } else {
+                Expiry::Ok(days)
+            }
         }
     }
 }

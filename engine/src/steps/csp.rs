@@ -106,7 +106,10 @@ Add-AzADGroupMember -TargetGroupObjectId $group.Id -MemberObjectId $sp.Id
             env = cloud.azure_environment(),
         ),
     };
-    debug_assert!(s.is_ascii(), "scripts must stay ASCII for Windows PowerShell 5.1");
+    debug_assert!(
+        s.is_ascii(),
+        "scripts must stay ASCII for Windows PowerShell 5.1"
+    );
     s
 }
 

@@ -81,7 +81,11 @@ pub fn derive(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<PlannedRedire
     }
     if let Some(agent) = &b.agent_url {
         if p.features.import {
-            wanted.push((format!("{agent}/azure/auth"), RedirectPurpose::Import, "agent_url"));
+            wanted.push((
+                format!("{agent}/azure/auth"),
+                RedirectPurpose::Import,
+                "agent_url",
+            ));
         }
         if p.features.csp {
             wanted.push((
@@ -148,7 +152,10 @@ fn check_uri(uri: &str, field: &str, issues: &mut Issues) -> bool {
         );
         ok = false;
     }
-    let bad: String = uri.chars().filter(|c| REDIRECT_URI_FORBIDDEN.contains(c)).collect();
+    let bad: String = uri
+        .chars()
+        .filter(|c| REDIRECT_URI_FORBIDDEN.contains(c))
+        .collect();
     if !bad.is_empty() {
         let mut shown: Vec<char> = bad.chars().collect();
         shown.dedup();

@@ -134,8 +134,18 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
     }
 
     for (on, group, sso_on, field) in [
-        (s.auto_redirect_agents, "agents", p.sso_for.agents(), "sso.auto_redirect_agents"),
-        (s.auto_redirect_users, "users", p.sso_for.users(), "sso.auto_redirect_users"),
+        (
+            s.auto_redirect_agents,
+            "agents",
+            p.sso_for.agents(),
+            "sso.auto_redirect_agents",
+        ),
+        (
+            s.auto_redirect_users,
+            "users",
+            p.sso_for.users(),
+            "sso.auto_redirect_users",
+        ),
     ] {
         if !on {
             continue;
@@ -161,7 +171,11 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
         }
     }
 
-    if let Some(d) = s.federated_domain.as_deref().map(str::trim).filter(|d| !d.is_empty())
+    if let Some(d) = s
+        .federated_domain
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
         && !is_fqdn(d)
     {
         issues.error(
@@ -173,7 +187,12 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
         );
     }
 
-    let graph = match s.graph_endpoint.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
+    let graph = match s
+        .graph_endpoint
+        .as_deref()
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+    {
         None => format!("https://{}", p.cloud.graph_host()),
         Some(g) => {
             match Url::parse(g).ok().filter(|u| u.scheme() == "https").and_then(|u| u.host_str().map(str::to_string)) {
@@ -238,25 +257,38 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
         row(
             SSO_SCREEN,
             "Tenant/Application Type",
-            if multi { "Multi Tenant" } else { "Single Tenant" },
+            if multi {
+                "Multi Tenant"
+            } else {
+                "Single Tenant"
+            },
             None,
         ),
         row(
             SSO_SCREEN,
             "Azure Tenant ID",
-            b.tenant.as_ref().map(|t| t.as_str().to_string()).unwrap_or_else(|| "(fix step 1)".into()),
+            b.tenant
+                .as_ref()
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_else(|| "(fix step 1)".into()),
             None,
         ),
         row(
             SSO_SCREEN,
             "Azure Application ID",
-            b.client_id.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "(fix step 1)".into()),
+            b.client_id
+                .as_ref()
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "(fix step 1)".into()),
             None,
         ),
         row(
             SSO_SCREEN,
             "Federated Domain",
-            s.federated_domain.clone().filter(|d| !d.trim().is_empty()).unwrap_or_else(|| "(leave empty)".into()),
+            s.federated_domain
+                .clone()
+                .filter(|d| !d.trim().is_empty())
+                .unwrap_or_else(|| "(leave empty)".into()),
             Some("Only when sign-ins are forwarded to an ADFS server."),
         ),
     ];
@@ -275,7 +307,12 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             ));
         }
     }
-    sheet.push(row(SSO_SCREEN, "Graph Endpoint", graph, Some("The default is right for almost everyone.")));
+    sheet.push(row(
+        SSO_SCREEN,
+        "Graph Endpoint",
+        graph,
+        Some("The default is right for almost everyone."),
+    ));
     sheet.push(row(
         SSO_SCREEN,
         "Allow Single Sign-On for Agents and/or Users",
@@ -324,7 +361,12 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
         yes_no(s.published),
         Some("Tick this last, once everything above is set and the SSO test has passed."),
     ));
-    sheet.push(row(ADVANCED_SCREEN, "Remember Me when using a SSO method", yes_no(s.remember_me), None));
+    sheet.push(row(
+        ADVANCED_SCREEN,
+        "Remember Me when using a SSO method",
+        yes_no(s.remember_me),
+        None,
+    ));
     sheet.push(row(
         ADVANCED_SCREEN,
         "Bypass Halo 2FA if logging in with Single Sign-On",

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds Entra Onboard and starts it.
+#   scripts/run.sh            the desktop app
+#   scripts/run.sh --release  an optimised build
+# With no display (a server, SSH, CI) it starts under a virtual X display and says so.
+. "$(dirname "$0")/lib.sh"
+
+PROFILE=dev
+[ "${1:-}" = "--release" ] && PROFILE=release
+
+install_apt "${APT_RUN[@]}"
+ensure_rust
+ensure_node
+ensure_ui_deps
+build_ui
+
+say "Building the app ($PROFILE)"
+cd "$ROOT"
+if [ "$PROFILE" = release ]; then
+  cargo build --release "${APP_FEATURES[@]}" -p entra-onboard-app
+  BIN="$ROOT/target/release/entra-onboard-app"
+else
+  cargo build "${APP_FEATURES[@]}" -p entra-onboard-app
+  BIN="$ROOT/target/debug/entra-onboard-app"
+fi
+
+say "Starting Entra Onboard"
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  install_apt xvfb xauth
+  echo "No display found: running under a virtual display (xvfb-run). Nothing will appear on screen."
+  exec xvfb-run -a -s "-screen 0 1280x800x24" "$BIN"
+fi
+exec "$BIN"

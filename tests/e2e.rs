@@ -1,0 +1,312 @@
+//! End-to-end: the real app window under Xvfb, driven over WebDriver (tauri-driver +
+//! WebKitWebDriver), the way an admin clicks through it.
+//!
+//! Ignored by a plain `cargo test` because it needs Xvfb, tauri-driver and WebKitWebDriver
+//! and an app built with its UI bundled; `scripts/test.sh` installs those and runs it with
+//! `--ignored`. Screenshots of each step land in `target/e2e-screenshots/`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const CLIENT: &str = "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9";
+
+/// Kills the background processes however the test ends.
+struct Procs(Vec<Child>);
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn free_display() -> u32 {
+    (90..200)
+        .find(|n| {
+            !PathBuf::from(format!("/tmp/.X11-unix/X{n}")).exists()
+                && !PathBuf::from(format!("/tmp/.X{n}-lock")).exists()
+        })
+        .expect("a free X display number")
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{what} did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn screenshots_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn by_test_id(c: &Client, id: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&format!("[data-testid=\"{id}\"]")))
+        .await
+        .unwrap_or_else(|e| panic!("no element data-testid={id}: {e}"))
+}
+
+async fn all_texts(c: &Client, id: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in c
+        .find_all(Locator::Css(&format!("[data-testid=\"{id}\"]")))
+        .await
+        .unwrap()
+    {
+        out.push(e.text().await.unwrap().trim().to_string());
+    }
+    out
+}
+
+async fn type_into(c: &Client, id: &str, text: &str) {
+    let e = by_test_id(c, id).await;
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+/// Polls until `check` holds (the UI re-plans after a short debounce).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver; run by scripts/test.sh"]
+async fn walk_the_six_steps_in_the_real_window() {
+    let app = env!("CARGO_BIN_EXE_entra-onboard-app");
+    let home = tempfile_dir();
+    let display = free_display();
+    let port = free_port();
+    let native_port = free_port();
+
+    let mut procs = Procs(Vec::new());
+    procs.0.push(
+        Command::new("Xvfb")
+            .args([
+                &format!(":{display}"),
+                "-screen",
+                "0",
+                "1280x860x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb (apt install xvfb)"),
+    );
+    let start = Instant::now();
+    while !PathBuf::from(format!("/tmp/.X11-unix/X{display}")).exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "Xvfb did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    procs.0.push(
+        Command::new("tauri-driver")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("DISPLAY", format!(":{display}"))
+            // The app stores profiles here, not in the user's config folder.
+            .env("ENTRA_ONBOARD_HOME", &home)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tauri-driver (cargo install tauri-driver --locked)"),
+    );
+    wait_for_port(port, "tauri-driver");
+
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": app }),
+    );
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("WebDriver session with the app");
+
+    let result = walk(&c).await;
+    let _ = c.close().await;
+    drop(procs);
+    result.unwrap();
+
+    // The profile the UI autosaved is on disk, as typed, with no secret in it.
+    let files: Vec<_> = std::fs::read_dir(home.join("profiles")).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let saved = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    assert!(
+        saved.contains("\"agent_url\": \"https://acme.halopsa.com\""),
+        "{saved}"
+    );
+    assert!(saved.contains(TENANT) && saved.contains(CLIENT));
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("entra-onboard-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn walk(c: &Client) -> Result<(), String> {
+    // Customers (start screen): create one.
+    by_test_id(c, "new-customer").await.click().await.unwrap();
+    type_into(c, "new-customer-name", "Acme Corp").await;
+    shot(c, "00-customers-new").await;
+    by_test_id(c, "create-customer")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    // Step 1: a bad address shows an issue naming the fix, and what was typed stays.
+    type_into(c, "field-agent_url", "acme.halopsa.com").await;
+    eventually("agent_url issue", || async {
+        all_texts(c, "issue")
+            .await
+            .iter()
+            .any(|t| t.contains("https://acme.halopsa.com"))
+    })
+    .await;
+    let typed = by_test_id(c, "field-agent_url")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(
+        typed.as_deref(),
+        Some("acme.halopsa.com"),
+        "input is kept on error"
+    );
+
+    type_into(c, "field-agent_url", "https://acme.halopsa.com").await;
+    type_into(c, "field-tenant_id", TENANT).await;
+    type_into(c, "field-client_id", CLIENT).await;
+    let sso_for = by_test_id(c, "field-sso_for").await;
+    if sso_for.tag_name().await.unwrap() == "select" {
+        sso_for.select_by_value("both").await.unwrap();
+    } else {
+        c.find(Locator::Css(
+            "[data-testid=\"field-sso_for\"] input[value=\"both\"]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    }
+    eventually("step 1 clean", || async {
+        !all_texts(c, "issue")
+            .await
+            .iter()
+            .any(|t| t.contains("https://acme.halopsa.com"))
+    })
+    .await;
+    shot(c, "01-basics").await;
+
+    // Step 2: exactly the derived URIs.
+    by_test_id(c, "next").await.click().await.unwrap();
+    let expected = [
+        "https://acme.halopsa.com/auth/account/azureresponse",
+        "https://acme.halopsa.com/portal/auth/account/azureresponse",
+        "http://localhost/entra-onboard/callback",
+    ];
+    eventually("step 2 redirect URIs", || async {
+        all_texts(c, "redirect-uri").await == expected
+    })
+    .await;
+    shot(c, "02-redirect-uris").await;
+
+    // Step 3: credential (placeholder until the keychain release).
+    by_test_id(c, "next").await.click().await.unwrap();
+    shot(c, "03-credential").await;
+
+    // Step 4: the consent link for the tenant.
+    by_test_id(c, "next").await.click().await.unwrap();
+    let consent = by_test_id(c, "consent-url").await.text().await.unwrap();
+    assert!(
+        consent.starts_with(&format!(
+            "https://login.microsoftonline.com/{TENANT}/v2.0/adminconsent?client_id={CLIENT}"
+        )),
+        "{consent}"
+    );
+    shot(c, "04-consent").await;
+
+    // Step 5: CSP is off for this customer.
+    by_test_id(c, "next").await.click().await.unwrap();
+    shot(c, "05-csp").await;
+
+    // Step 6: SSO settings and the settings sheet.
+    by_test_id(c, "next").await.click().await.unwrap();
+    let sheet = by_test_id(c, "settings-sheet").await.text().await.unwrap();
+    assert!(sheet.contains("Agents and Users"), "{sheet}");
+    assert!(sheet.contains(CLIENT), "{sheet}");
+    shot(c, "06-sso-settings").await;
+
+    // Test & save.
+    by_test_id(c, "step-test").await.click().await.unwrap();
+    shot(c, "07-test-and-save").await;
+
+    // Jump back to step 1 from the stepper: nothing typed was lost.
+    by_test_id(c, "step-1").await.click().await.unwrap();
+    let tenant = by_test_id(c, "field-tenant_id")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(tenant.as_deref(), Some(TENANT));
+    eventually("saved", || async {
+        by_test_id(c, "save-status")
+            .await
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("Saved")
+    })
+    .await;
+    Ok(())
+}

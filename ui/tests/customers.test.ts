@@ -1,0 +1,100 @@
+import { render, screen, waitFor, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ProfileSummary } from '../src/lib/bindings/ProfileSummary';
+import { dismissError } from '../src/lib/errors.svelte';
+import App from '../src/App.svelte';
+import { global, plan, profile } from './fixtures';
+import { callsOf, handlers, reset } from './mock';
+
+vi.mock('@tauri-apps/api/core', async () => await import('./mock'));
+
+const rows: ProfileSummary[] = [
+  {
+    id: 'a',
+    name: 'Contoso',
+    agentUrl: 'https://contoso.halopsa.com',
+    cloud: 'global',
+    verifiedAt: '2025-01-02T03:04:05Z',
+    updatedAt: null,
+  },
+  { id: 'b', name: 'Fabrikam', agentUrl: 'https://help.fabrikam.example', cloud: 'global', verifiedAt: null, updatedAt: null },
+];
+
+beforeEach(() => {
+  reset();
+  dismissError();
+  handlers.list_clouds = () => [global];
+  handlers.plan_profile = () => plan();
+  handlers.save_profile = (a) => a!.profile;
+});
+
+describe('customers', () => {
+  it('explains the app when there are no customers', async () => {
+    handlers.list_profiles = () => [];
+    render(App);
+    expect(await screen.findByTestId('empty-state')).toHaveTextContent('HaloITSM or HaloPSA');
+  });
+
+  it('lists, filters and opens customers', async () => {
+    handlers.list_profiles = () => rows;
+    handlers.load_profile = (a) => profile({ id: a!.id as string, name: 'Fabrikam' });
+    const user = userEvent.setup();
+    render(App);
+    const found = await screen.findAllByTestId('customer-row');
+    expect(found).toHaveLength(2);
+    expect(found[0]).toHaveTextContent('Global (worldwide, incl. GCC)');
+    expect(found[0]).toHaveTextContent(/Verified/);
+    expect(found[1]).toHaveTextContent('Not verified yet');
+
+    await user.type(screen.getByTestId('customer-search'), 'fabrikam.example');
+    expect(screen.getAllByTestId('customer-row')).toHaveLength(1);
+
+    await user.click(within(screen.getByTestId('customer-row')).getByRole('button', { name: 'Open Fabrikam' }));
+    expect(await screen.findByTestId('step-1')).toHaveAttribute('aria-current', 'step');
+    expect(callsOf('load_profile')[0].args).toEqual({ id: 'b' });
+    expect(screen.getByTestId('field-name')).toHaveValue('Fabrikam');
+
+    await user.click(screen.getByTestId('back-to-customers'));
+    expect(await screen.findAllByTestId('customer-row')).toHaveLength(2);
+  });
+
+  it('creates a customer and opens the wizard', async () => {
+    handlers.list_profiles = () => [];
+    handlers.new_profile = (a) => profile({ name: a!.name as string });
+    const user = userEvent.setup();
+    render(App);
+    await user.click(await screen.findByTestId('new-customer'));
+    await user.type(screen.getByTestId('new-customer-name'), 'Northwind{Enter}');
+    await waitFor(() => expect(screen.getByTestId('field-name')).toHaveValue('Northwind'));
+    expect(callsOf('new_profile')[0].args).toEqual({ name: 'Northwind' });
+  });
+
+  it('asks before deleting', async () => {
+    let list = [...rows];
+    handlers.list_profiles = () => list;
+    handlers.delete_profile = (a) => {
+      list = list.filter((r) => r.id !== a!.id);
+      return null;
+    };
+    const user = userEvent.setup();
+    render(App);
+    await user.click((await screen.findAllByRole('button', { name: 'Delete Contoso' }))[0]);
+    const dialog = screen.getByTestId('delete-dialog');
+    await user.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    expect(callsOf('delete_profile')).toHaveLength(0);
+
+    await user.click(screen.getByRole('button', { name: 'Delete Contoso' }));
+    await user.click(screen.getByTestId('confirm-delete'));
+    await waitFor(() => expect(screen.getAllByTestId('customer-row')).toHaveLength(1));
+    expect(callsOf('delete_profile')[0].args).toEqual({ id: 'a' });
+  });
+
+  it('shows a load failure in the banner', async () => {
+    handlers.list_profiles = () => {
+      throw { code: 'profile.no_config_dir', message: 'Could not find a configuration folder.' };
+    };
+    render(App);
+    expect(await screen.findByTestId('error-banner')).toHaveTextContent('Could not find a configuration folder.');
+  });
+});

@@ -1,0 +1,77 @@
+// Test data shaped like the engine's output. The tests check UI behaviour, not engine rules.
+import type { CloudInfo } from '../src/lib/bindings/CloudInfo';
+import type { Issue } from '../src/lib/bindings/Issue';
+import type { Plan } from '../src/lib/bindings/Plan';
+import type { Profile } from '../src/lib/bindings/Profile';
+
+export function profile(over: Partial<Profile> = {}): Profile {
+  return {
+    schema_version: 1,
+    id: '7d0b1b7e-2f1a-4c1e-9a55-1b2c3d4e5f60',
+    name: 'Contoso',
+    cloud: 'global',
+    authority: null,
+    tenant_type: 'single',
+    tenant_id: '',
+    client_id: '',
+    agent_url: '',
+    portal_url: null,
+    auth_url: null,
+    sso_for: 'agents',
+    features: { import: false, csp: false },
+    credential: { kind: 'none', expires_on: null, secret_hint: null, thumbprint: null },
+    sso: {
+      published: false,
+      auto_create_users: false,
+      auto_redirect_agents: false,
+      auto_redirect_users: false,
+      use_unique_identifier: false,
+      single_logout: false,
+      sign_in_scope: 'restricted',
+      federated_domain: null,
+      graph_endpoint: null,
+      remember_me: false,
+      bypass_2fa: false,
+    },
+    allowed_tenants: [],
+    verified: null,
+    created_at: '2025-01-01T10:00:00Z',
+    updated_at: '2025-01-01T10:00:00Z',
+    ...over,
+  };
+}
+
+export const global: CloudInfo = {
+  id: 'global',
+  label: 'Global (worldwide, incl. GCC)',
+  loginHost: 'login.microsoftonline.com',
+  graphHost: 'graph.microsoft.com',
+  powershellEnvironment: 'Global',
+  tokenExchangeAudience: 'api://AzureADTokenExchange',
+};
+
+export function issue(over: Partial<Issue> & Pick<Issue, 'field' | 'step'>): Issue {
+  return {
+    severity: 'error',
+    code: `${over.field}.bad`,
+    message: `${over.field} is wrong`,
+    fix: `Fix ${over.field}.`,
+    ...over,
+  };
+}
+
+export function plan(over: Partial<Plan> = {}): Plan {
+  return {
+    valid: true,
+    cloud: global,
+    authority: 'https://login.microsoftonline.com',
+    effectivePortalUrl: null,
+    registrationChecklist: [],
+    redirectUris: [],
+    consent: null,
+    cspScripts: null,
+    settingsSheet: [],
+    issues: [],
+    ...over,
+  };
+}

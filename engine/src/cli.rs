@@ -7,10 +7,14 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::ids::Sensitive;
+use crate::keychain::Keychain;
 use crate::plan::{Plan, plan};
-use crate::profile::{Profile, ProfileStore};
+use crate::profile::{CredentialKind, Profile, ProfileStore};
+use crate::steps::credential::{check_secret_expiry, check_secret_value};
 use crate::steps::csp::{Flavor, to_ps1};
 use crate::validation::Severity;
 
@@ -90,6 +94,68 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Store, check or delete a profile's client secret in the OS keychain.
+    #[command(long_about = SECRET_ABOUT)]
+    Secret {
+        #[command(subcommand)]
+        action: SecretAction,
+    },
+}
+
+const SECRET_ABOUT: &str = "\
+Store, check or delete a profile's client secret in the OS keychain (Secret Service on Linux,
+Keychain on macOS, Credential Manager on Windows), under the profile's `id`.
+
+The profile file records only the kind of credential, its expiry and the first three
+characters (Entra's \"hint\"); the value itself never goes to a file, an argument or the
+output. When no keychain is usable these commands stop with exit code 2 and say what to do.";
+
+#[derive(Debug, Subcommand)]
+enum SecretAction {
+    /// Store the client secret's Value, read from standard input, and record its hint and
+    /// expiry in the profile.
+    #[command(long_about = SECRET_SET_ABOUT)]
+    Set {
+        /// The profile JSON file (it must have an `id`).
+        profile: PathBuf,
+        /// The 'Expires' date shown in Certificates & secrets (YYYY-MM-DD), at most 24
+        /// months away.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        expires: Option<NaiveDate>,
+    },
+    /// Say whether a client secret is stored for the profile, with its hint and expiry.
+    /// Exit 0 when one is stored, 1 when not.
+    Status {
+        /// The profile JSON file.
+        profile: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Delete the profile's client secret and certificate password from the keychain. The
+    /// secret stays valid in Entra until you delete it under Certificates & secrets.
+    Delete {
+        /// The profile JSON file.
+        profile: PathBuf,
+    },
+}
+
+const SECRET_SET_ABOUT: &str = "\
+Store the client secret's Value in the OS keychain and record its hint and expiry in the
+profile.
+
+The value is read from standard input only, never from an argument (arguments end up in shell
+history and process lists). At a terminal it is asked for without echo; from a pipe or file,
+exactly one trailing line break is removed:
+
+  entra-onboard secret set acme.json --expires 2027-03-31 < secret.txt
+
+It must be the Value column of Certificates & secrets, not the Secret ID, with no spaces or
+line breaks. The profile's `credential` is then set to kind \"secret\" with the hint and expiry.";
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a date in the form YYYY-MM-DD"))
 }
 
 /// Runs the CLI with the process arguments.
@@ -230,7 +296,186 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Secret { action } => secret(action, out),
     }
+}
+
+/// The profile's id, which names its keychain entries; a profile without one has nowhere
+/// for its secret to go.
+fn keychain_id(p: &Profile, path: &std::path::Path) -> Result<String, String> {
+    match uuid::Uuid::parse_str(p.id.trim()) {
+        Ok(id) => Ok(id.hyphenated().to_string()),
+        Err(_) => {
+            let what = if p.id.trim().is_empty() {
+                "has no \"id\"".to_string()
+            } else {
+                format!("has an \"id\" ({:?}) that is not a UUID", p.id)
+            };
+            Err(format!(
+                "{}: the profile {what}, and its secret is stored under that id. Add a line such as \"id\": \"{}\" to the file, or save the profile from the desktop app, which gives it one.",
+                path.display(),
+                uuid::Uuid::new_v4()
+            ))
+        }
+    }
+}
+
+fn secret(action: SecretAction, out: &mut dyn Write) -> Result<ExitCode, String> {
+    let w = |e: std::io::Error| e.to_string();
+    match action {
+        SecretAction::Set { profile, expires } => {
+            let mut p = load(&profile)?;
+            let id = keychain_id(&p, &profile)?;
+            if let Some(date) = expires {
+                check_secret_expiry(date, chrono::Local::now().date_naive())
+                    .map_err(|e| e.to_string())?;
+            }
+            let value = read_secret()?;
+            let facts = check_secret_value(value.expose()).map_err(|e| e.to_string())?;
+            let keychain = Keychain::open().map_err(|e| e.to_string())?;
+            keychain
+                .set_secret(&id, &value)
+                .map_err(|e| e.to_string())?;
+            p.credential.kind = CredentialKind::Secret;
+            p.credential.secret_hint = Some(facts.hint.clone());
+            // A new secret has a new expiry: keeping the old secret's date would be wrong.
+            p.credential.expires_on = expires;
+            // A thumbprint describes a certificate, not this secret.
+            p.credential.thumbprint = None;
+            p.updated_at = Some(chrono::Utc::now());
+            crate::profile::write_atomic(&profile, p.to_json().as_bytes()).map_err(|e| {
+                format!(
+                    "the secret is stored, but {} could not be updated: {e}",
+                    profile.display()
+                )
+            })?;
+            let expiry = match expires {
+                Some(d) => format!("expires {d}"),
+                None => "expiry not recorded (add --expires YYYY-MM-DD)".into(),
+            };
+            writeln!(
+                out,
+                "Stored in {} · hint {}… · {expiry}",
+                keychain.store_name(),
+                facts.hint
+            )
+            .map_err(w)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        SecretAction::Status { profile, format } => {
+            let p = load(&profile)?;
+            let id = keychain_id(&p, &profile)?;
+            let keychain = Keychain::open().map_err(|e| e.to_string())?;
+            let stored = keychain.get_secret(&id).map_err(|e| e.to_string())?;
+            let certificate_password = keychain
+                .get_certificate_password(&id)
+                .map_err(|e| e.to_string())?
+                .is_some();
+            let hint = p.credential.secret_hint.as_deref();
+            // Compares in memory only; tells the admin when the profile's hint belongs to
+            // another secret than the stored one.
+            let hint_matches = match (&stored, hint) {
+                (Some(v), Some(h)) => Some(v.expose().starts_with(h)),
+                _ => None,
+            };
+            let today = chrono::Local::now().date_naive();
+            match format {
+                Format::Json => {
+                    let v = serde_json::json!({
+                        "stored": stored.is_some(),
+                        "store": keychain.store_name(),
+                        "service": keychain.service(),
+                        "profile_id": id,
+                        "secret_hint": hint,
+                        "hint_matches": hint_matches,
+                        "expires_on": p.credential.expires_on,
+                        "certificate_password_stored": certificate_password,
+                    });
+                    serde_json::to_writer_pretty(&mut *out, &v).map_err(|e| e.to_string())?;
+                    writeln!(out).map_err(w)?;
+                }
+                Format::Text => {
+                    let name = if p.name.trim().is_empty() {
+                        id.as_str()
+                    } else {
+                        p.name.trim()
+                    };
+                    if stored.is_some() {
+                        let hint = hint.map(|h| format!(" · hint {h}…")).unwrap_or_default();
+                        let expiry = match p.credential.expires_on {
+                            None => " · expiry not recorded".to_string(),
+                            Some(d) if d < today => format!(" · EXPIRED {d}"),
+                            Some(d) => {
+                                format!(" · expires {d} (in {} days)", (d - today).num_days())
+                            }
+                        };
+                        writeln!(
+                            out,
+                            "A client secret for {name} is stored in {}{hint}{expiry}",
+                            keychain.store_name()
+                        )
+                        .map_err(w)?;
+                        if hint_matches == Some(false) {
+                            writeln!(out, "  ! The stored secret does not start with the profile's hint: one of them belongs to another secret. Store the current Value again with `entra-onboard secret set`.").map_err(w)?;
+                        }
+                    } else {
+                        writeln!(
+                            out,
+                            "No client secret for {name} is stored in {}. Store one with: entra-onboard secret set {}",
+                            keychain.store_name(),
+                            profile.display()
+                        )
+                        .map_err(w)?;
+                    }
+                }
+            }
+            Ok(if stored.is_some() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        SecretAction::Delete { profile } => {
+            let p = load(&profile)?;
+            let id = keychain_id(&p, &profile)?;
+            let keychain = Keychain::open().map_err(|e| e.to_string())?;
+            keychain.delete_all(&id).map_err(|e| e.to_string())?;
+            writeln!(
+                out,
+                "Deleted the client secret and certificate password of this profile from {} (if there were any). The secret itself stays valid in Entra until you delete it under Certificates & secrets.",
+                keychain.store_name()
+            )
+            .map_err(w)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Reads the secret from standard input: without echo at a terminal, else the whole input
+/// minus exactly one trailing line break (anything more is refused by the value check).
+fn read_secret() -> Result<Sensitive<String>, String> {
+    use std::io::{IsTerminal, Read};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let v = rpassword::prompt_password("Paste the client secret Value (input hidden): ")
+            .map_err(|e| format!("could not read the secret from the terminal: {e}"))?;
+        return Ok(Sensitive::new(v));
+    }
+    // Bounded: a secret is at most 512 characters; a larger input is a wrong file.
+    let mut bytes = Vec::new();
+    stdin
+        .lock()
+        .take(64 * 1024)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("could not read the secret from standard input: {e}"))?;
+    let mut text = String::from_utf8(bytes)
+        .map_err(|_| "the secret on standard input is not UTF-8 text".to_string())?;
+    if text.ends_with("\r\n") {
+        text.truncate(text.len() - 2);
+    } else if text.ends_with('\n') {
+        text.truncate(text.len() - 1);
+    }
+    Ok(Sensitive::new(text))
 }
 
 /// The plan as text, the way an admin reads it during a call.

@@ -2,7 +2,8 @@
 //!
 //! Everything the Entra Onboard wizard knows and does, with no desktop dependency: the
 //! customer [`profile`], [`validation`], one module per wizard step in [`steps`], the pure
-//! [`plan`] that ties them together, and the helpers the CLI and the desktop shell share.
+//! [`plan`] that ties them together, the OS [`keychain`] that holds the secrets, and the
+//! helpers the CLI and the desktop shell share.
 //! The desktop app (`src-tauri/`) is a thin shell of one-line commands over this crate;
 //! the `entra-onboard` CLI is another.
 //!
@@ -14,6 +15,7 @@ pub mod browser;
 pub mod cli;
 pub mod cloud;
 pub mod ids;
+pub mod keychain;
 pub mod plan;
 pub mod profile;
 pub mod steps;

@@ -1,11 +1,13 @@
 //! Step 3 — the credential the service desk uses: a client secret, a certificate or a
 //! federated credential.
 //!
-//! This release records the *kind* and the expiry only; secret entry into the OS keychain
-//! and certificate generation build on it. Checks that depend on today's date (expiring
-//! soon, expired) are not here, because the plan is pure: see [`expiry_status`].
+//! The profile records the *kind*, the expiry and a three-character hint; a secret's value
+//! goes to the OS keychain ([`crate::keychain`]) after [`check_secret_value`] has refused the
+//! usual paste mistakes. Certificate generation is not here yet. Checks that depend on
+//! today's date (expiring soon, expired) are not in [`check`], because the plan is pure: see
+//! [`expiry_status`] and [`check_secret_expiry`].
 
-use chrono::NaiveDate;
+use chrono::{Months, NaiveDate};
 
 use crate::profile::{CredentialKind, Profile};
 use crate::validation::Issues;
@@ -81,5 +83,218 @@ pub fn expiry_status(expires_on: Option<NaiveDate>, today: NaiveDate) -> Expiry 
                 Expiry::Ok(days)
             }
         }
+    }
+}
+
+/// Shortest secret accepted. Graph's addPassword makes 16–64 characters, the Entra portal 40.
+pub const SECRET_MIN_CHARS: usize = 16;
+/// Longest secret accepted: far above anything Entra issues, well inside what every OS
+/// keychain stores.
+pub const SECRET_MAX_CHARS: usize = 512;
+
+/// What the profile may keep about a valid secret value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFacts {
+    /// The first three characters, as Entra lists them ([`CredentialMeta::secret_hint`]).
+    ///
+    /// [`CredentialMeta::secret_hint`]: crate::profile::CredentialMeta::secret_hint
+    pub hint: String,
+}
+
+/// Why a pasted secret value, or its expiry, is refused. Messages never quote the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecretValueError {
+    /// Nothing was entered.
+    #[error("The secret is empty; paste the Value shown when the secret was created.")]
+    Empty,
+    /// A GUID: the Secret ID column, not the Value.
+    #[error(
+        "That is the Secret ID; paste the Value (the column next to it, shown only once when the secret was created)."
+    )]
+    IsSecretId,
+    /// Spaces, tabs or line breaks anywhere (usually a copy that took too much).
+    #[error(
+        "The secret contains a space, tab or line break; Entra secrets have none. Copy the Value again with the copy button next to it."
+    )]
+    Whitespace,
+    /// Fewer than [`SECRET_MIN_CHARS`] characters.
+    #[error(
+        "The secret has {0} characters; Entra secrets have at least {SECRET_MIN_CHARS} (the portal makes 40). Copy the whole Value with the copy button next to it."
+    )]
+    TooShort(usize),
+    /// More than [`SECRET_MAX_CHARS`] characters.
+    #[error(
+        "The secret has {0} characters, more than the {SECRET_MAX_CHARS} accepted; that is not a single Entra secret Value."
+    )]
+    TooLong(usize),
+    /// The expiry date is today or earlier.
+    #[error(
+        "The expiry date {0} is not in the future; a secret that has lapsed cannot sign in (AADSTS7000222). Create a new secret."
+    )]
+    ExpiryNotInFuture(NaiveDate),
+    /// The expiry date is further out than Microsoft allows.
+    #[error(
+        "The expiry date {0} is more than {SECRET_MAX_MONTHS} months away, longer than Entra allows for a secret; check the 'Expires' column in Certificates & secrets."
+    )]
+    ExpiryTooFar(NaiveDate),
+}
+
+impl SecretValueError {
+    /// Stable code for the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SecretValueError::Empty => "secret.empty",
+            SecretValueError::IsSecretId => "secret.is_secret_id",
+            SecretValueError::Whitespace => "secret.whitespace",
+            SecretValueError::TooShort(_) => "secret.too_short",
+            SecretValueError::TooLong(_) => "secret.too_long",
+            SecretValueError::ExpiryNotInFuture(_) => "secret.expiry_past",
+            SecretValueError::ExpiryTooFar(_) => "secret.expiry_too_far",
+        }
+    }
+}
+
+/// Checks a pasted client-secret value before it is stored, refusing the usual mistakes:
+/// the Secret ID (a GUID) instead of the Value, a copy with surrounding or inner whitespace,
+/// a truncated copy. Nothing is trimmed: a value that needs fixing is refused, so what is
+/// stored is exactly what Entra issued.
+pub fn check_secret_value(value: &str) -> Result<SecretFacts, SecretValueError> {
+    if value.is_empty() {
+        return Err(SecretValueError::Empty);
+    }
+    // Checked before whitespace: " <guid> " is still the Secret ID, the more useful message.
+    if crate::ids::parse_guid(value).is_some() {
+        return Err(SecretValueError::IsSecretId);
+    }
+    if value.chars().any(char::is_whitespace) {
+        return Err(SecretValueError::Whitespace);
+    }
+    let n = value.chars().count();
+    if n < SECRET_MIN_CHARS {
+        return Err(SecretValueError::TooShort(n));
+    }
+    if n > SECRET_MAX_CHARS {
+        return Err(SecretValueError::TooLong(n));
+    }
+    Ok(SecretFacts {
+        hint: value.chars().take(3).collect(),
+    })
+}
+
+/// Checks the expiry date typed for a new secret: after `today` and at most
+/// [`SECRET_MAX_MONTHS`] months away (Microsoft's maximum).
+pub fn check_secret_expiry(
+    expires_on: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), SecretValueError> {
+    if expires_on <= today {
+        return Err(SecretValueError::ExpiryNotInFuture(expires_on));
+    }
+    // A secret created today for 24 months expires on today + 24 months; allow that day.
+    let max = today
+        .checked_add_months(Months::new(SECRET_MAX_MONTHS))
+        .unwrap_or(NaiveDate::MAX);
+    if expires_on > max {
+        return Err(SecretValueError::ExpiryTooFar(expires_on));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PORTAL_SECRET: &str = "Abc8Q~xY1zT9kLmN0pQrStUvWxYz0123456789ab";
+
+    fn code(v: &str) -> &'static str {
+        check_secret_value(v).unwrap_err().code()
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_portal_secret_is_accepted_and_hinted() {
+        assert_eq!(PORTAL_SECRET.len(), 40);
+        assert_eq!(check_secret_value(PORTAL_SECRET).unwrap().hint, "Abc");
+        assert!(check_secret_value(&"a".repeat(SECRET_MIN_CHARS)).is_ok());
+        assert!(check_secret_value(&"a".repeat(SECRET_MAX_CHARS)).is_ok());
+    }
+
+    #[test]
+    fn the_secret_id_is_refused() {
+        assert_eq!(
+            code("0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"),
+            "secret.is_secret_id"
+        );
+        assert_eq!(
+            code(" 0A1B2C3D-4E5F-6071-8293-A4B5C6D7E8F9\n"),
+            "secret.is_secret_id"
+        );
+        let msg = check_secret_value("0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            msg,
+            "That is the Secret ID; paste the Value (the column next to it, shown only once when the secret was created)."
+        );
+    }
+
+    #[test]
+    fn whitespace_anywhere_is_refused() {
+        for v in [
+            format!(" {PORTAL_SECRET}"),
+            format!("{PORTAL_SECRET} "),
+            format!("{PORTAL_SECRET}\n"),
+            format!("{PORTAL_SECRET}\r\n"),
+            "Abc8Q~xY1zT9\nkLmN0pQrStUvWxYz0123456789ab".to_string(),
+            "Abc8Q~xY1zT9\tkLmN0pQrStUvWxYz0123456789ab".to_string(),
+            "Abc8Q~xY1zT9\u{a0}kLmN0pQrStUvWxYz0123456789ab".to_string(),
+        ] {
+            assert_eq!(code(&v), "secret.whitespace", "{v:?}");
+        }
+    }
+
+    #[test]
+    fn length_limits() {
+        assert_eq!(code(""), "secret.empty");
+        assert_eq!(code("Abc8Q~xY1zT9kLm"), "secret.too_short");
+        assert_eq!(code(&"a".repeat(SECRET_MAX_CHARS + 1)), "secret.too_long");
+    }
+
+    #[test]
+    fn messages_never_quote_the_value() {
+        for v in [
+            "Abc8Q~xY1zT9kLm",
+            "Abc8Q~xY1zT9 kLmN0pQrStUvWxYz0123456789ab",
+        ] {
+            let msg = check_secret_value(v).unwrap_err().to_string();
+            assert!(!msg.contains("Abc8Q"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn expiry_must_be_future_and_within_24_months() {
+        let today = d("2025-03-31");
+        assert!(check_secret_expiry(d("2025-04-01"), today).is_ok());
+        assert!(check_secret_expiry(d("2027-03-31"), today).is_ok());
+        assert_eq!(
+            check_secret_expiry(d("2027-04-01"), today)
+                .unwrap_err()
+                .code(),
+            "secret.expiry_too_far"
+        );
+        assert_eq!(
+            check_secret_expiry(today, today).unwrap_err().code(),
+            "secret.expiry_past"
+        );
+        assert_eq!(
+            check_secret_expiry(d("2024-01-01"), today)
+                .unwrap_err()
+                .code(),
+            "secret.expiry_past"
+        );
     }
 }

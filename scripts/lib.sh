@@ -3,7 +3,7 @@
 
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}" NO_COLOR=1 FORCE_COLOR=0
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 

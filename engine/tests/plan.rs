@@ -209,7 +209,8 @@ fn forbidden_characters_are_errors() {
 
 #[test]
 fn every_basics_error() {
-    let cases: &[(&str, fn(&mut Profile), &str)] = &[
+    type Case = (&'static str, fn(&mut Profile), &'static str);
+    let cases: &[Case] = &[
         ("name", |p| p.name = "  ".into(), "name.required"),
         ("name", |p| p.name = "x".repeat(101), "name.too_long"),
         (

@@ -10,12 +10,14 @@
 //! dialogs). Opening the system browser *is* here ([`browser`]) because the CLI needs it
 //! too.
 
+pub mod aadsts;
 pub mod browser;
 pub mod cli;
 pub mod cloud;
 pub mod ids;
 pub mod plan;
 pub mod profile;
+pub mod sso_test;
 pub mod steps;
 pub mod validation;
 

@@ -614,6 +614,37 @@ mod tests {
         assert_eq!(route(&evil, "s").unwrap_err().0, 400);
     }
 
+    #[tokio::test]
+    async fn both_loopback_addresses_reach_the_listener() {
+        let listener = Listener::bind().await.unwrap();
+        let port = listener.port();
+        let addr = if listener.dual_stack() {
+            "[::1]"
+        } else {
+            "127.0.0.1"
+        };
+        let cancel = CancellationToken::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let waiter = tokio::spawn(async move {
+            wait(listener, "s", Limits::default(), deadline, &cancel, |_| {}).await
+        });
+        let body = "code=c&id_token=t&state=s";
+        let mut stream = TcpStream::connect(format!("{addr}:{port}")).await.unwrap();
+        let req = format!(
+            "POST {WIZARD_CALLBACK_PATH} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(req.as_bytes()).await.unwrap();
+        let mut resp = String::new();
+        stream.read_to_string(&mut resp).await.unwrap();
+        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+        assert!(
+            resp.contains("Cache-Control: no-store")
+                && resp.contains("Return to the Entra Onboard wizard")
+        );
+        assert!(waiter.await.unwrap().is_ok());
+    }
+
     #[test]
     fn error_page_is_escaped() {
         let cb = Callback {

@@ -10,10 +10,15 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use std::sync::Arc;
+
 use crate::ids::Sensitive;
 use crate::keychain::Keychain;
 use crate::plan::{Plan, plan};
 use crate::profile::{CredentialKind, Profile, ProfileStore};
+use crate::sso_test::{
+    CancellationToken, ClientCredential, ProgressFn, SsoProgress, SsoTestOptions, render_text,
+};
 use crate::steps::credential::{check_secret_expiry, check_secret_value};
 use crate::steps::csp::{Flavor, to_ps1};
 use crate::validation::Severity;
@@ -84,6 +89,30 @@ enum Command {
         /// Write a .ps1 file (ASCII, CRLF) instead of printing.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// Prove the sign-in works with real tokens: opens the browser once, validates the
+    /// ID tokens, redeems the code with the credential and asks for an app-only Graph
+    /// token. Exit 0 passed, 1 a check failed, 2 bad input or setup.
+    SsoTest {
+        /// The profile JSON file.
+        profile: PathBuf,
+        /// Seconds to wait for the browser to come back.
+        #[arg(long, default_value_t = 180, value_name = "SECS")]
+        timeout: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Read the client secret from standard input (first line) instead of the keychain.
+        /// Secrets are never taken from arguments or environment variables. Without this
+        /// or --cert/--key, the secret stored with `secret set` is used.
+        #[arg(long, conflicts_with_all = ["cert", "key"])]
+        secret_stdin: bool,
+        /// Certificate credential: the certificate (PEM) uploaded to the app.
+        #[arg(long, value_name = "PEM", requires = "key")]
+        cert: Option<PathBuf>,
+        /// Certificate credential: its RSA private key (PEM).
+        #[arg(long, value_name = "PEM", requires = "cert")]
+        key: Option<PathBuf>,
     },
     /// List the profiles saved by the desktop app, or export one to a file.
     Profiles {
@@ -265,6 +294,18 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
                 None => write!(out, "{script}").map_err(w)?,
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::SsoTest {
+            profile,
+            timeout,
+            format,
+            secret_stdin,
+            cert,
+            key,
+        } => {
+            let p = load(&profile)?;
+            let credential = read_credential(&p, secret_stdin, cert.as_deref(), key.as_deref())?;
+            sso_test(&p, &credential, timeout, format, out)
         }
         Command::Profiles { show, format } => {
             let store = ProfileStore::open_default().map_err(|e| e.to_string())?;
@@ -476,6 +517,104 @@ fn read_secret() -> Result<Sensitive<String>, String> {
         text.truncate(text.len() - 1);
     }
     Ok(Sensitive::new(text))
+}
+
+fn read_credential(
+    p: &Profile,
+    secret_stdin: bool,
+    cert: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+) -> Result<ClientCredential, String> {
+    if secret_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the secret from stdin: {e}"))?;
+        let secret = line.trim_end_matches(['\r', '\n']).to_string();
+        if secret.is_empty() {
+            return Err("--secret-stdin: standard input is empty".into());
+        }
+        return Ok(ClientCredential::Secret(Sensitive::new(secret)));
+    }
+    if let (Some(cert), Some(key)) = (cert, key) {
+        let cert_pem =
+            std::fs::read_to_string(cert).map_err(|e| format!("{}: {e}", cert.display()))?;
+        let key_pem = Sensitive::new(
+            std::fs::read_to_string(key).map_err(|e| format!("{}: {e}", key.display()))?,
+        );
+        return ClientCredential::certificate_from_pem(&cert_pem, key_pem)
+            .map_err(|e| e.to_string());
+    }
+    // The default: the secret `secret set` stored in the OS keychain for this profile.
+    if p.id.trim().is_empty() {
+        return Err(
+            "no credential: the profile has no id, so nothing is in the keychain for it; \
+            pass --secret-stdin (and pipe the secret in) or --cert <pem> --key <pem>"
+                .into(),
+        );
+    }
+    let kc = Keychain::open().map_err(|e| e.to_string())?;
+    match kc.get_secret(&p.id).map_err(|e| e.to_string())? {
+        Some(secret) => Ok(ClientCredential::Secret(secret)),
+        None => Err(format!(
+            "no client secret for this profile in {}: store it with `entra-onboard secret set`, \
+             or pass --secret-stdin or --cert <pem> --key <pem>",
+            kc.store_name()
+        )),
+    }
+}
+
+fn sso_test(
+    p: &Profile,
+    credential: &ClientCredential,
+    timeout: u64,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<ExitCode, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let progress: ProgressFn = Arc::new(move |event: &SsoProgress| match event {
+        SsoProgress::BrowserOpened { .. } if format == Format::Text => {
+            eprintln!("Opened the browser: sign in there, then come back here.");
+        }
+        SsoProgress::BrowserFailed { url, message } => {
+            eprintln!("{message}\nOpen this link yourself:\n  {url}");
+        }
+        SsoProgress::Ignored { reason } if format == Format::Text => {
+            eprintln!("(ignored {reason})")
+        }
+        _ => {}
+    });
+    let options = SsoTestOptions {
+        timeout: std::time::Duration::from_secs(timeout.max(1)),
+        progress: Some(progress),
+        ..SsoTestOptions::default()
+    };
+    let cancel = CancellationToken::new();
+    let result = runtime.block_on(crate::sso_test::run(p, credential, &options, &cancel));
+    let (report, code) = match result {
+        Ok(r) => {
+            let code = if r.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            };
+            (r, code)
+        }
+        Err(e) => (e.to_report(), ExitCode::from(2)),
+    };
+    let w = |e: std::io::Error| e.to_string();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &report).map_err(|e| e.to_string())?;
+            writeln!(out).map_err(w)?;
+        }
+        Format::Text => write!(out, "{}", render_text(&report)).map_err(w)?,
+    }
+    Ok(code)
 }
 
 /// The plan as text, the way an admin reads it during a call.

@@ -11,6 +11,7 @@
 //! dialogs). Opening the system browser *is* here ([`browser`]) because the CLI needs it
 //! too.
 
+pub mod aadsts;
 pub mod browser;
 pub mod cli;
 pub mod cloud;
@@ -18,6 +19,7 @@ pub mod ids;
 pub mod keychain;
 pub mod plan;
 pub mod profile;
+pub mod sso_test;
 pub mod steps;
 pub mod validation;
 

@@ -1,0 +1,677 @@
+//! The loopback listener that receives the sign-in response (RFC 8252 §7.3).
+//!
+//! Why hand-written rather than a web framework: it serves exactly one path, must never
+//! be slowed down by a stray or hostile connection, and every limit should be visible in
+//! one screen of code. So: one ephemeral port bound on 127.0.0.1 *and* [::1] before the
+//! browser opens (the redirect URI says `localhost`, which a browser may resolve either
+//! way; Entra ignores the port of `http://localhost` URIs); each connection in its own
+//! task with a deadline for the whole request (slow-loris cannot block the real callback);
+//! one request per connection (`Connection: close`); caps on header and body size.
+//!
+//! Accepted: `POST <callback path>` with an `application/x-www-form-urlencoded` body
+//! (`response_mode=form_post`), and `GET <callback path>?…` (error redirects). Anything
+//! else gets 404/405/411/413/415/400 and the wait goes on. A response whose `state` is
+//! missing or wrong is refused with 400 and the wait goes on. The first response with the
+//! right `state` ends the wait; the listener is closed when [`wait`] returns.
+//!
+//! Every page is static, HTML-escaped, `no-store`, has no external resources
+//! (CSP `default-src 'none'`) and tells the admin to return to the wizard. The page never
+//! redirects anywhere (no open redirector, RFC 9700 §4.11.1).
+//!
+//! Left out: HTTP/2, chunked request bodies (browsers send Content-Length for forms),
+//! keep-alive.
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::ids::Sensitive;
+use crate::steps::redirects::WIZARD_CALLBACK_PATH;
+
+/// Limits on what one connection may send.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Request line plus headers.
+    pub max_header_bytes: usize,
+    /// Form body (an ID token plus code, state and session state fit easily).
+    pub max_body_bytes: usize,
+    /// Time for the whole request to arrive.
+    pub read_timeout: Duration,
+    /// Connections handled at once; more are closed at once.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_header_bytes: 8 * 1024,
+            max_body_bytes: 64 * 1024,
+            read_timeout: Duration::from_secs(10),
+            max_connections: 32,
+        }
+    }
+}
+
+/// Listening failed or ended without a valid callback.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoopbackError {
+    /// Neither 127.0.0.1 nor [::1] could be bound.
+    #[error("could not listen on this computer's loopback address: {0}")]
+    Bind(String),
+    /// No valid callback before the deadline.
+    #[error("no sign-in response arrived in time")]
+    Timeout,
+    /// The caller cancelled.
+    #[error("the test was cancelled")]
+    Cancelled,
+}
+
+impl LoopbackError {
+    /// Stable code for the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LoopbackError::Bind(_) => "loopback.bind",
+            LoopbackError::Timeout => "loopback.timeout",
+            LoopbackError::Cancelled => "loopback.cancelled",
+        }
+    }
+}
+
+/// How the response arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `response_mode=form_post`.
+    FormPost,
+    /// A query string (Entra sends some errors this way).
+    Query,
+}
+
+/// A callback whose `state` matched. Secrets stay wrapped.
+#[derive(Debug)]
+pub struct Callback {
+    /// How it arrived.
+    pub via: Via,
+    /// The authorization code.
+    pub code: Option<Sensitive<String>>,
+    /// The front-channel ID token.
+    pub id_token: Option<Sensitive<String>>,
+    /// RFC 9207 issuer, when the provider sends it.
+    pub iss: Option<String>,
+    /// OAuth error code (`invalid_request`, …).
+    pub error: Option<String>,
+    /// Error description (Entra: `AADSTS…: …`).
+    pub error_description: Option<String>,
+}
+
+/// What happened to one connection, for the report and progress.
+#[derive(Debug)]
+pub enum Event {
+    /// A request that did not end the wait, and why (never contains a secret).
+    Ignored(String),
+    /// The callback.
+    Valid(Callback),
+}
+
+/// A bound listener: bound before the browser opens, so the redirect cannot race it.
+pub struct Listener {
+    sockets: Vec<TcpListener>,
+    port: u16,
+}
+
+impl Listener {
+    /// Binds one ephemeral port on 127.0.0.1 and the same port on [::1] (when this
+    /// computer has IPv6). Never binds a non-loopback interface.
+    pub async fn bind() -> Result<Listener, LoopbackError> {
+        let mut last = String::new();
+        for _ in 0..8 {
+            let v4 = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+                .await
+                .map_err(|e| LoopbackError::Bind(e.to_string()))?;
+            let port = v4
+                .local_addr()
+                .map_err(|e| LoopbackError::Bind(e.to_string()))?
+                .port();
+            match TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).await {
+                Ok(v6) => {
+                    return Ok(Listener {
+                        sockets: vec![v4, v6],
+                        port,
+                    });
+                }
+                // Taken on [::1] by someone else: try another port.
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => last = e.to_string(),
+                // No IPv6 loopback here: 127.0.0.1 alone (RFC 8252 §7.3 "whichever is available").
+                Err(_) => {
+                    return Ok(Listener {
+                        sockets: vec![v4],
+                        port,
+                    });
+                }
+            }
+        }
+        Err(LoopbackError::Bind(last))
+    }
+
+    /// The port, the same on both addresses.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://localhost:<port>/entra-onboard/callback`.
+    pub fn redirect_uri(&self) -> String {
+        format!("http://localhost:{}{WIZARD_CALLBACK_PATH}", self.port)
+    }
+
+    /// True when [::1] is bound too.
+    pub fn dual_stack(&self) -> bool {
+        self.sockets.len() == 2
+    }
+}
+
+/// Serves the callback path until a response with `expected_state` arrives, the
+/// `deadline` passes or `cancel` fires. `on_ignored` hears about every refused request.
+pub async fn wait(
+    listener: Listener,
+    expected_state: &str,
+    limits: Limits,
+    deadline: Instant,
+    cancel: &CancellationToken,
+    mut on_ignored: impl FnMut(&str),
+) -> Result<Callback, LoopbackError> {
+    let (tx, mut rx) = mpsc::channel::<Event>(64);
+    let state: Arc<str> = Arc::from(expected_state);
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let mut tasks = JoinSet::new();
+    let [first, rest @ ..] = listener.sockets.as_slice() else {
+        return Err(LoopbackError::Bind("no socket".into()));
+    };
+    let second = rest.first();
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(LoopbackError::Cancelled),
+            _ = tokio::time::sleep_until(deadline) => return Err(LoopbackError::Timeout),
+            Some(event) = rx.recv() => match event {
+                Event::Valid(cb) => return Ok(cb),
+                Event::Ignored(why) => { on_ignored(&why); continue; }
+            },
+            r = first.accept() => r,
+            r = accept_opt(second) => r,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            drop(stream); // too many at once
+            continue;
+        };
+        let (tx, state) = (tx.clone(), state.clone());
+        tasks.spawn(async move {
+            let event = serve(stream, &state, limits).await;
+            let _ = tx.send(event).await;
+            drop(permit);
+        });
+        // Reap finished tasks so the set does not grow without bound.
+        while tasks.try_join_next().is_some() {}
+    }
+}
+
+async fn accept_opt(l: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match l {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+struct Request {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+enum ReadError {
+    Status(u16, &'static str),
+    Closed,
+}
+
+async fn serve(mut stream: TcpStream, expected_state: &str, limits: Limits) -> Event {
+    let read = tokio::time::timeout(limits.read_timeout, read_request(&mut stream, limits)).await;
+    let request = match read {
+        Err(_) => {
+            respond(&mut stream, 408, PAGE_IGNORED).await;
+            return Event::Ignored("a connection sent its request too slowly (timed out)".into());
+        }
+        Ok(Err(ReadError::Closed)) => {
+            return Event::Ignored("a connection closed without a request".into());
+        }
+        Ok(Err(ReadError::Status(status, why))) => {
+            respond(&mut stream, status, PAGE_IGNORED).await;
+            return Event::Ignored(format!("{why} ({status})"));
+        }
+        Ok(Ok(r)) => r,
+    };
+    match route(&request, expected_state) {
+        Ok(cb) => {
+            let page = if cb.error.is_some() {
+                page_error(&cb)
+            } else {
+                PAGE_DONE.to_string()
+            };
+            respond(&mut stream, 200, &page).await;
+            Event::Valid(cb)
+        }
+        Err((status, why)) => {
+            respond(
+                &mut stream,
+                status,
+                if status == 404 {
+                    PAGE_NOT_FOUND
+                } else {
+                    PAGE_IGNORED
+                },
+            )
+            .await;
+            Event::Ignored(why)
+        }
+    }
+}
+
+async fn read_request(stream: &mut TcpStream, limits: Limits) -> Result<Request, ReadError> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > limits.max_header_bytes {
+            return Err(ReadError::Status(431, "request headers too large"));
+        }
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|_| ReadError::Closed)?;
+        if n == 0 {
+            return Err(if buf.is_empty() {
+                ReadError::Closed
+            } else {
+                ReadError::Status(400, "truncated request")
+            });
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    if head_end > limits.max_header_bytes {
+        return Err(ReadError::Status(431, "request headers too large"));
+    }
+    let head = std::str::from_utf8(&buf[..head_end])
+        .map_err(|_| ReadError::Status(400, "request head is not UTF-8"))?;
+    let mut lines = head.split("\r\n");
+    let mut parts = lines.next().unwrap_or_default().split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ReadError::Status(400, "malformed request line"));
+    };
+    if !version.starts_with("HTTP/1.") {
+        return Err(ReadError::Status(400, "not HTTP/1.x"));
+    }
+    let mut headers = Vec::new();
+    for line in lines {
+        let Some((k, v)) = line.split_once(':') else {
+            return Err(ReadError::Status(400, "malformed header"));
+        };
+        if headers.len() >= 100 {
+            return Err(ReadError::Status(431, "too many headers"));
+        }
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let mut request = Request {
+        method: method.to_string(),
+        target: target.to_string(),
+        headers,
+        body: Vec::new(),
+    };
+    if request.header("transfer-encoding").is_some() {
+        return Err(ReadError::Status(
+            411,
+            "chunked request bodies are not accepted",
+        ));
+    }
+    let length = match request.header("content-length") {
+        None => 0,
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| ReadError::Status(400, "bad Content-Length"))?,
+    };
+    if length > limits.max_body_bytes {
+        return Err(ReadError::Status(413, "request body too large"));
+    }
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|_| ReadError::Closed)?;
+        if n == 0 {
+            return Err(ReadError::Status(400, "truncated body"));
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    if body.len() > length {
+        return Err(ReadError::Status(400, "more body than Content-Length"));
+    }
+    request.body = body;
+    Ok(request)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Decides what a well-formed request is. `Err((status, why))` = refuse and keep waiting.
+fn route(r: &Request, expected_state: &str) -> Result<Callback, (u16, String)> {
+    let (path, query) = r.target.split_once('?').unwrap_or((r.target.as_str(), ""));
+    if path != WIZARD_CALLBACK_PATH {
+        return Err((404, "a request for another path".into()));
+    }
+    let host_ok = r.header("host").is_some_and(|h| {
+        let host = h.rsplit_once(':').map_or(h, |(host, _)| host);
+        matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+    });
+    if !host_ok {
+        return Err((
+            400,
+            "a request with a Host that is not this computer".into(),
+        ));
+    }
+    let (via, raw) = match r.method.as_str() {
+        "POST" => {
+            let ct = r
+                .header("content-type")
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if !ct.starts_with("application/x-www-form-urlencoded") {
+                return Err((415, "a POST that is not a form".into()));
+            }
+            (Via::FormPost, r.body.as_slice())
+        }
+        "GET" => (Via::Query, query.as_bytes()),
+        _ => {
+            return Err((
+                405,
+                format!(
+                    "a {} request",
+                    r.method.chars().take(10).collect::<String>()
+                ),
+            ));
+        }
+    };
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(raw) {
+        if fields.iter().any(|(seen, _)| *seen == k) {
+            return Err((
+                400,
+                format!(
+                    "a response with '{}' twice",
+                    k.chars().take(20).collect::<String>()
+                ),
+            ));
+        }
+        fields.push((k.into_owned(), v.into_owned()));
+    }
+    let take = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let has_result =
+        take("code").is_some() || take("id_token").is_some() || take("error").is_some();
+    if !has_result {
+        return Err((400, "a request without code, id_token or error".into()));
+    }
+    match take("state") {
+        None => {
+            return Err((
+                400,
+                "a response without state (refused; still waiting)".into(),
+            ));
+        }
+        Some(s) if !constant_time_eq(s.as_bytes(), expected_state.as_bytes()) => {
+            return Err((
+                400,
+                "a response with the wrong state (refused; still waiting)".into(),
+            ));
+        }
+        Some(_) => {}
+    }
+    Ok(Callback {
+        via,
+        code: take("code").map(Sensitive::new),
+        id_token: take("id_token").map(Sensitive::new),
+        iss: take("iss"),
+        error: take("error"),
+        error_description: take("error_description"),
+    })
+}
+
+/// Equality that does not stop at the first differing byte.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn respond(stream: &mut TcpStream, status: u16, body: &str) {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
+        431 => "Request Header Fields Too Large",
+        _ => "Error",
+    };
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\n\
+         Content-Type: text/html; charset=utf-8\r\n\
+         Content-Length: {}\r\n\
+         Cache-Control: no-store\r\n\
+         Pragma: no-cache\r\n\
+         Referrer-Policy: no-referrer\r\n\
+         Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'\r\n\
+         X-Content-Type-Options: nosniff\r\n\
+         X-Frame-Options: DENY\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    // Best effort: the browser may already be gone. Flush and shut down so it sees a
+    // complete response rather than a reset (MSAL.NET #5474).
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(body.as_bytes()).await;
+    let _ = stream.flush().await;
+    let _ = stream.shutdown().await;
+}
+
+/// Escapes the five HTML-significant characters.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, body_html: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;line-height:1.5}}</style>\
+         </head><body><h1>{title}</h1>{body_html}</body></html>"
+    )
+}
+
+const PAGE_DONE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in received</title>\
+<style>body{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;line-height:1.5}</style></head>\
+<body><h1>Sign-in received</h1><p>Entra Onboard is checking the result. Return to the Entra Onboard wizard to see it; you can close this tab.</p></body></html>";
+
+const PAGE_IGNORED: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not accepted</title></head>\
+<body><h1>Not accepted</h1><p>This request does not belong to the running sign-in test and was ignored. Return to the Entra Onboard wizard.</p></body></html>";
+
+const PAGE_NOT_FOUND: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found</title></head>\
+<body><h1>Not found</h1><p>Return to the Entra Onboard wizard.</p></body></html>";
+
+fn page_error(cb: &Callback) -> String {
+    let error = html_escape(cb.error.as_deref().unwrap_or_default());
+    let description = html_escape(cb.error_description.as_deref().unwrap_or_default());
+    page(
+        "Sign-in failed",
+        &format!(
+            "<p>Microsoft returned an error: <code>{error}</code></p><p>{description}</p>\
+             <p>Return to the Entra Onboard wizard: it explains the error and which step fixes it. You can close this tab.</p>"
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(method: &str, target: &str, body: &str) -> Request {
+        Request {
+            method: method.into(),
+            target: target.into(),
+            headers: vec![
+                ("Host".into(), "localhost:1234".into()),
+                (
+                    "Content-Type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
+            ],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn routes() {
+        let p = WIZARD_CALLBACK_PATH;
+        assert_eq!(
+            route(&req("GET", "/favicon.ico", ""), "s").unwrap_err().0,
+            404
+        );
+        assert_eq!(route(&req("PUT", p, ""), "s").unwrap_err().0, 405);
+        assert_eq!(
+            route(&req("POST", p, "code=c&state=x"), "s").unwrap_err().0,
+            400
+        );
+        assert_eq!(route(&req("POST", p, "code=c"), "s").unwrap_err().0, 400);
+        assert_eq!(
+            route(&req("POST", p, "code=c&state=s&state=s"), "s")
+                .unwrap_err()
+                .0,
+            400
+        );
+        let cb = route(&req("POST", p, "code=c&id_token=t&state=s"), "s").unwrap();
+        assert_eq!(cb.via, Via::FormPost);
+        assert_eq!(cb.code.unwrap().expose(), "c");
+        let cb = route(
+            &req(
+                "GET",
+                &format!("{p}?error=access_denied&error_description=AADSTS65004%3A+no&state=s"),
+                "",
+            ),
+            "s",
+        )
+        .unwrap();
+        assert_eq!(cb.error_description.as_deref(), Some("AADSTS65004: no"));
+        let mut evil = req("POST", p, "code=c&state=s");
+        evil.headers[0].1 = "evil.example:80".into();
+        assert_eq!(route(&evil, "s").unwrap_err().0, 400);
+    }
+
+    #[tokio::test]
+    async fn both_loopback_addresses_reach_the_listener() {
+        let listener = Listener::bind().await.unwrap();
+        let port = listener.port();
+        let addr = if listener.dual_stack() {
+            "[::1]"
+        } else {
+            "127.0.0.1"
+        };
+        let cancel = CancellationToken::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let waiter = tokio::spawn(async move {
+            wait(listener, "s", Limits::default(), deadline, &cancel, |_| {}).await
+        });
+        let body = "code=c&id_token=t&state=s";
+        let mut stream = TcpStream::connect(format!("{addr}:{port}")).await.unwrap();
+        let req = format!(
+            "POST {WIZARD_CALLBACK_PATH} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(req.as_bytes()).await.unwrap();
+        let mut resp = String::new();
+        stream.read_to_string(&mut resp).await.unwrap();
+        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+        assert!(
+            resp.contains("Cache-Control: no-store")
+                && resp.contains("Return to the Entra Onboard wizard")
+        );
+        assert!(waiter.await.unwrap().is_ok());
+    }
+
+    #[test]
+    fn error_page_is_escaped() {
+        let cb = Callback {
+            via: Via::Query,
+            code: None,
+            id_token: None,
+            iss: None,
+            error: Some("<script>".into()),
+            error_description: Some("\"'&".into()),
+        };
+        let html = page_error(&cb);
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;") && html.contains("&quot;&#39;&amp;"));
+    }
+
+    #[test]
+    fn debug_hides_code_and_token() {
+        let cb = route(
+            &req(
+                "POST",
+                WIZARD_CALLBACK_PATH,
+                "code=SECRETCODE&id_token=TOKEN&state=s",
+            ),
+            "s",
+        )
+        .unwrap();
+        let dbg = format!("{cb:?}");
+        assert!(!dbg.contains("SECRETCODE") && !dbg.contains("TOKEN"));
+    }
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// A scripted "browser" for the SSO tests: `$BROWSER` points here, so the engine's
+// browser::open runs `node scripted-browser.mjs <authorize URL>`.
+//
+// It does what a browser does with that URL and nothing more: follows redirects (keeping
+// cookies per host), and when a page is an auto-submitting form (response_mode=form_post),
+// parses the form and POSTs its fields to the form's action — the loopback callback.
+// Errors go to $SCRIPTED_BROWSER_LOG when set (stdout/stderr are discarded by the engine).
+// No dependencies: Node's fetch.
+
+import fs from 'node:fs';
+
+const log = (msg) => {
+  if (process.env.SCRIPTED_BROWSER_LOG) {
+    fs.appendFileSync(process.env.SCRIPTED_BROWSER_LOG, `${new Date().toISOString()} ${msg}\n`);
+  }
+};
+
+const jar = new Map(); // host -> Map(name -> value)
+
+function storeCookies(url, res) {
+  const host = new URL(url).host;
+  const cookies = jar.get(host) ?? new Map();
+  for (const line of res.headers.getSetCookie()) {
+    const [pair] = line.split(';');
+    const eq = pair.indexOf('=');
+    if (eq > 0) cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+  }
+  jar.set(host, cookies);
+}
+
+function cookieHeader(url) {
+  const cookies = jar.get(new URL(url).host);
+  if (!cookies || cookies.size === 0) return {};
+  return { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+}
+
+const decode = (s) => s
+  .replace(/&quot;/g, '"')
+  .replace(/&#x27;|&#39;/g, "'")
+  .replace(/&lt;/g, '<')
+  .replace(/&gt;/g, '>')
+  .replace(/&#x2F;|&#47;/g, '/')
+  .replace(/&amp;/g, '&');
+
+function attr(tag, name) {
+  const m = tag.match(new RegExp(`\\b${name}\\s*=\\s*("([^"]*)"|'([^']*)')`, 'i'));
+  return m ? decode(m[2] ?? m[3]) : undefined;
+}
+
+function parseForm(html, base) {
+  const form = html.match(/<form\b[^>]*>/i);
+  if (!form) return undefined;
+  const action = new URL(attr(form[0], 'action') ?? base, base).href;
+  const method = (attr(form[0], 'method') ?? 'get').toUpperCase();
+  const fields = new URLSearchParams();
+  for (const input of html.matchAll(/<input\b[^>]*>/gi)) {
+    const name = attr(input[0], 'name');
+    if (name !== undefined) fields.append(name, attr(input[0], 'value') ?? '');
+  }
+  return { action, method, fields };
+}
+
+async function browse(start) {
+  let url = start;
+  let init = { method: 'GET' };
+  for (let hop = 0; hop < 20; hop += 1) {
+    const res = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      headers: { ...(init.headers ?? {}), ...cookieHeader(url) },
+    });
+    storeCookies(url, res);
+    log(`${init.method} ${new URL(url).pathname} -> ${res.status}`);
+    if ([301, 302, 303, 307, 308].includes(res.status)) {
+      url = new URL(res.headers.get('location'), url).href;
+      init = { method: 'GET' };
+      continue;
+    }
+    const body = await res.text();
+    const form = res.headers.get('content-type')?.includes('text/html') ? parseForm(body, url) : undefined;
+    if (form && init.method === 'GET') {
+      url = form.action;
+      init = form.method === 'POST'
+        ? {
+          method: 'POST',
+          body: form.fields.toString(),
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        }
+        : { method: 'GET' };
+      if (form.method !== 'POST') url = `${form.action}?${form.fields}`;
+      continue;
+    }
+    return; // a final page (the loopback's "return to the wizard" page, or an error page)
+  }
+  log('too many hops');
+}
+
+browse(process.argv[2]).catch((err) => log(`failed: ${err.stack ?? err}`));

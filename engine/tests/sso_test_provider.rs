@@ -1,0 +1,232 @@
+//! The SSO test against a real, independent OpenID provider (npm `oidc-provider`,
+//! configured like Entra in tests/oidc-peer/peer.mjs), driven end to end through the CLI:
+//! `$BROWSER` is tests/scripted-browser.mjs, which follows the provider's redirects and
+//! POSTs the form_post page to the loopback listener, as a browser does.
+//!
+//! Needs `npm ci --prefix engine/tests/oidc-peer` first; without it these tests FAIL (they
+//! never pass silently).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+const TENANT: &str = "11111111-2222-3333-4444-555555555555";
+const SECRET_CLIENT: &str = "aaaaaaaa-0000-4000-8000-000000000001";
+const CERT_CLIENT: &str = "aaaaaaaa-0000-4000-8000-000000000002";
+const SECRET: &str = "Q7~test-only-secret.value_1234567890";
+
+fn tests_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
+}
+
+struct Peer {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_peer() -> Peer {
+    let dir = tests_dir().join("oidc-peer");
+    assert!(
+        dir.join("node_modules/oidc-provider").is_dir(),
+        "run npm ci in engine/tests/oidc-peer (npm ci --prefix engine/tests/oidc-peer)"
+    );
+    let mut child = Command::new("node")
+        .arg(dir.join("peer.mjs"))
+        .args([
+            "--tenant",
+            TENANT,
+            "--secret-client",
+            SECRET_CLIENT,
+            "--cert-client",
+            CERT_CLIENT,
+        ])
+        .arg("--cert")
+        .arg(tests_dir().join("fixtures/client-cert.pem"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node must be installed to run the provider tests");
+    writeln!(child.stdin.take().unwrap(), "{SECRET}").unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = loop {
+        let line = lines
+            .next()
+            .expect("the peer exited before printing its port")
+            .unwrap();
+        if let Some(p) = line.strip_prefix("PORT=") {
+            break p.trim().parse().unwrap();
+        }
+    };
+    // Keep draining: the peer dies of EPIPE if its stdout closes.
+    std::thread::spawn(move || for _ in lines {});
+    Peer { child, port }
+}
+
+fn profile(dir: &Path, port: u16, client: &str) -> PathBuf {
+    let path = dir.join(format!("{client}.json"));
+    let json = serde_json::json!({
+        "name": "Provider test",
+        "agent_url": "https://acme.halopsa.com",
+        "tenant_id": TENANT,
+        "client_id": client,
+        "authority": format!("http://127.0.0.1:{port}"),
+        "sso_for": "both",
+        "features": {"import": true},
+    });
+    std::fs::write(&path, json.to_string()).unwrap();
+    path
+}
+
+fn run_cli(args: &[&str], stdin: Option<&str>) -> (i32, serde_json::Value) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_entra-onboard"));
+    cmd.args(args)
+        .env(
+            "BROWSER",
+            format!(
+                "node {}",
+                tests_dir().join("scripted-browser.mjs").display()
+            ),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        writeln!(input, "{s}").unwrap();
+    }
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!stdout.contains(SECRET), "the secret must never be printed");
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
+    (out.status.code().unwrap_or(-1), json)
+}
+
+fn assert_passed(code: i32, report: &serde_json::Value, credential: &str) {
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(code, 0);
+    let ids: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "discovery",
+            "callback",
+            "id_token",
+            "credential",
+            "token_id_token",
+            "consent"
+        ]
+    );
+    assert!(
+        report["checks"][3]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(credential)
+    );
+    assert_eq!(report["claims"]["preferred_username"], "admin@contoso.test");
+    assert_eq!(report["claims"]["tid"], TENANT);
+    assert_eq!(
+        report["claims"]["roles"],
+        serde_json::json!(["User.Read.All", "Organization.Read.All"])
+    );
+    assert!(report["error"].is_null());
+    assert!(report["timings_ms"]["verdict"].is_u64());
+}
+
+#[test]
+fn passes_with_a_client_secret_and_with_a_certificate() {
+    let peer = start_peer();
+    let dir = tempfile::tempdir().unwrap();
+
+    let p = profile(dir.path(), peer.port, SECRET_CLIENT);
+    let p = p.to_str().unwrap();
+    let (code, report) = run_cli(
+        &[
+            "sso-test",
+            p,
+            "--secret-stdin",
+            "--format",
+            "json",
+            "--timeout",
+            "20",
+        ],
+        Some(SECRET),
+    );
+    assert_passed(code, &report, "client secret");
+
+    let p = profile(dir.path(), peer.port, CERT_CLIENT);
+    let cert = tests_dir().join("fixtures/client-cert.pem");
+    let key = tests_dir().join("fixtures/client-key.pem");
+    let (code, report) = run_cli(
+        &[
+            "sso-test",
+            p.to_str().unwrap(),
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--format",
+            "json",
+            "--timeout",
+            "20",
+        ],
+        None,
+    );
+    assert_passed(code, &report, "certificate");
+}
+
+#[test]
+fn a_wrong_secret_fails_at_the_credential_check() {
+    let peer = start_peer();
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(dir.path(), peer.port, SECRET_CLIENT);
+    let (code, report) = run_cli(
+        &[
+            "sso-test",
+            p.to_str().unwrap(),
+            "--secret-stdin",
+            "--format",
+            "json",
+            "--timeout",
+            "20",
+        ],
+        Some("not-the-secret"),
+    );
+    assert_eq!(code, 1, "{report:#}");
+    let checks = report["checks"].as_array().unwrap();
+    let last = checks.last().unwrap();
+    assert_eq!(
+        (last["id"].as_str(), last["ok"].as_bool()),
+        (Some("credential"), Some(false)),
+        "{report:#}"
+    );
+    assert_eq!(report["checks"][2]["ok"], true, "the sign-in itself worked");
+    assert_eq!(report["error"]["code"], "oauth.invalid_client");
+}
+
+#[test]
+fn no_credential_is_a_setup_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(dir.path(), 9, SECRET_CLIENT);
+    let out = Command::new(env!("CARGO_BIN_EXE_entra-onboard"))
+        .args(["sso-test", p.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--secret-stdin"));
+}

@@ -15,6 +15,7 @@ pub mod aadsts;
 pub mod browser;
 pub mod cli;
 pub mod cloud;
+pub mod customers;
 pub mod ids;
 pub mod keychain;
 pub mod plan;

@@ -269,3 +269,45 @@ fn open_fails_closed_without_a_session_bus() {
         );
     }
 }
+
+#[test]
+fn deleting_a_customer_deletes_its_keychain_entries() {
+    let kc = open();
+    let dir = tempfile::tempdir().unwrap();
+    let store = entra_onboard::ProfileStore::at(dir.path());
+    let mut p = entra_onboard::Profile::new("Acme");
+    p.credential.kind = entra_onboard::profile::CredentialKind::Secret;
+    let p = store.save(&p).unwrap();
+    kc.set_secret(&p.id, &secret("s3cr3t-value~with.dots_and-more"))
+        .unwrap();
+    let other = profile_id();
+    kc.set_secret(&other, &secret("another-secret-value-1234"))
+        .unwrap();
+
+    entra_onboard::customers::delete_customer_with(&store, &p.id, || Ok(kc.clone())).unwrap();
+
+    assert!(kc.get_secret(&p.id).unwrap().is_none(), "secret removed");
+    assert!(store.list().unwrap().is_empty(), "profile removed");
+    assert!(
+        kc.get_secret(&other).unwrap().is_some(),
+        "other customers untouched"
+    );
+    kc.delete_all(&other).unwrap();
+}
+
+#[test]
+fn a_customer_is_kept_when_the_keychain_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = entra_onboard::ProfileStore::at(dir.path());
+    let mut p = entra_onboard::Profile::new("Acme");
+    p.credential.kind = entra_onboard::profile::CredentialKind::Secret;
+    let p = store.save(&p).unwrap();
+    let err = entra_onboard::customers::delete_customer_with(&store, &p.id, || {
+        Err(KeychainError::Unavailable {
+            guidance: "test".into(),
+        })
+    })
+    .unwrap_err();
+    assert_eq!(err.code(), "keychain.unavailable");
+    assert_eq!(store.list().unwrap().len(), 1, "nothing deleted");
+}

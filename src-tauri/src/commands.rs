@@ -39,10 +39,13 @@ pub fn save_profile(state: State<'_, AppState>, profile: Profile) -> Result<Prof
     Ok(state.store.save(&profile)?)
 }
 
-/// Deletes a profile.
+/// Deletes a customer: its keychain entries, then its profile.
 #[tauri::command]
 pub fn delete_profile(state: State<'_, AppState>, id: String) -> Result<()> {
-    Ok(state.store.delete(&id)?)
+    Ok(entra_onboard::customers::delete_customer(
+        &state.store,
+        &id,
+    )?)
 }
 
 /// The plan for a profile (pure; called on every edit).

@@ -29,6 +29,7 @@ from_engine_error!(
     entra_onboard::profile::ProfileError,
     entra_onboard::steps::consent::OpenLinkError,
     entra_onboard::browser::BrowserError,
+    entra_onboard::customers::DeleteError,
 );
 
 impl From<tauri_plugin_clipboard_manager::Error> for Error {

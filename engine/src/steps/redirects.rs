@@ -187,7 +187,7 @@ pub fn checklist(p: &Profile, redirects: &[PlannedRedirect]) -> Vec<String> {
             "Entra admin centre > App registrations > New registration: give it a name your users may see, and choose \"{audience}\"."
         ),
         format!(
-            "Authentication > Add a platform > Web, then add all {} redirect URIs below (paste each exactly; paths are case-sensitive).",
+            "Authentication > Add a platform > Web, then add all {} redirect URIs in this plan (paste each exactly; paths are case-sensitive).",
             redirects.len()
         ),
         "Authentication > Implicit grant and hybrid flows: tick \"ID tokens\" — the service desk's sign-in needs them (without it sign-in fails with AADSTS700054).".to_string(),

@@ -10,6 +10,11 @@ const COMMANDS: &[&str] = &[
     "list_clouds",
     "open_consent_link",
     "copy_text",
+    "credential_status",
+    "store_secret",
+    "run_sso_test",
+    "cancel_sso_test",
+    "mark_verified",
 ];
 
 fn main() {

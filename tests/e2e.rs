@@ -74,15 +74,26 @@ async fn by_test_id(c: &Client, id: &str) -> fantoccini::elements::Element {
 }
 
 async fn all_texts(c: &Client, id: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in c
-        .find_all(Locator::Css(&format!("[data-testid=\"{id}\"]")))
-        .await
-        .unwrap()
-    {
-        out.push(e.text().await.unwrap().trim().to_string());
+    // The UI re-renders lists after each re-plan, so an element found a moment ago can be
+    // gone when its text is read: read the whole list again until one pass is consistent.
+    'again: for _ in 0..50 {
+        let mut out = Vec::new();
+        for e in c
+            .find_all(Locator::Css(&format!("[data-testid=\"{id}\"]")))
+            .await
+            .unwrap()
+        {
+            match e.text().await {
+                Ok(t) => out.push(t.trim().to_string()),
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue 'again;
+                }
+            }
+        }
+        return out;
     }
-    out
+    panic!("the elements data-testid={id} kept changing while being read");
 }
 
 async fn type_into(c: &Client, id: &str, text: &str) {
@@ -107,41 +118,47 @@ where
     }
 }
 
-#[tokio::test]
-#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver; run by scripts/test.sh"]
-async fn walk_the_six_steps_in_the_real_window() {
-    let app = env!("CARGO_BIN_EXE_entra-onboard-app");
-    let home = tempfile_dir();
-    let display = free_display();
-    let port = free_port();
-    let native_port = free_port();
+/// The app under Xvfb with tauri-driver, and a WebDriver session on its window.
+struct AppSession {
+    client: Client,
+    procs: Procs,
+}
 
-    let mut procs = Procs(Vec::new());
-    procs.0.push(
-        Command::new("Xvfb")
-            .args([
-                &format!(":{display}"),
-                "-screen",
-                "0",
-                "1280x860x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start Xvfb (apt install xvfb)"),
-    );
-    let start = Instant::now();
-    while !PathBuf::from(format!("/tmp/.X11-unix/X{display}")).exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "Xvfb did not start"
+impl AppSession {
+    /// Starts Xvfb, tauri-driver and the app. `env` reaches the app (tauri-driver passes its
+    /// environment on through WebKitWebDriver).
+    async fn start(home: &std::path::Path, env: &[(&str, String)]) -> AppSession {
+        let app = env!("CARGO_BIN_EXE_entra-onboard-app");
+        let display = free_display();
+        let port = free_port();
+        let native_port = free_port();
+
+        let mut procs = Procs(Vec::new());
+        procs.0.push(
+            Command::new("Xvfb")
+                .args([
+                    &format!(":{display}"),
+                    "-screen",
+                    "0",
+                    "1280x860x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start Xvfb (apt install xvfb)"),
         );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    procs.0.push(
-        Command::new("tauri-driver")
+        let start = Instant::now();
+        while !PathBuf::from(format!("/tmp/.X11-unix/X{display}")).exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "Xvfb did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut driver = Command::new("tauri-driver");
+        driver
             .args([
                 "--port",
                 &port.to_string(),
@@ -150,29 +167,60 @@ async fn walk_the_six_steps_in_the_real_window() {
             ])
             .env("DISPLAY", format!(":{display}"))
             // The app stores profiles here, not in the user's config folder.
-            .env("ENTRA_ONBOARD_HOME", &home)
+            .env("ENTRA_ONBOARD_HOME", home)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tauri-driver (cargo install tauri-driver --locked)"),
-    );
-    wait_for_port(port, "tauri-driver");
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            driver.env(k, v);
+        }
+        procs.0.push(
+            driver
+                .spawn()
+                .expect("start tauri-driver (cargo install tauri-driver --locked)"),
+        );
+        wait_for_port(port, "tauri-driver");
 
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "tauri:options".into(),
-        serde_json::json!({ "application": app }),
-    );
-    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("WebDriver session with the app");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app }),
+        );
+        // tauri-driver accepts connections before WebKitWebDriver behind it is ready, and
+        // then drops the first request: retry the session for a few seconds.
+        let mut attempt = 0;
+        let client = loop {
+            attempt += 1;
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if attempt < 10 => {
+                    eprintln!("WebDriver session attempt {attempt} failed ({e}); retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => panic!("WebDriver session with the app: {e}"),
+            }
+        };
+        AppSession { client, procs }
+    }
 
-    let result = walk(&c).await;
-    let _ = c.close().await;
-    drop(procs);
-    result.unwrap();
+    /// Closes the window and stops everything, then reports the walk's result.
+    async fn finish(self, result: Result<(), String>) {
+        let _ = self.client.close().await;
+        drop(self.procs);
+        result.unwrap();
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver; run by scripts/test.sh"]
+async fn walk_the_six_steps_in_the_real_window() {
+    let home = tempfile_dir("walk");
+    let session = AppSession::start(&home, &[]).await;
+    let result = walk(&session.client).await;
+    session.finish(result).await;
 
     // The profile the UI autosaved is on disk, as typed, with no secret in it.
     let files: Vec<_> = std::fs::read_dir(home.join("profiles")).unwrap().collect();
@@ -185,8 +233,8 @@ async fn walk_the_six_steps_in_the_real_window() {
     assert!(saved.contains(TENANT) && saved.contains(CLIENT));
 }
 
-fn tempfile_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("entra-onboard-e2e-{}", std::process::id()));
+fn tempfile_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("entra-onboard-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -299,6 +347,131 @@ async fn walk(c: &Client) -> Result<(), String> {
         .await
         .unwrap();
     assert_eq!(tenant.as_deref(), Some(TENANT));
+    eventually("saved", || async {
+        by_test_id(c, "save-status")
+            .await
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("Saved")
+    })
+    .await;
+    Ok(())
+}
+
+#[path = "../engine/tests/support/oidc_peer.rs"]
+mod oidc_peer;
+
+/// Step 3 stores a secret in the real keychain; Test & save proves the sign-in against a
+/// real OpenID provider (oidc-provider, Entra-like) through the scripted browser, and the
+/// customer is saved as verified — with no secret in its file.
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver, WebKitWebDriver, node and a Secret Service; run by scripts/test.sh"]
+async fn prove_the_sign_in_in_the_real_window() {
+    let peer = oidc_peer::start(None);
+    let home = tempfile_dir("sso");
+    let id = "3f2a9c4e-1b7d-4e8a-9c0f-5d6e7f8a9b0c";
+    let service = format!("com.entraonboard.e2e.{}", std::process::id());
+    std::fs::create_dir_all(home.join("profiles")).unwrap();
+    // A customer imported with a login-host override pointing at the local provider.
+    let profile = serde_json::json!({
+        "schema_version": 1,
+        "id": id,
+        "name": "Provider Co",
+        "agent_url": "https://provider.halopsa.com",
+        "tenant_id": oidc_peer::TENANT,
+        "client_id": oidc_peer::SECRET_CLIENT,
+        "authority": peer.authority(),
+        "sso_for": "both",
+        "features": {"import": true},
+        "credential": {"kind": "secret"},
+    });
+    std::fs::write(
+        home.join(format!("profiles/{id}.json")),
+        serde_json::to_string_pretty(&profile).unwrap(),
+    )
+    .unwrap();
+
+    let session = AppSession::start(
+        &home,
+        &[
+            ("BROWSER", oidc_peer::scripted_browser()),
+            ("ENTRA_ONBOARD_KEYCHAIN_SERVICE", service.clone()),
+        ],
+    )
+    .await;
+    let result = prove(&session.client).await;
+    session.finish(result).await;
+
+    let saved = std::fs::read_to_string(home.join(format!("profiles/{id}.json"))).unwrap();
+    assert!(
+        !saved.contains(oidc_peer::SECRET),
+        "no secret in the profile"
+    );
+    let v: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    assert_eq!(v["verified"]["signed_in_as"], oidc_peer::USER, "{saved}");
+    assert_eq!(v["credential"]["secret_hint"], "Q7~");
+    // The value is in the Secret Service itself, as another client (libsecret) sees it.
+    let out = Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            &service,
+            "username",
+            &format!("{id}/client-secret"),
+        ])
+        .output()
+        .expect("secret-tool (libsecret-tools)");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), oidc_peer::SECRET);
+    let _ = Command::new("secret-tool")
+        .args(["clear", "service", &service])
+        .status();
+}
+
+async fn prove(c: &Client) -> Result<(), String> {
+    by_test_id(c, "open-customer").await.click().await.unwrap();
+    by_test_id(c, "step-3").await.click().await.unwrap();
+
+    // A Secret ID is refused by name, and what was typed stays in the box.
+    type_into(c, "secret-value", "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9").await;
+    by_test_id(c, "store-secret").await.click().await.unwrap();
+    let err = by_test_id(c, "secret-error").await.text().await.unwrap();
+    assert!(err.contains("Secret ID"), "{err}");
+
+    type_into(c, "secret-value", oidc_peer::SECRET).await;
+    by_test_id(c, "store-secret").await.click().await.unwrap();
+    let status = by_test_id(c, "secret-status").await.text().await.unwrap();
+    assert!(status.contains("Stored in Secret Service"), "{status}");
+    assert!(status.contains("hint Q7~…"), "{status}");
+    let page = c.source().await.unwrap();
+    assert!(
+        !page.contains(oidc_peer::SECRET),
+        "the secret left the page after storing"
+    );
+    shot(c, "03-credential-stored").await;
+
+    by_test_id(c, "step-test").await.click().await.unwrap();
+    by_test_id(c, "run-sso-test").await.click().await.unwrap();
+    let verdict = c
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("[data-testid=\"sso-verdict\"]"))
+        .await
+        .map_err(|e| format!("no verdict: {e}"))?
+        .text()
+        .await
+        .unwrap();
+    shot(c, "07-sso-test-report").await;
+    if !verdict.contains("Sign-in proven") {
+        let report = by_test_id(c, "sso-report").await.text().await.unwrap();
+        return Err(format!("the SSO test failed: {report}"));
+    }
+    let claims = by_test_id(c, "sso-claims").await.text().await.unwrap();
+    assert!(claims.contains(oidc_peer::USER), "{claims}");
+    by_test_id(c, "mark-verified").await.click().await.unwrap();
+    by_test_id(c, "verified-saved").await;
+    let verified = by_test_id(c, "verified").await.text().await.unwrap();
+    assert!(verified.contains(oidc_peer::USER), "{verified}");
     eventually("saved", || async {
         by_test_id(c, "save-status")
             .await

@@ -15,11 +15,11 @@ use std::sync::Arc;
 use crate::ids::Sensitive;
 use crate::keychain::Keychain;
 use crate::plan::{Plan, plan};
-use crate::profile::{CredentialKind, Profile, ProfileStore};
+use crate::profile::{Profile, ProfileStore};
 use crate::sso_test::{
     CancellationToken, ClientCredential, ProgressFn, SsoProgress, SsoTestOptions, render_text,
 };
-use crate::steps::credential::{check_secret_expiry, check_secret_value};
+use crate::steps::credential::check_secret_expiry;
 use crate::steps::csp::{Flavor, to_ps1};
 use crate::validation::Severity;
 
@@ -113,6 +113,10 @@ enum Command {
         /// Certificate credential: its RSA private key (PEM).
         #[arg(long, value_name = "PEM", requires = "cert")]
         key: Option<PathBuf>,
+        /// After a passing test, record "verified on <date> as <user>" in the profile file
+        /// (the desktop app's customer list shows it). A failed test changes nothing.
+        #[arg(long)]
+        record: bool,
     },
     /// List the profiles saved by the desktop app, or export one to a file.
     Profiles {
@@ -302,10 +306,18 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
             secret_stdin,
             cert,
             key,
+            record,
         } => {
             let p = load(&profile)?;
             let credential = read_credential(&p, secret_stdin, cert.as_deref(), key.as_deref())?;
-            sso_test(&p, &credential, timeout, format, out)
+            sso_test(
+                &p,
+                &credential,
+                timeout,
+                format,
+                record.then_some(&profile),
+                out,
+            )
         }
         Command::Profiles { show, format } => {
             let store = ProfileStore::open_default().map_err(|e| e.to_string())?;
@@ -366,23 +378,16 @@ fn secret(action: SecretAction, out: &mut dyn Write) -> Result<ExitCode, String>
     match action {
         SecretAction::Set { profile, expires } => {
             let mut p = load(&profile)?;
-            let id = keychain_id(&p, &profile)?;
+            keychain_id(&p, &profile)?;
+            let today = chrono::Local::now().date_naive();
             if let Some(date) = expires {
-                check_secret_expiry(date, chrono::Local::now().date_naive())
-                    .map_err(|e| e.to_string())?;
+                // Checked before the secret is read, so a typo in the date costs no paste.
+                check_secret_expiry(date, today).map_err(|e| e.to_string())?;
             }
             let value = read_secret()?;
-            let facts = check_secret_value(value.expose()).map_err(|e| e.to_string())?;
             let keychain = Keychain::open().map_err(|e| e.to_string())?;
-            keychain
-                .set_secret(&id, &value)
+            let status = crate::vault::store_secret(&keychain, &mut p, &value, expires, today)
                 .map_err(|e| e.to_string())?;
-            p.credential.kind = CredentialKind::Secret;
-            p.credential.secret_hint = Some(facts.hint.clone());
-            // A new secret has a new expiry: keeping the old secret's date would be wrong.
-            p.credential.expires_on = expires;
-            // A thumbprint describes a certificate, not this secret.
-            p.credential.thumbprint = None;
             p.updated_at = Some(chrono::Utc::now());
             crate::profile::write_atomic(&profile, p.to_json().as_bytes()).map_err(|e| {
                 format!(
@@ -390,15 +395,15 @@ fn secret(action: SecretAction, out: &mut dyn Write) -> Result<ExitCode, String>
                     profile.display()
                 )
             })?;
+            let hint = status.secret_hint.unwrap_or_default();
             let expiry = match expires {
                 Some(d) => format!("expires {d}"),
                 None => "expiry not recorded (add --expires YYYY-MM-DD)".into(),
             };
             writeln!(
                 out,
-                "Stored in {} · hint {}… · {expiry}",
+                "Stored in {} · hint {hint}… · {expiry}",
                 keychain.store_name(),
-                facts.hint
             )
             .map_err(w)?;
             Ok(ExitCode::SUCCESS)
@@ -407,30 +412,21 @@ fn secret(action: SecretAction, out: &mut dyn Write) -> Result<ExitCode, String>
             let p = load(&profile)?;
             let id = keychain_id(&p, &profile)?;
             let keychain = Keychain::open().map_err(|e| e.to_string())?;
-            let stored = keychain.get_secret(&id).map_err(|e| e.to_string())?;
-            let certificate_password = keychain
-                .get_certificate_password(&id)
-                .map_err(|e| e.to_string())?
-                .is_some();
-            let hint = p.credential.secret_hint.as_deref();
-            // Compares in memory only; tells the admin when the profile's hint belongs to
-            // another secret than the stored one.
-            let hint_matches = match (&stored, hint) {
-                (Some(v), Some(h)) => Some(v.expose().starts_with(h)),
-                _ => None,
-            };
+            let st = crate::vault::status(&keychain, &p).map_err(|e| e.to_string())?;
+            let hint = st.secret_hint.as_deref();
+            let hint_matches = st.hint_matches;
             let today = chrono::Local::now().date_naive();
             match format {
                 Format::Json => {
                     let v = serde_json::json!({
-                        "stored": stored.is_some(),
+                        "stored": st.secret_stored,
                         "store": keychain.store_name(),
                         "service": keychain.service(),
                         "profile_id": id,
                         "secret_hint": hint,
                         "hint_matches": hint_matches,
                         "expires_on": p.credential.expires_on,
-                        "certificate_password_stored": certificate_password,
+                        "certificate_password_stored": st.certificate_password_stored,
                     });
                     serde_json::to_writer_pretty(&mut *out, &v).map_err(|e| e.to_string())?;
                     writeln!(out).map_err(w)?;
@@ -441,7 +437,7 @@ fn secret(action: SecretAction, out: &mut dyn Write) -> Result<ExitCode, String>
                     } else {
                         p.name.trim()
                     };
-                    if stored.is_some() {
+                    if st.secret_stored {
                         let hint = hint.map(|h| format!(" · hint {h}…")).unwrap_or_default();
                         let expiry = match p.credential.expires_on {
                             None => " · expiry not recorded".to_string(),
@@ -470,7 +466,7 @@ fn secret(action: SecretAction, out: &mut dyn Write) -> Result<ExitCode, String>
                     }
                 }
             }
-            Ok(if stored.is_some() {
+            Ok(if st.secret_stored {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
@@ -554,14 +550,9 @@ fn read_credential(
         );
     }
     let kc = Keychain::open().map_err(|e| e.to_string())?;
-    match kc.get_secret(&p.id).map_err(|e| e.to_string())? {
-        Some(secret) => Ok(ClientCredential::Secret(secret)),
-        None => Err(format!(
-            "no client secret for this profile in {}: store it with `entra-onboard secret set`, \
-             or pass --secret-stdin or --cert <pem> --key <pem>",
-            kc.store_name()
-        )),
-    }
+    crate::vault::stored_secret(&kc, p)
+        .map(ClientCredential::Secret)
+        .map_err(|e| format!("{e}; or pass --secret-stdin or --cert <pem> --key <pem>"))
 }
 
 fn sso_test(
@@ -569,6 +560,7 @@ fn sso_test(
     credential: &ClientCredential,
     timeout: u64,
     format: Format,
+    record: Option<&std::path::Path>,
     out: &mut dyn Write,
 ) -> Result<ExitCode, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -613,6 +605,20 @@ fn sso_test(
             writeln!(out).map_err(w)?;
         }
         Format::Text => write!(out, "{}", render_text(&report)).map_err(w)?,
+    }
+    if let (Some(path), Some(v)) = (record, report.verification()) {
+        let mut p = p.clone();
+        p.verified = Some(v);
+        p.updated_at = Some(chrono::Utc::now());
+        crate::profile::write_atomic(path, p.to_json().as_bytes()).map_err(|e| {
+            format!(
+                "the test passed, but {} could not be updated: {e}",
+                path.display()
+            )
+        })?;
+        if format == Format::Text {
+            writeln!(out, "Recorded as verified in {}.", path.display()).map_err(w)?;
+        }
     }
     Ok(code)
 }

@@ -23,6 +23,7 @@ pub mod profile;
 pub mod sso_test;
 pub mod steps;
 pub mod validation;
+pub mod vault;
 
 pub use plan::{Plan, plan};
 pub use profile::{Profile, ProfileStore};

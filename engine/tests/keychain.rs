@@ -311,3 +311,78 @@ fn a_customer_is_kept_when_the_keychain_refuses() {
     assert_eq!(err.code(), "keychain.unavailable");
     assert_eq!(store.list().unwrap().len(), 1, "nothing deleted");
 }
+
+/// Step 3's store (shared by the app and `secret set`): a refused value changes nothing;
+/// a good one lands in the keychain and only its hint and expiry in the profile.
+#[test]
+fn vault_stores_the_value_and_records_only_hint_and_expiry() {
+    use entra_onboard::profile::{CredentialKind, Profile};
+    use entra_onboard::vault;
+    let kc = open();
+    let mut p = Profile::new("Vault test");
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let expires = chrono::NaiveDate::from_ymd_opt(2027, 11, 22).unwrap();
+
+    // Not saved yet: no id, no entry name.
+    p.id.clear();
+    let e = vault::store_secret(
+        &kc,
+        &mut p,
+        &secret("Abc8Q~xY1zT9kLmN0pQrStUvWx"),
+        None,
+        today,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "secret.no_profile_id");
+    p.id = profile_id();
+
+    let before = p.clone();
+    let e = vault::store_secret(
+        &kc,
+        &mut p,
+        &secret("0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"),
+        Some(expires),
+        today,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "secret.is_secret_id");
+    let too_far = chrono::NaiveDate::from_ymd_opt(2029, 1, 1).unwrap();
+    let e = vault::store_secret(
+        &kc,
+        &mut p,
+        &secret("Abc8Q~xY1zT9kLmN0pQrStUvWx"),
+        Some(too_far),
+        today,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "secret.expiry_too_far");
+    assert_eq!(p, before, "a refusal changes nothing");
+    assert!(!vault::status(&kc, &p).unwrap().secret_stored);
+
+    let st = vault::store_secret(
+        &kc,
+        &mut p,
+        &secret("Abc8Q~xY1zT9kLmN0pQrStUvWx"),
+        Some(expires),
+        today,
+    )
+    .unwrap();
+    assert!(st.secret_stored);
+    assert_eq!(st.secret_hint.as_deref(), Some("Abc"));
+    assert_eq!(st.hint_matches, Some(true));
+    assert_eq!(st.expires_on, Some(expires));
+    assert_eq!(p.credential.kind, CredentialKind::Secret);
+    assert!(
+        !p.to_json().contains("Abc8Q~xY1"),
+        "no secret in the profile"
+    );
+    assert_eq!(
+        vault::stored_secret(&kc, &p).unwrap().expose(),
+        "Abc8Q~xY1zT9kLmN0pQrStUvWx"
+    );
+
+    // Another secret under the same hint-less profile: the mismatch is reported.
+    p.credential.secret_hint = Some("Zzz".into());
+    assert_eq!(vault::status(&kc, &p).unwrap().hint_matches, Some(false));
+    kc.delete_all(&p.id).unwrap();
+}

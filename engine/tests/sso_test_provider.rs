@@ -230,3 +230,39 @@ fn no_credential_is_a_setup_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--secret-stdin"));
 }
+
+/// `--record` writes "verified" into the profile after a pass, and only after a pass.
+#[test]
+fn record_marks_the_profile_verified_only_when_the_test_passes() {
+    let peer = start_peer();
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(dir.path(), peer.port, SECRET_CLIENT);
+    let path = p.to_str().unwrap();
+    let args = [
+        "sso-test",
+        path,
+        "--secret-stdin",
+        "--record",
+        "--format",
+        "json",
+        "--timeout",
+        "20",
+    ];
+
+    let (code, report) = run_cli(&args, Some("Q7~a-wrong-secret-value-0000000000"));
+    assert_eq!(code, 1, "{report:#}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    assert!(
+        saved.get("verified").is_none_or(|v| v.is_null()),
+        "{saved:#}"
+    );
+
+    let (code, report) = run_cli(&args, Some(SECRET));
+    assert_passed(code, &report, "client secret");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    assert_eq!(saved["verified"]["signed_in_as"], "admin@contoso.test");
+    assert!(saved["verified"]["verified_at"].is_string());
+    assert!(!saved.to_string().contains(SECRET));
+}

@@ -5,15 +5,23 @@
 //! UUID becomes a file name), and `open_consent_link` takes a profile, never a URL — Rust
 //! rebuilds the link and checks its host before the browser sees it.
 
+use std::sync::Arc;
+
+use chrono::NaiveDate;
 use entra_onboard::cloud::{CloudInfo, all_clouds};
+use entra_onboard::ids::Sensitive;
+use entra_onboard::keychain::Keychain;
 use entra_onboard::plan::Plan;
 use entra_onboard::profile::{Profile, ProfileSummary};
+use entra_onboard::sso_test::{self, SsoProgress, SsoReport, SsoTestOptions};
 use entra_onboard::steps::consent;
-use tauri::State;
+use entra_onboard::vault::{self, CredentialStatus};
+use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::AppState;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::models::StoredSecret;
 
 /// Every saved profile, most recent first.
 #[tauri::command]
@@ -72,4 +80,72 @@ pub fn open_consent_link(profile: Profile) -> Result<()> {
 #[tauri::command]
 pub fn copy_text(app: tauri::AppHandle, text: String) -> Result<()> {
     Ok(app.clipboard().write_text(text)?)
+}
+
+/// What the keychain holds for this customer (never the values).
+#[tauri::command]
+pub async fn credential_status(profile: Profile) -> Result<CredentialStatus> {
+    let kc = Keychain::open()?;
+    Ok(vault::status(&kc, &profile)?)
+}
+
+/// Step 3's "Store in keychain": checks the pasted value and expiry, stores the value in the
+/// OS keychain, records hint and expiry in the profile and saves it. The value is not kept
+/// anywhere else and is never sent back.
+#[tauri::command]
+pub async fn store_secret(
+    state: State<'_, AppState>,
+    profile: Profile,
+    secret: String,
+    expires_on: Option<NaiveDate>,
+) -> Result<StoredSecret> {
+    let secret = Sensitive::new(secret);
+    let mut profile = profile;
+    let kc = Keychain::open()?;
+    let today = chrono::Local::now().date_naive();
+    let status = vault::store_secret(&kc, &mut profile, &secret, expires_on, today)?;
+    let profile = state.store.save(&profile)?;
+    Ok(StoredSecret { profile, status })
+}
+
+/// Runs the loopback SSO test with the customer's stored credential. Progress arrives as
+/// `sso-progress` events; the report is the answer. Only one test runs at a time.
+#[tauri::command]
+pub async fn run_sso_test(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    profile: Profile,
+) -> Result<SsoReport> {
+    let kc = Keychain::open()?;
+    let credential = vault::test_credential(&kc, &profile).map_err(Error::credential)?;
+    let cancel = state.begin_sso_test()?;
+    let progress: sso_test::ProgressFn = Arc::new(move |p: &SsoProgress| {
+        let _ = app.emit("sso-progress", p);
+    });
+    let options = SsoTestOptions {
+        progress: Some(progress),
+        ..SsoTestOptions::default()
+    };
+    let result = sso_test::run(&profile, &credential, &options, &cancel).await;
+    state.end_sso_test();
+    let report = result.unwrap_or_else(|e| e.to_report());
+    if let Some(v) = report.verification() {
+        state.record_pass(&profile.id, v);
+    }
+    Ok(report)
+}
+
+/// Cancels the running SSO test (a no-op when none runs).
+#[tauri::command]
+pub fn cancel_sso_test(state: State<'_, AppState>) {
+    state.cancel_sso_test();
+}
+
+/// Marks the customer "verified" with the result of the SSO test that just passed in this
+/// window (the webview cannot claim a pass the engine did not see), and saves it.
+#[tauri::command]
+pub async fn mark_verified(state: State<'_, AppState>, profile: Profile) -> Result<Profile> {
+    let mut profile = profile;
+    profile.verified = Some(state.take_pass(&profile.id)?);
+    Ok(state.store.save(&profile)?)
 }

@@ -30,7 +30,19 @@ from_engine_error!(
     entra_onboard::steps::consent::OpenLinkError,
     entra_onboard::browser::BrowserError,
     entra_onboard::customers::DeleteError,
+    entra_onboard::keychain::KeychainError,
+    entra_onboard::vault::VaultError,
 );
+
+impl Error {
+    /// No usable credential for the SSO test (the message says what to do in step 3).
+    pub fn credential(message: String) -> Self {
+        Error {
+            code: "sso_test.no_credential",
+            message,
+        }
+    }
+}
 
 impl From<tauri_plugin_clipboard_manager::Error> for Error {
     fn from(e: tauri_plugin_clipboard_manager::Error) -> Self {

@@ -277,6 +277,7 @@ pub async fn run(
         Err(StepError::Failed) => {}
     }
     run.report.timings_ms.total = ms(started.elapsed());
+    run.report.tested_at = Some(chrono::Utc::now());
     run.emit(SsoProgress::Finished { ok: run.report.ok });
     Ok(run.report)
 }

@@ -31,6 +31,26 @@ pub struct SsoReport {
     pub timings_ms: Timings,
     /// Requests the loopback listener refused while waiting (stray tabs, wrong state).
     pub ignored_requests: Vec<String>,
+    /// When the test ended (this computer's clock, UTC).
+    #[ts(type = "string | null")]
+    pub tested_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl SsoReport {
+    /// The record a passing test leaves on the profile ("verified on <date> as <user>");
+    /// `None` for a failed test, so a failure can never mark a profile verified.
+    pub fn verification(&self) -> Option<crate::profile::Verification> {
+        if !self.ok || self.error.is_some() || self.checks.iter().any(|c| !c.ok) {
+            return None;
+        }
+        Some(crate::profile::Verification {
+            verified_at: self.tested_at.unwrap_or_else(chrono::Utc::now),
+            signed_in_as: self
+                .claims
+                .as_ref()
+                .and_then(|c| c.preferred_username.clone()),
+        })
+    }
 }
 
 /// One check.

@@ -31,4 +31,8 @@ timings_ms: Timings,
 /**
  * Requests the loopback listener refused while waiting (stray tabs, wrong state).
  */
-ignoredRequests: Array<string>, };
+ignoredRequests: Array<string>, 
+/**
+ * When the test ended (this computer's clock, UTC).
+ */
+testedAt: string | null, };

@@ -1,0 +1,153 @@
+//! What the wizard keeps in the OS keychain for a profile, and what the profile records
+//! about it. The CLI (`secret set|status`) and the desktop app (step 3) both go through
+//! here, so the checks, the hint and the expiry are the same everywhere.
+//!
+//! The profile never holds a secret: only the kind, the first three characters (the hint
+//! Entra shows too) and the expiry date. Deliberately not here: certificate files (see the
+//! certificate step), and any fallback store — a keychain that fails is an error.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::ids::Sensitive;
+use crate::keychain::{Keychain, KeychainError};
+use crate::profile::{CredentialKind, Profile};
+use crate::steps::credential::{SecretValueError, check_secret_expiry, check_secret_value};
+
+/// Why a secret could not be stored or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VaultError {
+    /// The value or its expiry was refused (the message says which and how to fix it).
+    #[error("{0}")]
+    Value(#[from] SecretValueError),
+    /// The profile has no id yet, so there is no name for its keychain entry.
+    #[error(
+        "this customer has not been saved yet, so its secret has nowhere to go; wait for \"Saved\" and try again"
+    )]
+    NoProfileId,
+    /// The keychain refused or is unavailable.
+    #[error(transparent)]
+    Keychain(#[from] KeychainError),
+}
+
+impl VaultError {
+    /// Stable code for the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VaultError::Value(e) => e.code(),
+            VaultError::NoProfileId => "secret.no_profile_id",
+            VaultError::Keychain(e) => e.code(),
+        }
+    }
+}
+
+/// What is stored for a profile, as step 3 shows it. Never the value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct CredentialStatus {
+    /// The keychain, as the admin knows it ("Secret Service", "macOS Keychain", …).
+    pub store: String,
+    /// Whether a client secret is stored for this profile.
+    pub secret_stored: bool,
+    /// The first three characters of the stored secret, from the profile.
+    pub secret_hint: Option<String>,
+    /// `false` when the stored secret does not start with the profile's hint (one of them
+    /// belongs to another secret); `None` when there is nothing to compare.
+    pub hint_matches: Option<bool>,
+    /// The recorded expiry.
+    #[ts(type = "string | null")]
+    pub expires_on: Option<NaiveDate>,
+    /// Whether a certificate (PFX) password is stored for this profile.
+    pub certificate_password_stored: bool,
+}
+
+/// The canonical id a profile's entries are stored under.
+pub fn profile_key(p: &Profile) -> Result<String, VaultError> {
+    uuid::Uuid::parse_str(p.id.trim())
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| VaultError::NoProfileId)
+}
+
+/// Checks `value` and `expires_on` (against `today`), stores the value in the keychain under
+/// the profile's id and records the hint and expiry in `profile`. Nothing is changed when a
+/// check fails, and the profile is only changed after the keychain has the value.
+pub fn store_secret(
+    keychain: &Keychain,
+    profile: &mut Profile,
+    value: &Sensitive<String>,
+    expires_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<CredentialStatus, VaultError> {
+    let key = profile_key(profile)?;
+    if let Some(d) = expires_on {
+        check_secret_expiry(d, today)?;
+    }
+    let facts = check_secret_value(value.expose())?;
+    keychain.set_secret(&key, value)?;
+    profile.credential.kind = CredentialKind::Secret;
+    profile.credential.secret_hint = Some(facts.hint);
+    // A new secret has a new expiry: keeping the old secret's date would be wrong.
+    profile.credential.expires_on = expires_on;
+    // A thumbprint describes a certificate, not this secret.
+    profile.credential.thumbprint = None;
+    status(keychain, profile)
+}
+
+/// What the keychain holds for `profile`. The comparison with the hint is made in memory.
+pub fn status(keychain: &Keychain, profile: &Profile) -> Result<CredentialStatus, VaultError> {
+    let key = profile_key(profile)?;
+    let stored = keychain.get_secret(&key)?;
+    let hint = profile.credential.secret_hint.clone();
+    let hint_matches = match (&stored, hint.as_deref()) {
+        (Some(v), Some(h)) => Some(v.expose().starts_with(h)),
+        _ => None,
+    };
+    Ok(CredentialStatus {
+        store: keychain.store_name().to_string(),
+        secret_stored: stored.is_some(),
+        secret_hint: hint,
+        hint_matches,
+        expires_on: profile.credential.expires_on,
+        certificate_password_stored: keychain.get_certificate_password(&key)?.is_some(),
+    })
+}
+
+/// The stored client secret of `profile`, or an error that says how to store one.
+pub fn stored_secret(keychain: &Keychain, profile: &Profile) -> Result<Sensitive<String>, String> {
+    let key = profile_key(profile).map_err(|e| e.to_string())?;
+    match keychain.get_secret(&key).map_err(|e| e.to_string())? {
+        Some(s) => Ok(s),
+        None => Err(format!(
+            "no client secret for this customer is stored in {}: paste it in step 3 (or run `entra-onboard secret set`) first",
+            keychain.store_name()
+        )),
+    }
+}
+
+/// The credential the SSO test uses for `profile`: its stored client secret. (A certificate
+/// profile is tested with the certificate's key; see the certificate step.)
+pub fn test_credential(
+    keychain: &Keychain,
+    profile: &Profile,
+) -> Result<crate::sso_test::ClientCredential, String> {
+    match profile.credential.kind {
+        CredentialKind::Secret => {
+            stored_secret(keychain, profile).map(crate::sso_test::ClientCredential::Secret)
+        }
+        CredentialKind::Certificate => Err(
+            "this customer uses a certificate: create or import it in step 3 first, so the test can sign with its key"
+                .into(),
+        ),
+        CredentialKind::None => Err(
+            "no credential chosen: pick a client secret or a certificate in step 3 and store it first"
+                .into(),
+        ),
+        CredentialKind::Federated => Err(
+            "a federated credential cannot be tested from this computer: the tokens come from the other identity provider. Switch step 3 to a secret or certificate to test the sign-in here"
+                .into(),
+        ),
+    }
+}

@@ -1,0 +1,178 @@
+import { render, screen, waitFor } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Profile } from '../src/lib/bindings/Profile';
+import type { SsoReport } from '../src/lib/bindings/SsoReport';
+import { addMonths } from '../src/lib/format';
+import SecretEntry from '../src/components/SecretEntry.svelte';
+import TestAndSave from '../src/views/TestAndSave.svelte';
+import { plan, profile } from './fixtures';
+import { callsOf, handlers, reset } from './mock';
+import { reactive } from './state.svelte';
+
+vi.mock('@tauri-apps/api/core', async () => await import('./mock'));
+// Progress events: the test keeps the handler and plays events into it.
+let progress: ((e: { payload: unknown }) => void) | undefined;
+vi.mock('@tauri-apps/api/event', () => ({
+  listen: vi.fn(async (_name: string, h: (e: { payload: unknown }) => void) => {
+    progress = h;
+    return () => (progress = undefined);
+  }),
+}));
+
+const SECRET = 'Abc8Q~xY1zT9kLmN0pQrStUvWxYz0123456789ab';
+
+const noSecret = {
+  store: 'Secret Service',
+  secretStored: false,
+  secretHint: null,
+  hintMatches: null,
+  expiresOn: null,
+  certificatePasswordStored: false,
+};
+
+beforeEach(() => {
+  reset();
+  progress = undefined;
+});
+
+describe('addMonths', () => {
+  it('adds calendar months and clamps to the last day of the month', () => {
+    expect(addMonths(12, new Date(2026, 10, 22))).toBe('2027-11-22');
+    expect(addMonths(1, new Date(2027, 0, 31))).toBe('2027-02-28');
+    expect(addMonths(24, new Date(2026, 1, 28))).toBe('2028-02-28');
+  });
+});
+
+describe('secret entry', () => {
+  it('sends the value once, empties the box and then shows only store, hint and expiry', async () => {
+    handlers.credential_status = () => noSecret;
+    handlers.store_secret = (args) => {
+      const p = args!.profile as Profile;
+      return {
+        profile: { ...p, credential: { ...p.credential, kind: 'secret', secret_hint: 'Abc', expires_on: args!.expiresOn } },
+        status: { ...noSecret, secretStored: true, secretHint: 'Abc', hintMatches: true, expiresOn: args!.expiresOn },
+      };
+    };
+    const user = userEvent.setup();
+    render(SecretEntry, { profile: profile({ credential: { kind: 'secret', expires_on: null, secret_hint: null, thumbprint: null } }) });
+    const box = await screen.findByTestId('secret-value');
+    expect(box).toHaveAttribute('type', 'password');
+    await user.type(box, SECRET);
+    await user.click(screen.getByTestId('store-secret'));
+
+    const status = await screen.findByTestId('secret-status');
+    expect(status).toHaveTextContent('Stored in Secret Service');
+    expect(status).toHaveTextContent('hint Abc…');
+    expect(status).not.toHaveTextContent(SECRET);
+    expect(screen.queryByTestId('secret-value')).toBeNull();
+    const [call] = callsOf('store_secret');
+    expect(call.args!.secret).toBe(SECRET);
+    // The default expiry is 12 months out.
+    expect(call.args!.expiresOn).toBe(addMonths(12));
+    expect(document.body.innerHTML).not.toContain(SECRET);
+  });
+
+  it('keeps what was typed and names the problem when the engine refuses it', async () => {
+    handlers.credential_status = () => noSecret;
+    handlers.store_secret = () => {
+      throw { code: 'secret.is_secret_id', message: 'That is the Secret ID; paste the Value.' };
+    };
+    const user = userEvent.setup();
+    render(SecretEntry, { profile: profile() });
+    const box = await screen.findByTestId('secret-value');
+    await user.type(box, '0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9');
+    await user.click(screen.getByTestId('store-secret'));
+    expect(await screen.findByTestId('secret-error')).toHaveTextContent('That is the Secret ID');
+    expect(box).toHaveValue('0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9');
+    expect(box).toHaveAttribute('aria-invalid', 'true');
+  });
+
+  it('explains an unavailable keychain instead of offering another place', async () => {
+    handlers.credential_status = () => {
+      throw { code: 'keychain.unavailable', message: 'the OS keychain is not available. Unlock it.' };
+    };
+    render(SecretEntry, { profile: profile() });
+    expect(await screen.findByTestId('keychain-error')).toHaveTextContent('Unlock it.');
+  });
+});
+
+function report(over: Partial<SsoReport> = {}): SsoReport {
+  return {
+    ok: true,
+    checks: [
+      { id: 'id_token', ok: true, detail: 'signature, issuer, audience valid' },
+      { id: 'credential', ok: true, detail: 'client secret accepted' },
+    ],
+    claims: {
+      name: 'Ada Admin',
+      preferred_username: 'ada@contoso.com',
+      oid: 'o',
+      tid: 't',
+      amr: ['pwd'],
+      mfa: 'no',
+      roles: ['User.Read.All'],
+    },
+    error: null,
+    timings_ms: { discovery: 5n, browser: 100n, verdict: 8n, redeem: 4n, consent: 3n, total: 120n },
+    ignoredRequests: [],
+    testedAt: '2026-11-22T10:00:00Z',
+    ...over,
+  };
+}
+
+describe('test and save', () => {
+  it('shows progress, the report and records the pass only through mark_verified', async () => {
+    let finish: (r: SsoReport) => void = () => {};
+    handlers.run_sso_test = () => new Promise<SsoReport>((resolve) => (finish = resolve));
+    handlers.mark_verified = (args) => ({
+      ...(args!.profile as Profile),
+      verified: { verified_at: '2026-11-22T10:00:00Z', signed_in_as: 'ada@contoso.com' },
+    });
+    const user = userEvent.setup();
+    render(TestAndSave, { profile: reactive(profile()), plan: plan(), ongoto: vi.fn() });
+    await user.click(screen.getByTestId('run-sso-test'));
+    await waitFor(() => expect(progress).toBeDefined());
+    progress!({ payload: { kind: 'browserOpened', url: 'https://login.example/authorize' } });
+    expect(await screen.findByText('Waiting for you to sign in in the browser')).toBeInTheDocument();
+    expect(screen.getByTestId('cancel-sso-test')).toBeInTheDocument();
+
+    finish(report());
+    expect(await screen.findByTestId('sso-verdict')).toHaveTextContent('Sign-in proven.');
+    expect(screen.getByTestId('check-credential')).toHaveTextContent('client secret accepted');
+    expect(screen.getByTestId('sso-mfa')).toHaveTextContent('No');
+    expect(screen.getByTestId('verified')).toHaveTextContent('Not verified yet');
+
+    await user.click(screen.getByTestId('mark-verified'));
+    expect(await screen.findByTestId('verified-saved')).toBeInTheDocument();
+    expect(screen.getByTestId('verified')).toHaveTextContent('ada@contoso.com');
+  });
+
+  it('shows the failure, its fix and a way to the step that fixes it; no verify button', async () => {
+    handlers.run_sso_test = () =>
+      report({
+        ok: false,
+        checks: [{ id: 'callback', ok: false, detail: 'Entra answered with an error' }],
+        claims: null,
+        error: { code: 'AADSTS700054', message: 'response_type id_token is not enabled', fix: 'Enable ID tokens.', step: 2 },
+      });
+    const ongoto = vi.fn();
+    const user = userEvent.setup();
+    render(TestAndSave, { profile: profile(), plan: plan(), ongoto });
+    await user.click(screen.getByTestId('run-sso-test'));
+    expect(await screen.findByTestId('sso-error')).toHaveTextContent('AADSTS700054');
+    expect(screen.queryByTestId('mark-verified')).toBeNull();
+    await user.click(screen.getByRole('button', { name: 'Go to step 2' }));
+    expect(ongoto).toHaveBeenCalledWith(2);
+  });
+
+  it('cancels a running test', async () => {
+    handlers.run_sso_test = () => new Promise(() => {});
+    handlers.cancel_sso_test = () => null;
+    const user = userEvent.setup();
+    render(TestAndSave, { profile: profile(), plan: plan(), ongoto: vi.fn() });
+    await user.click(screen.getByTestId('run-sso-test'));
+    await user.click(await screen.findByTestId('cancel-sso-test'));
+    expect(callsOf('cancel_sso_test')).toHaveLength(1);
+  });
+});

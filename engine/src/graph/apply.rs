@@ -735,6 +735,8 @@ pub async fn apply(
 ) -> Result<ApplyReport, ApplyError> {
     let d = desired(profile, options)?;
     let now = options.now.unwrap_or_else(Utc::now);
+    // The client may have been used before (doctor, an earlier run): report this run only.
+    let log_start = client.sent().len();
     let mut run = Run {
         client,
         progress,
@@ -757,6 +759,7 @@ pub async fn apply(
     let writes = match read_and_plan(&mut run, profile, &d, options, now).await {
         Ok(w) => w,
         Err(()) => {
+            run.report.requests = client.sent().split_off(log_start);
             finish(&mut run, profile);
             return Ok(run.report);
         }
@@ -779,13 +782,13 @@ pub async fn apply(
                 None,
             );
         }
-        run.report.requests = client.sent();
+        run.report.requests = client.sent().split_off(log_start);
         run.report.requests.extend(planned);
         finish(&mut run, profile);
         return Ok(run.report);
     }
     execute(&mut run, writes, options, secret_sink, now).await;
-    run.report.requests = client.sent();
+    run.report.requests = client.sent().split_off(log_start);
     finish(&mut run, profile);
     Ok(run.report)
 }

@@ -107,6 +107,8 @@ pub struct ApplyOptions {
     pub prune_redirect_uris: bool,
     /// Remove the wizard's loopback URI (after onboarding).
     pub remove_wizard_uri: bool,
+    /// Remove these redirect URIs (a doctor fix); planned ones listed here are not added.
+    pub remove_redirect_uris: Vec<String>,
     /// Grant admin consent in the home tenant where the signed-in role allows.
     pub grant_consent: bool,
     /// Read, plan, and send no write.
@@ -123,6 +125,7 @@ impl Default for ApplyOptions {
             credential: CredentialRequest::None,
             prune_redirect_uris: false,
             remove_wizard_uri: false,
+            remove_redirect_uris: Vec::new(),
             grant_consent: true,
             dry_run: false,
             replication: ReplicationPolicy::default(),
@@ -314,11 +317,11 @@ fn desired(profile: &Profile, options: &ApplyOptions) -> Result<Desired, ApplyEr
     let mut issues = Issues::default();
     let b = basics::check(profile, &mut issues);
     let mut redirects: Vec<String> = plan.redirect_uris.iter().map(|r| r.uri.clone()).collect();
-    let mut remove = Vec::new();
+    let mut remove = options.remove_redirect_uris.clone();
     if options.remove_wizard_uri {
-        redirects.retain(|u| u != WIZARD_REDIRECT_URI);
         remove.push(WIZARD_REDIRECT_URI.to_string());
     }
+    redirects.retain(|u| !remove.iter().any(|r| same_redirect(u, r)));
     Ok(Desired {
         display_name,
         audience: audience_for(profile),

@@ -317,6 +317,11 @@ fn desired(profile: &Profile, options: &ApplyOptions) -> Result<Desired, ApplyEr
     let mut issues = Issues::default();
     let b = basics::check(profile, &mut issues);
     let mut redirects: Vec<String> = plan.redirect_uris.iter().map(|r| r.uri.clone()).collect();
+    if profile.verified.is_some() {
+        // Onboarding is done (an SSO test passed): the loopback URI is not added again;
+        // removing it stays an explicit choice.
+        redirects.retain(|u| u != WIZARD_REDIRECT_URI);
+    }
     let mut remove = options.remove_redirect_uris.clone();
     if options.remove_wizard_uri {
         remove.push(WIZARD_REDIRECT_URI.to_string());

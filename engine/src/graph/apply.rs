@@ -469,7 +469,7 @@ fn app_update(app: &Value, d: &Desired) -> Option<(Value, Vec<String>)> {
         body.insert("requiredResourceAccess".into(), access);
         changes.push(format!("declare permissions {}", added.join(", ")));
     }
-    (!body.is_empty()).then(|| (Value::Object(body), changes))
+    (!body.is_empty()).then_some((Value::Object(body), changes))
 }
 
 fn create_body(d: &Desired) -> Value {

@@ -167,8 +167,8 @@ pub enum GraphError {
         method: String,
         /// The path below the base URL.
         path: String,
-        /// Graph's error body.
-        body: GraphErrorBody,
+        /// Graph's error body (boxed: keeps `Result<_, GraphError>` small).
+        body: Box<GraphErrorBody>,
     },
     /// No answer: network, TLS, timeout.
     #[error("Microsoft Graph could not be reached: {0}")]
@@ -424,7 +424,7 @@ impl GraphClient {
             let err = GraphError::Api {
                 method: method.to_string(),
                 path: path.to_string(),
-                body: GraphErrorBody::parse(status, &bytes),
+                body: Box::new(GraphErrorBody::parse(status, &bytes)),
             };
             if !matches!(status, 429 | 503) || attempt >= self.retry.max_retries {
                 return Err(err);

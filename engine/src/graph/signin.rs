@@ -70,6 +70,9 @@ pub enum SigninProgress {
     Redeeming,
 }
 
+/// Hears sign-in progress.
+pub type SigninProgressFn = Arc<dyn Fn(&SigninProgress) + Send + Sync>;
+
 /// How to sign in.
 #[derive(Clone)]
 pub struct SigninOptions {
@@ -80,7 +83,7 @@ pub struct SigninOptions {
     /// Opens the system browser.
     pub open_browser: BrowserFn,
     /// Progress.
-    pub progress: Option<Arc<dyn Fn(&SigninProgress) + Send + Sync>>,
+    pub progress: Option<SigninProgressFn>,
 }
 
 impl Default for SigninOptions {
@@ -337,9 +340,11 @@ mod tests {
 
     #[test]
     fn authorize_url_asks_only_for_the_given_scopes_in_the_profiles_cloud() {
-        let mut p = Profile::default();
-        p.cloud = crate::cloud::Cloud::Usgov;
-        p.tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47".into();
+        let p = Profile {
+            cloud: crate::cloud::Cloud::Usgov,
+            tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+            ..Profile::default()
+        };
         let (authority, segment) = authority_for(&p);
         assert_eq!(authority, "https://login.microsoftonline.us");
         assert_eq!(segment, "72f988bf-86f1-41af-91ab-2d7cd011db47");

@@ -133,6 +133,14 @@ enum Command {
         #[command(subcommand)]
         action: SecretAction,
     },
+    /// Create or repair the app registration through Microsoft Graph (signs you in once in
+    /// the browser). Idempotent; --dry-run prints the requests. Exit 0 done, 1 a step
+    /// failed (the output says what exists), 2 bad input or sign-in.
+    Apply(crate::graph::cli::ApplyArgs),
+    /// Check a live app registration against the plan (redirect URIs, ID tokens, audience,
+    /// credentials, service principal, consent). Exit 0 clean, 1 findings with errors, 2
+    /// bad input or the check could not run.
+    Doctor(crate::graph::cli::DoctorArgs),
 }
 
 const SECRET_ABOUT: &str = "\
@@ -350,6 +358,8 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Secret { action } => secret(action, out),
+        Command::Apply(args) => crate::graph::cli::run_apply(args, out),
+        Command::Doctor(args) => crate::graph::cli::run_doctor(args, out),
     }
 }
 

@@ -124,6 +124,7 @@ pub enum Event {
 pub struct Listener {
     sockets: Vec<TcpListener>,
     port: u16,
+    path: &'static str,
 }
 
 impl Listener {
@@ -144,6 +145,7 @@ impl Listener {
                     return Ok(Listener {
                         sockets: vec![v4, v6],
                         port,
+                        path: WIZARD_CALLBACK_PATH,
                     });
                 }
                 // Taken on [::1] by someone else: try another port.
@@ -153,6 +155,7 @@ impl Listener {
                     return Ok(Listener {
                         sockets: vec![v4],
                         port,
+                        path: WIZARD_CALLBACK_PATH,
                     });
                 }
             }
@@ -160,14 +163,23 @@ impl Listener {
         Err(LoopbackError::Bind(last))
     }
 
+    /// Serves `path` instead of the wizard's callback path. The Graph sign-in uses `/`:
+    /// Microsoft's first-party public clients register `http://localhost` with no path,
+    /// and Entra matches loopback redirect paths exactly (only the port is ignored).
+    pub fn with_callback_path(mut self, path: &'static str) -> Listener {
+        self.path = path;
+        self
+    }
+
     /// The port, the same on both addresses.
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// `http://localhost:<port>/entra-onboard/callback`.
+    /// `http://localhost:<port>/entra-onboard/callback` (or the path set with
+    /// [`Listener::with_callback_path`]).
     pub fn redirect_uri(&self) -> String {
-        format!("http://localhost:{}{WIZARD_CALLBACK_PATH}", self.port)
+        format!("http://localhost:{}{}", self.port, self.path)
     }
 
     /// True when [::1] is bound too.
@@ -188,6 +200,7 @@ pub async fn wait(
 ) -> Result<Callback, LoopbackError> {
     let (tx, mut rx) = mpsc::channel::<Event>(64);
     let state: Arc<str> = Arc::from(expected_state);
+    let path = listener.path;
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let mut tasks = JoinSet::new();
     let [first, rest @ ..] = listener.sockets.as_slice() else {
@@ -213,7 +226,7 @@ pub async fn wait(
         };
         let (tx, state) = (tx.clone(), state.clone());
         tasks.spawn(async move {
-            let event = serve(stream, &state, limits).await;
+            let event = serve(stream, &state, path, limits).await;
             let _ = tx.send(event).await;
             drop(permit);
         });
@@ -250,7 +263,12 @@ enum ReadError {
     Closed,
 }
 
-async fn serve(mut stream: TcpStream, expected_state: &str, limits: Limits) -> Event {
+async fn serve(
+    mut stream: TcpStream,
+    expected_state: &str,
+    callback_path: &str,
+    limits: Limits,
+) -> Event {
     let read = tokio::time::timeout(limits.read_timeout, read_request(&mut stream, limits)).await;
     let request = match read {
         Err(_) => {
@@ -266,7 +284,7 @@ async fn serve(mut stream: TcpStream, expected_state: &str, limits: Limits) -> E
         }
         Ok(Ok(r)) => r,
     };
-    match route(&request, expected_state) {
+    match route(&request, expected_state, callback_path) {
         Ok(cb) => {
             let page = if cb.error.is_some() {
                 page_error(&cb)
@@ -384,9 +402,13 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Decides what a well-formed request is. `Err((status, why))` = refuse and keep waiting.
-fn route(r: &Request, expected_state: &str) -> Result<Callback, (u16, String)> {
+fn route(
+    r: &Request,
+    expected_state: &str,
+    callback_path: &str,
+) -> Result<Callback, (u16, String)> {
     let (path, query) = r.target.split_once('?').unwrap_or((r.target.as_str(), ""));
-    if path != WIZARD_CALLBACK_PATH {
+    if path != callback_path {
         return Err((404, "a request for another path".into()));
     }
     let host_ok = r.header("host").is_some_and(|h| {
@@ -581,22 +603,45 @@ mod tests {
     fn routes() {
         let p = WIZARD_CALLBACK_PATH;
         assert_eq!(
-            route(&req("GET", "/favicon.ico", ""), "s").unwrap_err().0,
+            route(&req("GET", "/favicon.ico", ""), "s", WIZARD_CALLBACK_PATH)
+                .unwrap_err()
+                .0,
             404
         );
-        assert_eq!(route(&req("PUT", p, ""), "s").unwrap_err().0, 405);
         assert_eq!(
-            route(&req("POST", p, "code=c&state=x"), "s").unwrap_err().0,
-            400
+            route(&req("PUT", p, ""), "s", WIZARD_CALLBACK_PATH)
+                .unwrap_err()
+                .0,
+            405
         );
-        assert_eq!(route(&req("POST", p, "code=c"), "s").unwrap_err().0, 400);
         assert_eq!(
-            route(&req("POST", p, "code=c&state=s&state=s"), "s")
+            route(&req("POST", p, "code=c&state=x"), "s", WIZARD_CALLBACK_PATH)
                 .unwrap_err()
                 .0,
             400
         );
-        let cb = route(&req("POST", p, "code=c&id_token=t&state=s"), "s").unwrap();
+        assert_eq!(
+            route(&req("POST", p, "code=c"), "s", WIZARD_CALLBACK_PATH)
+                .unwrap_err()
+                .0,
+            400
+        );
+        assert_eq!(
+            route(
+                &req("POST", p, "code=c&state=s&state=s"),
+                "s",
+                WIZARD_CALLBACK_PATH
+            )
+            .unwrap_err()
+            .0,
+            400
+        );
+        let cb = route(
+            &req("POST", p, "code=c&id_token=t&state=s"),
+            "s",
+            WIZARD_CALLBACK_PATH,
+        )
+        .unwrap();
         assert_eq!(cb.via, Via::FormPost);
         assert_eq!(cb.code.unwrap().expose(), "c");
         let cb = route(
@@ -606,12 +651,25 @@ mod tests {
                 "",
             ),
             "s",
+            WIZARD_CALLBACK_PATH,
         )
         .unwrap();
         assert_eq!(cb.error_description.as_deref(), Some("AADSTS65004: no"));
         let mut evil = req("POST", p, "code=c&state=s");
         evil.headers[0].1 = "evil.example:80".into();
-        assert_eq!(route(&evil, "s").unwrap_err().0, 400);
+        assert_eq!(route(&evil, "s", WIZARD_CALLBACK_PATH).unwrap_err().0, 400);
+    }
+
+    #[test]
+    fn a_custom_callback_path_is_the_only_one_served() {
+        let cb = route(&req("GET", "/?code=c&state=s", ""), "s", "/").unwrap();
+        assert_eq!(cb.via, Via::Query);
+        let wrong = route(
+            &req("GET", &format!("{WIZARD_CALLBACK_PATH}?code=c&state=s"), ""),
+            "s",
+            "/",
+        );
+        assert_eq!(wrong.unwrap_err().0, 404);
     }
 
     #[tokio::test]
@@ -669,6 +727,7 @@ mod tests {
                 "code=SECRETCODE&id_token=TOKEN&state=s",
             ),
             "s",
+            WIZARD_CALLBACK_PATH,
         )
         .unwrap();
         let dbg = format!("{cb:?}");

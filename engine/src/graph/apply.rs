@@ -1,0 +1,1580 @@
+//! "Create it for me": create or repair the app registration through Microsoft Graph,
+//! idempotently, in CIPP's proven order (find → create/update → service principal →
+//! credential → consent), with every request visible.
+//!
+//! Two phases. **Read**: find the application by client id (or by display name when the
+//! profile has none yet), its service principal, Microsoft Graph's service principal, the
+//! existing grants, and — only when a credential is to be added — the tenant's
+//! app-management policies. **Write**: the difference to the plan, as a list of requests.
+//! A dry run stops between the two and returns that list (ids not known yet appear as
+//! `{applicationObjectId}`, `{appId}`, `{servicePrincipalId}`). Running it twice sends no
+//! write the second time: every write is computed from what is already there.
+//!
+//! What it never does: drop a redirect URI it did not plan unless asked
+//! ([`ApplyOptions::prune_redirect_uris`]); drop a permission; delete an application,
+//! credential or grant; store a secret anywhere but the sink it is given (the keychain);
+//! create an exemption policy to get around a tenant's app-management policy (CIPP does;
+//! that is the tenant owner's decision, so the block is explained and the certificate
+//! path offered instead).
+//!
+//! Graph sources per request: application-list/post-applications/update/addpassword,
+//! serviceprincipal-list/post-serviceprincipals/list-approleassignments/
+//! post-approleassignedto, oauth2permissiongrant-list/post-oauth2permissiongrants/update,
+//! tenantappmanagementpolicy-get, application-list-appmanagementpolicies — all under
+//! <https://learn.microsoft.com/graph/api/> (v1.0).
+//!
+//! Left out: key-credential policy checks (asymmetricKeyLifetime, trusted CAs), federated
+//! credentials, consent in customer tenants (each customer's admin uses the step 4 link),
+//! the CSP AdminAgents group membership (step 5's script).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Months, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha1::{Digest as _, Sha1};
+use ts_rs::TS;
+
+use super::permissions::{self, PermissionKind, RequiredPermission};
+use super::{
+    GRAPH_APP_ID, GraphClient, GraphError, GraphErrorBody, GraphRequest, odata_string, with_query,
+};
+use crate::ids::Sensitive;
+use crate::plan::plan;
+use crate::profile::{CredentialKind, Profile};
+use crate::steps::basics;
+use crate::steps::redirects::WIZARD_REDIRECT_URI;
+use crate::validation::{Issues, Severity};
+
+/// Longest secret lifetime Entra accepts (how-to-add-credentials.md: 24 months).
+pub const SECRET_MAX_MONTHS: u32 = 24;
+
+/// An existing credential valid for longer than this is "good enough": no new one is added.
+pub const CREDENTIAL_RENEW_DAYS: i64 = 30;
+
+/// The credential to add.
+#[derive(Debug, Clone, Default)]
+pub enum CredentialRequest {
+    /// None.
+    #[default]
+    None,
+    /// A client secret via `addPassword`, valid for `months` (at most 24, and shortened to
+    /// the tenant policy's cap). Skipped when a secret valid for more than 30 days exists,
+    /// unless `force`.
+    Secret {
+        /// Lifetime in months.
+        months: u32,
+        /// Add one even when a valid secret exists (the old value was lost).
+        force: bool,
+    },
+    /// A certificate (public part, DER) via PATCH `keyCredentials`, keeping the existing
+    /// valid keys. Skipped when that certificate is already on the app.
+    Certificate {
+        /// The certificate, DER.
+        cert_der: Vec<u8>,
+    },
+}
+
+/// How many times, and how patiently, to retry a request that fails because a fresh
+/// object has not replicated yet (404, or 400 "does not exist").
+#[derive(Debug, Clone, Copy)]
+pub struct ReplicationPolicy {
+    /// Retries after the first attempt.
+    pub retries: u32,
+    /// First wait; grows linearly.
+    pub delay: Duration,
+}
+
+impl Default for ReplicationPolicy {
+    fn default() -> Self {
+        // CIPP retries 4× with 2 s; a little more patience costs nothing here.
+        ReplicationPolicy {
+            retries: 6,
+            delay: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Choices for one run.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// The credential to add.
+    pub credential: CredentialRequest,
+    /// Remove redirect URIs the plan does not list (off: they are kept).
+    pub prune_redirect_uris: bool,
+    /// Remove the wizard's loopback URI (after onboarding).
+    pub remove_wizard_uri: bool,
+    /// Remove these redirect URIs (a doctor fix); planned ones listed here are not added.
+    pub remove_redirect_uris: Vec<String>,
+    /// Grant admin consent in the home tenant where the signed-in role allows.
+    pub grant_consent: bool,
+    /// Read, plan, and send no write.
+    pub dry_run: bool,
+    /// Replication back-off.
+    pub replication: ReplicationPolicy,
+    /// "Now" (tests); `None` = the clock.
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            credential: CredentialRequest::None,
+            prune_redirect_uris: false,
+            remove_wizard_uri: false,
+            remove_redirect_uris: Vec::new(),
+            grant_consent: true,
+            dry_run: false,
+            replication: ReplicationPolicy::default(),
+            now: None,
+        }
+    }
+}
+
+/// Where an operation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum StepStatus {
+    /// Under way.
+    Running,
+    /// Done.
+    Ok,
+    /// Failed; `error` says how.
+    Failed,
+    /// Not needed, not allowed, or not attempted; `detail` says which.
+    Skipped,
+}
+
+/// One operation, as the progress callback hears it and the report keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ApplyStep {
+    /// Stable id: `find_application`, `create_application`, `update_application`,
+    /// `create_service_principal`, `add_password`, `add_certificate`,
+    /// `grant_app_role:<permission>`, `grant_delegated`, and the `read_*` steps.
+    pub id: String,
+    /// What the admin reads.
+    pub label: String,
+    /// Running, ok, failed or skipped.
+    pub status: StepStatus,
+    /// More words (why skipped, what changed).
+    pub detail: Option<String>,
+    /// Graph's error body on failure.
+    pub error: Option<GraphErrorBody>,
+}
+
+/// Hears every step change.
+pub type ApplyProgressFn = Arc<dyn Fn(&ApplyStep) + Send + Sync>;
+
+/// Receives a new client secret the moment Graph returns it (the keychain in the app and
+/// CLI; a closure in tests). An `Err` is reported as "created in Entra, not stored".
+pub type SecretSink = Box<dyn FnOnce(&Sensitive<String>) -> Result<(), String> + Send>;
+
+/// The application as found or created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct AppSummary {
+    /// Object id (`id`), used in Graph URLs.
+    pub object_id: String,
+    /// Application (client) id.
+    pub app_id: String,
+    /// Display name.
+    pub display_name: String,
+}
+
+/// A credential this run added (never the secret itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct CreatedCredential {
+    /// Secret or certificate.
+    pub kind: CredentialKind,
+    /// The credential's keyId (the portal's "Secret ID"), when Graph returned it.
+    pub key_id: Option<String>,
+    /// First three characters of a secret (Entra's hint).
+    pub hint: Option<String>,
+    /// SHA-1 thumbprint (hex, upper case) of a certificate.
+    pub thumbprint: Option<String>,
+    /// When it stops working (secrets; certificates carry their own date).
+    pub end_date_time: Option<DateTime<Utc>>,
+    /// True when the secret reached the sink (keychain).
+    pub stored: bool,
+}
+
+/// Why a run failed, with Graph's own words when it answered.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ApplyFailure {
+    /// Stable code, e.g. `apply.policy_blocks_secret`, `graph.api`.
+    pub code: String,
+    /// What went wrong.
+    pub message: String,
+    /// What to do.
+    pub fix: String,
+    /// Graph's error body.
+    pub graph: Option<GraphErrorBody>,
+}
+
+/// The outcome of a run: what happened, what exists now, what is left to do by hand.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ApplyReport {
+    /// True when every operation succeeded or was not needed.
+    pub ok: bool,
+    /// True for a dry run: nothing was written.
+    pub dry_run: bool,
+    /// The application, when found or created.
+    pub application: Option<AppSummary>,
+    /// True when this run created it.
+    pub created_application: bool,
+    /// The service principal's object id, when it exists.
+    pub service_principal_id: Option<String>,
+    /// True when this run created it.
+    pub created_service_principal: bool,
+    /// Every operation and how it ended.
+    pub steps: Vec<ApplyStep>,
+    /// The requests in order: reads as sent, and the writes sent (or, in a dry run, the
+    /// writes that would be sent).
+    pub requests: Vec<GraphRequest>,
+    /// What exists in the tenant now, in plain words (also after a failure halfway).
+    pub exists: Vec<String>,
+    /// What is left to do by hand.
+    pub handover: Vec<String>,
+    /// The credential added, if any.
+    pub credential: Option<CreatedCredential>,
+    /// What the tenant's app-management policy says about secrets, when it was read.
+    pub policy_notes: Vec<String>,
+    /// Why it failed.
+    pub error: Option<ApplyFailure>,
+}
+
+/// The run could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplyError {
+    /// The profile lacks what the registration needs.
+    #[error("the profile is not ready for automation: {0}")]
+    Profile(String),
+}
+
+impl ApplyError {
+    /// Stable code for the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApplyError::Profile(_) => "apply.profile",
+        }
+    }
+}
+
+/// What the plan wants on the registration.
+struct Desired {
+    display_name: String,
+    audience: &'static str,
+    redirects: Vec<String>,
+    remove: Vec<String>,
+    prune: bool,
+    perms: Vec<&'static RequiredPermission>,
+    client_id: Option<String>,
+}
+
+/// `AzureADMyOrg` or `AzureADMultipleOrgs` for the profile's tenant type.
+pub fn audience_for(profile: &Profile) -> &'static str {
+    if basics::is_multi(profile) {
+        "AzureADMultipleOrgs"
+    } else {
+        "AzureADMyOrg"
+    }
+}
+
+fn desired(profile: &Profile, options: &ApplyOptions) -> Result<Desired, ApplyError> {
+    let plan = plan(profile);
+    // Client and tenant may be empty (the registration is created, in the admin's own
+    // tenant); later steps (credential, consent, CSP, SSO settings) do not block Graph.
+    let blocking: Vec<String> = plan
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error && i.step <= 2)
+        .filter(|i| !matches!(i.field.as_str(), "client_id" | "tenant_id"))
+        .map(|i| format!("{}: {} {}", i.field, i.message, i.fix))
+        .collect();
+    if !blocking.is_empty() {
+        return Err(ApplyError::Profile(blocking.join(" ")));
+    }
+    let display_name = profile.name.trim().to_string();
+    if display_name.is_empty() {
+        return Err(ApplyError::Profile(
+            "name: the registration is found or created by name; give the profile a name.".into(),
+        ));
+    }
+    let mut issues = Issues::default();
+    let b = basics::check(profile, &mut issues);
+    let mut redirects: Vec<String> = plan.redirect_uris.iter().map(|r| r.uri.clone()).collect();
+    if profile.verified.is_some() {
+        // Onboarding is done (an SSO test passed): the loopback URI is not added again;
+        // removing it stays an explicit choice.
+        redirects.retain(|u| u != WIZARD_REDIRECT_URI);
+    }
+    let mut remove = options.remove_redirect_uris.clone();
+    if options.remove_wizard_uri {
+        remove.push(WIZARD_REDIRECT_URI.to_string());
+    }
+    redirects.retain(|u| !remove.iter().any(|r| same_redirect(u, r)));
+    Ok(Desired {
+        display_name,
+        audience: audience_for(profile),
+        redirects,
+        remove,
+        prune: options.prune_redirect_uris,
+        perms: permissions::required(profile),
+        client_id: b.client_id.map(|c| c.as_str().to_string()),
+    })
+}
+
+/// Compares redirect URIs as Entra does: scheme and host case-insensitive, the rest exact.
+pub fn same_redirect(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(x), Ok(y)) => x.as_str() == y.as_str(),
+        _ => a == b,
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The redirect URIs after the merge: existing ones kept (unless pruned or removed), the
+/// planned ones added in plan order.
+fn merged_redirects(existing: &[String], d: &Desired) -> Vec<String> {
+    let mut out: Vec<String> = if d.prune {
+        Vec::new()
+    } else {
+        existing
+            .iter()
+            .filter(|u| !d.remove.iter().any(|r| same_redirect(u, r)))
+            .cloned()
+            .collect()
+    };
+    for want in &d.redirects {
+        if !out.iter().any(|u| same_redirect(u, want)) {
+            out.push(want.clone());
+        }
+    }
+    out
+}
+
+/// `requiredResourceAccess` after adding what is missing (nothing is removed).
+fn merged_access(existing: &Value, perms: &[&RequiredPermission]) -> (Value, Vec<String>) {
+    let mut list: Vec<Value> = existing.as_array().cloned().unwrap_or_default();
+    let mut added = Vec::new();
+    for p in perms {
+        let entry = match list
+            .iter_mut()
+            .find(|e| e["resourceAppId"].as_str() == Some(p.resource_app_id))
+        {
+            Some(e) => e,
+            None => {
+                list.push(json!({"resourceAppId": p.resource_app_id, "resourceAccess": []}));
+                list.last_mut().expect("just pushed")
+            }
+        };
+        let access = entry["resourceAccess"]
+            .as_array_mut()
+            .expect("resourceAccess is an array");
+        let has = access.iter().any(|a| {
+            a["id"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(p.id))
+                && a["type"].as_str() == Some(p.kind.as_str())
+        });
+        if !has {
+            access.push(json!({"id": p.id, "type": p.kind.as_str()}));
+            added.push(p.value.to_string());
+        }
+    }
+    (Value::Array(list), added)
+}
+
+/// The PATCH body that brings `app` to the plan, and what it changes; `None` when nothing.
+fn app_update(app: &Value, d: &Desired) -> Option<(Value, Vec<String>)> {
+    let mut body = serde_json::Map::new();
+    let mut changes = Vec::new();
+    if app["signInAudience"].as_str() != Some(d.audience) {
+        body.insert("signInAudience".into(), json!(d.audience));
+        changes.push(format!("audience → {}", d.audience));
+    }
+    let web = &app["web"];
+    let existing = strings(&web["redirectUris"]);
+    let merged = merged_redirects(&existing, d);
+    let id_tokens = web["implicitGrantSettings"]["enableIdTokenIssuance"].as_bool() == Some(true);
+    if merged != existing || !id_tokens {
+        let added: Vec<&String> = merged.iter().filter(|u| !existing.contains(u)).collect();
+        let removed: Vec<&String> = existing.iter().filter(|u| !merged.contains(u)).collect();
+        if !added.is_empty() {
+            changes.push(format!(
+                "add redirect URIs {}",
+                added
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if !removed.is_empty() {
+            changes.push(format!(
+                "remove redirect URIs {}",
+                removed
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if !id_tokens {
+            changes.push("turn on ID tokens".into());
+        }
+        // `web` is a complex property: send every part of it we know so a service that
+        // replaces the whole value keeps the home page and logout URL.
+        let mut w = serde_json::Map::new();
+        for keep in ["homePageUrl", "logoutUrl"] {
+            if !web[keep].is_null() {
+                w.insert(keep.into(), web[keep].clone());
+            }
+        }
+        w.insert("redirectUris".into(), json!(merged));
+        w.insert(
+            "implicitGrantSettings".into(),
+            json!({
+                "enableIdTokenIssuance": true,
+                "enableAccessTokenIssuance": web["implicitGrantSettings"]["enableAccessTokenIssuance"].as_bool().unwrap_or(false),
+            }),
+        );
+        body.insert("web".into(), Value::Object(w));
+    }
+    let (access, added) = merged_access(&app["requiredResourceAccess"], &d.perms);
+    if !added.is_empty() {
+        body.insert("requiredResourceAccess".into(), access);
+        changes.push(format!("declare permissions {}", added.join(", ")));
+    }
+    (!body.is_empty()).then_some((Value::Object(body), changes))
+}
+
+fn create_body(d: &Desired) -> Value {
+    json!({
+        "displayName": d.display_name,
+        "signInAudience": d.audience,
+        "web": {
+            "redirectUris": d.redirects,
+            "implicitGrantSettings": {"enableIdTokenIssuance": true},
+        },
+        "requiredResourceAccess": permissions::required_resource_access(&d.perms),
+    })
+}
+
+/// What the tenant's app-management policy says about adding a client secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    /// Set when adding a secret is blocked: which policy and since when.
+    pub blocked: Option<String>,
+    /// The longest lifetime allowed (ISO 8601 duration as written, and in days).
+    pub max_lifetime: Option<(String, i64)>,
+}
+
+/// Days in an ISO 8601 duration (`P90D`, `P1Y6M`, `P4DT12H30M5S`), rounded down and
+/// counting years as 365 and months as 30 days so the result never exceeds the policy.
+pub fn iso_duration_days(s: &str) -> Option<i64> {
+    let s = s.strip_prefix('P')?;
+    let (date, time) = s.split_once('T').unwrap_or((s, ""));
+    let mut days = 0f64;
+    let mut num = String::new();
+    for c in date.chars() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let n: f64 = num.parse().ok()?;
+        num.clear();
+        days += n * match c {
+            'Y' => 365.0,
+            'M' => 30.0,
+            'W' => 7.0,
+            'D' => 1.0,
+            _ => return None,
+        };
+    }
+    for c in time.chars() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let n: f64 = num.parse().ok()?;
+        num.clear();
+        days += n / match c {
+            'H' => 24.0,
+            'M' => 1440.0,
+            'S' => 86400.0,
+            _ => return None,
+        };
+    }
+    if !num.is_empty() {
+        return None;
+    }
+    Some(days.floor() as i64)
+}
+
+/// Evaluates the password restrictions that apply to an app created at `created` (now
+/// for a new one): an enabled policy assigned to the app replaces the tenant default
+/// (appManagementPolicy resource docs); a restriction counts when its `state` is not
+/// `disabled` and the app was created after `restrictForAppsCreatedAfterDateTime`.
+pub fn password_policy(
+    tenant_default: &Value,
+    app_policies: &[Value],
+    created: DateTime<Utc>,
+) -> PasswordPolicy {
+    let assigned = app_policies
+        .iter()
+        .find(|p| p["isEnabled"].as_bool() != Some(false));
+    let (name, restrictions) = match assigned {
+        Some(p) => (
+            format!(
+                "the app management policy \"{}\" assigned to this app",
+                p["displayName"].as_str().unwrap_or("(unnamed)")
+            ),
+            p["restrictions"]["passwordCredentials"].clone(),
+        ),
+        None if tenant_default["isEnabled"].as_bool() == Some(true) => (
+            "the tenant's default app management policy (Entra ID > Enterprise apps > Application policies)".to_string(),
+            tenant_default["applicationRestrictions"]["passwordCredentials"].clone(),
+        ),
+        None => return PasswordPolicy::default(),
+    };
+    let mut out = PasswordPolicy::default();
+    for r in restrictions.as_array().into_iter().flatten() {
+        if r["state"].as_str() == Some("disabled") {
+            continue;
+        }
+        let applies = match r["restrictForAppsCreatedAfterDateTime"].as_str() {
+            None => true,
+            Some(t) => DateTime::parse_from_rfc3339(t)
+                .map(|t| created > t)
+                .unwrap_or(true),
+        };
+        if !applies {
+            continue;
+        }
+        match r["restrictionType"].as_str() {
+            Some("passwordAddition") => {
+                out.blocked = Some(format!(
+                    "{name} blocks adding client secrets (passwordAddition)"
+                ));
+            }
+            Some("passwordLifetime") => {
+                if let Some(iso) = r["maxLifetime"].as_str()
+                    && let Some(days) = iso_duration_days(iso)
+                {
+                    out.max_lifetime = Some((format!("{iso} ({name})"), days));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// SHA-1 of the certificate: hex for the profile and the portal, base64 for Graph's
+/// `customKeyIdentifier`.
+pub fn thumbprints(cert_der: &[u8]) -> (String, String) {
+    let d = Sha1::digest(cert_der);
+    let hex: String = d.iter().map(|b| format!("{b:02X}")).collect();
+    (hex, STANDARD.encode(d))
+}
+
+#[derive(Debug, Clone)]
+enum OpKind {
+    CreateApp,
+    UpdateApp,
+    CreateSp,
+    AddPassword,
+    AddKey { thumbprint: String },
+    GrantRole,
+    Grant,
+}
+
+#[derive(Debug, Clone)]
+struct Op {
+    id: String,
+    label: String,
+    kind: OpKind,
+    method: &'static str,
+    path: String,
+    body: Value,
+    /// Retry 404 / 400 "does not exist" (objects created moments ago).
+    replication: bool,
+    /// A 403 hands over to step 4 instead of failing the run.
+    consent: bool,
+}
+
+struct Run<'a> {
+    client: &'a GraphClient,
+    progress: Option<ApplyProgressFn>,
+    report: ApplyReport,
+}
+
+impl Run<'_> {
+    fn emit(
+        &mut self,
+        id: &str,
+        label: &str,
+        status: StepStatus,
+        detail: Option<String>,
+        error: Option<GraphErrorBody>,
+    ) {
+        let step = ApplyStep {
+            id: id.into(),
+            label: label.into(),
+            status,
+            detail,
+            error,
+        };
+        if let Some(f) = &self.progress {
+            f(&step);
+        }
+        if status != StepStatus::Running {
+            self.report.steps.push(step);
+        }
+    }
+
+    fn fail(&mut self, code: &str, message: String, fix: String, graph: Option<GraphErrorBody>) {
+        self.report.ok = false;
+        self.report.error = Some(ApplyFailure {
+            code: code.into(),
+            message,
+            fix,
+            graph,
+        });
+    }
+
+    fn fail_graph(&mut self, e: &GraphError, what: &str) {
+        let fix = match e.status() {
+            Some(401) => "Sign in again: the Graph token was refused or expired.".to_string(),
+            Some(403) => "The signed-in account lacks the role for this: use an Application Administrator (creating, updating) or Privileged Role Administrator (consent), or do this step by hand in the Entra admin centre.".to_string(),
+            Some(429) | Some(503) => "Microsoft Graph is throttling or busy; wait a few minutes and run it again (it picks up where it stopped).".to_string(),
+            _ => "Run it again: it is safe to repeat and picks up where it stopped. If it fails the same way, quote the request-id to Microsoft support.".to_string(),
+        };
+        self.fail(e.code(), format!("{what}: {e}"), fix, e.body().cloned());
+    }
+
+    /// A read step with progress.
+    async fn read(&mut self, id: &str, label: &str, path: &str) -> Result<Value, ()> {
+        self.emit(id, label, StepStatus::Running, None, None);
+        match self.client.get(path).await {
+            Ok(v) => {
+                self.emit(id, label, StepStatus::Ok, None, None);
+                Ok(v)
+            }
+            Err(e) => {
+                self.emit(
+                    id,
+                    label,
+                    StepStatus::Failed,
+                    Some(e.to_string()),
+                    e.body().cloned(),
+                );
+                self.fail_graph(&e, label);
+                Err(())
+            }
+        }
+    }
+}
+
+fn first(v: &Value) -> Option<Value> {
+    v["value"].as_array().and_then(|a| a.first()).cloned()
+}
+
+fn substitute(v: &Value, vars: &[(&str, String)]) -> Value {
+    match v {
+        Value::String(s) => {
+            let mut s = s.clone();
+            for (k, val) in vars {
+                s = s.replace(k, val);
+            }
+            Value::String(s)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| substitute(x, vars)).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), substitute(x, vars)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn is_replication_miss(e: &GraphError) -> bool {
+    let Some(b) = e.body() else { return false };
+    b.status == 404
+        || (b.status == 400
+            && (b.code == "Request_ResourceNotFound"
+                || b.message.contains("does not exist")
+                || b.message.contains("does not reference a valid application")))
+}
+
+/// Creates or updates the registration for `profile`. `Err` only when it cannot start
+/// (the profile); every Graph failure is a report with `ok: false` saying what exists.
+pub async fn apply(
+    profile: &Profile,
+    client: &GraphClient,
+    options: &ApplyOptions,
+    progress: Option<ApplyProgressFn>,
+    secret_sink: Option<SecretSink>,
+) -> Result<ApplyReport, ApplyError> {
+    let d = desired(profile, options)?;
+    let now = options.now.unwrap_or_else(Utc::now);
+    // The client may have been used before (doctor, an earlier run): report this run only.
+    let log_start = client.sent().len();
+    let mut run = Run {
+        client,
+        progress,
+        report: ApplyReport {
+            ok: true,
+            dry_run: options.dry_run,
+            application: None,
+            created_application: false,
+            service_principal_id: None,
+            created_service_principal: false,
+            steps: Vec::new(),
+            requests: Vec::new(),
+            exists: Vec::new(),
+            handover: Vec::new(),
+            credential: None,
+            policy_notes: Vec::new(),
+            error: None,
+        },
+    };
+    let writes = match read_and_plan(&mut run, profile, &d, options, now).await {
+        Ok(w) => w,
+        Err(()) => {
+            run.report.requests = client.sent().split_off(log_start);
+            finish(&mut run, profile);
+            return Ok(run.report);
+        }
+    };
+    if options.dry_run {
+        let planned: Vec<GraphRequest> = writes
+            .iter()
+            .map(|op| GraphRequest {
+                method: op.method.into(),
+                url: client.url(&op.path),
+                body: Some(op.body.clone()),
+            })
+            .collect();
+        for op in &writes {
+            run.emit(
+                &op.id,
+                &op.label,
+                StepStatus::Skipped,
+                Some("dry run: not sent".into()),
+                None,
+            );
+        }
+        run.report.requests = client.sent().split_off(log_start);
+        run.report.requests.extend(planned);
+        finish(&mut run, profile);
+        return Ok(run.report);
+    }
+    execute(&mut run, writes, options, secret_sink, now).await;
+    run.report.requests = client.sent().split_off(log_start);
+    finish(&mut run, profile);
+    Ok(run.report)
+}
+
+/// Phase 1: reads, then the list of writes.
+async fn read_and_plan(
+    run: &mut Run<'_>,
+    _profile: &Profile,
+    d: &Desired,
+    options: &ApplyOptions,
+    now: DateTime<Utc>,
+) -> Result<Vec<Op>, ()> {
+    // Find the application.
+    let filter = match &d.client_id {
+        Some(id) => format!("appId eq {}", odata_string(id)),
+        None => format!("displayName eq {}", odata_string(&d.display_name)),
+    };
+    let found = run
+        .read(
+            "find_application",
+            "Find the app registration",
+            &with_query("/applications", &[("$filter", &filter)]),
+        )
+        .await?;
+    let apps = found["value"].as_array().cloned().unwrap_or_default();
+    if apps.len() > 1 {
+        run.fail(
+            "apply.ambiguous_name",
+            format!(
+                "{} app registrations are named \"{}\"; the wizard will not guess which one is the service desk's.",
+                apps.len(),
+                d.display_name
+            ),
+            "Put the right one's Application (client) ID in the profile (step 1), or rename the profile.".into(),
+            None,
+        );
+        return Err(());
+    }
+    let app = apps.into_iter().next();
+    if app.is_none()
+        && let Some(id) = &d.client_id
+    {
+        run.fail(
+            "apply.app_not_found",
+            format!("No app registration with client id {id} is in the tenant you signed in to."),
+            "Check the tenant (sign in to the tenant that holds the app), or clear the client id in step 1 to create a new registration.".into(),
+            None,
+        );
+        return Err(());
+    }
+    if let Some(a) = &app {
+        run.report.application = Some(AppSummary {
+            object_id: a["id"].as_str().unwrap_or_default().into(),
+            app_id: a["appId"].as_str().unwrap_or_default().into(),
+            display_name: a["displayName"].as_str().unwrap_or_default().into(),
+        });
+    }
+
+    // Its service principal, and Graph's.
+    let mut sp: Option<Value> = None;
+    if let Some(a) = &app {
+        let filter = format!(
+            "appId eq {}",
+            odata_string(a["appId"].as_str().unwrap_or_default())
+        );
+        let v = run
+            .read(
+                "read_service_principal",
+                "Find its service principal (enterprise app)",
+                &with_query("/servicePrincipals", &[("$filter", &filter)]),
+            )
+            .await?;
+        sp = first(&v);
+        run.report.service_principal_id = sp
+            .as_ref()
+            .and_then(|s| s["id"].as_str().map(str::to_string));
+    }
+    let roles: Vec<&RequiredPermission> = d
+        .perms
+        .iter()
+        .copied()
+        .filter(|p| p.kind == PermissionKind::Role)
+        .collect();
+    let scopes: Vec<&RequiredPermission> = d
+        .perms
+        .iter()
+        .copied()
+        .filter(|p| p.kind == PermissionKind::Scope)
+        .collect();
+    let mut graph_sp: Option<String> = None;
+    let mut assigned_roles: Vec<String> = Vec::new();
+    let mut grant: Option<Value> = None;
+    if options.grant_consent && !d.perms.is_empty() {
+        let filter = format!("appId eq {}", odata_string(GRAPH_APP_ID));
+        let v = run
+            .read(
+                "read_graph_service_principal",
+                "Find Microsoft Graph in the tenant",
+                &with_query("/servicePrincipals", &[("$filter", &filter)]),
+            )
+            .await?;
+        graph_sp = first(&v).and_then(|s| s["id"].as_str().map(str::to_string));
+        if let (Some(s), Some(g)) = (&sp, &graph_sp) {
+            let sp_id = s["id"].as_str().unwrap_or_default();
+            if !roles.is_empty() {
+                let v = run
+                    .read(
+                        "read_app_role_assignments",
+                        "Read the application permissions already granted",
+                        &format!("/servicePrincipals/{sp_id}/appRoleAssignments"),
+                    )
+                    .await?;
+                assigned_roles = v["value"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|a| a["resourceId"].as_str() == Some(g))
+                    .filter_map(|a| a["appRoleId"].as_str().map(str::to_ascii_lowercase))
+                    .collect();
+            }
+            let filter = format!("clientId eq {}", odata_string(sp_id));
+            let v = run
+                .read(
+                    "read_permission_grants",
+                    "Read the delegated permissions already granted",
+                    &with_query("/oauth2PermissionGrants", &[("$filter", &filter)]),
+                )
+                .await?;
+            grant = v["value"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|x| {
+                    x["consentType"].as_str() == Some("AllPrincipals")
+                        && x["resourceId"].as_str() == Some(g)
+                })
+                .cloned();
+        }
+    }
+
+    // The credential, and the policy that may block it.
+    let mut credential_op: Option<Op> = None;
+    match &options.credential {
+        CredentialRequest::None => {}
+        CredentialRequest::Secret { months, force } => {
+            let valid_until = app
+                .as_ref()
+                .and_then(|a| a["passwordCredentials"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|c| {
+                    c["endDateTime"]
+                        .as_str()
+                        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                })
+                .map(|t| t.with_timezone(&Utc))
+                .max();
+            let good = valid_until.filter(|t| (*t - now).num_days() > CREDENTIAL_RENEW_DAYS);
+            if let (Some(t), false) = (good, *force) {
+                run.emit(
+                    "add_password",
+                    "Add a client secret",
+                    StepStatus::Skipped,
+                    Some(format!(
+                        "a client secret valid until {} already exists; pass force to add another",
+                        t.format("%Y-%m-%d")
+                    )),
+                    None,
+                );
+            } else {
+                let default = run
+                    .read(
+                        "read_policies",
+                        "Read the tenant's app management policies",
+                        "/policies/defaultAppManagementPolicy",
+                    )
+                    .await?;
+                let mut assigned = Vec::new();
+                let mut created = now;
+                if let Some(a) = &app {
+                    let id = a["id"].as_str().unwrap_or_default();
+                    let v = run
+                        .read(
+                            "read_app_policies",
+                            "Read the policies assigned to this app",
+                            &format!("/applications/{id}/appManagementPolicies"),
+                        )
+                        .await?;
+                    assigned = v["value"].as_array().cloned().unwrap_or_default();
+                    if let Some(t) = a["createdDateTime"]
+                        .as_str()
+                        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    {
+                        created = t.with_timezone(&Utc);
+                    }
+                }
+                let policy = password_policy(&default, &assigned, created);
+                if let Some(why) = &policy.blocked {
+                    run.report.policy_notes.push(format!("Blocked: {why}."));
+                    run.emit(
+                        "add_password",
+                        "Add a client secret",
+                        StepStatus::Failed,
+                        Some(why.clone()),
+                        None,
+                    );
+                    run.fail(
+                        "apply.policy_blocks_secret",
+                        format!("Nothing was changed: {why}, so adding a client secret would fail."),
+                        "Use a certificate instead (entra-onboard apply --credential certificate --cert <cert.pem>, or \"Certificate\" in step 3), or ask the tenant's admin to exclude this app from the policy.".into(),
+                        None,
+                    );
+                    return Err(());
+                }
+                let months = (*months).clamp(1, SECRET_MAX_MONTHS);
+                let mut end = now.checked_add_months(Months::new(months)).unwrap_or(now);
+                let mut detail = format!("valid {months} months");
+                if let Some((iso, days)) = &policy.max_lifetime {
+                    let cap = now + chrono::Duration::days((*days - 1).max(1));
+                    run.report
+                        .policy_notes
+                        .push(format!("Secrets may live at most {iso}."));
+                    if end > cap {
+                        end = cap;
+                        detail = format!(
+                            "shortened to {} days: the policy allows at most {iso}",
+                            (*days - 1).max(1)
+                        );
+                    }
+                }
+                credential_op = Some(Op {
+                    id: "add_password".into(),
+                    label: format!("Add a client secret ({detail})"),
+                    kind: OpKind::AddPassword,
+                    method: "POST",
+                    path: "/applications/{applicationObjectId}/addPassword".into(),
+                    body: json!({"passwordCredential": {
+                        "displayName": format!("Entra Onboard {}", now.format("%Y-%m-%d")),
+                        "endDateTime": end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    }}),
+                    replication: true,
+                    consent: false,
+                });
+            }
+        }
+        CredentialRequest::Certificate { cert_der } => {
+            let (hex, b64) = thumbprints(cert_der);
+            let on_app = app
+                .as_ref()
+                .and_then(|a| a["keyCredentials"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .any(|k| {
+                    k["customKeyIdentifier"]
+                        .as_str()
+                        .is_some_and(|c| c == b64 || c.eq_ignore_ascii_case(&hex))
+                });
+            if on_app {
+                run.emit(
+                    "add_certificate",
+                    "Upload the certificate",
+                    StepStatus::Skipped,
+                    Some(format!("certificate {hex} is already on the app")),
+                    None,
+                );
+            } else {
+                // `key` is only returned for a single object with $select=keyCredentials
+                // (keycredential.md), and PATCH replaces the whole collection.
+                let mut keep: Vec<Value> = Vec::new();
+                if let Some(a) = &app
+                    && a["keyCredentials"]
+                        .as_array()
+                        .is_some_and(|k| !k.is_empty())
+                {
+                    let id = a["id"].as_str().unwrap_or_default();
+                    let v = run
+                        .read(
+                            "read_key_credentials",
+                            "Read the certificates already on the app",
+                            &with_query(
+                                &format!("/applications/{id}"),
+                                &[("$select", "keyCredentials")],
+                            ),
+                        )
+                        .await?;
+                    for k in v["keyCredentials"].as_array().into_iter().flatten() {
+                        let valid = k["endDateTime"]
+                            .as_str()
+                            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                            .is_none_or(|t| t > now);
+                        if valid && !k["key"].is_null() {
+                            let mut k = k.clone();
+                            if let Some(o) = k.as_object_mut() {
+                                o.retain(|name, _| {
+                                    matches!(
+                                        name.as_str(),
+                                        "customKeyIdentifier"
+                                            | "displayName"
+                                            | "endDateTime"
+                                            | "key"
+                                            | "keyId"
+                                            | "startDateTime"
+                                            | "type"
+                                            | "usage"
+                                    )
+                                });
+                            }
+                            keep.push(k);
+                        }
+                    }
+                }
+                keep.push(json!({
+                    "customKeyIdentifier": b64,
+                    "displayName": format!("CN=Entra Onboard {}", now.format("%Y-%m-%d")),
+                    "key": STANDARD.encode(cert_der),
+                    "type": "AsymmetricX509Cert",
+                    "usage": "Verify",
+                }));
+                credential_op = Some(Op {
+                    id: "add_certificate".into(),
+                    label: "Upload the certificate".into(),
+                    kind: OpKind::AddKey { thumbprint: hex },
+                    method: "PATCH",
+                    path: "/applications/{applicationObjectId}".into(),
+                    body: json!({"keyCredentials": keep}),
+                    replication: true,
+                    consent: false,
+                });
+            }
+        }
+    }
+
+    // The writes.
+    let mut ops = Vec::new();
+    match &app {
+        None => ops.push(Op {
+            id: "create_application".into(),
+            label: format!("Create the app registration \"{}\"", d.display_name),
+            kind: OpKind::CreateApp,
+            method: "POST",
+            path: "/applications".into(),
+            body: create_body(d),
+            replication: false,
+            consent: false,
+        }),
+        Some(a) => match app_update(a, d) {
+            Some((body, changes)) => ops.push(Op {
+                id: "update_application".into(),
+                label: format!("Update the app registration: {}", changes.join("; ")),
+                kind: OpKind::UpdateApp,
+                method: "PATCH",
+                path: "/applications/{applicationObjectId}".into(),
+                body,
+                replication: false,
+                consent: false,
+            }),
+            None => run.emit(
+                "update_application",
+                "Update the app registration",
+                StepStatus::Skipped,
+                Some("already as planned".into()),
+                None,
+            ),
+        },
+    }
+    if sp.is_none() {
+        ops.push(Op {
+            id: "create_service_principal".into(),
+            label: "Create the service principal (enterprise app)".into(),
+            kind: OpKind::CreateSp,
+            method: "POST",
+            path: "/servicePrincipals".into(),
+            body: json!({"appId": "{appId}"}),
+            replication: true,
+            consent: false,
+        });
+    } else {
+        run.emit(
+            "create_service_principal",
+            "Create the service principal",
+            StepStatus::Skipped,
+            Some("it exists".into()),
+            None,
+        );
+    }
+    if let Some(op) = credential_op {
+        ops.push(op);
+    }
+    if options.grant_consent && !d.perms.is_empty() {
+        match &graph_sp {
+            None => {
+                run.emit(
+                    "grant_consent",
+                    "Grant admin consent",
+                    StepStatus::Skipped,
+                    Some("Microsoft Graph's service principal was not found in this tenant".into()),
+                    None,
+                );
+                run.report
+                    .handover
+                    .push("Grant admin consent with the link in step 4.".into());
+            }
+            Some(g) => {
+                for r in &roles {
+                    if assigned_roles.contains(&r.id.to_ascii_lowercase()) {
+                        continue;
+                    }
+                    ops.push(Op {
+                        id: format!("grant_app_role:{}", r.value),
+                        label: format!("Grant admin consent to {} (application)", r.value),
+                        kind: OpKind::GrantRole,
+                        method: "POST",
+                        path: format!("/servicePrincipals/{g}/appRoleAssignedTo"),
+                        body: json!({"principalId": "{servicePrincipalId}", "resourceId": g, "appRoleId": r.id}),
+                        replication: true,
+                        consent: true,
+                    });
+                }
+                let want: Vec<&str> = scopes.iter().map(|s| s.value).collect();
+                if !want.is_empty() {
+                    match &grant {
+                        None => ops.push(Op {
+                            id: "grant_delegated".into(),
+                            label: format!("Grant admin consent to {} (delegated, all users)", want.join(", ")),
+                            kind: OpKind::Grant,
+                            method: "POST",
+                            path: "/oauth2PermissionGrants".into(),
+                            body: json!({"clientId": "{servicePrincipalId}", "consentType": "AllPrincipals", "resourceId": g, "scope": want.join(" ")}),
+                            replication: true,
+                            consent: true,
+                        }),
+                        Some(gr) => {
+                            let have: Vec<&str> = gr["scope"].as_str().unwrap_or_default().split_whitespace().collect();
+                            let missing: Vec<&str> = want.iter().copied().filter(|w| !have.iter().any(|h| h.eq_ignore_ascii_case(w))).collect();
+                            if !missing.is_empty() {
+                                let mut all: Vec<&str> = have.clone();
+                                all.extend(&missing);
+                                ops.push(Op {
+                                    id: "grant_delegated".into(),
+                                    label: format!("Add {} to the admin consent (delegated)", missing.join(", ")),
+                                    kind: OpKind::Grant,
+                                    method: "PATCH",
+                                    path: format!("/oauth2PermissionGrants/{}", gr["id"].as_str().unwrap_or_default()),
+                                    body: json!({"scope": all.join(" ")}),
+                                    replication: false,
+                                    consent: true,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Fill in the ids known already; the rest are filled in as they are created.
+    let mut vars: Vec<(&str, String)> = Vec::new();
+    if let Some(a) = &run.report.application {
+        vars.push(("{applicationObjectId}", a.object_id.clone()));
+        vars.push(("{appId}", a.app_id.clone()));
+    }
+    if let Some(s) = &run.report.service_principal_id {
+        vars.push(("{servicePrincipalId}", s.clone()));
+    }
+    for op in &mut ops {
+        for (k, v) in &vars {
+            op.path = op.path.replace(k, v);
+        }
+        op.body = substitute(&op.body, &vars);
+    }
+    Ok(ops)
+}
+
+/// Phase 2: the writes, in order, stopping at the first failure.
+async fn execute(
+    run: &mut Run<'_>,
+    ops: Vec<Op>,
+    options: &ApplyOptions,
+    mut secret_sink: Option<SecretSink>,
+    now: DateTime<Utc>,
+) {
+    let mut vars: Vec<(&str, String)> = Vec::new();
+    let mut failed_at: Option<String> = None;
+    for op in ops {
+        if let Some(f) = &failed_at {
+            run.emit(
+                &op.id,
+                &op.label,
+                StepStatus::Skipped,
+                Some(format!("not attempted: {f} failed")),
+                None,
+            );
+            continue;
+        }
+        let path = vars
+            .iter()
+            .fold(op.path.clone(), |p, (k, v)| p.replace(k, v));
+        let body = substitute(&op.body, &vars);
+        run.emit(&op.id, &op.label, StepStatus::Running, None, None);
+        let mut attempt = 0;
+        let result = loop {
+            match run.client.send(op.method, &path, Some(&body)).await {
+                Err(e)
+                    if op.replication
+                        && attempt < options.replication.retries
+                        && is_replication_miss(&e) =>
+                {
+                    attempt += 1;
+                    (run.client.sleeper())(options.replication.delay.saturating_mul(attempt)).await;
+                }
+                other => break other,
+            }
+        };
+        let v = match result {
+            Ok(v) => v,
+            Err(e) if op.consent && e.status() == Some(403) => {
+                run.emit(
+                    &op.id,
+                    &op.label,
+                    StepStatus::Skipped,
+                    Some("your role cannot grant this consent; handed over to step 4".into()),
+                    e.body().cloned(),
+                );
+                let h = "Grant admin consent with the link in step 4, signed in as a Privileged Role Administrator or Global Administrator (application permissions need one of them).".to_string();
+                if !run.report.handover.contains(&h) {
+                    run.report.handover.push(h);
+                }
+                continue;
+            }
+            Err(e) => {
+                run.emit(
+                    &op.id,
+                    &op.label,
+                    StepStatus::Failed,
+                    Some(e.to_string()),
+                    e.body().cloned(),
+                );
+                run.fail_graph(&e, &op.label);
+                failed_at = Some(op.label.clone());
+                continue;
+            }
+        };
+        let mut detail = None;
+        match &op.kind {
+            OpKind::CreateApp => {
+                let summary = AppSummary {
+                    object_id: v["id"].as_str().unwrap_or_default().into(),
+                    app_id: v["appId"].as_str().unwrap_or_default().into(),
+                    display_name: v["displayName"].as_str().unwrap_or_default().into(),
+                };
+                detail = Some(format!("client id {}", summary.app_id));
+                vars.push(("{applicationObjectId}", summary.object_id.clone()));
+                vars.push(("{appId}", summary.app_id.clone()));
+                run.report.application = Some(summary);
+                run.report.created_application = true;
+            }
+            OpKind::CreateSp => {
+                let id = v["id"].as_str().unwrap_or_default().to_string();
+                detail = Some(format!("object id {id}"));
+                vars.push(("{servicePrincipalId}", id.clone()));
+                run.report.service_principal_id = Some(id);
+                run.report.created_service_principal = true;
+            }
+            OpKind::AddPassword => {
+                let secret = v["secretText"]
+                    .as_str()
+                    .map(|s| Sensitive::new(s.to_string()));
+                let end = v["endDateTime"]
+                    .as_str()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc));
+                let mut created = CreatedCredential {
+                    kind: CredentialKind::Secret,
+                    key_id: v["keyId"].as_str().map(str::to_string),
+                    hint: v["hint"].as_str().map(str::to_string).or_else(|| {
+                        secret
+                            .as_ref()
+                            .map(|s| s.expose().chars().take(3).collect())
+                    }),
+                    thumbprint: None,
+                    end_date_time: end,
+                    stored: false,
+                };
+                let stored = match (secret, secret_sink.take()) {
+                    (Some(s), Some(sink)) => sink(&s),
+                    (Some(_), None) => Err("no place to store it was given".into()),
+                    (None, _) => Err("Graph returned no secretText".into()),
+                };
+                match stored {
+                    Ok(()) => created.stored = true,
+                    Err(why) => {
+                        let key = created.key_id.clone().unwrap_or_default();
+                        run.report.credential = Some(created);
+                        run.emit(
+                            &op.id,
+                            &op.label,
+                            StepStatus::Failed,
+                            Some(format!("created in Entra but not stored: {why}")),
+                            None,
+                        );
+                        run.fail(
+                            "apply.secret_not_stored",
+                            format!("The client secret was created in Entra (Secret ID {key}) but could not be stored: {why}."),
+                            format!("Delete the secret with ID {key} under Certificates & secrets (its value is lost), fix the keychain, and run apply again."),
+                            None,
+                        );
+                        failed_at = Some(op.label.clone());
+                        continue;
+                    }
+                }
+                run.report.credential = Some(created);
+            }
+            OpKind::AddKey { thumbprint } => {
+                run.report.credential = Some(CreatedCredential {
+                    kind: CredentialKind::Certificate,
+                    key_id: None,
+                    hint: None,
+                    thumbprint: Some(thumbprint.clone()),
+                    end_date_time: None,
+                    stored: true,
+                });
+            }
+            OpKind::UpdateApp | OpKind::GrantRole | OpKind::Grant => {}
+        }
+        let _ = now;
+        run.emit(&op.id, &op.label, StepStatus::Ok, detail, None);
+    }
+}
+
+/// Fills in the plain-language summary of what exists and what is left to do.
+fn finish(run: &mut Run<'_>, profile: &Profile) {
+    let r = &mut run.report;
+    let dry = if r.dry_run {
+        " (dry run: nothing was changed)"
+    } else {
+        ""
+    };
+    match &r.application {
+        Some(a) => r.exists.push(format!(
+            "App registration \"{}\": client id {}, object id {}{}{dry}.",
+            a.display_name,
+            a.app_id,
+            a.object_id,
+            if r.created_application {
+                ", created by this run"
+            } else {
+                ", already there"
+            }
+        )),
+        None => r
+            .exists
+            .push(format!("No app registration was created{dry}.")),
+    }
+    if r.application.is_some() {
+        match &r.service_principal_id {
+            Some(id) => r.exists.push(format!(
+                "Service principal (enterprise app) {id}{}.",
+                if r.created_service_principal { ", created by this run" } else { ", already there" }
+            )),
+            None => r.exists.push(
+                "No service principal yet: app-only sign-ins fail with AADSTS7000229 until it exists. Run apply again, or grant admin consent (step 4), which creates it.".into(),
+            ),
+        }
+    }
+    if let Some(c) = &r.credential {
+        match c.kind {
+            CredentialKind::Secret => r.exists.push(format!(
+                "Client secret {}… (Secret ID {}), expires {}{}.",
+                c.hint.clone().unwrap_or_default(),
+                c.key_id.clone().unwrap_or_default(),
+                c.end_date_time
+                    .map(|t| t.format("%Y-%m-%d").to_string())
+                    .unwrap_or_else(|| "(unknown)".into()),
+                if c.stored {
+                    ", stored in the keychain"
+                } else {
+                    " — NOT stored: delete it and run apply again"
+                }
+            )),
+            _ => r.exists.push(format!(
+                "Certificate {} uploaded to the app.",
+                c.thumbprint.clone().unwrap_or_default()
+            )),
+        }
+    }
+    let granted: Vec<&str> = r
+        .steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Ok && s.id.starts_with("grant_"))
+        .map(|s| s.label.as_str())
+        .collect();
+    if !granted.is_empty() {
+        r.exists.push(format!(
+            "Admin consent in the home tenant: {}.",
+            granted.join("; ")
+        ));
+    }
+    if basics::is_multi(profile) && r.application.is_some() {
+        r.handover.push(
+            "Multi-tenant: each customer tenant's admin still consents with the link in step 4."
+                .into(),
+        );
+    }
+    if r.error.is_some() {
+        r.ok = false;
+    }
+}
+
+/// Writes what the run created into the profile: the client id (when it had none) and the
+/// credential's kind, hint, thumbprint and expiry. Returns true when anything changed.
+pub fn update_profile(profile: &mut Profile, report: &ApplyReport) -> bool {
+    let before = profile.clone();
+    if let Some(a) = &report.application
+        && profile.client_id.trim().is_empty()
+        && !report.dry_run
+    {
+        profile.client_id = a.app_id.clone();
+    }
+    if let Some(c) = &report.credential
+        && c.stored
+    {
+        profile.credential.kind = c.kind;
+        profile.credential.secret_hint = c.hint.clone();
+        profile.credential.thumbprint = c.thumbprint.clone();
+        profile.credential.expires_on = c.end_date_time.map(|t| t.date_naive());
+    }
+    *profile != before
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_durations() {
+        assert_eq!(iso_duration_days("P90D"), Some(90));
+        assert_eq!(iso_duration_days("P1Y"), Some(365));
+        assert_eq!(iso_duration_days("P4DT12H30M5S"), Some(4));
+        assert_eq!(iso_duration_days("P1Y6M"), Some(545));
+        assert_eq!(iso_duration_days("90D"), None);
+    }
+
+    #[test]
+    fn the_tenant_default_and_an_assigned_policy() {
+        let t: DateTime<Utc> = "2025-06-01T00:00:00Z".parse().unwrap();
+        let default = json!({"isEnabled": true, "applicationRestrictions": {"passwordCredentials": [
+            {"restrictionType": "passwordAddition", "state": "enabled", "restrictForAppsCreatedAfterDateTime": "2025-01-01T00:00:00Z"},
+            {"restrictionType": "passwordLifetime", "maxLifetime": "P90D", "restrictForAppsCreatedAfterDateTime": "2020-01-01T00:00:00Z"}
+        ]}});
+        let p = password_policy(&default, &[], t);
+        assert!(p.blocked.as_deref().unwrap().contains("passwordAddition"));
+        assert_eq!(p.max_lifetime.as_ref().unwrap().1, 90);
+        // An older app is not caught by the addition restriction.
+        let old: DateTime<Utc> = "2024-06-01T00:00:00Z".parse().unwrap();
+        assert!(password_policy(&default, &[], old).blocked.is_none());
+        // An assigned policy replaces the default.
+        let exempt = json!({"displayName": "Exempt", "isEnabled": true, "restrictions": {"passwordCredentials": []}});
+        assert_eq!(
+            password_policy(&default, &[exempt], t),
+            PasswordPolicy::default()
+        );
+        // A disabled default does nothing.
+        let off = json!({"isEnabled": false, "applicationRestrictions": default["applicationRestrictions"].clone()});
+        assert_eq!(password_policy(&off, &[], t), PasswordPolicy::default());
+    }
+
+    #[test]
+    fn redirects_compare_like_entra() {
+        assert!(same_redirect(
+            "HTTPS://Acme.example/auth",
+            "https://acme.example/auth"
+        ));
+        assert!(!same_redirect(
+            "https://acme.example/Auth",
+            "https://acme.example/auth"
+        ));
+        assert!(!same_redirect(
+            "https://acme.example/auth/",
+            "https://acme.example/auth"
+        ));
+    }
+}

@@ -1,0 +1,654 @@
+//! "Check a live registration": read the application, its service principal, grants and
+//! credentials back through Graph and compare them with [`crate::plan::plan`].
+//!
+//! Each [`Finding`] has a stable id, a severity, what is wrong and a plain-text fix; where
+//! automation can repair it, an [`FixAction`] the GUI offers as one click and [`fix`] runs
+//! (through [`apply`], which is idempotent and converges the whole registration to the
+//! plan — a one-click fix never does less than the finding says, and never removes
+//! anything but the URIs named in it).
+//!
+//! Redirect URIs are compared as Entra does (scheme and host case-insensitive, path exact),
+//! and near misses are named: a URI that differs only in case or in a trailing slash is
+//! the usual cause of AADSTS50011.
+//!
+//! Left out: Conditional Access, sign-in logs, "assignment required", owners, consent in
+//! customer tenants (the app-only token of the SSO test proves those).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use ts_rs::TS;
+
+use super::apply::{
+    self, AppSummary, ApplyError, ApplyOptions, ApplyProgressFn, ApplyReport, CredentialRequest,
+    SecretSink, audience_for, same_redirect,
+};
+use super::permissions::{self, PermissionKind};
+use super::{GRAPH_APP_ID, GraphClient, GraphError, GraphRequest, odata_string, with_query};
+use crate::plan::{RedirectPurpose, plan};
+use crate::profile::{CredentialKind, Profile};
+use crate::steps::basics;
+use crate::steps::redirects::WIZARD_REDIRECT_URI;
+use crate::validation::{Issues, Severity};
+
+/// Days before expiry a credential is reported.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
+/// What automation can do about a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+#[ts(export)]
+pub enum FixAction {
+    /// Create or repair the whole registration to the plan.
+    Apply,
+    /// Add these redirect URIs.
+    AddRedirectUris {
+        /// The URIs.
+        uris: Vec<String>,
+    },
+    /// Remove these redirect URIs.
+    RemoveRedirectUris {
+        /// The URIs.
+        uris: Vec<String>,
+    },
+    /// Turn on ID tokens (implicit grant and hybrid flows).
+    EnableIdTokens,
+    /// Set the supported account types.
+    SetAudience {
+        /// `AzureADMyOrg` or `AzureADMultipleOrgs`.
+        audience: String,
+    },
+    /// Create the service principal (enterprise app).
+    CreateServicePrincipal,
+    /// Grant admin consent in the home tenant.
+    GrantConsent,
+    /// Add a new client secret (into the keychain).
+    AddSecret,
+}
+
+impl FixAction {
+    /// The apply options that carry out this fix.
+    pub fn apply_options(&self) -> ApplyOptions {
+        let mut o = ApplyOptions::default();
+        match self {
+            FixAction::RemoveRedirectUris { uris } => o.remove_redirect_uris = uris.clone(),
+            FixAction::AddSecret => {
+                o.credential = CredentialRequest::Secret {
+                    months: 12,
+                    force: true,
+                }
+            }
+            _ => {}
+        }
+        o
+    }
+}
+
+/// One difference between the live registration and the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Finding {
+    /// Stable id, e.g. `redirect.missing`, `service_principal.missing`.
+    pub id: String,
+    /// Error (sign-in fails or will), warning (soon, or risky), info.
+    pub severity: Severity,
+    /// What is wrong.
+    pub message: String,
+    /// What to do, in words.
+    pub fix: String,
+    /// What automation can do about it, when it can.
+    pub auto_fix: Option<FixAction>,
+}
+
+/// The doctor's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DoctorReport {
+    /// True when no finding is an error.
+    pub ok: bool,
+    /// The application checked, when found.
+    pub application: Option<AppSummary>,
+    /// Its service principal, when found.
+    pub service_principal_id: Option<String>,
+    /// Every finding, errors first.
+    pub findings: Vec<Finding>,
+    /// When the check ran.
+    pub checked_at: DateTime<Utc>,
+    /// The requests sent (all reads).
+    pub requests: Vec<GraphRequest>,
+}
+
+impl DoctorReport {
+    /// 0 when clean (warnings allowed), 1 when any finding is an error.
+    pub fn exit_code(&self) -> u8 {
+        if self.ok { 0 } else { 1 }
+    }
+}
+
+/// The check could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DoctorError {
+    /// The profile does not say which registration to check.
+    #[error("cannot check this profile: {0}")]
+    Profile(String),
+    /// Graph could not be read.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+}
+
+impl DoctorError {
+    /// Stable code for the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DoctorError::Profile(_) => "doctor.profile",
+            DoctorError::Graph(e) => e.code(),
+        }
+    }
+}
+
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn add(
+        &mut self,
+        id: &str,
+        severity: Severity,
+        message: String,
+        fix: &str,
+        auto_fix: Option<FixAction>,
+    ) {
+        self.0.push(Finding {
+            id: id.into(),
+            severity,
+            message,
+            fix: fix.into(),
+            auto_fix,
+        });
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn date(v: &Value) -> Option<DateTime<Utc>> {
+    v.as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// How two redirect URIs nearly match, if they do.
+fn near_miss(a: &str, b: &str) -> Option<&'static str> {
+    if same_redirect(a, b) {
+        return None;
+    }
+    if a.eq_ignore_ascii_case(b) {
+        return Some("differs only in upper/lower case (paths are case-sensitive)");
+    }
+    if a.trim_end_matches('/') == b.trim_end_matches('/') {
+        return Some("differs only in a trailing slash");
+    }
+    if a.trim_end_matches('/')
+        .eq_ignore_ascii_case(b.trim_end_matches('/'))
+    {
+        return Some("differs in case and a trailing slash");
+    }
+    None
+}
+
+/// Reads the registration of `profile` and compares it with the plan. `now` decides what
+/// "expired" and "expiring" mean.
+pub async fn doctor(
+    profile: &Profile,
+    client: &GraphClient,
+    now: DateTime<Utc>,
+) -> Result<DoctorReport, DoctorError> {
+    let log_start = client.sent().len();
+    let mut issues = Issues::default();
+    let b = basics::check(profile, &mut issues);
+    let filter = match (&b.client_id, profile.name.trim()) {
+        (Some(c), _) => format!("appId eq {}", odata_string(c.as_str())),
+        (None, name) if !name.is_empty() => format!("displayName eq {}", odata_string(name)),
+        _ => {
+            return Err(DoctorError::Profile(
+                "client_id: enter the Application (client) ID to check (or a name to find it by)"
+                    .into(),
+            ));
+        }
+    };
+    let plan = plan(profile);
+    let mut f = Findings(Vec::new());
+    let mut report = DoctorReport {
+        ok: true,
+        application: None,
+        service_principal_id: None,
+        findings: Vec::new(),
+        checked_at: now,
+        requests: Vec::new(),
+    };
+    let found = client
+        .get(&with_query("/applications", &[("$filter", &filter)]))
+        .await?;
+    let apps = found["value"].as_array().cloned().unwrap_or_default();
+    let Some(app) = apps.first().cloned() else {
+        f.add(
+            "application.missing",
+            Severity::Error,
+            "No app registration with this client id (or name) is in the tenant that was signed in to.".into(),
+            "Check the tenant and client id in step 1, or let the wizard create the registration.",
+            Some(FixAction::Apply),
+        );
+        return Ok(finish(report, f, client, log_start));
+    };
+    if apps.len() > 1 {
+        f.add(
+            "application.ambiguous",
+            Severity::Warning,
+            format!(
+                "{} app registrations match; the first was checked.",
+                apps.len()
+            ),
+            "Put the Application (client) ID in step 1 so the right one is checked.",
+            None,
+        );
+    }
+    let app_id = app["appId"].as_str().unwrap_or_default().to_string();
+    report.application = Some(AppSummary {
+        object_id: app["id"].as_str().unwrap_or_default().into(),
+        app_id: app_id.clone(),
+        display_name: app["displayName"].as_str().unwrap_or_default().into(),
+    });
+
+    // Audience.
+    let want = audience_for(profile);
+    let have = app["signInAudience"].as_str().unwrap_or_default();
+    if have != want {
+        f.add(
+            "audience.wrong",
+            Severity::Error,
+            format!("Supported account types is {have}; the profile's tenant type needs {want}."),
+            "Authentication > Supported account types: choose the one step 1 names.",
+            Some(FixAction::SetAudience {
+                audience: want.into(),
+            }),
+        );
+    }
+
+    // Redirect URIs.
+    let existing = strings(&app["web"]["redirectUris"]);
+    let onboarded = profile.verified.is_some();
+    for r in &plan.redirect_uris {
+        let wizard = r.purposes.contains(&RedirectPurpose::WizardTest);
+        if existing.iter().any(|e| same_redirect(e, &r.uri)) || (wizard && onboarded) {
+            continue;
+        }
+        let near: Vec<String> = existing
+            .iter()
+            .filter_map(|e| near_miss(e, &r.uri).map(|why| format!("{e} {why}")))
+            .collect();
+        let (id, severity) = if wizard {
+            ("redirect.wizard_missing", Severity::Warning)
+        } else if near.is_empty() {
+            ("redirect.missing", Severity::Error)
+        } else {
+            ("redirect.near_miss", Severity::Error)
+        };
+        let mut message = format!(
+            "Redirect URI {} ({}) is not registered.",
+            r.uri, r.description
+        );
+        if !near.is_empty() {
+            message.push_str(&format!(" Registered instead: {}.", near.join("; ")));
+        }
+        f.add(
+            id,
+            severity,
+            message,
+            "Authentication > Web > Add URI: paste it exactly (sign-in fails with AADSTS50011 otherwise).",
+            Some(FixAction::AddRedirectUris { uris: vec![r.uri.clone()] }),
+        );
+    }
+    for e in &existing {
+        if plan.redirect_uris.iter().any(|r| same_redirect(e, &r.uri)) {
+            if onboarded && same_redirect(e, WIZARD_REDIRECT_URI) {
+                f.add(
+                    "redirect.wizard_uri_present",
+                    Severity::Warning,
+                    format!("The wizard's test URI {WIZARD_REDIRECT_URI} is still registered, though onboarding is done."),
+                    "Authentication > Web: delete it; the service desk does not need it.",
+                    Some(FixAction::RemoveRedirectUris { uris: vec![e.clone()] }),
+                );
+            }
+            continue;
+        }
+        let near = plan
+            .redirect_uris
+            .iter()
+            .any(|r| near_miss(e, &r.uri).is_some());
+        f.add(
+            "redirect.extra",
+            if near {
+                Severity::Warning
+            } else {
+                Severity::Info
+            },
+            format!(
+                "Redirect URI {e} is registered but not in the plan{}.",
+                if near {
+                    " (it nearly matches a planned one: probably a mistyped copy)"
+                } else {
+                    ""
+                }
+            ),
+            "Keep it if something else uses this app; otherwise delete it under Authentication.",
+            Some(FixAction::RemoveRedirectUris {
+                uris: vec![e.clone()],
+            }),
+        );
+    }
+
+    // ID tokens.
+    if app["web"]["implicitGrantSettings"]["enableIdTokenIssuance"].as_bool() != Some(true) {
+        f.add(
+            "id_tokens.off",
+            Severity::Error,
+            "ID tokens are off; the service desk's sign-in fails with AADSTS700054.".into(),
+            "Authentication > Implicit grant and hybrid flows: tick \"ID tokens\".",
+            Some(FixAction::EnableIdTokens),
+        );
+    }
+
+    // Declared permissions.
+    let perms = permissions::required(profile);
+    let declared: Vec<(String, String)> = app["requiredResourceAccess"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["resourceAppId"].as_str() == Some(GRAPH_APP_ID))
+        .flat_map(|r| r["resourceAccess"].as_array().cloned().unwrap_or_default())
+        .map(|a| {
+            (
+                a["id"].as_str().unwrap_or_default().to_ascii_lowercase(),
+                a["type"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let undeclared: Vec<&str> = perms
+        .iter()
+        .filter(|p| {
+            !declared
+                .iter()
+                .any(|(id, t)| id == p.id && t == p.kind.as_str())
+        })
+        .map(|p| p.value)
+        .collect();
+    if !undeclared.is_empty() {
+        f.add(
+            "permissions.missing",
+            Severity::Warning,
+            format!(
+                "API permissions lack {} for the features turned on.",
+                undeclared.join(", ")
+            ),
+            "API permissions > Add a permission > Microsoft Graph, then grant admin consent.",
+            Some(FixAction::Apply),
+        );
+    }
+
+    // Credentials.
+    let passwords = app["passwordCredentials"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let keys = app["keyCredentials"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let valid = |c: &Value| date(&c["endDateTime"]).is_none_or(|t| t > now);
+    let any_valid = passwords.iter().chain(keys.iter()).any(valid);
+    for (c, what) in passwords
+        .iter()
+        .map(|c| (c, "Client secret"))
+        .chain(keys.iter().map(|c| (c, "Certificate")))
+    {
+        let Some(end) = date(&c["endDateTime"]) else {
+            continue;
+        };
+        let name = c["displayName"]
+            .as_str()
+            .or(c["hint"].as_str())
+            .unwrap_or("(unnamed)");
+        let days = (end - now).num_days();
+        if end <= now {
+            f.add(
+                "credential.expired",
+                if any_valid { Severity::Warning } else { Severity::Error },
+                format!("{what} \"{name}\" expired on {} (AADSTS7000222 if it is still in use).", end.format("%Y-%m-%d")),
+                "Add a new one, update the service desk, then delete the expired one under Certificates & secrets.",
+                (what == "Client secret").then_some(FixAction::AddSecret),
+            );
+        } else if days <= EXPIRY_WARNING_DAYS {
+            f.add(
+                "credential.expiring",
+                Severity::Warning,
+                format!("{what} \"{name}\" expires in {days} days ({}).", end.format("%Y-%m-%d")),
+                "Add a new one now, update the service desk, and delete the old one after the switch.",
+                (what == "Client secret").then_some(FixAction::AddSecret),
+            );
+        }
+    }
+    match profile.credential.kind {
+        CredentialKind::Secret => {
+            if !passwords.iter().any(valid) {
+                f.add(
+                    "credential.none",
+                    Severity::Error,
+                    "The profile uses a client secret, but the app has no valid one.".into(),
+                    "Certificates & secrets > New client secret, then store it in step 3.",
+                    Some(FixAction::AddSecret),
+                );
+            } else if let Some(hint) = &profile.credential.secret_hint
+                && !passwords
+                    .iter()
+                    .any(|p| p["hint"].as_str() == Some(hint.as_str()))
+            {
+                f.add(
+                    "credential.secret_not_on_app",
+                    Severity::Error,
+                    format!("No secret on the app starts with \"{hint}\": the stored secret was deleted or belongs to another app."),
+                    "Create a new secret and store it in step 3.",
+                    Some(FixAction::AddSecret),
+                );
+            }
+        }
+        CredentialKind::Certificate => {
+            if let Some(tp) = &profile.credential.thumbprint {
+                let on_app = keys.iter().any(|k| {
+                    k["customKeyIdentifier"].as_str().is_some_and(|c| {
+                        c.eq_ignore_ascii_case(tp) || base64_thumbprint_matches(c, tp)
+                    })
+                });
+                if !on_app {
+                    f.add(
+                        "credential.certificate_not_on_app",
+                        Severity::Error,
+                        format!("Certificate {tp} is not on the app; the service desk's sign-in with it fails (AADSTS700027)."),
+                        "Certificates & secrets > Upload certificate: upload the .cer/.pem the service desk uses (or run apply with --cert).",
+                        None,
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+
+    // Service principal and consent.
+    let sp = client
+        .get(&with_query(
+            "/servicePrincipals",
+            &[("$filter", &format!("appId eq {}", odata_string(&app_id)))],
+        ))
+        .await?;
+    let sp = sp["value"].as_array().and_then(|a| a.first()).cloned();
+    match &sp {
+        None => f.add(
+            "service_principal.missing",
+            Severity::Error,
+            "The app has no service principal (enterprise app) in its home tenant: app-only sign-ins fail with AADSTS7000229, and nobody can consent.".into(),
+            "Grant admin consent (step 4), which creates it, or create it here.",
+            Some(FixAction::CreateServicePrincipal),
+        ),
+        Some(s) => {
+            let sp_id = s["id"].as_str().unwrap_or_default().to_string();
+            report.service_principal_id = Some(sp_id.clone());
+            if s["accountEnabled"].as_bool() == Some(false) {
+                f.add(
+                    "service_principal.disabled",
+                    Severity::Error,
+                    "The enterprise app is disabled (\"Enabled for users to sign in?\" = No): sign-ins fail with AADSTS7000112.".into(),
+                    "Enterprise applications > the app > Properties: set \"Enabled for users to sign in?\" to Yes.",
+                    None,
+                );
+            }
+            let graph = client
+                .get(&with_query("/servicePrincipals", &[("$filter", &format!("appId eq {}", odata_string(GRAPH_APP_ID)))]))
+                .await?;
+            let graph_id = graph["value"].as_array().and_then(|a| a.first()).and_then(|g| g["id"].as_str()).map(str::to_string);
+            if let Some(g) = graph_id {
+                let roles: Vec<_> = perms.iter().filter(|p| p.kind == PermissionKind::Role).collect();
+                if !roles.is_empty() {
+                    let assigned = client.get(&format!("/servicePrincipals/{sp_id}/appRoleAssignments")).await?;
+                    let have: Vec<String> = assigned["value"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|a| a["resourceId"].as_str() == Some(g.as_str()))
+                        .filter_map(|a| a["appRoleId"].as_str().map(str::to_ascii_lowercase))
+                        .collect();
+                    let missing: Vec<&str> = roles.iter().filter(|r| !have.contains(&r.id.to_string())).map(|r| r.value).collect();
+                    if !missing.is_empty() {
+                        f.add(
+                            "consent.missing",
+                            Severity::Error,
+                            format!("Admin consent is missing for {} (application): import or CSP fails with AADSTS65001 or empty results.", missing.join(", ")),
+                            "Open the admin-consent link of step 4 as a Privileged Role Administrator or Global Administrator.",
+                            Some(FixAction::GrantConsent),
+                        );
+                    }
+                }
+                let scopes: Vec<&str> = perms.iter().filter(|p| p.kind == PermissionKind::Scope).map(|p| p.value).collect();
+                let grants = client
+                    .get(&with_query("/oauth2PermissionGrants", &[("$filter", &format!("clientId eq {}", odata_string(&sp_id)))]))
+                    .await?;
+                let granted: Vec<String> = grants["value"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|x| x["consentType"].as_str() == Some("AllPrincipals") && x["resourceId"].as_str() == Some(g.as_str()))
+                    .flat_map(|x| x["scope"].as_str().unwrap_or_default().split_whitespace().map(str::to_ascii_lowercase).collect::<Vec<_>>())
+                    .collect();
+                let missing: Vec<&str> = scopes.iter().copied().filter(|s| !granted.contains(&s.to_ascii_lowercase())).collect();
+                if !missing.is_empty() {
+                    f.add(
+                        "consent.delegated_missing",
+                        Severity::Warning,
+                        format!("No tenant-wide consent for {}: each user is asked to consent at first sign-in, or blocked (AADSTS90094) where user consent is off.", missing.join(", ")),
+                        "Open the admin-consent link of step 4.",
+                        Some(FixAction::GrantConsent),
+                    );
+                }
+            }
+        }
+    }
+    Ok(finish(report, f, client, log_start))
+}
+
+fn base64_thumbprint_matches(custom_key_identifier: &str, hex: &str) -> bool {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(custom_key_identifier)
+        .map(|b| {
+            b.iter()
+                .map(|x| format!("{x:02X}"))
+                .collect::<String>()
+                .eq_ignore_ascii_case(hex)
+        })
+        .unwrap_or(false)
+}
+
+fn finish(
+    mut report: DoctorReport,
+    f: Findings,
+    client: &GraphClient,
+    log_start: usize,
+) -> DoctorReport {
+    let mut findings = f.0;
+    findings.sort_by_key(|x| x.severity);
+    report.ok = !findings.iter().any(|x| x.severity == Severity::Error);
+    report.findings = findings;
+    report.requests = client.sent().split_off(log_start);
+    report
+}
+
+/// Carries out one finding's fix through [`apply`] (see the module docs).
+pub async fn fix(
+    profile: &Profile,
+    client: &GraphClient,
+    action: &FixAction,
+    progress: Option<ApplyProgressFn>,
+    secret_sink: Option<SecretSink>,
+) -> Result<ApplyReport, ApplyError> {
+    apply::apply(
+        profile,
+        client,
+        &action.apply_options(),
+        progress,
+        secret_sink,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_misses_are_named() {
+        let a = "https://acme.example/auth/account/azureresponse";
+        assert!(
+            near_miss("https://acme.example/Auth/account/azureresponse", a)
+                .unwrap()
+                .contains("case")
+        );
+        assert!(
+            near_miss(&format!("{a}/"), a)
+                .unwrap()
+                .contains("trailing slash")
+        );
+        assert_eq!(near_miss(a, a), None);
+        assert_eq!(near_miss("https://other.example/x", a), None);
+    }
+
+    #[test]
+    fn fix_actions_serialise_tagged() {
+        let j = serde_json::to_value(FixAction::RemoveRedirectUris {
+            uris: vec!["u".into()],
+        })
+        .unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({"kind": "removeRedirectUris", "uris": ["u"]})
+        );
+        let back: FixAction = serde_json::from_value(j).unwrap();
+        assert!(matches!(back, FixAction::RemoveRedirectUris { .. }));
+    }
+}

@@ -1,0 +1,393 @@
+//! The admin's delegated sign-in for Graph automation: authorization code + PKCE (S256) as
+//! a public client, on the loopback listener of the SSO test, in the profile's cloud.
+//!
+//! The redirect URI is `http://localhost:<port>/` — root path — because that is what
+//! Microsoft's first-party public clients register (`http://localhost`); Entra ignores the
+//! port of loopback redirect URIs but matches the path (reply-url.md). The code comes back
+//! as a query (`response_mode=query`, the default for `response_type=code`).
+//!
+//! Scopes are exactly what the chosen operations need ([`scopes_for_apply`],
+//! [`scopes_for_doctor`]), each qualified with the cloud's Graph host
+//! (`https://graph.microsoft.us/Application.ReadWrite.All` in GCC High). No
+//! `offline_access`: one sign-in serves one run; nothing is kept after it.
+//!
+//! Left out: device code flow (Conditional Access often blocks it, and it is phishable),
+//! token caching, refresh tokens, WAM/broker sign-in.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::time::Instant;
+use ts_rs::TS;
+use url::Url;
+
+use super::StaticToken;
+use crate::ids::Sensitive;
+use crate::profile::Profile;
+use crate::sso_test::loopback::{self, Limits, Listener, LoopbackError};
+use crate::sso_test::{BrowserFn, CancellationToken};
+use crate::steps::basics;
+use crate::validation::Issues;
+
+/// The default public client: **Microsoft Graph Command Line Tools**
+/// (`14d82eec-204b-4c2f-b7e8-296a70dab67e`, the client behind `Connect-MgGraph`).
+///
+/// Why this one: it is a Microsoft first-party *public* client present in every tenant of
+/// every cloud where Microsoft Graph PowerShell works (Global, USGov, USGovDoD, China); it
+/// registers `http://localhost` as a redirect URI, so an auth-code + PKCE sign-in on any
+/// loopback port works; and it may request any Graph delegated permission dynamically, so
+/// the wizard asks for exactly the scopes the chosen steps need. Admins already know its
+/// consent prompt from Graph PowerShell, and tenants that restrict it do so knowingly —
+/// then [`SigninOptions::client_id`] takes the id of an own public client app with
+/// `http://localhost` registered under "Mobile and desktop applications".
+///
+/// Not chosen: Azure PowerShell's client (`1950a258-…`, used by CIPP with device code) —
+/// its pre-authorised scopes are fixed and it is aimed at Azure Resource Manager.
+pub const DEFAULT_CLIENT_ID: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+
+/// What the sign-in does now (the GUI shows it; the CLI prints it to stderr).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+#[ts(export, rename = "GraphSigninProgress")]
+pub enum SigninProgress {
+    /// The browser was asked to open the sign-in page.
+    BrowserOpened {
+        /// The link (state and PKCE challenge only; no secret).
+        url: String,
+    },
+    /// No browser: show the link for copying.
+    BrowserFailed {
+        /// The link.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// The answer arrived; redeeming the code.
+    Redeeming,
+}
+
+/// Hears sign-in progress.
+pub type SigninProgressFn = Arc<dyn Fn(&SigninProgress) + Send + Sync>;
+
+/// How to sign in.
+#[derive(Clone)]
+pub struct SigninOptions {
+    /// The public client id ([`DEFAULT_CLIENT_ID`] unless the tenant blocks it).
+    pub client_id: String,
+    /// Longest wait for the browser to come back.
+    pub timeout: Duration,
+    /// Opens the system browser.
+    pub open_browser: BrowserFn,
+    /// Progress.
+    pub progress: Option<SigninProgressFn>,
+}
+
+impl Default for SigninOptions {
+    fn default() -> Self {
+        SigninOptions {
+            client_id: DEFAULT_CLIENT_ID.into(),
+            timeout: Duration::from_secs(300),
+            open_browser: Arc::new(crate::browser::open),
+            progress: None,
+        }
+    }
+}
+
+/// The sign-in did not produce a token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SigninError {
+    /// The profile cannot say where to sign in.
+    #[error("cannot sign in for this profile: {0}")]
+    Profile(String),
+    /// The loopback listener failed, timed out or was cancelled.
+    #[error(transparent)]
+    Listener(#[from] LoopbackError),
+    /// Entra answered the sign-in with an error.
+    #[error("the sign-in was refused: {error}: {description}")]
+    Refused {
+        /// OAuth `error`.
+        error: String,
+        /// `error_description` (AADSTS…).
+        description: String,
+    },
+    /// The token endpoint failed.
+    #[error("no Graph token: {0}")]
+    Token(String),
+}
+
+impl SigninError {
+    /// Stable code for the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SigninError::Profile(_) => "graph_signin.profile",
+            SigninError::Listener(e) => e.code(),
+            SigninError::Refused { .. } => "graph_signin.refused",
+            SigninError::Token(_) => "graph_signin.token",
+        }
+    }
+}
+
+/// A signed-in admin: the Graph token and what it says about itself.
+pub struct SignedIn {
+    /// The token, ready for [`super::GraphClient`].
+    pub token: StaticToken,
+    /// The tenant the admin signed in to (`tid`, read without validation: Graph validates).
+    pub tenant_id: Option<String>,
+    /// Who signed in (`upn`/`unique_name`), for the progress line.
+    pub user: Option<String>,
+    /// The delegated scopes granted (`scp`).
+    pub scopes: Vec<String>,
+}
+
+/// The Graph permissions `apply` needs for these choices.
+pub fn scopes_for_apply(credential: bool, consent: bool, app_roles: bool) -> Vec<&'static str> {
+    let mut s = vec!["Application.ReadWrite.All"];
+    if consent {
+        if app_roles {
+            s.push("AppRoleAssignment.ReadWrite.All");
+        }
+        s.push("DelegatedPermissionGrant.ReadWrite.All");
+    }
+    if credential {
+        // The app-management policies are read before a secret is added.
+        s.push("Policy.Read.All");
+    }
+    s
+}
+
+/// The Graph permissions `doctor` needs: read applications, service principals and their
+/// grants (oauth2PermissionGrants need Directory.Read.All to list).
+pub fn scopes_for_doctor() -> Vec<&'static str> {
+    vec!["Application.Read.All", "Directory.Read.All"]
+}
+
+fn random_b64(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the OS random generator failed");
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// The login base and tenant segment for `profile`: its tenant when valid, else
+/// `organizations` (the admin's own tenant).
+pub fn authority_for(profile: &Profile) -> (String, String) {
+    let mut issues = Issues::default();
+    let b = basics::check(profile, &mut issues);
+    let segment = b
+        .tenant
+        .as_ref()
+        .map(|t| t.as_str().to_string())
+        .unwrap_or_else(|| "organizations".into());
+    (b.authority, segment)
+}
+
+/// The graph host of `profile` (its cloud's).
+fn graph_host(profile: &Profile) -> &'static str {
+    profile.cloud.graph_host()
+}
+
+/// Builds the authorize URL (exposed for tests and for showing it).
+pub fn authorize_url(
+    authority: &str,
+    segment: &str,
+    client_id: &str,
+    redirect_uri: &str,
+    scope: &str,
+    state: &str,
+    challenge: &str,
+) -> Url {
+    let mut url = Url::parse(&format!("{authority}/{segment}/oauth2/v2.0/authorize"))
+        .expect("authority is validated");
+    url.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("response_mode", "query")
+        .append_pair("scope", scope)
+        .append_pair("state", state)
+        .append_pair("code_challenge", challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("prompt", "select_account");
+    url
+}
+
+#[derive(Deserialize)]
+struct RawToken {
+    access_token: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Signs the admin in and returns a Graph token with `scopes` (unqualified names such as
+/// `Application.ReadWrite.All`).
+pub async fn sign_in(
+    profile: &Profile,
+    scopes: &[&str],
+    options: &SigninOptions,
+    cancel: &CancellationToken,
+) -> Result<SignedIn, SigninError> {
+    if crate::ids::parse_guid(&options.client_id).is_none() {
+        return Err(SigninError::Profile(format!(
+            "the sign-in client id {:?} is not a GUID",
+            options.client_id
+        )));
+    }
+    let (authority, segment) = authority_for(profile);
+    let graph = graph_host(profile);
+    let scope = scopes
+        .iter()
+        .map(|s| format!("https://{graph}/{s}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let listener = Listener::bind().await?.with_callback_path("/");
+    let redirect_uri = listener.redirect_uri();
+    let state = random_b64(24);
+    let verifier = Sensitive::new(random_b64(48));
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose().as_bytes()));
+    let url = authorize_url(
+        &authority,
+        &segment,
+        &options.client_id,
+        &redirect_uri,
+        &scope,
+        &state,
+        &challenge,
+    );
+    let emit = |p: SigninProgress| {
+        if let Some(f) = &options.progress {
+            f(&p);
+        }
+    };
+    match (options.open_browser)(&url) {
+        Ok(()) => emit(SigninProgress::BrowserOpened {
+            url: url.to_string(),
+        }),
+        Err(e) => emit(SigninProgress::BrowserFailed {
+            url: url.to_string(),
+            message: e.to_string(),
+        }),
+    }
+    let deadline = Instant::now() + options.timeout;
+    let cb = loopback::wait(
+        listener,
+        &state,
+        Limits::default(),
+        deadline,
+        cancel,
+        |_| {},
+    )
+    .await?;
+    if let Some(error) = cb.error {
+        return Err(SigninError::Refused {
+            error,
+            description: cb.error_description.unwrap_or_default(),
+        });
+    }
+    let code = cb
+        .code
+        .ok_or_else(|| SigninError::Token("the answer has no authorization code".into()))?;
+    emit(SigninProgress::Redeeming);
+    let http =
+        crate::sso_test::oidc::http_client(Duration::from_secs(30)).map_err(SigninError::Token)?;
+    let token_endpoint = format!("{authority}/{segment}/oauth2/v2.0/token");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("client_id", options.client_id.as_str()),
+        ("code", code.expose().as_str()),
+        ("redirect_uri", redirect_uri.as_str()),
+        ("code_verifier", verifier.expose().as_str()),
+        ("scope", scope.as_str()),
+    ];
+    let res = http
+        .post(&token_endpoint)
+        .header("accept", "application/json")
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| SigninError::Token(crate::sso_test::oidc::transport(&e)))?;
+    let raw: RawToken = res
+        .json()
+        .await
+        .map_err(|_| SigninError::Token("the token endpoint did not answer with JSON".into()))?;
+    if let Some(error) = raw.error {
+        return Err(SigninError::Refused {
+            error,
+            description: raw.error_description.unwrap_or_default(),
+        });
+    }
+    let access = raw
+        .access_token
+        .ok_or_else(|| SigninError::Token("no access_token in the answer".into()))?;
+    let claims = crate::sso_test::oidc::unverified_payload(&access).unwrap_or_default();
+    let text = |k: &str| claims.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    Ok(SignedIn {
+        tenant_id: text("tid"),
+        user: text("upn").or_else(|| text("unique_name")),
+        scopes: text("scp")
+            .map(|s| s.split(' ').map(str::to_string).collect())
+            .unwrap_or_default(),
+        token: StaticToken::new(Sensitive::new(access)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorize_url_asks_only_for_the_given_scopes_in_the_profiles_cloud() {
+        let p = Profile {
+            cloud: crate::cloud::Cloud::Usgov,
+            tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+            ..Profile::default()
+        };
+        let (authority, segment) = authority_for(&p);
+        assert_eq!(authority, "https://login.microsoftonline.us");
+        assert_eq!(segment, "72f988bf-86f1-41af-91ab-2d7cd011db47");
+        let url = authorize_url(
+            &authority,
+            &segment,
+            DEFAULT_CLIENT_ID,
+            "http://localhost:5555/",
+            "https://graph.microsoft.us/Application.ReadWrite.All",
+            "st",
+            "ch",
+        );
+        let q: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(
+            get("scope"),
+            Some("https://graph.microsoft.us/Application.ReadWrite.All")
+        );
+        assert_eq!(get("code_challenge_method"), Some("S256"));
+        assert_eq!(get("redirect_uri"), Some("http://localhost:5555/"));
+        assert!(!url.as_str().contains("offline_access"));
+    }
+
+    #[test]
+    fn scopes_follow_the_choices() {
+        assert_eq!(
+            scopes_for_apply(false, false, false),
+            ["Application.ReadWrite.All"]
+        );
+        assert_eq!(
+            scopes_for_apply(true, true, true),
+            [
+                "Application.ReadWrite.All",
+                "AppRoleAssignment.ReadWrite.All",
+                "DelegatedPermissionGrant.ReadWrite.All",
+                "Policy.Read.All"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_tenantless_profile_signs_in_to_organizations() {
+        let (_, segment) = authority_for(&Profile::default());
+        assert_eq!(segment, "organizations");
+    }
+}

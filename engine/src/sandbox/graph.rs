@@ -1,0 +1,1064 @@
+//! An in-memory Microsoft Graph v1.0 subset on 127.0.0.1: the routes the automation uses,
+//! shaped as the Graph v1.0 documentation shows them (each route cites its page), with
+//! fault injection and a request log.
+//!
+//! Used by the engine's tests (`engine/tests/graph_*.rs`) and, as library code, by the
+//! desktop sandbox. Start it with [`GraphDouble::start`], point a
+//! [`crate::graph::GraphClient`] at [`GraphDouble::base_url`] with [`GraphDouble::token`],
+//! and inspect [`GraphDouble::requests`] and the tenant's objects afterwards.
+//!
+//! Faults ([`Faults`]): throttling (`429`/`503` with `Retry-After`) for the next requests;
+//! replication lag (a freshly created service principal answers `404` for its next N
+//! uses); failing a given request (e.g. halfway through an apply); refusing consent
+//! (`403`). App-management policies are data: set the tenant default or assign a policy
+//! to an app, and `addPassword` enforces them as Graph does.
+//!
+//! Deliberately simple: `$filter` understands `<property> eq '<value>'` joined by `and`;
+//! `$select` only matters for `keyCredentials` (whose `key` Graph returns only then);
+//! certificates are not parsed (an uploaded key is valid for one year from upload, where
+//! Graph takes the dates from the certificate); no paging; no `$expand`.
+
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use chrono::{DateTime, Months, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::graph::GRAPH_APP_ID;
+use crate::graph::apply::password_policy;
+use crate::graph::permissions::{PermissionKind, TABLE};
+
+/// The token the double accepts unless told otherwise.
+pub const SANDBOX_TOKEN: &str = "sandbox-graph-token";
+
+/// One request as the double received it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoggedRequest {
+    /// `GET`, `POST`, `PATCH`…
+    pub method: String,
+    /// Path below `/v1.0`, with the query percent-decoded (`/applications?$filter=appId eq '…'`).
+    pub path: String,
+    /// The JSON body, if any.
+    pub body: Option<Value>,
+}
+
+impl LoggedRequest {
+    /// True for anything but GET.
+    pub fn is_write(&self) -> bool {
+        self.method != "GET"
+    }
+}
+
+/// One failure to inject on matching requests.
+#[derive(Debug, Clone)]
+pub struct FailRule {
+    /// Method to match.
+    pub method: String,
+    /// Substring of the decoded path to match.
+    pub path_contains: String,
+    /// Status to answer.
+    pub status: u16,
+    /// Graph `error.code`.
+    pub code: String,
+    /// Graph `error.message`.
+    pub message: String,
+    /// How many matching requests fail (then it is used up).
+    pub times: u32,
+}
+
+/// Fault injection knobs.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// The next requests answer these statuses (429 or 503) with `Retry-After: <secs>`.
+    pub throttle: VecDeque<(u16, Option<u64>)>,
+    /// A service principal created from now on answers 404 to its next N uses (GET by id,
+    /// or as `principalId`/`clientId` of a grant), as if not replicated yet.
+    pub sp_replication_misses: u32,
+    /// An application created from now on makes `POST /servicePrincipals` for its appId
+    /// answer 400 "does not reference a valid application object" N times.
+    pub app_replication_misses: u32,
+    /// Failures to inject.
+    pub fail: Vec<FailRule>,
+    /// Consent writes (appRoleAssignedTo, oauth2PermissionGrants) answer 403.
+    pub deny_consent: bool,
+}
+
+#[derive(Default)]
+struct Tenant {
+    tenant_id: String,
+    token: String,
+    applications: Vec<Value>,
+    service_principals: Vec<Value>,
+    app_role_assignments: Vec<Value>,
+    grants: Vec<Value>,
+    default_policy: Value,
+    app_policies: Vec<Value>,
+    /// (policy id, application object id)
+    policy_assignments: Vec<(String, String)>,
+    log: Vec<LoggedRequest>,
+    faults: Faults,
+    /// (object id, remaining misses)
+    fresh_sps: Vec<(String, u32)>,
+    /// (appId, remaining misses)
+    fresh_apps: Vec<(String, u32)>,
+}
+
+type Shared = Arc<Mutex<Tenant>>;
+
+/// A running Graph double. Dropping it stops the server.
+pub struct GraphDouble {
+    addr: SocketAddr,
+    state: Shared,
+    stop: CancellationToken,
+}
+
+impl Drop for GraphDouble {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Microsoft Graph's own service principal, with the app roles and delegated scopes of
+/// the wizard's permission table (serviceprincipal resource: appRoles,
+/// oauth2PermissionScopes).
+fn graph_service_principal() -> Value {
+    let mut roles: Vec<Value> = Vec::new();
+    let mut scopes: Vec<Value> = Vec::new();
+    for p in TABLE {
+        match p.kind {
+            PermissionKind::Role => {
+                if !roles.iter().any(|r| r["id"] == p.id) {
+                    roles.push(json!({"id": p.id, "value": p.value, "allowedMemberTypes": ["Application"], "isEnabled": true, "displayName": p.value, "description": p.why}));
+                }
+            }
+            PermissionKind::Scope => {
+                if !scopes.iter().any(|r| r["id"] == p.id) {
+                    scopes.push(json!({"id": p.id, "value": p.value, "type": "User", "isEnabled": true, "adminConsentDisplayName": p.value}));
+                }
+            }
+        }
+    }
+    json!({"id": uuid(), "appId": GRAPH_APP_ID, "displayName": "Microsoft Graph", "servicePrincipalType": "Application",
+           "accountEnabled": true, "appRoles": roles, "oauth2PermissionScopes": scopes})
+}
+
+impl GraphDouble {
+    /// Starts an empty sandbox tenant (Microsoft Graph's service principal only) on an
+    /// ephemeral 127.0.0.1 port.
+    pub async fn start() -> std::io::Result<GraphDouble> {
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+        let addr = listener.local_addr()?;
+        let state: Shared = Arc::new(Mutex::new(Tenant {
+            tenant_id: uuid(),
+            token: SANDBOX_TOKEN.into(),
+            service_principals: vec![graph_service_principal()],
+            default_policy: json!({
+                "id": "00000000-0000-0000-0000-000000000000",
+                "displayName": "Default app management tenant policy",
+                "description": "Default tenant policy that enforces app management restrictions on applications and service principals.",
+                "isEnabled": false,
+                "applicationRestrictions": {"passwordCredentials": [], "keyCredentials": []},
+                "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}
+            }),
+            ..Tenant::default()
+        }));
+        let stop = CancellationToken::new();
+        let app = Router::new().fallback(handle).with_state(state.clone());
+        let s = stop.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { s.cancelled().await })
+                .await;
+        });
+        Ok(GraphDouble { addr, state, stop })
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Tenant) -> R) -> R {
+        let mut t = self.state.lock().expect("graph double state");
+        f(&mut t)
+    }
+
+    /// `http://127.0.0.1:<port>/v1.0`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1.0", self.addr)
+    }
+
+    /// The bearer token it accepts.
+    pub fn token(&self) -> String {
+        self.with(|t| t.token.clone())
+    }
+
+    /// The sandbox tenant's id.
+    pub fn tenant_id(&self) -> String {
+        self.with(|t| t.tenant_id.clone())
+    }
+
+    /// Every request received, in order.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.with(|t| t.log.clone())
+    }
+
+    /// The writes received, in order.
+    pub fn writes(&self) -> Vec<LoggedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(LoggedRequest::is_write)
+            .collect()
+    }
+
+    /// Forgets the request log.
+    pub fn clear_log(&self) {
+        self.with(|t| t.log.clear());
+    }
+
+    /// Changes the fault knobs.
+    pub fn faults(&self, f: impl FnOnce(&mut Faults)) {
+        self.with(|t| f(&mut t.faults));
+    }
+
+    /// Adds an application as if created earlier; missing ids and defaults are filled in.
+    /// Returns it as stored.
+    pub fn insert_application(&self, app: Value) -> Value {
+        let app = new_application(app, now());
+        self.with(|t| t.applications.push(app.clone()));
+        app
+    }
+
+    /// Adds the service principal of `app_id`. Returns it.
+    pub fn insert_service_principal(&self, app_id: &str) -> Value {
+        self.with(|t| {
+            let name = t
+                .applications
+                .iter()
+                .find(|a| a["appId"] == app_id)
+                .and_then(|a| a["displayName"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            let sp = json!({"id": uuid(), "appId": app_id, "displayName": name, "servicePrincipalType": "Application", "accountEnabled": true, "appRoles": [], "oauth2PermissionScopes": []});
+            t.service_principals.push(sp.clone());
+            sp
+        })
+    }
+
+    /// Grants an application permission (appRoleAssignment) to `sp_id` on Microsoft Graph.
+    pub fn insert_app_role_assignment(&self, sp_id: &str, app_role_id: &str) {
+        self.with(|t| {
+            let graph = graph_sp_id(t);
+            t.app_role_assignments.push(json!({"id": uuid(), "principalId": sp_id, "resourceId": graph, "appRoleId": app_role_id, "principalType": "ServicePrincipal", "createdDateTime": ts(now())}));
+        });
+    }
+
+    /// Grants delegated `scope` for all users to `sp_id` on Microsoft Graph.
+    pub fn insert_grant(&self, sp_id: &str, scope: &str) {
+        self.with(|t| {
+            let graph = graph_sp_id(t);
+            t.grants.push(json!({"id": uuid(), "clientId": sp_id, "consentType": "AllPrincipals", "principalId": null, "resourceId": graph, "scope": scope}));
+        });
+    }
+
+    /// Replaces the tenant's default app-management policy.
+    pub fn set_default_policy(&self, policy: Value) {
+        self.with(|t| t.default_policy = policy);
+    }
+
+    /// Turns on the tenant default "block password addition" for apps created after 2020
+    /// (what new tenants may have).
+    pub fn block_password_addition(&self) {
+        self.set_default_policy(json!({
+            "id": "00000000-0000-0000-0000-000000000000",
+            "displayName": "Default app management tenant policy",
+            "isEnabled": true,
+            "applicationRestrictions": {"passwordCredentials": [
+                {"restrictionType": "passwordAddition", "state": "enabled", "maxLifetime": null, "restrictForAppsCreatedAfterDateTime": "2020-01-01T00:00:00Z"}
+            ], "keyCredentials": []}
+        }));
+    }
+
+    /// Creates an appManagementPolicy and assigns it to the application `object_id`.
+    pub fn assign_app_policy(&self, object_id: &str, policy: Value) {
+        self.with(|t| {
+            let mut p = policy;
+            if p["id"].is_null() {
+                p["id"] = json!(uuid());
+            }
+            let id = p["id"].as_str().unwrap_or_default().to_string();
+            t.app_policies.push(p);
+            t.policy_assignments.push((id, object_id.to_string()));
+        });
+    }
+
+    /// Every application.
+    pub fn applications(&self) -> Vec<Value> {
+        self.with(|t| t.applications.clone())
+    }
+
+    /// Every service principal (Microsoft Graph's included).
+    pub fn service_principals(&self) -> Vec<Value> {
+        self.with(|t| t.service_principals.clone())
+    }
+
+    /// Every appRoleAssignment.
+    pub fn app_role_assignments(&self) -> Vec<Value> {
+        self.with(|t| t.app_role_assignments.clone())
+    }
+
+    /// Every oauth2PermissionGrant.
+    pub fn grants(&self) -> Vec<Value> {
+        self.with(|t| t.grants.clone())
+    }
+
+    /// Edits an application in place (e.g. to age a secret).
+    pub fn edit_application(&self, app_id: &str, f: impl FnOnce(&mut Value)) {
+        self.with(|t| {
+            if let Some(a) = t.applications.iter_mut().find(|a| a["appId"] == app_id) {
+                f(a);
+            }
+        });
+    }
+}
+
+fn graph_sp_id(t: &Tenant) -> String {
+    t.service_principals
+        .iter()
+        .find(|s| s["appId"] == GRAPH_APP_ID)
+        .and_then(|s| s["id"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// An application object with Graph's defaults (application resource type:
+/// signInAudience defaults to AzureADandPersonalMicrosoftAccount; empty collections).
+fn new_application(mut input: Value, created: DateTime<Utc>) -> Value {
+    let mut app = json!({
+        "id": uuid(),
+        "appId": uuid(),
+        "displayName": null,
+        "createdDateTime": ts(created),
+        "signInAudience": "AzureADandPersonalMicrosoftAccount",
+        "publisherDomain": "sandbox.onmicrosoft.example",
+        "identifierUris": [],
+        "web": {"homePageUrl": null, "logoutUrl": null, "redirectUris": [],
+                "implicitGrantSettings": {"enableAccessTokenIssuance": false, "enableIdTokenIssuance": false}},
+        "requiredResourceAccess": [],
+        "passwordCredentials": [],
+        "keyCredentials": [],
+    });
+    if let Some(obj) = input.as_object_mut() {
+        let web = obj.remove("web");
+        for (k, v) in obj.iter() {
+            app[k.as_str()] = v.clone();
+        }
+        if let Some(w) = web {
+            merge_web(&mut app, &w);
+        }
+    }
+    app
+}
+
+fn merge_web(app: &mut Value, web: &Value) {
+    for (k, v) in web.as_object().into_iter().flatten() {
+        if k == "implicitGrantSettings" {
+            for (ik, iv) in v.as_object().into_iter().flatten() {
+                app["web"]["implicitGrantSettings"][ik.as_str()] = iv.clone();
+            }
+        } else {
+            app["web"][k.as_str()] = v.clone();
+        }
+    }
+}
+
+/// A Graph error response (https://learn.microsoft.com/graph/errors).
+fn error(status: u16, code: &str, message: &str) -> Response {
+    let body = json!({"error": {"code": code, "message": message, "innerError": {
+        "date": Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string(),
+        "request-id": uuid(), "client-request-id": uuid()}}});
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn ok(status: u16, body: Value) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn collection(context: &str, items: Vec<Value>) -> Response {
+    ok(
+        200,
+        json!({"@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#{context}"), "value": items}),
+    )
+}
+
+fn not_found(id: &str) -> Response {
+    error(
+        404,
+        "Request_ResourceNotFound",
+        &format!(
+            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+        ),
+    )
+}
+
+/// `prop eq 'value' [and …]` → pairs. Quotes doubled inside values are unescaped.
+fn parse_filter(f: &str) -> Option<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut rest = f.trim();
+    loop {
+        let (prop, after) = rest.split_once(" eq ")?;
+        let after = after.trim_start().strip_prefix('\'')?;
+        let mut value = String::new();
+        let mut chars = after.char_indices().peekable();
+        let mut end = None;
+        while let Some((i, c)) = chars.next() {
+            if c == '\'' {
+                if chars.peek().map(|(_, n)| *n) == Some('\'') {
+                    value.push('\'');
+                    chars.next();
+                } else {
+                    end = Some(i + 1);
+                    break;
+                }
+            } else {
+                value.push(c);
+            }
+        }
+        out.push((prop.trim().to_string(), value));
+        let tail = after[end?..].trim();
+        if tail.is_empty() {
+            return Some(out);
+        }
+        rest = tail.strip_prefix("and ")?.trim();
+    }
+}
+
+fn matches(item: &Value, filter: &[(String, String)]) -> bool {
+    filter.iter().all(|(k, v)| {
+        item[k.as_str()]
+            .as_str()
+            .is_some_and(|x| x.eq_ignore_ascii_case(v))
+    })
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Graph leaves `key` out of keyCredentials unless `$select=keyCredentials` is asked for
+/// on a single object (keycredential resource type).
+fn without_keys(app: &Value) -> Value {
+    let mut a = app.clone();
+    if let Some(keys) = a["keyCredentials"].as_array_mut() {
+        for k in keys {
+            k["key"] = Value::Null;
+        }
+    }
+    if let Some(pw) = a["passwordCredentials"].as_array_mut() {
+        for p in pw {
+            p["secretText"] = Value::Null;
+        }
+    }
+    a
+}
+
+async fn handle(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let raw_path = uri.path().to_string();
+    let query = uri.query().unwrap_or_default().to_string();
+    let decoded_query = percent_encoding::percent_decode_str(&query)
+        .decode_utf8_lossy()
+        .to_string();
+    let json_body: Option<Value> = if body.is_empty() {
+        None
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => Some(v),
+            Err(_) => return error(400, "BadRequest", "Unable to read JSON request payload."),
+        }
+    };
+    let Some(path) = raw_path.strip_prefix("/v1.0") else {
+        return error(404, "NotFound", "Only /v1.0 is served by this sandbox.");
+    };
+    let path = path.to_string();
+    let mut t = state.lock().expect("graph double state");
+    t.log.push(LoggedRequest {
+        method: method.to_string(),
+        path: if decoded_query.is_empty() {
+            path.clone()
+        } else {
+            format!("{path}?{decoded_query}")
+        },
+        body: json_body.clone(),
+    });
+    let expected = format!("Bearer {}", t.token);
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        return error(
+            401,
+            "InvalidAuthenticationToken",
+            "Access token validation failure. Invalid audience.",
+        );
+    }
+    // Throttling (https://learn.microsoft.com/graph/throttling).
+    if let Some((status, after)) = t.faults.throttle.pop_front() {
+        let mut r = error(
+            status,
+            if status == 429 {
+                "TooManyRequests"
+            } else {
+                "ServiceUnavailable"
+            },
+            "Too many requests. Retry after the time in the Retry-After header.",
+        );
+        if let Some(secs) = after
+            && let Ok(v) = secs.to_string().parse()
+        {
+            r.headers_mut().insert("retry-after", v);
+        }
+        return r;
+    }
+    let m = method.as_str().to_string();
+    let full = if decoded_query.is_empty() {
+        path.clone()
+    } else {
+        format!("{path}?{decoded_query}")
+    };
+    if let Some(rule) = t
+        .faults
+        .fail
+        .iter_mut()
+        .find(|r| r.times > 0 && r.method == m && full.contains(&r.path_contains))
+    {
+        rule.times -= 1;
+        let (s, c, msg) = (rule.status, rule.code.clone(), rule.message.clone());
+        return error(s, &c, &msg);
+    }
+    // Replication lag of a fresh service principal.
+    let referenced: Vec<String> = {
+        let mut v = vec![path.clone()];
+        if let Some(b) = &json_body {
+            for k in ["principalId", "clientId"] {
+                if let Some(s) = b[k].as_str() {
+                    v.push(s.to_string());
+                }
+            }
+        }
+        v
+    };
+    if let Some(fresh) = t
+        .fresh_sps
+        .iter_mut()
+        .find(|(id, n)| *n > 0 && referenced.iter().any(|r| r.contains(id.as_str())))
+    {
+        fresh.1 -= 1;
+        let id = fresh.0.clone();
+        return not_found(&id);
+    }
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    route(&mut t, &m, &segs, &decoded_query, json_body)
+}
+
+fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value>) -> Response {
+    let body = body.unwrap_or(Value::Null);
+    let filter = query_param(query, "$filter");
+    let filter = match filter.as_deref().map(parse_filter) {
+        Some(None) => {
+            return error(
+                400,
+                "BadRequest",
+                "Invalid filter clause: only 'property eq 'value'' joined by 'and' is supported here.",
+            );
+        }
+        Some(Some(f)) => Some(f),
+        None => None,
+    };
+    match (m, segs) {
+        // https://learn.microsoft.com/graph/api/application-list?view=graph-rest-1.0
+        ("GET", ["applications"]) => {
+            let items = t
+                .applications
+                .iter()
+                .filter(|a| filter.as_ref().is_none_or(|f| matches(a, f)))
+                .map(without_keys)
+                .collect();
+            collection("applications", items)
+        }
+        // https://learn.microsoft.com/graph/api/application-post-applications?view=graph-rest-1.0
+        ("POST", ["applications"]) => {
+            if body["displayName"].as_str().is_none_or(str::is_empty) {
+                return error(
+                    400,
+                    "Request_BadRequest",
+                    "Property 'displayName' is required.",
+                );
+            }
+            let app = new_application(body, now());
+            if t.faults.app_replication_misses > 0 {
+                let misses = t.faults.app_replication_misses;
+                t.fresh_apps
+                    .push((app["appId"].as_str().unwrap_or_default().into(), misses));
+            }
+            t.applications.push(app.clone());
+            let mut out = without_keys(&app);
+            out["@odata.context"] =
+                json!("https://graph.microsoft.com/v1.0/$metadata#applications/$entity");
+            ok(201, out)
+        }
+        // https://learn.microsoft.com/graph/api/application-get?view=graph-rest-1.0
+        ("GET", ["applications", id]) => match t.applications.iter().find(|a| a["id"] == *id) {
+            None => not_found(id),
+            Some(a) => {
+                let select = query_param(query, "$select").unwrap_or_default();
+                if select.split(',').any(|s| s.trim() == "keyCredentials") {
+                    ok(
+                        200,
+                        json!({"id": a["id"], "keyCredentials": a["keyCredentials"]}),
+                    )
+                } else {
+                    ok(200, without_keys(a))
+                }
+            }
+        },
+        // https://learn.microsoft.com/graph/api/application-update?view=graph-rest-1.0
+        ("PATCH", ["applications", id]) => {
+            let Some(a) = t.applications.iter_mut().find(|a| a["id"] == *id) else {
+                return not_found(id);
+            };
+            for (k, v) in body.as_object().into_iter().flatten() {
+                match k.as_str() {
+                    "web" => merge_web(a, v),
+                    "keyCredentials" => {
+                        let mut keys = Vec::new();
+                        for kc in v.as_array().into_iter().flatten() {
+                            let mut kc = kc.clone();
+                            if kc["key"].is_null() {
+                                return error(
+                                    400,
+                                    "Request_BadRequest",
+                                    "Key credential 'key' is required when updating keyCredentials.",
+                                );
+                            }
+                            if kc["keyId"].is_null() {
+                                kc["keyId"] = json!(uuid());
+                            }
+                            if kc["startDateTime"].is_null() {
+                                kc["startDateTime"] = json!(ts(now()));
+                            }
+                            if kc["endDateTime"].is_null() {
+                                kc["endDateTime"] = json!(ts(now()
+                                    .checked_add_months(Months::new(12))
+                                    .unwrap_or(now())));
+                            }
+                            keys.push(kc);
+                        }
+                        a["keyCredentials"] = Value::Array(keys);
+                    }
+                    "id" | "appId" => {
+                        return error(
+                            400,
+                            "Request_BadRequest",
+                            &format!("Property '{k}' is read-only."),
+                        );
+                    }
+                    _ => a[k.as_str()] = v.clone(),
+                }
+            }
+            no_content()
+        }
+        // https://learn.microsoft.com/graph/api/application-addpassword?view=graph-rest-1.0
+        ("POST", ["applications", id, "addPassword"]) => {
+            let Some(idx) = t.applications.iter().position(|a| a["id"] == *id) else {
+                return not_found(id);
+            };
+            let created = t.applications[idx]["createdDateTime"]
+                .as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|d| d.with_timezone(&Utc))
+                .unwrap_or_else(now);
+            let assigned: Vec<Value> = t
+                .policy_assignments
+                .iter()
+                .filter(|(_, app)| app == id)
+                .filter_map(|(pid, _)| t.app_policies.iter().find(|p| p["id"] == *pid).cloned())
+                .collect();
+            let policy = password_policy(&t.default_policy, &assigned, created);
+            let pc = &body["passwordCredential"];
+            let start = now();
+            let end = match pc["endDateTime"].as_str() {
+                Some(s) => match DateTime::parse_from_rfc3339(s) {
+                    Ok(d) => d.with_timezone(&Utc),
+                    Err(_) => return error(400, "Request_BadRequest", "Invalid endDateTime."),
+                },
+                // Default: startDateTime + 2 years (application-addpassword.md).
+                None => start.checked_add_months(Months::new(24)).unwrap_or(start),
+            };
+            if policy.blocked.is_some() {
+                // [U] The exact code Graph uses for a blocked password addition is not in
+                // the stored documentation; the lifetime one below is (azure-cli #28522).
+                return error(
+                    400,
+                    "CredentialTypeNotAllowedAsPerAppPolicy",
+                    "Credential type not allowed as per assigned policy.",
+                );
+            }
+            if let Some((_, days)) = policy.max_lifetime
+                && (end - start).num_days() > days
+            {
+                return error(
+                    400,
+                    "CredentialInvalidLifetimeAsPerAppPolicy",
+                    "Credential lifetime exceeds the max value allowed as per assigned policy.",
+                );
+            }
+            let mut bytes = [0u8; 30];
+            getrandom::fill(&mut bytes).expect("random");
+            let secret = format!(
+                "sbx{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(bytes)
+                    .replace(['-', '_'], "~")
+            );
+            let cred = json!({
+                "customKeyIdentifier": null,
+                "displayName": pc["displayName"],
+                "endDateTime": ts(end),
+                "hint": &secret[..3],
+                "keyId": uuid(),
+                "secretText": secret,
+                "startDateTime": ts(start),
+            });
+            let mut stored = cred.clone();
+            stored["secretText"] = Value::Null;
+            if let Some(list) = t.applications[idx]["passwordCredentials"].as_array_mut() {
+                list.push(stored);
+            }
+            let mut out = cred;
+            out["@odata.context"] = json!(
+                "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.passwordCredential"
+            );
+            ok(200, out)
+        }
+        // https://learn.microsoft.com/graph/api/application-list-appmanagementpolicies?view=graph-rest-1.0
+        ("GET", ["applications", id, "appManagementPolicies"]) => {
+            if !t.applications.iter().any(|a| a["id"] == *id) {
+                return not_found(id);
+            }
+            let items = t
+                .policy_assignments
+                .iter()
+                .filter(|(_, app)| app == id)
+                .filter_map(|(pid, _)| t.app_policies.iter().find(|p| p["id"] == *pid).cloned())
+                .collect();
+            collection("appManagementPolicies", items)
+        }
+        // https://learn.microsoft.com/graph/api/serviceprincipal-list?view=graph-rest-1.0
+        ("GET", ["servicePrincipals"]) => {
+            let items = t
+                .service_principals
+                .iter()
+                .filter(|s| filter.as_ref().is_none_or(|f| matches(s, f)))
+                .cloned()
+                .collect();
+            collection("servicePrincipals", items)
+        }
+        // https://learn.microsoft.com/graph/api/serviceprincipal-post-serviceprincipals?view=graph-rest-1.0
+        ("POST", ["servicePrincipals"]) => {
+            let Some(app_id) = body["appId"].as_str().map(str::to_string) else {
+                return error(400, "Request_BadRequest", "Property 'appId' is required.");
+            };
+            if let Some(f) = t
+                .fresh_apps
+                .iter_mut()
+                .find(|(a, n)| *a == app_id && *n > 0)
+            {
+                f.1 -= 1;
+                return error(
+                    400,
+                    "Request_BadRequest",
+                    &format!(
+                        "The appId '{app_id}' of the service principal does not reference a valid application object."
+                    ),
+                );
+            }
+            let Some(app) = t
+                .applications
+                .iter()
+                .find(|a| a["appId"] == app_id.as_str())
+            else {
+                return error(
+                    400,
+                    "Request_BadRequest",
+                    &format!(
+                        "The appId '{app_id}' of the service principal does not reference a valid application object."
+                    ),
+                );
+            };
+            if t.service_principals
+                .iter()
+                .any(|s| s["appId"] == app_id.as_str())
+            {
+                return error(
+                    409,
+                    "Request_MultipleObjectsWithSameKeyValue",
+                    "Another object with the same value for property servicePrincipalNames already exists.",
+                );
+            }
+            let sp = json!({"id": uuid(), "appId": app_id, "displayName": app["displayName"], "servicePrincipalType": "Application",
+                            "accountEnabled": true, "appRoles": [], "oauth2PermissionScopes": [],
+                            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity"});
+            if t.faults.sp_replication_misses > 0 {
+                let n = t.faults.sp_replication_misses;
+                t.fresh_sps
+                    .push((sp["id"].as_str().unwrap_or_default().into(), n));
+            }
+            t.service_principals.push(sp.clone());
+            ok(201, sp)
+        }
+        // https://learn.microsoft.com/graph/api/serviceprincipal-get?view=graph-rest-1.0
+        ("GET", ["servicePrincipals", id]) => {
+            match t.service_principals.iter().find(|s| s["id"] == *id) {
+                Some(s) => ok(200, s.clone()),
+                None => not_found(id),
+            }
+        }
+        // https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignments?view=graph-rest-1.0
+        ("GET", ["servicePrincipals", id, "appRoleAssignments"]) => {
+            if !t.service_principals.iter().any(|s| s["id"] == *id) {
+                return not_found(id);
+            }
+            let items = t
+                .app_role_assignments
+                .iter()
+                .filter(|a| a["principalId"] == *id)
+                .cloned()
+                .collect();
+            collection("appRoleAssignments", items)
+        }
+        // https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignedto?view=graph-rest-1.0
+        ("GET", ["servicePrincipals", id, "appRoleAssignedTo"]) => {
+            if !t.service_principals.iter().any(|s| s["id"] == *id) {
+                return not_found(id);
+            }
+            let items = t
+                .app_role_assignments
+                .iter()
+                .filter(|a| a["resourceId"] == *id)
+                .cloned()
+                .collect();
+            collection("appRoleAssignments", items)
+        }
+        // https://learn.microsoft.com/graph/api/serviceprincipal-post-approleassignedto?view=graph-rest-1.0
+        ("POST", ["servicePrincipals", id, "appRoleAssignedTo"]) => {
+            if t.faults.deny_consent {
+                return error(
+                    403,
+                    "Authorization_RequestDenied",
+                    "Insufficient privileges to complete the operation.",
+                );
+            }
+            let Some(resource) = t
+                .service_principals
+                .iter()
+                .find(|s| s["id"] == *id)
+                .cloned()
+            else {
+                return not_found(id);
+            };
+            let principal = body["principalId"].as_str().unwrap_or_default().to_string();
+            if !t
+                .service_principals
+                .iter()
+                .any(|s| s["id"] == principal.as_str())
+            {
+                return not_found(&principal);
+            }
+            let role = body["appRoleId"].as_str().unwrap_or_default().to_string();
+            if body["resourceId"].as_str() != Some(id) {
+                return error(
+                    400,
+                    "Request_BadRequest",
+                    "resourceId must be the service principal in the URL.",
+                );
+            }
+            if !resource["appRoles"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|r| r["id"] == role.as_str())
+            {
+                return error(
+                    400,
+                    "Request_BadRequest",
+                    "Permission being assigned was not found on application",
+                );
+            }
+            if t.app_role_assignments.iter().any(|a| {
+                a["principalId"] == principal.as_str()
+                    && a["appRoleId"] == role.as_str()
+                    && a["resourceId"] == *id
+            }) {
+                return error(
+                    409,
+                    "Request_BadRequest",
+                    "Permission being assigned already exists on the object",
+                );
+            }
+            let a = json!({"id": uuid(), "principalId": principal, "principalType": "ServicePrincipal", "resourceId": id, "resourceDisplayName": resource["displayName"],
+                           "appRoleId": role, "createdDateTime": ts(now())});
+            t.app_role_assignments.push(a.clone());
+            ok(201, a)
+        }
+        // https://learn.microsoft.com/graph/api/oauth2permissiongrant-list?view=graph-rest-1.0
+        ("GET", ["oauth2PermissionGrants"]) => {
+            let items = t
+                .grants
+                .iter()
+                .filter(|g| filter.as_ref().is_none_or(|f| matches(g, f)))
+                .cloned()
+                .collect();
+            collection("oauth2PermissionGrants", items)
+        }
+        // https://learn.microsoft.com/graph/api/oauth2permissiongrant-post-oauth2permissiongrants?view=graph-rest-1.0
+        ("POST", ["oauth2PermissionGrants"]) => {
+            if t.faults.deny_consent {
+                return error(
+                    403,
+                    "Authorization_RequestDenied",
+                    "Insufficient privileges to complete the operation.",
+                );
+            }
+            let client = body["clientId"].as_str().unwrap_or_default().to_string();
+            let resource = body["resourceId"].as_str().unwrap_or_default().to_string();
+            if !t
+                .service_principals
+                .iter()
+                .any(|s| s["id"] == client.as_str())
+            {
+                return not_found(&client);
+            }
+            if !t
+                .service_principals
+                .iter()
+                .any(|s| s["id"] == resource.as_str())
+            {
+                return not_found(&resource);
+            }
+            if body["consentType"].as_str() != Some("AllPrincipals")
+                && body["principalId"].is_null()
+            {
+                return error(
+                    400,
+                    "Request_BadRequest",
+                    "principalId is required when consentType is Principal.",
+                );
+            }
+            if t.grants.iter().any(|g| {
+                g["clientId"] == client.as_str()
+                    && g["resourceId"] == resource.as_str()
+                    && g["consentType"] == body["consentType"]
+            }) {
+                return error(
+                    409,
+                    "Request_MultipleObjectsWithSameKeyValue",
+                    "Permission entry already exists.",
+                );
+            }
+            let g = json!({"id": uuid(), "clientId": client, "consentType": body["consentType"], "principalId": body["principalId"], "resourceId": resource, "scope": body["scope"]});
+            t.grants.push(g.clone());
+            ok(201, g)
+        }
+        // https://learn.microsoft.com/graph/api/oauth2permissiongrant-update?view=graph-rest-1.0
+        ("PATCH", ["oauth2PermissionGrants", id]) => {
+            if t.faults.deny_consent {
+                return error(
+                    403,
+                    "Authorization_RequestDenied",
+                    "Insufficient privileges to complete the operation.",
+                );
+            }
+            let Some(g) = t.grants.iter_mut().find(|g| g["id"] == *id) else {
+                return not_found(id);
+            };
+            if let Some(s) = body["scope"].as_str() {
+                g["scope"] = json!(s);
+            }
+            no_content()
+        }
+        // https://learn.microsoft.com/graph/api/tenantappmanagementpolicy-get?view=graph-rest-1.0
+        ("GET", ["policies", "defaultAppManagementPolicy"]) => {
+            let mut p = t.default_policy.clone();
+            p["@odata.context"] = json!(
+                "https://graph.microsoft.com/v1.0/$metadata#policies/defaultAppManagementPolicy/$entity"
+            );
+            ok(200, p)
+        }
+        // https://learn.microsoft.com/graph/api/appmanagementpolicy-list?view=graph-rest-1.0
+        ("GET", ["policies", "appManagementPolicies"]) => {
+            collection("policies/appManagementPolicies", t.app_policies.clone())
+        }
+        _ => error(
+            400,
+            "BadRequest",
+            &format!(
+                "Resource not found for the segment '{}'.",
+                segs.last().copied().unwrap_or_default()
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters() {
+        assert_eq!(
+            parse_filter("displayName eq 'O''Brien' and appId eq 'x'"),
+            Some(vec![
+                ("displayName".into(), "O'Brien".into()),
+                ("appId".into(), "x".into())
+            ])
+        );
+        assert_eq!(parse_filter("startswith(displayName,'a')"), None);
+    }
+}

@@ -13,7 +13,12 @@ const COMMANDS: &[&str] = &[
     "credential_status",
     "store_secret",
     "run_sso_test",
-    "cancel_sso_test",
+    "cancel_browser_flow",
+    "graph_sign_in",
+    "graph_sign_out",
+    "apply_registration",
+    "check_registration",
+    "fix_registration",
     "mark_verified",
 ];
 

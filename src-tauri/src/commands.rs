@@ -21,7 +21,11 @@ use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::AppState;
 use crate::error::{Error, Result};
-use crate::models::StoredSecret;
+use crate::models::{AppliedRegistration, GraphSignedIn, StoredSecret};
+use entra_onboard::graph::apply::{ApplyProgressFn, ApplyStep};
+use entra_onboard::graph::doctor::{DoctorReport, FixAction};
+use entra_onboard::graph::session::{self, ApplyRequest, GraphSession};
+use entra_onboard::graph::signin::{SigninProgress, SigninProgressFn};
 
 /// Every saved profile, most recent first.
 #[tauri::command]
@@ -118,7 +122,7 @@ pub async fn run_sso_test(
 ) -> Result<SsoReport> {
     let kc = Keychain::open()?;
     let credential = vault::test_credential(&kc, &profile).map_err(Error::credential)?;
-    let cancel = state.begin_sso_test()?;
+    let cancel = state.begin_browser_flow()?;
     let progress: sso_test::ProgressFn = Arc::new(move |p: &SsoProgress| {
         let _ = app.emit("sso-progress", p);
     });
@@ -127,7 +131,7 @@ pub async fn run_sso_test(
         ..SsoTestOptions::default()
     };
     let result = sso_test::run(&profile, &credential, &options, &cancel).await;
-    state.end_sso_test();
+    state.end_browser_flow();
     let report = result.unwrap_or_else(|e| e.to_report());
     if let Some(v) = report.verification() {
         state.record_pass(&profile.id, v);
@@ -135,10 +139,11 @@ pub async fn run_sso_test(
     Ok(report)
 }
 
-/// Cancels the running SSO test (a no-op when none runs).
+/// Cancels the browser wait in progress: the SSO test, the Graph sign-in or the consent
+/// capture (a no-op when none runs).
 #[tauri::command]
-pub fn cancel_sso_test(state: State<'_, AppState>) {
-    state.cancel_sso_test();
+pub fn cancel_browser_flow(state: State<'_, AppState>) {
+    state.cancel_browser_flow();
 }
 
 /// Marks the customer "verified" with the result of the SSO test that just passed in this
@@ -148,4 +153,106 @@ pub async fn mark_verified(state: State<'_, AppState>, profile: Profile) -> Resu
     let mut profile = profile;
     profile.verified = Some(state.take_pass(&profile.id)?);
     Ok(state.store.save(&profile)?)
+}
+
+/// Signs the admin in to Microsoft Graph for this customer (browser from Rust, loopback).
+/// Progress arrives as `graph-signin` events. The token stays in this process.
+#[tauri::command]
+pub async fn graph_sign_in(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    profile: Profile,
+) -> Result<GraphSignedIn> {
+    let cancel = state.begin_browser_flow()?;
+    let progress: SigninProgressFn = Arc::new(move |p: &SigninProgress| {
+        let _ = app.emit("graph-signin", p);
+    });
+    let result = GraphSession::sign_in(&profile, Some(progress), &cancel).await;
+    state.end_browser_flow();
+    let session = state.set_graph(&profile.id, result?);
+    Ok(GraphSignedIn {
+        user: session.user.clone(),
+        tenant_id: session.tenant_id.clone(),
+    })
+}
+
+/// Forgets the Graph sign-in.
+#[tauri::command]
+pub fn graph_sign_out(state: State<'_, AppState>) {
+    state.sign_out_graph();
+}
+
+/// "Create it for me": creates or repairs the registration, stores a new secret in the
+/// keychain, saves the profile. Each operation arrives as an `apply-step` event.
+#[tauri::command]
+pub async fn apply_registration(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    profile: Profile,
+    request: ApplyRequest,
+) -> Result<AppliedRegistration> {
+    let session = state.graph_for(&profile.id)?;
+    let kc = if request.add_secret && !request.dry_run {
+        Some(Keychain::open()?)
+    } else {
+        None
+    };
+    let mut profile = profile;
+    let progress: ApplyProgressFn = Arc::new(move |s: &ApplyStep| {
+        let _ = app.emit("apply-step", s);
+    });
+    let report = session::apply_for(
+        &session,
+        &mut profile,
+        &request,
+        kc.as_ref(),
+        Some(progress),
+    )
+    .await?;
+    let profile = state.store.save(&profile)?;
+    Ok(AppliedRegistration { report, profile })
+}
+
+/// "Check a live registration": the doctor's findings against the plan.
+#[tauri::command]
+pub async fn check_registration(
+    state: State<'_, AppState>,
+    profile: Profile,
+) -> Result<DoctorReport> {
+    let session = state.graph_for(&profile.id)?;
+    let report = session::doctor_for(&session, &profile).await?;
+    state.offer_fixes(
+        &profile.id,
+        report
+            .findings
+            .iter()
+            .filter_map(|f| f.auto_fix.clone())
+            .collect(),
+    );
+    Ok(report)
+}
+
+/// One finding's one-click fix; progress as `apply-step` events.
+#[tauri::command]
+pub async fn fix_registration(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    profile: Profile,
+    action: FixAction,
+) -> Result<AppliedRegistration> {
+    let session = state.graph_for(&profile.id)?;
+    state.check_fix_offered(&profile.id, &action)?;
+    let kc = if matches!(action, FixAction::AddSecret) {
+        Some(Keychain::open()?)
+    } else {
+        None
+    };
+    let mut profile = profile;
+    let progress: ApplyProgressFn = Arc::new(move |s: &ApplyStep| {
+        let _ = app.emit("apply-step", s);
+    });
+    let report =
+        session::fix_for(&session, &mut profile, &action, kc.as_ref(), Some(progress)).await?;
+    let profile = state.store.save(&profile)?;
+    Ok(AppliedRegistration { report, profile })
 }

@@ -32,6 +32,7 @@ from_engine_error!(
     entra_onboard::customers::DeleteError,
     entra_onboard::keychain::KeychainError,
     entra_onboard::vault::VaultError,
+    entra_onboard::graph::session::SessionError,
 );
 
 impl Error {

@@ -8,6 +8,10 @@ mod models;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use std::sync::Arc;
+
+use entra_onboard::graph::doctor::FixAction;
+use entra_onboard::graph::session::GraphSession;
 use entra_onboard::profile::{ProfileStore, Verification};
 use entra_onboard::sso_test::CancellationToken;
 
@@ -15,8 +19,14 @@ use entra_onboard::sso_test::CancellationToken;
 pub struct AppState {
     /// Where profiles live.
     pub store: ProfileStore,
-    /// The SSO test running now, if any (one at a time: each opens a browser tab).
-    sso_test: Mutex<Option<CancellationToken>>,
+    /// The browser flow waiting now (SSO test, Graph sign-in, consent capture), if any: one
+    /// at a time, since each opens a browser tab and listens on the loopback.
+    browser_flow: Mutex<Option<CancellationToken>>,
+    /// The admin's Graph sign-in, by profile id (one at a time).
+    graph: Mutex<Option<(String, Arc<GraphSession>)>>,
+    /// The fixes the last doctor run offered, by profile id: the only ones `fix_registration`
+    /// accepts (the webview cannot invent a write).
+    offered_fixes: Mutex<HashMap<String, Vec<FixAction>>>,
     /// Passing SSO tests of this session, by profile id, until "mark verified" takes them.
     passes: Mutex<HashMap<String, Verification>>,
 }
@@ -25,18 +35,20 @@ impl AppState {
     fn new(store: ProfileStore) -> Self {
         AppState {
             store,
-            sso_test: Mutex::new(None),
+            browser_flow: Mutex::new(None),
+            graph: Mutex::new(None),
+            offered_fixes: Mutex::new(HashMap::new()),
             passes: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Registers a new SSO test; refused while another one runs.
-    fn begin_sso_test(&self) -> Result<CancellationToken, error::Error> {
-        let mut slot = self.sso_test.lock().unwrap_or_else(|p| p.into_inner());
+    /// Registers a new browser flow; refused while another one waits.
+    fn begin_browser_flow(&self) -> Result<CancellationToken, error::Error> {
+        let mut slot = self.browser_flow.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_some() {
             return Err(error::Error {
-                code: "sso_test.busy",
-                message: "An SSO test is already running; finish or cancel it first.".into(),
+                code: "browser_flow.busy",
+                message: "The wizard is already waiting for the browser (a test or a sign-in); finish or cancel that first.".into(),
             });
         }
         let token = CancellationToken::new();
@@ -44,14 +56,54 @@ impl AppState {
         Ok(token)
     }
 
-    fn end_sso_test(&self) {
-        *self.sso_test.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    fn end_browser_flow(&self) {
+        *self.browser_flow.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
-    fn cancel_sso_test(&self) {
-        if let Some(t) = &*self.sso_test.lock().unwrap_or_else(|p| p.into_inner()) {
+    fn cancel_browser_flow(&self) {
+        if let Some(t) = &*self.browser_flow.lock().unwrap_or_else(|p| p.into_inner()) {
             t.cancel();
         }
+    }
+
+    fn set_graph(&self, profile_id: &str, session: GraphSession) -> Arc<GraphSession> {
+        let s = Arc::new(session);
+        *self.graph.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((profile_id.to_string(), s.clone()));
+        s
+    }
+
+    fn graph_for(&self, profile_id: &str) -> Result<Arc<GraphSession>, error::Error> {
+        match &*self.graph.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some((id, s)) if id == profile_id => Ok(s.clone()),
+            _ => Err(error::Error {
+                code: "graph.not_signed_in",
+                message: "Sign in to Microsoft Graph for this customer first.".into(),
+            }),
+        }
+    }
+
+    fn offer_fixes(&self, profile_id: &str, fixes: Vec<FixAction>) {
+        self.offered_fixes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(profile_id.to_string(), fixes);
+    }
+
+    fn check_fix_offered(&self, profile_id: &str, fix: &FixAction) -> Result<(), error::Error> {
+        let offered = self.offered_fixes.lock().unwrap_or_else(|p| p.into_inner());
+        if offered.get(profile_id).is_some_and(|f| f.contains(fix)) {
+            Ok(())
+        } else {
+            Err(error::Error {
+                code: "doctor.fix_not_offered",
+                message: "That fix was not offered by the last check; run \"Check a live registration\" again.".into(),
+            })
+        }
+    }
+
+    fn sign_out_graph(&self) {
+        *self.graph.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     fn record_pass(&self, profile_id: &str, v: Verification) {
@@ -99,7 +151,12 @@ pub fn run() {
             commands::credential_status,
             commands::store_secret,
             commands::run_sso_test,
-            commands::cancel_sso_test,
+            commands::cancel_browser_flow,
+            commands::graph_sign_in,
+            commands::graph_sign_out,
+            commands::apply_registration,
+            commands::check_registration,
+            commands::fix_registration,
             commands::mark_verified,
         ])
         .run(tauri::generate_context!())

@@ -168,11 +168,11 @@ describe('test and save', () => {
 
   it('cancels a running test', async () => {
     handlers.run_sso_test = () => new Promise(() => {});
-    handlers.cancel_sso_test = () => null;
+    handlers.cancel_browser_flow = () => null;
     const user = userEvent.setup();
     render(TestAndSave, { profile: profile(), plan: plan(), ongoto: vi.fn() });
     await user.click(screen.getByTestId('run-sso-test'));
     await user.click(await screen.findByTestId('cancel-sso-test'));
-    expect(callsOf('cancel_sso_test')).toHaveLength(1);
+    expect(callsOf('cancel_browser_flow')).toHaveLength(1);
   });
 });

@@ -162,7 +162,7 @@ async fn connect(p: &Profile, g: &GraphArgs, scopes: &[&str]) -> Result<GraphCli
     };
     match &g.graph_url {
         Some(url) => GraphClient::new(url, token),
-        None => GraphClient::for_cloud(p.cloud, token),
+        None => GraphClient::new(&super::session::graph_base(p), token),
     }
     .map_err(|e| e.to_string())
 }

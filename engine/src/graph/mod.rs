@@ -24,6 +24,7 @@ pub mod apply;
 pub mod cli;
 pub mod doctor;
 pub mod permissions;
+pub mod session;
 pub mod signin;
 
 use std::future::Future;

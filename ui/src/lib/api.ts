@@ -58,7 +58,7 @@ export const api = {
   storeSecret: (profile: Profile, secret: string, expiresOn: string | null) =>
     call<StoredSecret>('store_secret', { profile, secret, expiresOn }),
   runSsoTest: (profile: Profile) => call<SsoReport>('run_sso_test', { profile }),
-  cancelSsoTest: () => call<null>('cancel_sso_test'),
+  cancelBrowserFlow: () => call<null>('cancel_browser_flow'),
   markVerified: (profile: Profile) => call<Profile>('mark_verified', { profile }),
   /** Progress of the running SSO test. */
   onSsoProgress: (handler: (p: SsoProgress) => void): Promise<UnlistenFn> =>

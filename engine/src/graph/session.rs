@@ -1,0 +1,235 @@
+//! One signed-in Graph session for the desktop app: sign in once, then "Create it for me"
+//! (apply), "Check a live registration" (doctor) and each one-click fix reuse the token,
+//! so the admin is not sent to the browser for every button. The CLI signs in per command
+//! (see `graph/cli.rs`).
+//!
+//! The Graph base URL follows the profile: the cloud's Graph host, or — when the profile's
+//! login host is a loopback provider (the sandbox, tests) — that provider's `/v1.0`, so a
+//! sandbox profile can never send a request to Microsoft.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::apply::{
+    self, ApplyOptions, ApplyProgressFn, ApplyReport, CredentialRequest, SecretSink,
+};
+use super::doctor::{self, DoctorReport, FixAction};
+use super::signin::{self, SigninOptions, SigninProgressFn};
+use super::{GraphClient, GraphError, TokenSource};
+use crate::ids::Sensitive;
+use crate::keychain::Keychain;
+use crate::profile::Profile;
+use crate::sso_test::CancellationToken;
+
+/// Why a Graph action could not run (a failed *step* is in the report instead).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The admin's sign-in failed.
+    #[error(transparent)]
+    Signin(#[from] signin::SigninError),
+    /// The Graph client could not be set up.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// The profile is not ready.
+    #[error(transparent)]
+    Apply(#[from] apply::ApplyError),
+    /// The doctor could not run.
+    #[error(transparent)]
+    Doctor(#[from] doctor::DoctorError),
+    /// A new secret needs the keychain, and it is not available.
+    #[error(transparent)]
+    Keychain(#[from] crate::keychain::KeychainError),
+    /// The profile has no id to store a new secret under.
+    #[error("save the customer first: a new secret is stored in the keychain under its id")]
+    NoProfileId,
+}
+
+impl SessionError {
+    /// Stable code for the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SessionError::Signin(e) => e.code(),
+            SessionError::Graph(e) => e.code(),
+            SessionError::Apply(e) => e.code(),
+            SessionError::Doctor(e) => e.code(),
+            SessionError::Keychain(e) => e.code(),
+            SessionError::NoProfileId => "apply.no_profile_id",
+        }
+    }
+}
+
+/// Where Graph is for this profile.
+pub fn graph_base(profile: &Profile) -> String {
+    if let Some(a) = profile.authority.as_deref().map(str::trim)
+        && let Ok(u) = url::Url::parse(a)
+        && u.scheme() == "http"
+        && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+    {
+        return format!("{}/v1.0", a.trim_end_matches('/'));
+    }
+    format!("https://{}/v1.0", profile.cloud.graph_host())
+}
+
+/// A signed-in admin and a Graph client carrying the token.
+pub struct GraphSession {
+    client: GraphClient,
+    /// Who signed in (display only).
+    pub user: Option<String>,
+    /// Tenant of the token.
+    pub tenant_id: Option<String>,
+}
+
+impl std::fmt::Debug for GraphSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphSession")
+            .field("user", &self.user)
+            .field("tenant_id", &self.tenant_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GraphSession {
+    /// Signs the admin in on the loopback (browser from Rust) with every scope the desktop's
+    /// Graph buttons need, so one sign-in serves apply, doctor and fixes.
+    pub async fn sign_in(
+        profile: &Profile,
+        progress: Option<SigninProgressFn>,
+        cancel: &CancellationToken,
+    ) -> Result<GraphSession, SessionError> {
+        let mut scopes = signin::scopes_for_apply(true, true, true);
+        for s in signin::scopes_for_doctor() {
+            if !scopes.contains(&s) {
+                scopes.push(s);
+            }
+        }
+        let options = SigninOptions {
+            timeout: Duration::from_secs(300),
+            progress,
+            ..SigninOptions::default()
+        };
+        let signed = signin::sign_in(profile, &scopes, &options, cancel).await?;
+        let token: Arc<dyn TokenSource> = Arc::new(signed.token);
+        Ok(GraphSession {
+            client: GraphClient::new(&graph_base(profile), token)?,
+            user: signed.user,
+            tenant_id: signed.tenant_id,
+        })
+    }
+
+    /// A session from a token already held (tests, the sandbox).
+    pub fn with_token(
+        profile: &Profile,
+        token: Sensitive<String>,
+    ) -> Result<GraphSession, SessionError> {
+        let token: Arc<dyn TokenSource> = Arc::new(super::StaticToken::new(token));
+        Ok(GraphSession {
+            client: GraphClient::new(&graph_base(profile), token)?,
+            user: None,
+            tenant_id: None,
+        })
+    }
+
+    /// The client (for the request log).
+    pub fn client(&self) -> &GraphClient {
+        &self.client
+    }
+}
+
+/// What "Create it for me" should do, as the UI asks for it.
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ApplyRequest {
+    /// Add a client secret (stored straight into the keychain).
+    pub add_secret: bool,
+    /// Its lifetime in months (at most 24; shortened to the tenant policy's cap).
+    pub secret_months: u32,
+    /// Grant admin consent where the signed-in role allows.
+    pub grant_consent: bool,
+    /// Remove the wizard's loopback test URI (after onboarding).
+    pub remove_wizard_uri: bool,
+    /// Only list the requests; send no write.
+    pub dry_run: bool,
+}
+
+fn secret_sink(
+    keychain: Option<&Keychain>,
+    profile: &Profile,
+) -> Result<Option<SecretSink>, SessionError> {
+    let Some(kc) = keychain else { return Ok(None) };
+    let id = crate::vault::profile_key(profile).map_err(|_| SessionError::NoProfileId)?;
+    let kc = kc.clone();
+    Ok(Some(Box::new(move |s: &Sensitive<String>| {
+        kc.set_secret(&id, s).map_err(|e| e.to_string())
+    })))
+}
+
+/// "Create it for me": create or repair the registration, then record the client id and
+/// any new credential in `profile`. A new secret goes to `keychain` and nowhere else.
+pub async fn apply_for(
+    session: &GraphSession,
+    profile: &mut Profile,
+    request: &ApplyRequest,
+    keychain: Option<&Keychain>,
+    progress: Option<ApplyProgressFn>,
+) -> Result<ApplyReport, SessionError> {
+    let options = ApplyOptions {
+        credential: if request.add_secret {
+            CredentialRequest::Secret {
+                months: request.secret_months.clamp(1, 24),
+                force: false,
+            }
+        } else {
+            CredentialRequest::None
+        },
+        grant_consent: request.grant_consent,
+        remove_wizard_uri: request.remove_wizard_uri,
+        dry_run: request.dry_run,
+        ..ApplyOptions::default()
+    };
+    let sink = if request.add_secret && !request.dry_run {
+        secret_sink(keychain, profile)?
+    } else {
+        None
+    };
+    if request.add_secret && !request.dry_run && sink.is_none() {
+        return Err(SessionError::Keychain(
+            crate::keychain::KeychainError::Unavailable {
+                guidance: crate::keychain::guidance().to_string(),
+            },
+        ));
+    }
+    let report = apply::apply(profile, &session.client, &options, progress, sink).await?;
+    apply::update_profile(profile, &report);
+    Ok(report)
+}
+
+/// "Check a live registration".
+pub async fn doctor_for(
+    session: &GraphSession,
+    profile: &Profile,
+) -> Result<DoctorReport, SessionError> {
+    Ok(doctor::doctor(profile, &session.client, chrono::Utc::now()).await?)
+}
+
+/// One finding's one-click fix, then the profile updated as after apply.
+pub async fn fix_for(
+    session: &GraphSession,
+    profile: &mut Profile,
+    action: &FixAction,
+    keychain: Option<&Keychain>,
+    progress: Option<ApplyProgressFn>,
+) -> Result<ApplyReport, SessionError> {
+    let sink = if matches!(action, FixAction::AddSecret) {
+        secret_sink(keychain, profile)?
+    } else {
+        None
+    };
+    let report = doctor::fix(profile, &session.client, action, progress, sink).await?;
+    apply::update_profile(profile, &report);
+    Ok(report)
+}

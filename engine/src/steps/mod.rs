@@ -11,6 +11,7 @@
 //! | 6 | [`sso`] | SSO toggles and the settings sheet |
 
 pub mod basics;
+pub mod certificate;
 pub mod consent;
 pub mod credential;
 pub mod csp;

@@ -8,6 +8,8 @@
 //! [`expiry_status`] and [`check_secret_expiry`].
 
 use chrono::{Months, NaiveDate};
+use serde::Serialize;
+use ts_rs::TS;
 
 use crate::profile::{CredentialKind, Profile};
 use crate::validation::Issues;
@@ -16,6 +18,54 @@ const STEP: u8 = 3;
 
 /// Microsoft's maximum client-secret lifetime (how-to-add-credentials.md).
 pub const SECRET_MAX_MONTHS: u32 = 24;
+/// The lifetime the expiry chooser starts on. Microsoft recommends less than 12 months;
+/// 12 is what the portal's own "Recommended" choices top out at and a yearly rotation is
+/// what admins can keep up with.
+pub const SECRET_DEFAULT_MONTHS: u32 = 12;
+/// The lifetimes the expiry chooser offers, in months (the portal's 3, 6, 12, 18 and 24).
+pub const SECRET_MONTH_CHOICES: [u32; 5] = [3, 6, 12, 18, 24];
+
+/// One choice of the expiry chooser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ExpiryChoice {
+    /// Lifetime in months.
+    pub months: u32,
+    /// The date the secret stops working if created today.
+    pub expires_on: NaiveDate,
+    /// True for the preselected choice ([`SECRET_DEFAULT_MONTHS`]).
+    pub default: bool,
+}
+
+/// The expiry a new secret gets by default: [`SECRET_DEFAULT_MONTHS`] after `today`.
+pub fn default_secret_expiry(today: NaiveDate) -> NaiveDate {
+    secret_expiry_after(today, SECRET_DEFAULT_MONTHS).expect("12 months is always allowed")
+}
+
+/// `today` + `months`, for 1 to [`SECRET_MAX_MONTHS`] months.
+pub fn secret_expiry_after(today: NaiveDate, months: u32) -> Result<NaiveDate, SecretValueError> {
+    if months == 0 || months > SECRET_MAX_MONTHS {
+        return Err(SecretValueError::MonthsOutOfRange(months));
+    }
+    today
+        .checked_add_months(Months::new(months))
+        .ok_or(SecretValueError::MonthsOutOfRange(months))
+}
+
+/// The expiry chooser's choices for a secret created `today`.
+pub fn secret_expiry_choices(today: NaiveDate) -> Vec<ExpiryChoice> {
+    SECRET_MONTH_CHOICES
+        .iter()
+        .filter_map(|&months| {
+            Some(ExpiryChoice {
+                months,
+                expires_on: secret_expiry_after(today, months).ok()?,
+                default: months == SECRET_DEFAULT_MONTHS,
+            })
+        })
+        .collect()
+}
 
 /// Checks step 3.
 pub fn check(p: &Profile, issues: &mut Issues) {
@@ -138,6 +188,11 @@ pub enum SecretValueError {
         "The expiry date {0} is more than {SECRET_MAX_MONTHS} months away, longer than Entra allows for a secret; check the 'Expires' column in Certificates & secrets."
     )]
     ExpiryTooFar(NaiveDate),
+    /// A lifetime outside 1–24 months was chosen.
+    #[error(
+        "A lifetime of {0} months is not possible; Entra allows 1 to {SECRET_MAX_MONTHS} months for a secret (12 recommended)."
+    )]
+    MonthsOutOfRange(u32),
 }
 
 impl SecretValueError {
@@ -151,6 +206,7 @@ impl SecretValueError {
             SecretValueError::TooLong(_) => "secret.too_long",
             SecretValueError::ExpiryNotInFuture(_) => "secret.expiry_past",
             SecretValueError::ExpiryTooFar(_) => "secret.expiry_too_far",
+            SecretValueError::MonthsOutOfRange(_) => "secret.months_out_of_range",
         }
     }
 }
@@ -273,6 +329,33 @@ mod tests {
             let msg = check_secret_value(v).unwrap_err().to_string();
             assert!(!msg.contains("Abc8Q"), "{msg}");
         }
+    }
+
+    #[test]
+    fn the_expiry_chooser_defaults_to_12_months_and_stops_at_24() {
+        let today = d("2025-03-31");
+        assert_eq!(default_secret_expiry(today), d("2026-03-31"));
+        // month ends clamp rather than overflow into the next month
+        assert_eq!(default_secret_expiry(d("2024-02-29")), d("2025-02-28"));
+        let choices = secret_expiry_choices(today);
+        assert_eq!(
+            choices.iter().map(|c| c.months).collect::<Vec<_>>(),
+            [3, 6, 12, 18, 24]
+        );
+        assert_eq!(choices.iter().filter(|c| c.default).count(), 1);
+        assert!(choices.iter().find(|c| c.default).unwrap().months == 12);
+        for c in &choices {
+            assert!(check_secret_expiry(c.expires_on, today).is_ok(), "{c:?}");
+        }
+        assert_eq!(secret_expiry_after(today, 24).unwrap(), d("2027-03-31"));
+        assert_eq!(
+            secret_expiry_after(today, 25).unwrap_err().code(),
+            "secret.months_out_of_range"
+        );
+        assert_eq!(
+            secret_expiry_after(today, 0).unwrap_err().code(),
+            "secret.months_out_of_range"
+        );
     }
 
     #[test]

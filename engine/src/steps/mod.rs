@@ -16,4 +16,5 @@ pub mod consent;
 pub mod credential;
 pub mod csp;
 pub mod redirects;
+pub mod reminder;
 pub mod sso;

@@ -306,10 +306,11 @@ pub fn parse_tenant_list(text: &str) -> Result<TenantImport, TenantsError> {
                 let (id, domain) = (cell(cols.id), cell(cols.domain));
                 let name = clean_name(cell(cols.name));
                 if !id.is_empty() {
-                    match parse_guid(id) {
-                        Some(g) => Ok((g, true, name)),
+                    // A domain in the ID column is still a tenant the admin meant.
+                    match as_tenant(id) {
+                        Some((t, g)) => Ok((t, g, name)),
                         None => Err(format!(
-                            "the tenant ID '{}' is not a GUID",
+                            "'{}' is not a tenant ID (GUID) or a domain such as contoso.onmicrosoft.com",
                             shown(&[id.to_string()])
                         )),
                     }

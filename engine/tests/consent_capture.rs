@@ -33,8 +33,11 @@ fn tests_dir() -> PathBuf {
 
 /// Starts the fake /adminconsent endpoint on its own thread; returns its port and the
 /// requests it saw (tenant, query).
-fn start_entra() -> (u16, Arc<Mutex<Vec<(String, HashMap<String, String>)>>>) {
-    let seen: Arc<Mutex<Vec<(String, HashMap<String, String>)>>> = Arc::default();
+/// The requests the fake endpoint saw: (tenant segment, query).
+type Seen = Arc<Mutex<Vec<(String, HashMap<String, String>)>>>;
+
+fn start_entra() -> (u16, Seen) {
+    let seen: Seen = Arc::default();
     let log = seen.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -71,13 +71,47 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Print the admin-consent link (step 4); with --open, open it in the browser.
+    /// Print the admin-consent link (step 4); with --open, open it in the browser; with
+    /// --capture, open it with the wizard's loopback redirect and record Entra's answer in
+    /// the profile (exit 0 consented, 1 declined, failed or no answer).
     Consent {
         /// The profile JSON file.
         profile: PathBuf,
         /// Open the link in the default browser (honours $BROWSER on Linux).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "capture")]
         open: bool,
+        /// Capture the answer on this computer's loopback and record it in the profile.
+        #[arg(long)]
+        capture: bool,
+        /// With --capture: a customer tenant (ID or domain) instead of the profile's own.
+        #[arg(long, value_name = "ID", requires = "capture")]
+        tenant: Option<String>,
+        /// With --capture: seconds to wait for the answer.
+        #[arg(long, default_value_t = 300, value_name = "SECS")]
+        timeout: u64,
+        /// With --capture: output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Generate or import the app's certificate credential (step 3).
+    Cert {
+        #[command(subcommand)]
+        action: crate::cli_creds::CertAction,
+    },
+    /// Write the credential's rotation reminder as an .ics calendar file (an all-day event
+    /// on the expiry date, alarm 30 days before; no secret in it).
+    Reminder {
+        /// The profile JSON file.
+        profile: PathBuf,
+        /// The .ics file to write.
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Partners: the customer tenants that must each consent (step 5) — import, list,
+    /// consent, export, allow.
+    Tenants {
+        #[command(subcommand)]
+        action: crate::cli_creds::TenantsAction,
     },
     /// Print the AdminAgents elevation script (step 5, CSP).
     Script {
@@ -105,7 +139,7 @@ enum Command {
         /// Read the client secret from standard input (first line) instead of the keychain.
         /// Secrets are never taken from arguments or environment variables. Without this
         /// or --cert/--key, the secret stored with `secret set` is used.
-        #[arg(long, conflicts_with_all = ["cert", "key"])]
+        #[arg(long, conflicts_with_all = ["cert", "key", "pfx"])]
         secret_stdin: bool,
         /// Certificate credential: the certificate (PEM) uploaded to the app.
         #[arg(long, value_name = "PEM", requires = "key")]
@@ -117,6 +151,14 @@ enum Command {
         /// (the desktop app's customer list shows it). A failed test changes nothing.
         #[arg(long)]
         record: bool,
+        /// Certificate credential from a .pfx (made by `cert new` or checked by `cert
+        /// import`); its password comes from the keychain, or standard input with
+        /// --pfx-password-stdin.
+        #[arg(long, value_name = "PFX", conflicts_with_all = ["cert", "key"])]
+        pfx: Option<PathBuf>,
+        /// Read the .pfx password from standard input instead of the keychain.
+        #[arg(long, requires = "pfx")]
+        pfx_password_stdin: bool,
     },
     /// List the profiles saved by the desktop app, or export one to a file.
     Profiles {
@@ -235,7 +277,7 @@ where
     }
 }
 
-fn load(path: &std::path::Path) -> Result<Profile, String> {
+pub(crate) fn load(path: &std::path::Path) -> Result<Profile, String> {
     Profile::read_file(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -258,7 +300,18 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
                 ExitCode::from(2)
             })
         }
-        Command::Consent { profile, open } => {
+        Command::Consent {
+            profile,
+            capture: true,
+            tenant,
+            timeout,
+            format,
+            ..
+        } => crate::cli_creds::consent_capture(&profile, tenant.as_deref(), timeout, format, out),
+        Command::Cert { action } => crate::cli_creds::cert(action, out),
+        Command::Reminder { profile, output } => crate::cli_creds::reminder(&profile, &output, out),
+        Command::Tenants { action } => crate::cli_creds::tenants_cmd(action, out),
+        Command::Consent { profile, open, .. } => {
             let p = load(&profile)?;
             let plan = plan(&p);
             let Some(consent) = plan.consent else {
@@ -315,9 +368,14 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
             cert,
             key,
             record,
+            pfx,
+            pfx_password_stdin,
         } => {
             let p = load(&profile)?;
-            let credential = read_credential(&p, secret_stdin, cert.as_deref(), key.as_deref())?;
+            let credential = match pfx {
+                Some(pfx) => crate::cli_creds::pfx_credential(&p, &pfx, pfx_password_stdin)?,
+                None => read_credential(&p, secret_stdin, cert.as_deref(), key.as_deref())?,
+            };
             sso_test(
                 &p,
                 &credential,
@@ -365,7 +423,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
 
 /// The profile's id, which names its keychain entries; a profile without one has nowhere
 /// for its secret to go.
-fn keychain_id(p: &Profile, path: &std::path::Path) -> Result<String, String> {
+pub(crate) fn keychain_id(p: &Profile, path: &std::path::Path) -> Result<String, String> {
     match uuid::Uuid::parse_str(p.id.trim()) {
         Ok(id) => Ok(id.hyphenated().to_string()),
         Err(_) => {

@@ -14,6 +14,7 @@
 pub mod aadsts;
 pub mod browser;
 pub mod cli;
+pub mod cli_creds;
 pub mod cloud;
 pub mod customers;
 pub mod graph;

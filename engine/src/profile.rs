@@ -101,6 +101,84 @@ pub struct CredentialMeta {
     pub secret_hint: Option<String>,
     /// Certificate thumbprint (SHA-1 hex, as Entra lists it).
     pub thumbprint: Option<String>,
+    /// Certificate SHA-256 thumbprint (upper-case hex): what a client assertion's
+    /// `x5t#S256` header carries, base64url-encoded.
+    pub thumbprint_sha256: Option<String>,
+    /// The certificate's subject, e.g. `CN=Acme service desk (Entra Onboard)`.
+    pub certificate_subject: Option<String>,
+    /// RSA key size of the certificate, in bits.
+    pub key_bits: Option<u32>,
+    /// The federated identity credential (kind `federated`): issuer, subject, audience.
+    pub federated: Option<FederatedCredential>,
+}
+
+/// A federated identity credential as typed (step 3). Entra matches `issuer` and `subject`
+/// exactly against the external token's `iss` and `sub`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct FederatedCredential {
+    /// The credential's name on the app (3–120 characters, letters, digits, `-` and `_`);
+    /// empty = let the admin choose in Entra.
+    pub name: String,
+    /// The external identity provider's issuer URL, exactly as its tokens' `iss`.
+    pub issuer: String,
+    /// The external workload's identifier, exactly as its tokens' `sub`.
+    pub subject: String,
+    /// The audience the external token carries; `None` = the cloud's default
+    /// (`api://AzureADTokenExchange`, `…USGov`, `…China`).
+    pub audience: Option<String>,
+}
+
+/// Where an admin-consent attempt stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum ConsentStatus {
+    /// Not attempted yet, or the attempt did not come back (timeout, cancel).
+    #[default]
+    Pending,
+    /// Entra redirected back with `admin_consent=True` and no error.
+    Consented,
+    /// The admin declined (`access_denied`, AADSTS65004).
+    Declined,
+    /// Entra redirected back with another error.
+    Failed,
+}
+
+/// The last admin-consent result for one tenant (step 4 / step 5).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct ConsentRecord {
+    /// Pending, consented, declined or failed.
+    pub status: ConsentStatus,
+    /// The tenant GUID Entra named in the redirect (informational: Microsoft warns it can
+    /// be forged, so it never authorises anything by itself).
+    pub tenant_id: Option<String>,
+    /// The AADSTS code of a failure.
+    pub aadsts: Option<u32>,
+    /// The OAuth `error` of a failure (`access_denied`, `consent_required`, …).
+    pub error: Option<String>,
+    /// Entra's `error_description`, verbatim.
+    pub message: Option<String>,
+    /// What to do about the failure (from the AADSTS catalogue).
+    pub hint: Option<String>,
+    /// When the result was recorded.
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// A customer tenant of a partner (CSP/GDAP), each of which must consent (step 5).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct CustomerTenant {
+    /// Tenant ID (lower-case GUID) or verified domain, as imported.
+    pub tenant: String,
+    /// Customer name, for the list.
+    pub name: Option<String>,
+    /// The last consent result.
+    pub consent: ConsentRecord,
 }
 
 /// Halo's "Azure Tenant Sign-In Scope" (multi-tenant apps only).
@@ -197,6 +275,10 @@ pub struct Profile {
     pub allowed_tenants: Vec<String>,
     /// Set when an SSO test passed.
     pub verified: Option<Verification>,
+    /// The admin consent captured in the app's own tenant (step 4).
+    pub admin_consent: Option<ConsentRecord>,
+    /// Partners: the customer tenants that must each consent (step 5).
+    pub customer_tenants: Vec<CustomerTenant>,
     /// When the profile was created.
     pub created_at: Option<DateTime<Utc>>,
     /// When it was last saved.
@@ -223,6 +305,8 @@ impl Default for Profile {
             sso: SsoToggles::default(),
             allowed_tenants: Vec::new(),
             verified: None,
+            admin_consent: None,
+            customer_tenants: Vec::new(),
             created_at: None,
             updated_at: None,
         }

@@ -91,8 +91,11 @@ pub fn store_secret(
     profile.credential.secret_hint = Some(facts.hint);
     // A new secret has a new expiry: keeping the old secret's date would be wrong.
     profile.credential.expires_on = expires_on;
-    // A thumbprint describes a certificate, not this secret.
+    // Certificate facts describe a certificate, not this secret.
     profile.credential.thumbprint = None;
+    profile.credential.thumbprint_sha256 = None;
+    profile.credential.certificate_subject = None;
+    profile.credential.key_bits = None;
     status(keychain, profile)
 }
 

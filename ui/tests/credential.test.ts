@@ -6,7 +6,7 @@ import type { SsoReport } from '../src/lib/bindings/SsoReport';
 import { addMonths } from '../src/lib/format';
 import SecretEntry from '../src/components/SecretEntry.svelte';
 import TestAndSave from '../src/views/TestAndSave.svelte';
-import { plan, profile } from './fixtures';
+import { noCredential, plan, profile } from './fixtures';
 import { callsOf, handlers, reset } from './mock';
 import { reactive } from './state.svelte';
 
@@ -55,7 +55,7 @@ describe('secret entry', () => {
       };
     };
     const user = userEvent.setup();
-    render(SecretEntry, { profile: profile({ credential: { kind: 'secret', expires_on: null, secret_hint: null, thumbprint: null } }) });
+    render(SecretEntry, { profile: profile({ credential: noCredential({ kind: 'secret' }) }) });
     const box = await screen.findByTestId('secret-value');
     expect(box).toHaveAttribute('type', 'password');
     await user.type(box, SECRET);

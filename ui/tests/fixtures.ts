@@ -1,8 +1,24 @@
 // Test data shaped like the engine's output. The tests check UI behaviour, not engine rules.
 import type { CloudInfo } from '../src/lib/bindings/CloudInfo';
+import type { CredentialMeta } from '../src/lib/bindings/CredentialMeta';
 import type { Issue } from '../src/lib/bindings/Issue';
 import type { Plan } from '../src/lib/bindings/Plan';
 import type { Profile } from '../src/lib/bindings/Profile';
+
+/** An empty credential record, with `over` applied. */
+export function noCredential(over: Partial<CredentialMeta> = {}): CredentialMeta {
+  return {
+    kind: 'none',
+    expires_on: null,
+    secret_hint: null,
+    thumbprint: null,
+    thumbprint_sha256: null,
+    certificate_subject: null,
+    key_bits: null,
+    federated: null,
+    ...over,
+  };
+}
 
 export function profile(over: Partial<Profile> = {}): Profile {
   return {
@@ -19,7 +35,7 @@ export function profile(over: Partial<Profile> = {}): Profile {
     auth_url: null,
     sso_for: 'agents',
     features: { import: false, csp: false },
-    credential: { kind: 'none', expires_on: null, secret_hint: null, thumbprint: null },
+    credential: noCredential(),
     sso: {
       published: false,
       auto_create_users: false,
@@ -34,6 +50,8 @@ export function profile(over: Partial<Profile> = {}): Profile {
       bypass_2fa: false,
     },
     allowed_tenants: [],
+    admin_consent: null,
+    customer_tenants: [],
     verified: null,
     created_at: '2025-01-01T10:00:00Z',
     updated_at: '2025-01-01T10:00:00Z',

@@ -9,7 +9,9 @@
 //! one request per connection (`Connection: close`); caps on header and body size.
 //!
 //! Accepted: `POST <callback path>` with an `application/x-www-form-urlencoded` body
-//! (`response_mode=form_post`), and `GET <callback path>?…` (error redirects). Anything
+//! (`response_mode=form_post`), and `GET <callback path>?…` (error redirects, and the
+//! `admin_consent=True&tenant=…` redirect of `/adminconsent`, see
+//! [`crate::steps::consent_capture`]). Anything
 //! else gets 404/405/411/413/415/400 and the wait goes on. A response whose `state` is
 //! missing or wrong is refused with 400 and the wait goes on. The first response with the
 //! right `state` ends the wait; the listener is closed when [`wait`] returns.
@@ -109,6 +111,13 @@ pub struct Callback {
     pub error: Option<String>,
     /// Error description (Entra: `AADSTS…: …`).
     pub error_description: Option<String>,
+    /// Admin consent (`/adminconsent` redirects): `True` — also on errors, so read
+    /// `error` first.
+    pub admin_consent: Option<String>,
+    /// Admin consent: the tenant Entra names (informational only; it can be forged).
+    pub tenant: Option<String>,
+    /// Admin consent: the scopes Entra names.
+    pub scope: Option<String>,
 }
 
 /// What happened to one connection, for the report and progress.
@@ -288,6 +297,8 @@ async fn serve(
         Ok(cb) => {
             let page = if cb.error.is_some() {
                 page_error(&cb)
+            } else if cb.admin_consent.is_some() {
+                PAGE_CONSENT_DONE.to_string()
             } else {
                 PAGE_DONE.to_string()
             };
@@ -462,10 +473,15 @@ fn route(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
-    let has_result =
-        take("code").is_some() || take("id_token").is_some() || take("error").is_some();
+    let has_result = take("code").is_some()
+        || take("id_token").is_some()
+        || take("error").is_some()
+        || take("admin_consent").is_some();
     if !has_result {
-        return Err((400, "a request without code, id_token or error".into()));
+        return Err((
+            400,
+            "a request without code, id_token, admin_consent or error".into(),
+        ));
     }
     match take("state") {
         None => {
@@ -489,6 +505,9 @@ fn route(
         iss: take("iss"),
         error: take("error"),
         error_description: take("error_description"),
+        admin_consent: take("admin_consent"),
+        tenant: take("tenant"),
+        scope: take("scope"),
     })
 }
 
@@ -562,6 +581,10 @@ const PAGE_DONE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"
 <style>body{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;line-height:1.5}</style></head>\
 <body><h1>Sign-in received</h1><p>Entra Onboard is checking the result. Return to the Entra Onboard wizard to see it; you can close this tab.</p></body></html>";
 
+const PAGE_CONSENT_DONE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Consent received</title>\
+<style>body{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;line-height:1.5}</style></head>\
+<body><h1>Consent received</h1><p>Entra Onboard has recorded the answer. Return to the Entra Onboard wizard to see it; you can close this tab.</p></body></html>";
+
 const PAGE_IGNORED: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not accepted</title></head>\
 <body><h1>Not accepted</h1><p>This request does not belong to the running sign-in test and was ignored. Return to the Entra Onboard wizard.</p></body></html>";
 
@@ -572,7 +595,11 @@ fn page_error(cb: &Callback) -> String {
     let error = html_escape(cb.error.as_deref().unwrap_or_default());
     let description = html_escape(cb.error_description.as_deref().unwrap_or_default());
     page(
-        "Sign-in failed",
+        if cb.admin_consent.is_some() {
+            "Consent not granted"
+        } else {
+            "Sign-in failed"
+        },
         &format!(
             "<p>Microsoft returned an error: <code>{error}</code></p><p>{description}</p>\
              <p>Return to the Entra Onboard wizard: it explains the error and which step fixes it. You can close this tab.</p>"
@@ -655,6 +682,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cb.error_description.as_deref(), Some("AADSTS65004: no"));
+        let cb = route(
+            &req(
+                "GET",
+                &format!("{p}?admin_consent=True&tenant=t1&scope=x&state=s"),
+                "",
+            ),
+            "s",
+            WIZARD_CALLBACK_PATH,
+        )
+        .unwrap();
+        assert_eq!(
+            (cb.via, cb.admin_consent.as_deref(), cb.tenant.as_deref()),
+            (Via::Query, Some("True"), Some("t1"))
+        );
+        assert_eq!(
+            route(
+                &req("GET", &format!("{p}?admin_consent=True&tenant=t1"), ""),
+                "s",
+                WIZARD_CALLBACK_PATH,
+            )
+            .unwrap_err()
+            .0,
+            400,
+            "a consent answer without state is refused like any other"
+        );
         let mut evil = req("POST", p, "code=c&state=s");
         evil.headers[0].1 = "evil.example:80".into();
         assert_eq!(route(&evil, "s", WIZARD_CALLBACK_PATH).unwrap_err().0, 400);
@@ -712,6 +764,9 @@ mod tests {
             iss: None,
             error: Some("<script>".into()),
             error_description: Some("\"'&".into()),
+            admin_consent: None,
+            tenant: None,
+            scope: None,
         };
         let html = page_error(&cb);
         assert!(!html.contains("<script>"));

@@ -11,8 +11,12 @@
 //! | 6 | [`sso`] | SSO toggles and the settings sheet |
 
 pub mod basics;
+pub mod certificate;
 pub mod consent;
+pub mod consent_capture;
 pub mod credential;
 pub mod csp;
 pub mod redirects;
+pub mod reminder;
 pub mod sso;
+pub mod tenants;

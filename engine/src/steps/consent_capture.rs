@@ -1,0 +1,714 @@
+//! Step 4 (and step 5 per customer) — admin consent, captured: the wizard opens the
+//! admin-consent link itself, with its own loopback redirect URI and a fresh `state`, and
+//! reads Entra's answer on the loopback listener of the SSO test
+//! ([`crate::sso_test::loopback`]).
+//!
+//! Entra's answer (entra-docs `v2-admin-consent.md`,
+//! <https://learn.microsoft.com/entra/identity-platform/v2-admin-consent>) is a redirect to
+//! `redirect_uri` with, on success, `admin_consent=True&tenant=<guid>&scope=…&state=…`
+//! and, on failure, `error=…&error_description=AADSTS…&admin_consent=True&state=…` — the
+//! `admin_consent=True` is there on errors too, so [`interpret`] reads `error` **first**.
+//! The `state` must be the one sent (checked in constant time); a wrong or missing one is
+//! refused and the wait goes on. The `tenant` Entra names is recorded but trusted for
+//! nothing: Microsoft warns it can be forged. When the link named a tenant GUID and the
+//! answer names another one, the outcome is a failure.
+//!
+//! The redirect URI is `http://localhost:<port>/entra-onboard/callback`; Entra ignores the
+//! port of `http://localhost` redirect URIs, so the plan's wizard redirect URI (step 2)
+//! covers it. Remove that URI after onboarding, as the plan says.
+//!
+//! Left out: Partner Center's `applicationconsents` API (needs a Partner Center app and
+//! a GDAP role; the customer's admin or a GDAP admin uses the link instead), and checking
+//! consent through Graph (the SSO test's app-only token proves it).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
+use url::Url;
+
+use crate::ids::{TenantId, is_fqdn, parse_guid};
+use crate::profile::{ConsentRecord, ConsentStatus, Profile};
+use crate::sso_test::BrowserFn;
+use crate::sso_test::loopback::{self, Limits, LoopbackError};
+use crate::steps::basics;
+use crate::steps::consent::{admin_consent_url, check_login_url};
+use crate::validation::{Issues, Severity};
+
+/// Default wait for the admin to finish consenting.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// One role that can grant tenant-wide admin consent, and what it can grant
+/// (grant-admin-consent.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ConsentRole {
+    /// The Entra role's name.
+    pub role: String,
+    /// What it may consent to.
+    pub can_grant: String,
+    /// True when it can consent to Microsoft Graph application permissions (import, CSP).
+    pub graph_application_permissions: bool,
+}
+
+/// Who can consent, as data for the UI.
+pub fn consent_roles() -> Vec<ConsentRole> {
+    vec![
+        ConsentRole {
+            role: "Global Administrator".into(),
+            can_grant: "Any permission of any API.".into(),
+            graph_application_permissions: true,
+        },
+        ConsentRole {
+            role: "Privileged Role Administrator".into(),
+            can_grant: "Any permission of any API, including Microsoft Graph application permissions (needed for import and CSP).".into(),
+            graph_application_permissions: true,
+        },
+        ConsentRole {
+            role: "Cloud Application Administrator / Application Administrator".into(),
+            can_grant: "Delegated permissions only: not Microsoft Graph application permissions.".into(),
+            graph_application_permissions: false,
+        },
+    ]
+}
+
+/// What one consent attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ConsentOutcome {
+    /// Consented, declined or failed (never pending: a missing answer is an error).
+    pub status: ConsentStatus,
+    /// The tenant GUID Entra named (informational only).
+    pub tenant_id: Option<String>,
+    /// OAuth `error`, on failure.
+    pub error: Option<String>,
+    /// Entra's `error_description`, verbatim.
+    pub error_description: Option<String>,
+    /// The AADSTS code in the description.
+    pub aadsts: Option<u32>,
+    /// What it means, from the AADSTS catalogue (or a general explanation).
+    pub message: String,
+    /// What to do next.
+    pub fix: Option<String>,
+    /// The wizard step that fixes it.
+    pub step: Option<u8>,
+}
+
+impl ConsentOutcome {
+    /// As the profile keeps it.
+    pub fn to_record(&self, at: DateTime<Utc>) -> ConsentRecord {
+        ConsentRecord {
+            status: self.status,
+            tenant_id: self.tenant_id.clone(),
+            aadsts: self.aadsts,
+            error: self.error.clone(),
+            message: self.error_description.clone().or_else(|| {
+                (self.status != ConsentStatus::Consented).then(|| self.message.clone())
+            }),
+            hint: self.fix.clone(),
+            at: Some(at),
+        }
+    }
+}
+
+/// The consent-relevant fields of a redirect.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsentFields {
+    /// `admin_consent`.
+    pub admin_consent: Option<String>,
+    /// `tenant`.
+    pub tenant: Option<String>,
+    /// `error`.
+    pub error: Option<String>,
+    /// `error_description`.
+    pub error_description: Option<String>,
+}
+
+/// Why a redirect is not a consent answer at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConsentRedirectError {
+    /// No `state`.
+    #[error("the answer has no state, so it cannot be matched to this consent request")]
+    MissingState,
+    /// Another `state`.
+    #[error("the answer's state does not match this consent request (forged or stale)")]
+    BadState,
+    /// A parameter twice.
+    #[error("the answer has the parameter '{0}' twice")]
+    Duplicate(String),
+    /// Neither `error` nor `admin_consent`.
+    #[error("the answer has neither admin_consent nor an error")]
+    Incomplete,
+}
+
+impl ConsentRedirectError {
+    /// Stable code for the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConsentRedirectError::MissingState => "consent.missing_state",
+            ConsentRedirectError::BadState => "consent.bad_state",
+            ConsentRedirectError::Duplicate(_) => "consent.duplicate_param",
+            ConsentRedirectError::Incomplete => "consent.incomplete",
+        }
+    }
+}
+
+/// Parses the query string of a consent redirect: `state` first (it must be
+/// `expected_state`), then [`interpret`]. Pure, for tests and for any caller that gets
+/// the redirect some other way.
+pub fn parse_consent_redirect(
+    query: &str,
+    expected_state: &str,
+    expected_tenant: Option<&str>,
+) -> Result<ConsentOutcome, ConsentRedirectError> {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes()) {
+        if seen.iter().any(|(s, _)| *s == k) {
+            return Err(ConsentRedirectError::Duplicate(
+                k.chars().take(20).collect(),
+            ));
+        }
+        seen.push((k.into_owned(), v.into_owned()));
+    }
+    let get = |name: &str| seen.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    match get("state") {
+        None => return Err(ConsentRedirectError::MissingState),
+        Some(s) if !loopback::constant_time_eq(s.as_bytes(), expected_state.as_bytes()) => {
+            return Err(ConsentRedirectError::BadState);
+        }
+        Some(_) => {}
+    }
+    interpret(
+        &ConsentFields {
+            admin_consent: get("admin_consent"),
+            tenant: get("tenant"),
+            error: get("error"),
+            error_description: get("error_description"),
+        },
+        expected_tenant,
+    )
+}
+
+/// Reads a consent answer whose `state` is already checked: **error first**, then
+/// `admin_consent=True`. `expected_tenant` is the tenant the link named (GUID or domain),
+/// `None` for `organizations`.
+pub fn interpret(
+    f: &ConsentFields,
+    expected_tenant: Option<&str>,
+) -> Result<ConsentOutcome, ConsentRedirectError> {
+    let tenant_id = f.tenant.as_deref().and_then(parse_guid);
+    if let Some(error) = f.error.as_deref().filter(|e| !e.is_empty()) {
+        let description = f.error_description.clone().unwrap_or_default();
+        let aadsts = crate::aadsts::extract_code(&description);
+        let entry = aadsts.and_then(crate::aadsts::lookup);
+        let declined = aadsts == Some(65004) || (aadsts.is_none() && error == "access_denied");
+        let (message, fix, step) = match entry {
+            Some(e) => (e.cause.to_string(), Some(e.fix.to_string()), e.step),
+            None if declined => (
+                "Consent was declined (Cancel was clicked).".to_string(),
+                Some("Run the admin-consent link again and accept.".to_string()),
+                Some(4),
+            ),
+            None => (
+                format!("Entra refused the consent: {error}."),
+                Some("Sign in as a Global Administrator or Privileged Role Administrator of the tenant and run the consent again; Microsoft's description above names the cause.".to_string()),
+                Some(4),
+            ),
+        };
+        return Ok(ConsentOutcome {
+            status: if declined {
+                ConsentStatus::Declined
+            } else {
+                ConsentStatus::Failed
+            },
+            tenant_id,
+            error: Some(error.to_string()),
+            error_description: f.error_description.clone(),
+            aadsts,
+            message,
+            fix,
+            step,
+        });
+    }
+    let Some(admin_consent) = f.admin_consent.as_deref() else {
+        return Err(ConsentRedirectError::Incomplete);
+    };
+    if !admin_consent.eq_ignore_ascii_case("true") {
+        return Ok(ConsentOutcome {
+            status: ConsentStatus::Failed,
+            tenant_id,
+            error: None,
+            error_description: None,
+            aadsts: None,
+            message: format!("Entra answered admin_consent={admin_consent} without an error."),
+            fix: Some("Run the admin-consent link again as an administrator and accept.".into()),
+            step: Some(4),
+        });
+    }
+    if let (Some(want), Some(got)) = (expected_tenant.and_then(parse_guid), tenant_id.clone())
+        && want != got
+    {
+        return Ok(ConsentOutcome {
+            status: ConsentStatus::Failed,
+            tenant_id,
+            error: None,
+            error_description: None,
+            aadsts: None,
+            message: format!(
+                "Consent was granted, but Entra names tenant {got} instead of {want}: the answer was not for this tenant."
+            ),
+            fix: Some(
+                "Sign in with an administrator of the intended tenant and run the consent again."
+                    .into(),
+            ),
+            step: Some(4),
+        });
+    }
+    Ok(ConsentOutcome {
+        status: ConsentStatus::Consented,
+        tenant_id,
+        error: None,
+        error_description: None,
+        aadsts: None,
+        message: "Admin consent granted.".into(),
+        fix: None,
+        step: None,
+    })
+}
+
+/// What the capture is doing now.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+#[ts(export)]
+pub enum ConsentProgress {
+    /// The listener is up.
+    Listening {
+        /// The redirect URI in the link.
+        #[serde(rename = "redirectUri")]
+        redirect_uri: String,
+    },
+    /// The browser was asked to open the link.
+    BrowserOpened {
+        /// The link (no secrets in it).
+        url: String,
+    },
+    /// No browser could be opened: show the link for copying.
+    BrowserFailed {
+        /// The link.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// The listener refused a request and keeps waiting.
+    Ignored {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Hears progress.
+pub type ConsentProgressFn = Arc<dyn Fn(&ConsentProgress) + Send + Sync>;
+
+/// How to run a capture.
+#[derive(Clone)]
+pub struct ConsentCaptureOptions {
+    /// Hard limit on waiting for the browser to come back.
+    pub timeout: Duration,
+    /// Per-connection limits of the loopback listener.
+    pub limits: Limits,
+    /// Opens the system browser.
+    pub open_browser: BrowserFn,
+    /// Progress callback.
+    pub progress: Option<ConsentProgressFn>,
+}
+
+impl Default for ConsentCaptureOptions {
+    fn default() -> Self {
+        ConsentCaptureOptions {
+            timeout: DEFAULT_TIMEOUT,
+            limits: Limits::default(),
+            open_browser: Arc::new(crate::browser::open),
+            progress: None,
+        }
+    }
+}
+
+/// A capture could not start or got no answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConsentCaptureError {
+    /// The profile lacks what the link needs.
+    #[error("the consent link cannot be built yet: {0}")]
+    Profile(String),
+    /// The customer tenant is neither a GUID nor a domain.
+    #[error("{0:?} is not a tenant ID (GUID) or a domain such as contoso.onmicrosoft.com")]
+    BadTenant(String),
+    /// The link would not go to the cloud's login host.
+    #[error(transparent)]
+    NotLoginHost(crate::steps::consent::OpenLinkError),
+    /// Listening failed, timed out or was cancelled.
+    #[error(transparent)]
+    Listener(LoopbackError),
+}
+
+impl ConsentCaptureError {
+    /// Stable code for the UI (`loopback.timeout`, `loopback.cancelled`, … for the
+    /// listener).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConsentCaptureError::Profile(_) => "consent_capture.profile",
+            ConsentCaptureError::BadTenant(_) => "consent_capture.bad_tenant",
+            ConsentCaptureError::NotLoginHost(e) => e.code(),
+            ConsentCaptureError::Listener(e) => e.code(),
+        }
+    }
+}
+
+/// The tenant segment of a capture link: a customer tenant as given (GUID or domain,
+/// validated), else the profile's tenant (single-tenant) or `organizations`.
+pub fn capture_segment(p: &Profile, tenant: Option<&str>) -> Result<String, ConsentCaptureError> {
+    if let Some(t) = tenant {
+        let t = t.trim();
+        if let Some(g) = parse_guid(t) {
+            return Ok(g);
+        }
+        if is_fqdn(t) {
+            return Ok(t.trim_end_matches('.').to_ascii_lowercase());
+        }
+        return Err(ConsentCaptureError::BadTenant(t.to_string()));
+    }
+    let mut issues = Issues::default();
+    let b = basics::check(p, &mut issues);
+    crate::steps::consent::tenant_segment(p, &b)
+        .ok_or_else(|| ConsentCaptureError::Profile("tenant_id is missing or not valid".into()))
+}
+
+/// The admin-consent link of a capture, for `segment`, `redirect_uri` and `state`.
+pub fn capture_url(
+    p: &Profile,
+    segment: &str,
+    redirect_uri: &str,
+    state: &str,
+) -> Result<Url, ConsentCaptureError> {
+    let mut issues = Issues::default();
+    let b = basics::check(p, &mut issues);
+    let bad: Vec<String> = issues
+        .0
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .filter(|i| matches!(i.field.as_str(), "client_id" | "authority"))
+        .map(|i| format!("{}: {}", i.field, i.message))
+        .collect();
+    if !bad.is_empty() {
+        return Err(ConsentCaptureError::Profile(bad.join(" ")));
+    }
+    let client = b
+        .client_id
+        .as_ref()
+        .ok_or_else(|| ConsentCaptureError::Profile("client_id is required".into()))?;
+    let url = admin_consent_url(
+        &b.authority,
+        segment,
+        client,
+        p.cloud.graph_host(),
+        redirect_uri,
+        state,
+    );
+    check_login_url(p, &url).map_err(ConsentCaptureError::NotLoginHost)?;
+    Ok(url)
+}
+
+fn random_state() -> String {
+    use base64::Engine as _;
+    let mut buf = [0u8; 32];
+    getrandom::fill(&mut buf).expect("the OS random generator failed");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// Opens the admin-consent link for `tenant` (see [`capture_segment`]) in the browser and
+/// waits for Entra's answer on the loopback listener. A declined or failed consent is an
+/// `Ok` outcome; no answer in time, a cancel, or a profile without a link is an `Err`.
+pub async fn capture(
+    p: &Profile,
+    tenant: Option<&str>,
+    options: &ConsentCaptureOptions,
+    cancel: &CancellationToken,
+) -> Result<ConsentOutcome, ConsentCaptureError> {
+    let segment = capture_segment(p, tenant)?;
+    let listener = loopback::Listener::bind()
+        .await
+        .map_err(ConsentCaptureError::Listener)?;
+    let redirect_uri = listener.redirect_uri();
+    let state = random_state();
+    let url = capture_url(p, &segment, &redirect_uri, &state)?;
+    let emit = |e: ConsentProgress| {
+        if let Some(f) = &options.progress {
+            f(&e);
+        }
+    };
+    emit(ConsentProgress::Listening {
+        redirect_uri: redirect_uri.clone(),
+    });
+    match (options.open_browser)(&url) {
+        Ok(()) => emit(ConsentProgress::BrowserOpened {
+            url: url.to_string(),
+        }),
+        Err(e) => emit(ConsentProgress::BrowserFailed {
+            url: url.to_string(),
+            message: e.to_string(),
+        }),
+    }
+    let deadline = tokio::time::Instant::now() + options.timeout;
+    let cb = loopback::wait(listener, &state, options.limits, deadline, cancel, |why| {
+        emit(ConsentProgress::Ignored {
+            reason: why.to_string(),
+        })
+    })
+    .await
+    .map_err(ConsentCaptureError::Listener)?;
+    let expected = (segment != "organizations").then_some(segment.as_str());
+    let fields = ConsentFields {
+        admin_consent: cb.admin_consent,
+        tenant: cb.tenant,
+        error: cb.error,
+        error_description: cb.error_description,
+    };
+    // The listener accepted it because it carries a result and the right state; an answer
+    // with a code but neither error nor admin_consent is not a consent answer.
+    interpret(&fields, expected).or_else(|e| {
+        Ok(ConsentOutcome {
+            status: ConsentStatus::Failed,
+            tenant_id: None,
+            error: None,
+            error_description: None,
+            aadsts: None,
+            message: format!("The browser came back, but {e}."),
+            fix: Some("Open the admin-consent link again; if it repeats, check the redirect URIs of step 2.".into()),
+            step: Some(4),
+        })
+    })
+}
+
+/// Records `outcome` in the profile: on the customer tenant's row when `tenant` names one
+/// of [`Profile::customer_tenants`], else as the profile's own [`Profile::admin_consent`].
+/// Returns true when a customer row was updated.
+pub fn record_consent(
+    p: &mut Profile,
+    tenant: Option<&str>,
+    outcome: &ConsentOutcome,
+    at: DateTime<Utc>,
+) -> bool {
+    let record = outcome.to_record(at);
+    if let Some(t) = tenant {
+        let key = crate::steps::tenants::tenant_key(t);
+        if let Some(row) = p
+            .customer_tenants
+            .iter_mut()
+            .find(|r| crate::steps::tenants::tenant_key(&r.tenant) == key)
+        {
+            row.consent = record;
+            return true;
+        }
+    }
+    p.admin_consent = Some(record);
+    false
+}
+
+/// True when `t` names the profile's own tenant (so a capture for it is step 4's).
+pub fn is_home_tenant(p: &Profile, t: &str) -> bool {
+    TenantId::parse(t).is_some_and(|t| TenantId::parse(&p.tenant_id) == Some(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATE: &str = "s-123";
+    const T: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+    fn parse(q: &str) -> Result<ConsentOutcome, ConsentRedirectError> {
+        parse_consent_redirect(q, STATE, Some(T))
+    }
+
+    #[test]
+    fn success() {
+        let o = parse(&format!(
+            "admin_consent=True&tenant={T}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default&state={STATE}"
+        ))
+        .unwrap();
+        assert_eq!(o.status, ConsentStatus::Consented);
+        assert_eq!(o.tenant_id.as_deref(), Some(T));
+        assert_eq!(o.error, None);
+    }
+
+    #[test]
+    fn an_error_wins_over_admin_consent_true() {
+        let o = parse(&format!(
+            "admin_consent=True&error=consent_required&error_description=AADSTS65004%3A+User+declined+to+consent&state={STATE}"
+        ))
+        .unwrap();
+        assert_eq!(o.status, ConsentStatus::Declined);
+        assert_eq!(o.aadsts, Some(65004));
+        assert_eq!(
+            o.fix.as_deref(),
+            Some("Run the admin-consent link again and accept.")
+        );
+        let o = parse(&format!(
+            "error=invalid_request&error_description=AADSTS90094%3A+admin+needed&admin_consent=True&tenant={T}&state={STATE}"
+        ))
+        .unwrap();
+        assert_eq!(o.status, ConsentStatus::Failed);
+        assert_eq!(o.aadsts, Some(90094));
+        assert_eq!(o.step, Some(4));
+        assert!(
+            o.error_description
+                .unwrap()
+                .starts_with("AADSTS90094: admin needed")
+        );
+        // unknown code: failed with a general fix
+        let o = parse(&format!(
+            "error=server_error&error_description=AADSTS1&state={STATE}"
+        ))
+        .unwrap();
+        assert_eq!((o.status, o.aadsts), (ConsentStatus::Failed, Some(1)));
+        assert!(o.fix.unwrap().contains("Privileged Role Administrator"));
+        // access_denied without a code is a decline
+        let o = parse(&format!("error=access_denied&state={STATE}")).unwrap();
+        assert_eq!(o.status, ConsentStatus::Declined);
+    }
+
+    #[test]
+    fn bad_or_missing_state_is_refused_even_with_consent() {
+        let q = format!("admin_consent=True&tenant={T}");
+        assert_eq!(parse(&q).unwrap_err().code(), "consent.missing_state");
+        assert_eq!(
+            parse(&format!("{q}&state=other")).unwrap_err().code(),
+            "consent.bad_state"
+        );
+        assert_eq!(
+            parse("error=access_denied&state=x").unwrap_err().code(),
+            "consent.bad_state",
+            "an error with the wrong state is not ours either"
+        );
+        assert_eq!(
+            parse(&format!("{q}&state={STATE}&state={STATE}"))
+                .unwrap_err()
+                .code(),
+            "consent.duplicate_param"
+        );
+    }
+
+    #[test]
+    fn missing_params() {
+        assert_eq!(
+            parse(&format!("state={STATE}")).unwrap_err().code(),
+            "consent.incomplete"
+        );
+        assert_eq!(
+            parse(&format!("tenant={T}&state={STATE}"))
+                .unwrap_err()
+                .code(),
+            "consent.incomplete"
+        );
+        // consent without a tenant is still consent (the tenant is informational)
+        let o = parse(&format!("admin_consent=True&state={STATE}")).unwrap();
+        assert_eq!((o.status, o.tenant_id), (ConsentStatus::Consented, None));
+        let o = parse(&format!("admin_consent=False&state={STATE}")).unwrap();
+        assert_eq!(o.status, ConsentStatus::Failed);
+    }
+
+    #[test]
+    fn consent_for_another_tenant_is_a_failure() {
+        let other = "99999999-8888-4777-8666-555555555555";
+        let o = parse(&format!("admin_consent=True&tenant={other}&state={STATE}")).unwrap();
+        assert_eq!(o.status, ConsentStatus::Failed);
+        assert!(o.message.contains(other));
+        // with `organizations` (or a domain) any tenant is the answer
+        let o = parse_consent_redirect(
+            &format!("admin_consent=True&tenant={other}&state={STATE}"),
+            STATE,
+            Some("contoso.com"),
+        )
+        .unwrap();
+        assert_eq!(o.status, ConsentStatus::Consented);
+    }
+
+    #[test]
+    fn capture_links_are_built_from_the_profile() {
+        let mut p = Profile {
+            tenant_id: T.into(),
+            client_id: "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9".into(),
+            agent_url: "https://acme.halopsa.com".into(),
+            ..Profile::default()
+        };
+        assert_eq!(capture_segment(&p, None).unwrap(), T);
+        assert_eq!(
+            capture_segment(&p, Some(" Contoso.OnMicrosoft.com ")).unwrap(),
+            "contoso.onmicrosoft.com"
+        );
+        assert_eq!(
+            capture_segment(&p, Some("common")).unwrap_err().code(),
+            "consent_capture.bad_tenant"
+        );
+        let url = capture_url(&p, T, "http://localhost:5000/entra-onboard/callback", "st").unwrap();
+        assert_eq!(url.host_str(), Some("login.microsoftonline.com"));
+        assert_eq!(url.path(), format!("/{T}/v2.0/adminconsent"));
+        let q: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert!(q.contains(&(
+            "redirect_uri".into(),
+            "http://localhost:5000/entra-onboard/callback".into()
+        )));
+        assert!(q.contains(&("state".into(), "st".into())));
+        assert!(q.contains(&(
+            "scope".into(),
+            "https://graph.microsoft.com/.default".into()
+        )));
+        p.client_id = "nope".into();
+        assert_eq!(
+            capture_url(&p, T, "http://localhost:1/x", "s")
+                .unwrap_err()
+                .code(),
+            "consent_capture.profile"
+        );
+    }
+
+    #[test]
+    fn recording_goes_to_the_customer_row_or_the_profile() {
+        let mut p = Profile::default();
+        p.customer_tenants.push(crate::profile::CustomerTenant {
+            tenant: "contoso.com".into(),
+            ..Default::default()
+        });
+        let o = parse(&format!("admin_consent=True&tenant={T}&state={STATE}")).unwrap();
+        let at = Utc::now();
+        assert!(record_consent(&mut p, Some("Contoso.com"), &o, at));
+        assert_eq!(
+            p.customer_tenants[0].consent.status,
+            ConsentStatus::Consented
+        );
+        assert_eq!(p.customer_tenants[0].consent.tenant_id.as_deref(), Some(T));
+        assert!(p.admin_consent.is_none());
+        assert!(!record_consent(&mut p, None, &o, at));
+        assert_eq!(p.admin_consent.unwrap().at, Some(at));
+    }
+
+    #[test]
+    fn roles_say_who_can_consent_to_graph_application_permissions() {
+        let roles = consent_roles();
+        let names: Vec<&str> = roles
+            .iter()
+            .filter(|r| r.graph_application_permissions)
+            .map(|r| r.role.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["Global Administrator", "Privileged Role Administrator"]
+        );
+    }
+}

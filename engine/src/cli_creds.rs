@@ -221,6 +221,7 @@ pub fn cert(action: CertAction, out: &mut dyn Write) -> CliResult {
                 ));
             }
             c.record_in(&mut p.credential);
+            p.credential.certificate_file = Some(files.pfx.display().to_string());
             save(&profile, &mut p)?;
             match format {
                 Format::Json => json(
@@ -288,6 +289,13 @@ pub fn cert(action: CertAction, out: &mut dyn Write) -> CliResult {
                 .set_certificate_password(&id, &c.pfx_password)
                 .map_err(|e| e.to_string())?;
             c.record_in(&mut p.credential);
+            // Where the SSO test (and the desktop app) finds the key again.
+            p.credential.certificate_file = Some(
+                std::fs::canonicalize(&pfx)
+                    .unwrap_or_else(|_| pfx.clone())
+                    .display()
+                    .to_string(),
+            );
             save(&profile, &mut p)?;
             match format {
                 Format::Json => json(

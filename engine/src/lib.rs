@@ -17,6 +17,7 @@ pub mod cli;
 pub mod cli_creds;
 pub mod cloud;
 pub mod customers;
+pub mod exports;
 pub mod graph;
 pub mod ids;
 pub mod keychain;

@@ -108,6 +108,9 @@ pub struct CredentialMeta {
     pub certificate_subject: Option<String>,
     /// RSA key size of the certificate, in bits.
     pub key_bits: Option<u32>,
+    /// Where the certificate's password-protected .pfx is on this computer (the SSO test
+    /// signs with its key; the password is in the keychain). Not a secret.
+    pub certificate_file: Option<String>,
     /// The federated identity credential (kind `federated`): issuer, subject, audience.
     pub federated: Option<FederatedCredential>,
 }

@@ -13,6 +13,9 @@ use ts_rs::TS;
 use crate::ids::Sensitive;
 use crate::keychain::{Keychain, KeychainError};
 use crate::profile::{CredentialKind, Profile};
+use crate::steps::certificate::{
+    self, CertificateError, CertificateFiles, CertificateInfo, CertificateRequest,
+};
 use crate::steps::credential::{SecretValueError, check_secret_expiry, check_secret_value};
 
 /// Why a secret could not be stored or read.
@@ -30,6 +33,17 @@ pub enum VaultError {
     /// The keychain refused or is unavailable.
     #[error(transparent)]
     Keychain(#[from] KeychainError),
+    /// A certificate could not be made, read or written.
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
+    /// The app's own folder for imported certificates could not be written.
+    #[error("could not keep a copy of the certificate in {path}: {message}")]
+    Io {
+        /// The folder.
+        path: String,
+        /// Why.
+        message: String,
+    },
 }
 
 impl VaultError {
@@ -39,6 +53,8 @@ impl VaultError {
             VaultError::Value(e) => e.code(),
             VaultError::NoProfileId => "secret.no_profile_id",
             VaultError::Keychain(e) => e.code(),
+            VaultError::Certificate(e) => e.code(),
+            VaultError::Io { .. } => "certificate.io",
         }
     }
 }
@@ -140,10 +156,7 @@ pub fn test_credential(
         CredentialKind::Secret => {
             stored_secret(keychain, profile).map(crate::sso_test::ClientCredential::Secret)
         }
-        CredentialKind::Certificate => Err(
-            "this customer uses a certificate: create or import it in step 3 first, so the test can sign with its key"
-                .into(),
-        ),
+        CredentialKind::Certificate => certificate_credential(keychain, profile),
         CredentialKind::None => Err(
             "no credential chosen: pick a client secret or a certificate in step 3 and store it first"
                 .into(),
@@ -153,4 +166,111 @@ pub fn test_credential(
                 .into(),
         ),
     }
+}
+
+/// A certificate made in step 3: what it is and where its files went.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct CreatedCertificate {
+    /// Subject, validity, key size and thumbprints.
+    pub info: CertificateInfo,
+    /// The files written: `.cer` (upload to Entra), `.pem`, `.pfx` (for the service desk).
+    pub files: CertificateFiles,
+    /// Where the .pfx password is.
+    pub password_store: String,
+}
+
+/// Step 3, "Create a certificate": generates it, writes the files into `dir`, stores the
+/// .pfx password in the keychain (or takes the files back) and records the certificate in
+/// `profile`.
+pub fn create_certificate(
+    keychain: &Keychain,
+    profile: &mut Profile,
+    request: &CertificateRequest,
+    dir: &std::path::Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<CreatedCertificate, VaultError> {
+    let key = profile_key(profile)?;
+    let c = certificate::generate(request, now)?;
+    let files = CertificateFiles::for_profile(dir, profile, &c.info);
+    certificate::write_files(&c, &files, false)?;
+    if let Err(e) = keychain.set_certificate_password(&key, &c.pfx_password) {
+        // Nobody could open the .pfx without its password: take the files back.
+        for f in [&files.cer, &files.pem, &files.pfx] {
+            let _ = std::fs::remove_file(f);
+        }
+        return Err(e.into());
+    }
+    c.record_in(&mut profile.credential);
+    profile.credential.certificate_file = Some(files.pfx.display().to_string());
+    Ok(CreatedCertificate {
+        info: c.info.clone(),
+        files,
+        password_store: keychain.store_name().to_string(),
+    })
+}
+
+/// Step 3, "Import a .pfx": checks it (RSA ≥ 2048, not expired, has its key), keeps a copy
+/// in `keep_dir` (still encrypted with its password) for the SSO test, stores the password
+/// in the keychain and records the certificate in `profile`.
+pub fn import_certificate(
+    keychain: &Keychain,
+    profile: &mut Profile,
+    pfx: &[u8],
+    password: Sensitive<String>,
+    keep_dir: &std::path::Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<CertificateInfo, VaultError> {
+    let key = profile_key(profile)?;
+    if pfx.len() > certificate::MAX_PFX_BYTES {
+        return Err(CertificateError::PfxTooLarge(pfx.len()).into());
+    }
+    let c = certificate::import_pfx(pfx, password, now)?;
+    let io = |e: std::io::Error| VaultError::Io {
+        path: keep_dir.display().to_string(),
+        message: e.to_string(),
+    };
+    std::fs::create_dir_all(keep_dir).map_err(io)?;
+    let path = keep_dir.join(format!("{key}.pfx"));
+    crate::profile::write_atomic(&path, pfx).map_err(|e| VaultError::Io {
+        path: keep_dir.display().to_string(),
+        message: e.to_string(),
+    })?;
+    keychain.set_certificate_password(&key, &c.pfx_password)?;
+    c.record_in(&mut profile.credential);
+    profile.credential.certificate_file = Some(path.display().to_string());
+    Ok(c.info.clone())
+}
+
+/// The certificate credential for the SSO test: the profile's .pfx opened with the password
+/// from the keychain.
+fn certificate_credential(
+    keychain: &Keychain,
+    profile: &Profile,
+) -> Result<crate::sso_test::ClientCredential, String> {
+    let key = profile_key(profile).map_err(|e| e.to_string())?;
+    let Some(path) = profile.credential.certificate_file.as_deref() else {
+        return Err(
+            "this customer uses a certificate: create or import it in step 3 first, so the test can sign with its key"
+                .into(),
+        );
+    };
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!(
+            "the certificate file {path} cannot be read ({e}); create or import it again in step 3"
+        )
+    })?;
+    let password = keychain
+        .get_certificate_password(&key)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "the certificate's password is not in {}; import the .pfx again in step 3",
+                keychain.store_name()
+            )
+        })?;
+    let c =
+        certificate::import_pfx(&bytes, password, chrono::Utc::now()).map_err(|e| e.to_string())?;
+    c.client_credential().map_err(|e| e.to_string())
 }

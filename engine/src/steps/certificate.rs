@@ -355,6 +355,8 @@ pub fn record_certificate(meta: &mut CredentialMeta, info: &CertificateInfo) {
     meta.certificate_subject = Some(info.subject.clone());
     meta.key_bits = Some(info.key_bits);
     meta.secret_hint = None;
+    // Set by the caller that knows where the .pfx went.
+    meta.certificate_file = None;
 }
 
 /// PEM armour (RFC 7468): base64 in 64-character lines.

@@ -14,12 +14,14 @@
 pub mod aadsts;
 pub mod browser;
 pub mod cli;
+pub mod cli_sandbox;
 pub mod cloud;
 pub mod customers;
 pub mod ids;
 pub mod keychain;
 pub mod plan;
 pub mod profile;
+pub mod sandbox;
 pub mod sso_test;
 pub mod steps;
 pub mod validation;

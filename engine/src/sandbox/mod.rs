@@ -1,0 +1,17 @@
+//! Stand-ins for Microsoft services that run on this computer: for tests, for the
+//! desktop app's "Practice with the sandbox" and for `entra-onboard sandbox`. Everything
+//! here is clearly a sandbox — it listens on 127.0.0.1 only, its identifiers are fixed
+//! and obviously fake, every page says SANDBOX — and none of it is used against a real
+//! tenant.
+//!
+//! - [`idp`]: the sandbox tenant's identity provider (discovery, JWKS, authorize with a
+//!   sign-in page and two demo users, token, admin consent, a "portal" page).
+//!
+//! [`start`] serves it; [`idp::idp_router`] gives its routes for merging with other
+//! sandbox routes on the same port.
+
+pub mod idp;
+
+pub use idp::{
+    SandboxError, SandboxHandle, SandboxInfo, SandboxOptions, is_sandbox_authority, start,
+};

@@ -169,6 +169,20 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run the sandbox (practice) tenant on 127.0.0.1 until Ctrl-C: an Entra-like sign-in
+    /// with a demo app, secret and users, for practising every step with no Microsoft
+    /// tenant. Prints the base URL to put in a profile's "authority".
+    Sandbox {
+        /// Port on 127.0.0.1 (default: a free one).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Start with admin consent already granted for the demo app.
+        #[arg(long)]
+        consented: bool,
+        /// Output format (json: one line with the sandbox's details).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Store, check or delete a profile's client secret in the OS keychain.
     #[command(long_about = SECRET_ABOUT)]
     Secret {
@@ -385,6 +399,11 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
                 out,
             )
         }
+        Command::Sandbox {
+            port,
+            consented,
+            format,
+        } => crate::cli_sandbox::run(port, consented, format, out),
         Command::Profiles { show, format } => {
             let store = ProfileStore::open_default().map_err(|e| e.to_string())?;
             if let Some(id) = show {

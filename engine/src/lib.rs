@@ -15,6 +15,7 @@ pub mod aadsts;
 pub mod browser;
 pub mod cli;
 pub mod cli_creds;
+pub mod cli_sandbox;
 pub mod cloud;
 pub mod customers;
 pub mod exports;

@@ -6,6 +6,9 @@
 // cookies per host), and when a page is an auto-submitting form (response_mode=form_post),
 // parses the form and POSTs its fields to the form's action — the loopback callback.
 // Errors go to $SCRIPTED_BROWSER_LOG when set (stdout/stderr are discarded by the engine).
+// Pages whose form offers a choice as named submit buttons (the sandbox's sign-in page:
+// one button per demo user; its consent page: Accept / Cancel) are submitted with the
+// button whose value is $SCRIPTED_BROWSER_CHOICE, else the first named button, as a click.
 // No dependencies: Node's fetch.
 
 import fs from 'node:fs';
@@ -57,6 +60,14 @@ function parseForm(html, base) {
   for (const input of html.matchAll(/<input\b[^>]*>/gi)) {
     const name = attr(input[0], 'name');
     if (name !== undefined) fields.append(name, attr(input[0], 'value') ?? '');
+  }
+  const buttons = [...html.matchAll(/<button\b[^>]*>/gi)]
+    .map((b) => ({ name: attr(b[0], 'name'), value: attr(b[0], 'value') ?? '' }))
+    .filter((b) => b.name !== undefined);
+  if (buttons.length > 0) {
+    const want = process.env.SCRIPTED_BROWSER_CHOICE;
+    const pick = buttons.find((b) => b.value === want) ?? buttons[0];
+    fields.append(pick.name, pick.value);
   }
   return { action, method, fields };
 }

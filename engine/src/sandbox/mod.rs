@@ -1,12 +1,20 @@
-//! Stand-ins for Microsoft services that run on this computer: for tests, and for the
-//! desktop app's "Practice with the sandbox". Everything here is clearly a sandbox — it
-//! listens on 127.0.0.1 only and its objects carry sandbox names — and none of it is used
-//! against a real tenant.
+//! Stand-ins for Microsoft services that run on this computer: for tests, for the
+//! desktop app's "Practice with the sandbox" and for `entra-onboard sandbox`. Everything
+//! here is clearly a sandbox — it listens on 127.0.0.1 only, its identifiers are fixed
+//! and obviously fake, every page says SANDBOX — and none of it is used against a real
+//! tenant.
 //!
+//! - [`idp`]: the sandbox tenant's identity provider (discovery, JWKS, authorize with a
+//!   sign-in page and two demo users, token, admin consent, a "portal" page).
 //! - [`graph`]: an in-memory Microsoft Graph v1.0 subset (the routes automation uses),
 //!   with fault injection and a request log.
 //!
-//! Left out (issue 6 adds them): the sign-in side (discovery, authorize, token, JWKS,
-//! admin consent).
+//! [`start`] serves the provider; [`idp::idp_router`] gives its routes for merging with the
+//! Graph routes on the same port.
 
 pub mod graph;
+pub mod idp;
+
+pub use idp::{
+    SandboxError, SandboxHandle, SandboxInfo, SandboxOptions, is_sandbox_authority, start,
+};

@@ -36,6 +36,11 @@ certificate_subject: string | null,
  */
 key_bits: number | null, 
 /**
+ * Where the certificate's password-protected .pfx is on this computer (the SSO test
+ * signs with its key; the password is in the keychain). Not a secret.
+ */
+certificate_file: string | null, 
+/**
  * The federated identity credential (kind `federated`): issuer, subject, audience.
  */
 federated: FederatedCredential | null, };

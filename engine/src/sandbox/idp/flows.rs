@@ -1,0 +1,569 @@
+//! The browser side: authorize, the sign-in and consent pages' answers, admin consent,
+//! logout.
+//!
+//! Order of checks at authorize, as Entra: the tenant, the app and the redirect URI are
+//! checked first and fail with an error *page* (nothing can be sent to an unchecked
+//! redirect URI); everything after that fails by sending `error`/`error_description`
+//! (and `state`) back to the redirect URI in the requested response mode.
+//!
+//! A choice on a page is a POST; its answer is stored and the browser is sent (303) to
+//! `/sandbox/complete?txn=…`, which answers once: the form_post page or a redirect.
+
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::errors::{self, AadError};
+use super::keys::{half_hash, random};
+use super::{
+    Completed, DEMO_USERS, IdpState, IssuedCode, Mode, Params, Pending, PendingKind,
+    SANDBOX_TENANT_ID, pages, segment,
+};
+
+const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+fn redirect(location: &str, status: StatusCode) -> Response {
+    let mut res = status.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+/// Sends `params` to `redirect_uri` in `mode`.
+fn answer(redirect_uri: &str, mode: Mode, params: &[(String, String)]) -> Response {
+    let encoded = || {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish()
+    };
+    match mode {
+        Mode::FormPost => pages::form_post(redirect_uri, params),
+        Mode::Query => {
+            let sep = if redirect_uri.contains('?') { '&' } else { '?' };
+            redirect(
+                &format!("{redirect_uri}{sep}{}", encoded()),
+                StatusCode::FOUND,
+            )
+        }
+        Mode::Fragment => redirect(&format!("{redirect_uri}#{}", encoded()), StatusCode::FOUND),
+    }
+}
+
+fn with_state(mut params: Vec<(String, String)>, state: Option<&str>) -> Vec<(String, String)> {
+    if let Some(s) = state {
+        params.push(("state".into(), s.into()));
+    }
+    params
+}
+
+/// `GET /{tenant}/oauth2/v2.0/authorize`.
+pub(crate) async fn authorize(
+    State(s): State<IdpState>,
+    Path(tenant): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let p = Params::query(q);
+    if segment(&tenant).is_none() {
+        return pages::error(&errors::tenant_not_found(&tenant));
+    }
+    let Some(client_id) = p.get("client_id") else {
+        return pages::error(&errors::missing("client_id"));
+    };
+    let Some(redirect_uri) = p.get("redirect_uri") else {
+        return pages::error(&errors::missing("redirect_uri"));
+    };
+    let (app_name, id_tokens_enabled) = {
+        let d = s.data();
+        let Some(app) = d.app(client_id) else {
+            return pages::error(&errors::app_not_found(client_id));
+        };
+        if !app.redirect_registered(redirect_uri) {
+            return pages::error(&errors::redirect_mismatch(redirect_uri, client_id));
+        }
+        (app.name.clone(), app.id_tokens_enabled)
+    };
+    let state = p.get("state");
+
+    // From here on errors go back to the (registered) redirect URI.
+    let types: Vec<&str> = p
+        .get("response_type")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|t| !t.is_empty())
+        .collect();
+    let code = types.contains(&"code");
+    let id_token = types.contains(&"id_token");
+    let default_mode = if id_token || types.contains(&"token") {
+        Mode::Fragment
+    } else {
+        Mode::Query
+    };
+    let mode = match p.get("response_mode") {
+        None => default_mode,
+        Some("query") => Mode::Query,
+        Some("fragment") => Mode::Fragment,
+        Some("form_post") => Mode::FormPost,
+        Some(other) => {
+            let e = AadError::new(
+                "invalid_request",
+                900144,
+                format!(
+                    "The value '{other}' of the parameter 'response_mode' is not supported; use query, fragment or form_post."
+                ),
+            );
+            return answer(
+                redirect_uri,
+                default_mode,
+                &with_state(e.redirect_params(), state),
+            );
+        }
+    };
+    let fail = |e: AadError| answer(redirect_uri, mode, &with_state(e.redirect_params(), state));
+    if types.is_empty() {
+        return fail(errors::missing("response_type"));
+    }
+    if let Some(t) = types
+        .iter()
+        .find(|t| !matches!(**t, "code" | "id_token" | "token"))
+    {
+        return fail(AadError::new(
+            "unsupported_response_type",
+            70005,
+            format!("response_type '{t}' is not supported."),
+        ));
+    }
+    if types.contains(&"token") {
+        return fail(AadError::new(
+            "unsupported_response_type",
+            70005,
+            "response_type 'token' is not enabled for the application.",
+        ));
+    }
+    if id_token && mode == Mode::Query {
+        return fail(AadError::new(
+            "invalid_request",
+            70005,
+            "response_mode 'query' is not allowed when response_type includes 'id_token'; use form_post or fragment.",
+        ));
+    }
+    if id_token && !id_tokens_enabled {
+        return fail(AadError::new(
+            "unsupported_response_type",
+            700054,
+            "response_type 'id_token' is not enabled for the application.",
+        ));
+    }
+    let Some(scope) = p.get("scope") else {
+        return fail(errors::missing("scope"));
+    };
+    let scopes: Vec<String> = scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if id_token && !scopes.iter().any(|s| s == "openid") {
+        return fail(AadError::new(
+            "invalid_request",
+            70005,
+            "response_type 'id_token' requires the 'openid' scope.",
+        ));
+    }
+    let nonce = p.get("nonce").map(str::to_string);
+    if id_token && nonce.is_none() {
+        return fail(errors::missing("nonce"));
+    }
+    // PKCE S256 for every code: the sandbox is stricter than Entra (which requires PKCE
+    // only for SPAs) because every client of the wizard sends it.
+    let challenge = p.get("code_challenge").unwrap_or_default().to_string();
+    if code {
+        if challenge.is_empty() {
+            return fail(errors::missing("code_challenge"));
+        }
+        if p.get("code_challenge_method") != Some("S256") {
+            return fail(AadError::new(
+                "invalid_request",
+                50149,
+                "Invalid Code_Challenge_method parameter. The sandbox accepts only S256.",
+            ));
+        }
+        if challenge.len() != 43 {
+            return fail(AadError::new(
+                "invalid_request",
+                501491,
+                "Invalid size of Code_Challenge parameter.",
+            ));
+        }
+    }
+    if p.get("prompt") == Some("none") {
+        return fail(AadError::new(
+            "login_required",
+            50058,
+            "A silent sign-in request was sent but no user is signed in.",
+        ));
+    }
+    let pending = Pending {
+        created: Instant::now(),
+        client_id: client_id.to_string(),
+        redirect_uri: redirect_uri.to_string(),
+        mode,
+        state: state.map(str::to_string),
+        kind: PendingKind::SignIn {
+            code,
+            id_token,
+            scopes,
+            nonce,
+            challenge,
+        },
+    };
+    // A login_hint naming a demo user skips the page (no password in the sandbox).
+    if let Some(hint) = p.get("login_hint")
+        && let Some(user) = DEMO_USERS
+            .iter()
+            .position(|u| u.username.eq_ignore_ascii_case(hint))
+    {
+        let params = issue(&s, &pending, user);
+        return answer(&pending.redirect_uri, pending.mode, &params);
+    }
+    let txn = random(24);
+    {
+        let mut d = s.data();
+        d.sweep();
+        d.pending.insert(txn.clone(), pending);
+    }
+    pages::sign_in(&txn, &app_name, &DEMO_USERS)
+}
+
+/// The sign-in answer for `user`: a code and/or an ID token, with `state` and
+/// `session_state`, as Entra sends them.
+fn issue(s: &IdpState, p: &Pending, user: usize) -> Vec<(String, String)> {
+    let PendingKind::SignIn {
+        code: want_code,
+        id_token,
+        scopes,
+        nonce,
+        challenge,
+    } = &p.kind
+    else {
+        return Vec::new();
+    };
+    let mut params = Vec::new();
+    let mut code_value = None;
+    if *want_code {
+        let c = format!("sandbox.{}", random(48));
+        let mut d = s.data();
+        d.sweep();
+        d.codes.insert(
+            c.clone(),
+            IssuedCode {
+                created: Instant::now(),
+                client_id: p.client_id.clone(),
+                redirect_uri: p.redirect_uri.clone(),
+                challenge: challenge.clone(),
+                nonce: nonce.clone(),
+                user,
+                scopes: scopes.clone(),
+            },
+        );
+        params.push(("code".to_string(), c.clone()));
+        code_value = Some(c);
+    }
+    if *id_token {
+        let mut claims = id_token_claims(s, &p.client_id, user, nonce.as_deref(), scopes);
+        if let Some(c) = &code_value {
+            claims["c_hash"] = json!(half_hash(c));
+        }
+        params.push(("id_token".into(), s.0.key.sign(&claims)));
+    }
+    let mut params = with_state(params, p.state.as_deref());
+    params.push(("session_state".into(), uuid::Uuid::new_v4().to_string()));
+    params
+}
+
+/// The claims of a v2.0 ID token for `user` and `client_id`.
+pub(crate) fn id_token_claims(
+    s: &IdpState,
+    client_id: &str,
+    user: usize,
+    nonce: Option<&str>,
+    scopes: &[String],
+) -> serde_json::Value {
+    let u = &DEMO_USERS[user];
+    let now = chrono::Utc::now().timestamp();
+    let mut c = json!({
+        "aud": client_id,
+        "iss": s.issuer(),
+        "iat": now,
+        "nbf": now,
+        "exp": now + super::TOKEN_LIFETIME_SECS,
+        "amr": u.amr,
+        "name": u.name,
+        "oid": u.oid,
+        "preferred_username": u.username,
+        "sub": pairwise_sub(client_id, u.oid),
+        "tid": SANDBOX_TENANT_ID,
+        "uti": random(16),
+        "ver": "2.0",
+    });
+    if let Some(n) = nonce {
+        c["nonce"] = json!(n);
+    }
+    if scopes.iter().any(|s| s == "email") {
+        c["email"] = json!(u.username);
+    }
+    c
+}
+
+/// Entra's `sub` is pairwise: the same user has a different `sub` per app.
+pub(crate) fn pairwise_sub(client_id: &str, oid: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(format!("{client_id}|{oid}|sandbox").as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d)
+}
+
+/// The scopes without the OpenID ones and without the Graph prefix (`scp`).
+pub(crate) fn resource_scopes(scopes: &[String]) -> Vec<String> {
+    scopes
+        .iter()
+        .filter(|s| !OIDC_SCOPES.contains(&s.as_str()))
+        .map(|s| {
+            s.strip_prefix(super::GRAPH_RESOURCE)
+                .map(|r| r.trim_start_matches('/'))
+                .unwrap_or(s)
+                .to_string()
+        })
+        .collect()
+}
+
+fn expired_page() -> Response {
+    pages::message(
+        StatusCode::BAD_REQUEST,
+        "This page has expired",
+        "The sign-in or consent request is no longer waiting (it was answered already, or ten minutes passed). Start again from the wizard.",
+    )
+}
+
+fn complete_redirect(s: &IdpState, c: Completed) -> Response {
+    let txn = random(24);
+    {
+        let mut d = s.data();
+        d.sweep();
+        d.completed.insert(txn.clone(), c);
+    }
+    redirect(
+        &format!("/sandbox/complete?txn={txn}"),
+        StatusCode::SEE_OTHER,
+    )
+}
+
+/// `POST /sandbox/signin` (`txn`, and `user=<username>` or `action=cancel`).
+pub(crate) async fn signin(State(s): State<IdpState>, body: Bytes) -> Response {
+    let f = Params::parse(&body);
+    let Some(p) = f.get("txn").and_then(|t| s.data().pending.remove(t)) else {
+        return expired_page();
+    };
+    if !matches!(p.kind, PendingKind::SignIn { .. }) {
+        return expired_page();
+    }
+    let params = if f.get("action") == Some("cancel") {
+        with_state(errors::declined().redirect_params(), p.state.as_deref())
+    } else {
+        let Some(user) = f.get("user").and_then(|u| {
+            DEMO_USERS
+                .iter()
+                .position(|d| d.username.eq_ignore_ascii_case(u))
+        }) else {
+            return pages::message(
+                StatusCode::BAD_REQUEST,
+                "Pick an account",
+                "Choose one of the demo accounts on the sign-in page.",
+            );
+        };
+        issue(&s, &p, user)
+    };
+    complete_redirect(
+        &s,
+        Completed {
+            created: Instant::now(),
+            redirect_uri: p.redirect_uri,
+            mode: p.mode,
+            params,
+        },
+    )
+}
+
+/// `GET /sandbox/complete?txn=…`: the stored answer, once.
+pub(crate) async fn complete(State(s): State<IdpState>, RawQuery(q): RawQuery) -> Response {
+    let p = Params::query(q);
+    match p.get("txn").and_then(|t| s.data().completed.remove(t)) {
+        Some(c) => answer(&c.redirect_uri, c.mode, &c.params),
+        None => expired_page(),
+    }
+}
+
+/// `GET /{tenant}/v2.0/adminconsent`.
+pub(crate) async fn admin_consent(
+    State(s): State<IdpState>,
+    Path(tenant): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let p = Params::query(q);
+    if segment(&tenant).is_none() {
+        return pages::error(&errors::tenant_not_found(&tenant));
+    }
+    let Some(client_id) = p.get("client_id") else {
+        return pages::error(&errors::missing("client_id"));
+    };
+    let Some(redirect_uri) = p.get("redirect_uri") else {
+        return pages::error(&errors::missing("redirect_uri"));
+    };
+    let (name, roles) = {
+        let d = s.data();
+        let Some(app) = d.app(client_id) else {
+            return pages::error(&errors::app_not_found(client_id));
+        };
+        if !app.redirect_registered(redirect_uri) {
+            return pages::error(&errors::redirect_mismatch(redirect_uri, client_id));
+        }
+        (app.name.clone(), app.required_roles.clone())
+    };
+    let state = p.get("state");
+    let Some(scope) = p.get("scope") else {
+        let mut params = with_state(errors::missing("scope").redirect_params(), state);
+        params.push(("admin_consent".into(), "True".into()));
+        return answer(redirect_uri, Mode::Query, &params);
+    };
+    let txn = random(24);
+    {
+        let mut d = s.data();
+        d.sweep();
+        d.pending.insert(
+            txn.clone(),
+            Pending {
+                created: Instant::now(),
+                client_id: client_id.to_string(),
+                redirect_uri: redirect_uri.to_string(),
+                mode: Mode::Query,
+                state: state.map(str::to_string),
+                kind: PendingKind::Consent {
+                    scope: scope.to_string(),
+                },
+            },
+        );
+    }
+    pages::consent(&txn, &name, client_id, &roles)
+}
+
+/// `POST /sandbox/consent` (`txn`, `decision=accept|cancel`).
+pub(crate) async fn consent_decision(State(s): State<IdpState>, body: Bytes) -> Response {
+    let f = Params::parse(&body);
+    let Some(p) = f.get("txn").and_then(|t| s.data().pending.remove(t)) else {
+        return expired_page();
+    };
+    let PendingKind::Consent { scope } = &p.kind else {
+        return expired_page();
+    };
+    let params = match f.get("decision") {
+        Some("accept") => {
+            if s.grant_admin_consent(&p.client_id).is_err() {
+                return expired_page();
+            }
+            with_state(
+                vec![
+                    ("admin_consent".into(), "True".into()),
+                    ("tenant".into(), SANDBOX_TENANT_ID.into()),
+                ],
+                p.state.as_deref(),
+            )
+            .into_iter()
+            .chain([("scope".to_string(), scope.clone())])
+            .collect()
+        }
+        _ => {
+            // Entra sends admin_consent=True with the error too: read `error` first.
+            let mut v = with_state(errors::declined().redirect_params(), p.state.as_deref());
+            v.push(("admin_consent".into(), "True".into()));
+            v
+        }
+    };
+    complete_redirect(
+        &s,
+        Completed {
+            created: Instant::now(),
+            redirect_uri: p.redirect_uri,
+            mode: Mode::Query,
+            params,
+        },
+    )
+}
+
+/// `GET /{tenant}/oauth2/v2.0/logout`: a "signed out" page, or a redirect to a
+/// `post_logout_redirect_uri` registered on some app.
+pub(crate) async fn logout(
+    State(s): State<IdpState>,
+    Path(tenant): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let p = Params::query(q);
+    if segment(&tenant).is_none() {
+        return pages::error(&errors::tenant_not_found(&tenant));
+    }
+    if let Some(uri) = p.get("post_logout_redirect_uri") {
+        let known = s.data().apps.iter().any(|a| a.redirect_registered(uri));
+        if known {
+            let params = with_state(Vec::new(), p.get("state"));
+            if params.is_empty() {
+                return redirect(uri, StatusCode::FOUND);
+            }
+            return answer(uri, Mode::Query, &params);
+        }
+    }
+    pages::message(
+        StatusCode::OK,
+        "You signed out",
+        "You signed out of the sandbox (practice) tenant. It keeps no session, so there was nothing to clear.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Segment;
+    use super::*;
+
+    #[test]
+    fn scp_strips_oidc_scopes_and_the_graph_prefix() {
+        let s: Vec<String> = [
+            "openid",
+            "https://graph.microsoft.com/User.Read",
+            "Application.ReadWrite.All",
+            "offline_access",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            resource_scopes(&s),
+            ["User.Read", "Application.ReadWrite.All"]
+        );
+    }
+
+    #[test]
+    fn sub_is_pairwise() {
+        let u = DEMO_USERS[0].oid;
+        assert_ne!(pairwise_sub("a", u), pairwise_sub("b", u));
+        assert_eq!(pairwise_sub("a", u).len(), 43);
+    }
+
+    #[test]
+    fn segments() {
+        assert_eq!(segment(SANDBOX_TENANT_ID), Some(Segment::Tenant));
+        assert_eq!(segment("SANDBOX.invalid"), Some(Segment::Tenant));
+        assert_eq!(segment("organizations"), Some(Segment::Organizations));
+        assert_eq!(segment("contoso.com"), None);
+    }
+}

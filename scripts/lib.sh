@@ -69,3 +69,13 @@ build_ui() {
 
 # The desktop app with its UI bundled (what `tauri build` makes, without installers).
 APP_FEATURES=(--features entra-onboard-app/custom-protocol)
+
+# The Tauri CLI (bundling, icons), run through npx at a pinned version rather than from
+# ui/package.json: the CLI is a native binary in one npm package per platform, and a
+# lockfile written on this machine recorded only the Linux ones (the registry it uses has
+# no Windows/macOS builds), which would break `npm ci` on the release runners.
+# Keep it on the same minor version as the `tauri` crate (Cargo.lock).
+TAURI_CLI_VERSION=2.12.5
+tauri_cli() {
+  npx --yes "@tauri-apps/cli@$TAURI_CLI_VERSION" "$@"
+}

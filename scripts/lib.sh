@@ -76,6 +76,10 @@ APP_FEATURES=(--features entra-onboard-app/custom-protocol)
 # no Windows/macOS builds), which would break `npm ci` on the release runners.
 # Keep it on the same minor version as the `tauri` crate (Cargo.lock).
 TAURI_CLI_VERSION=2.12.5
+# The CLI runs beforeBuildCommand (`npm run build`) in the frontend folder, which it finds by
+# looking for a package.json; TAURI_FRONTEND_PATH points it at ui/ rather than leaving it to
+# pick among ui/ and the test peers under engine/tests/.
 tauri_cli() {
-  npx --yes "@tauri-apps/cli@$TAURI_CLI_VERSION" "$@"
+  TAURI_APP_PATH="$ROOT" TAURI_FRONTEND_PATH="$ROOT/ui" \
+    npx --yes "@tauri-apps/cli@$TAURI_CLI_VERSION" "$@"
 }

@@ -21,7 +21,9 @@ cd "$ROOT"
 say "Building the release app and the $BUNDLES bundles (Tauri CLI $TAURI_CLI_VERSION)"
 # `tauri build` runs the UI build (beforeBuildCommand), `cargo build --release` with the
 # bundled frontend, then the bundlers. The release profile in Cargo.toml keeps it small.
-tauri_cli build --ci --bundles "$BUNDLES"
+# `--features custom-protocol` makes the app crate's feature set the same as run.sh's and
+# bench-app.sh's `cargo build` (APP_FEATURES), so they reuse this build instead of relinking.
+tauri_cli build --ci --features custom-protocol --bundles "$BUNDLES"
 
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | node -e \
   'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')

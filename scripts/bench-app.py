@@ -204,13 +204,18 @@ def main():
     for r in [head] + rows:
         print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
 
-    # Where the memory goes, for the app's median-RSS run.
-    runs = sorted(results["app"], key=lambda r: r["rss_mib"])
-    mid = runs[len(runs) // 2]
+    # Where the memory goes, in each one's median-RSS run.
     print()
-    print("app process tree (median-RSS run): " + ", ".join(
-        f"{comm} {rss / 1024:.0f}/{pss / 1024:.0f}" for comm, rss, pss in mid["procs"]
-    ) + " MiB RSS/PSS")
+    for name in ("app", "hello"):
+        runs = sorted(results[name], key=lambda r: r["rss_mib"])
+        mid = runs[len(runs) // 2]
+        print(f"{name} process tree, RSS/PSS MiB (median-RSS run): " + ", ".join(
+            f"{comm} {rss / 1024:.0f}/{pss / 1024:.0f}" for comm, rss, pss in mid["procs"]
+        ))
+    fa, fh = min(r["start_ms"] for r in results["app"]), min(r["start_ms"] for r in results["hello"])
+    print(f"fastest start: app {fa:.0f} ms, hello {fh:.0f} ms ({fa / fh:.2f}x; least disturbed by other load)")
+    print("start, ms, in run order: app " + " ".join(f"{r['start_ms']:.0f}" for r in results["app"])
+          + "; hello " + " ".join(f"{r['start_ms']:.0f}" for r in results["hello"]))
     print(f"plan: min {min(plan):.1f} ms, median {plan_med:.1f} ms, max {max(plan):.1f} ms "
           "(whole process: exec, parse the profile, plan, print)")
     print()

@@ -27,7 +27,12 @@ TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c \
 
 # A fair baseline: same Tauri crates, same release profile.
 python3 - "$ROOT" <<'EOF'
-import sys, tomllib
+import sys
+try:
+    import tomllib  # Python 3.11+
+except ModuleNotFoundError:
+    print("(Python < 3.11: not checking that bench/hello matches the app's lockfile and profile)")
+    sys.exit(0)
 root = sys.argv[1]
 def load(p):
     with open(p, "rb") as f:

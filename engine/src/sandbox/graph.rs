@@ -40,6 +40,10 @@ use crate::graph::permissions::{PermissionKind, TABLE};
 /// The token the double accepts unless told otherwise.
 pub const SANDBOX_TOKEN: &str = "sandbox-graph-token";
 
+/// Decides whether a bearer token is good (the desktop sandbox: a token its own provider
+/// issued). Without one, the double accepts only [`SANDBOX_TOKEN`].
+pub type TokenCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// One request as the double received it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -97,6 +101,7 @@ pub struct Faults {
 struct Tenant {
     tenant_id: String,
     token: String,
+    token_check: Option<TokenCheck>,
     applications: Vec<Value>,
     service_principals: Vec<Value>,
     app_role_assignments: Vec<Value>,
@@ -194,6 +199,38 @@ impl GraphDouble {
                 .await;
         });
         Ok(GraphDouble { addr, state, stop })
+    }
+
+    /// The double's routes for the desktop sandbox, to serve beside its sign-in provider on
+    /// one port: tenant `tenant_id`, tokens checked by `check`. `seed` runs on a handle
+    /// to the same state first (to add the demo app). The returned double has no server of
+    /// its own (its address is unspecified); use it only to seed and read.
+    pub fn sandbox_router(
+        tenant_id: &str,
+        check: TokenCheck,
+        seed: impl FnOnce(&GraphDouble),
+    ) -> (Router, GraphDouble) {
+        let state: Shared = Arc::new(Mutex::new(Tenant {
+            tenant_id: tenant_id.to_string(),
+            token: String::new(),
+            token_check: Some(check),
+            service_principals: vec![graph_service_principal()],
+            default_policy: json!({
+                "id": "00000000-0000-0000-0000-000000000000",
+                "displayName": "Default app management tenant policy",
+                "isEnabled": false,
+                "applicationRestrictions": {"passwordCredentials": [], "keyCredentials": []},
+                "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}
+            }),
+            ..Tenant::default()
+        }));
+        let double = GraphDouble {
+            addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+            state: state.clone(),
+            stop: CancellationToken::new(),
+        };
+        seed(&double);
+        (Router::new().fallback(handle).with_state(state), double)
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Tenant) -> R) -> R {
@@ -530,8 +567,16 @@ async fn handle(
         },
         body: json_body.clone(),
     });
-    let expected = format!("Bearer {}", t.token);
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+    let presented = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let good = match (&t.token_check, presented) {
+        (Some(check), Some(token)) => check(token),
+        (None, Some(token)) => token == t.token,
+        (_, None) => false,
+    };
+    if !good {
         return error(
             401,
             "InvalidAuthenticationToken",

@@ -14,6 +14,7 @@
 
 pub mod graph;
 pub mod idp;
+pub mod practice;
 
 pub use idp::{
     SandboxError, SandboxHandle, SandboxInfo, SandboxOptions, is_sandbox_authority, start,

@@ -101,6 +101,9 @@ pub struct Plan {
     pub cloud: CloudInfo,
     /// The login base URL in use (`https://<login host>` or the profile's override).
     pub authority: String,
+    /// True when the login host is a loopback provider (the practice sandbox or a test
+    /// provider): every screen labels such a customer SANDBOX.
+    pub sandbox: bool,
     /// Step 1: the portal URL in effect (`<agent_url>/portal` when not set).
     pub effective_portal_url: Option<String>,
     /// Step 2: what to do on the app registration, in order.
@@ -142,6 +145,7 @@ pub fn plan(profile: &Profile) -> Plan {
         valid: !issues.iter().any(|i| i.severity == Severity::Error),
         cloud: profile.cloud.into(),
         authority: b.authority.clone(),
+        sandbox: crate::sandbox::practice::is_practice(profile),
         effective_portal_url: b.portal_url.clone(),
         registration_checklist,
         redirect_uris,

@@ -371,6 +371,8 @@ pub struct ProfileSummary {
     pub verified_at: Option<DateTime<Utc>>,
     /// When it was last saved.
     pub updated_at: Option<DateTime<Utc>>,
+    /// A practice customer (its login host is a loopback provider).
+    pub sandbox: bool,
 }
 
 impl From<&Profile> for ProfileSummary {
@@ -382,6 +384,7 @@ impl From<&Profile> for ProfileSummary {
             cloud: p.cloud,
             verified_at: p.verified.as_ref().map(|v| v.verified_at),
             updated_at: p.updated_at,
+            sandbox: crate::sandbox::practice::is_practice(p),
         }
     }
 }

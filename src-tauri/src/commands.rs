@@ -21,11 +21,23 @@ use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::AppState;
 use crate::error::{Error, Result};
-use crate::models::{AppliedRegistration, GraphSignedIn, StoredSecret};
+use crate::models::{
+    AppliedRegistration, CertificateCreated, CertificateImported, ConsentCaptured, GraphSignedIn,
+    StoredSecret, TenantsAllowed, TenantsImported,
+};
+use entra_onboard::exports;
 use entra_onboard::graph::apply::{ApplyProgressFn, ApplyStep};
 use entra_onboard::graph::doctor::{DoctorReport, FixAction};
 use entra_onboard::graph::session::{self, ApplyRequest, GraphSession};
 use entra_onboard::graph::signin::{SigninProgress, SigninProgressFn};
+use entra_onboard::sandbox::SandboxInfo;
+use entra_onboard::steps::certificate::CertificateRequest;
+use entra_onboard::steps::consent_capture::{
+    self, ConsentCaptureOptions, ConsentProgress, ConsentProgressFn, ConsentRole,
+};
+use entra_onboard::steps::credential::{self, ExpiryChoice};
+use entra_onboard::steps::reminder;
+use entra_onboard::steps::tenants::{self, Tracker};
 
 /// Every saved profile, most recent first.
 #[tauri::command]
@@ -255,4 +267,228 @@ pub async fn fix_registration(
         session::fix_for(&session, &mut profile, &action, kc.as_ref(), Some(progress)).await?;
     let profile = state.store.save(&profile)?;
     Ok(AppliedRegistration { report, profile })
+}
+
+// ---- Step 3: certificates, secret expiry, reminders -------------------------------------
+
+/// The expiry choices for a new secret (3–24 months, 12 by default), as dates from today.
+#[tauri::command]
+pub fn secret_expiry_choices() -> Vec<ExpiryChoice> {
+    credential::secret_expiry_choices(chrono::Local::now().date_naive())
+}
+
+/// "Create a certificate": files to the Downloads folder, the .pfx password to the
+/// keychain, the certificate recorded in the profile (saved).
+#[tauri::command]
+pub async fn create_certificate(
+    state: State<'_, AppState>,
+    profile: Profile,
+    request: CertificateRequest,
+) -> Result<CertificateCreated> {
+    let kc = Keychain::open()?;
+    let dir = exports::export_dir().map_err(Error::export)?;
+    let mut profile = profile;
+    let certificate =
+        vault::create_certificate(&kc, &mut profile, &request, &dir, chrono::Utc::now())?;
+    // Practice: the sandbox plays Entra, so "upload the .cer" happens here.
+    if entra_onboard::sandbox::practice::is_practice(&profile)
+        && let Ok(pem) = std::fs::read(&certificate.files.pem)
+    {
+        let _ = state
+            .sandbox()
+            .await?
+            .provider()
+            .register_certificate(&profile.client_id, &pem);
+    }
+    let profile = state.store.save(&profile)?;
+    Ok(CertificateCreated {
+        profile,
+        certificate,
+    })
+}
+
+/// "Import a .pfx": the file's bytes and its password (typed into a password box), checked,
+/// kept in the app's folder still encrypted, the password in the keychain.
+#[tauri::command]
+pub async fn import_certificate(
+    state: State<'_, AppState>,
+    profile: Profile,
+    pfx: Vec<u8>,
+    password: String,
+) -> Result<CertificateImported> {
+    let password = Sensitive::new(password);
+    let kc = Keychain::open()?;
+    let keep = entra_onboard::profile::app_home()?.join("certificates");
+    let mut profile = profile;
+    let info =
+        vault::import_certificate(&kc, &mut profile, &pfx, password, &keep, chrono::Utc::now())?;
+    let profile = state.store.save(&profile)?;
+    Ok(CertificateImported { profile, info })
+}
+
+/// Writes the rotation reminder (.ics, alarm 30 days before expiry) to Downloads.
+#[tauri::command]
+pub fn export_reminder(profile: Profile) -> Result<String> {
+    let ics = reminder::rotation_reminder(&profile, chrono::Utc::now())?;
+    let path = exports::write_export(
+        &format!("{} credential expiry", profile.name),
+        "ics",
+        ics.as_bytes(),
+    )
+    .map_err(Error::export)?;
+    Ok(path.display().to_string())
+}
+
+// ---- Step 4 and 5: captured consent, the customer tracker ---------------------------------
+
+/// Who can grant admin consent, for the step 4 explanation.
+#[tauri::command]
+pub fn consent_roles() -> Vec<ConsentRole> {
+    consent_capture::consent_roles()
+}
+
+/// Opens the admin-consent link (home tenant, or `tenant` from the tracker) with the
+/// loopback redirect and records the answer in the profile (saved). Progress arrives as
+/// `consent-progress` events; Cancel is `cancel_browser_flow`.
+#[tauri::command]
+pub async fn capture_consent(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    profile: Profile,
+    tenant: Option<String>,
+) -> Result<ConsentCaptured> {
+    let cancel = state.begin_browser_flow()?;
+    let progress: ConsentProgressFn = Arc::new(move |p: &ConsentProgress| {
+        let _ = app.emit("consent-progress", p);
+    });
+    let options = ConsentCaptureOptions {
+        progress: Some(progress),
+        ..ConsentCaptureOptions::default()
+    };
+    let result = consent_capture::capture(&profile, tenant.as_deref(), &options, &cancel).await;
+    state.end_browser_flow();
+    let outcome = result?;
+    let mut profile = profile;
+    consent_capture::record_consent(
+        &mut profile,
+        tenant.as_deref(),
+        &outcome,
+        chrono::Utc::now(),
+    );
+    let profile = state.store.save(&profile)?;
+    Ok(ConsentCaptured { profile, outcome })
+}
+
+/// The consent tracker: one row per customer tenant with its link and status.
+#[tauri::command]
+pub fn tenant_tracker(profile: Profile) -> Tracker {
+    tenants::tracker(&profile)
+}
+
+/// Adds pasted or imported (CSV) customer tenants; bad rows come back with line numbers.
+#[tauri::command]
+pub fn import_tenants(
+    state: State<'_, AppState>,
+    profile: Profile,
+    text: String,
+) -> Result<TenantsImported> {
+    let import = tenants::parse_tenant_list(&text)?;
+    let mut profile = profile;
+    let merge = tenants::add_tenants(&mut profile, &import.rows);
+    let profile = state.store.save(&profile)?;
+    Ok(TenantsImported {
+        profile,
+        import,
+        merge,
+    })
+}
+
+/// Removes one customer tenant from the tracker.
+#[tauri::command]
+pub fn remove_tenant(
+    state: State<'_, AppState>,
+    profile: Profile,
+    tenant: String,
+) -> Result<Profile> {
+    let mut profile = profile;
+    tenants::remove_tenant(&mut profile, &tenant);
+    Ok(state.store.save(&profile)?)
+}
+
+/// Adds every consented customer tenant to `allowed_tenants` (step 6) in one click.
+#[tauri::command]
+pub fn allow_consented_tenants(
+    state: State<'_, AppState>,
+    profile: Profile,
+) -> Result<TenantsAllowed> {
+    let mut profile = profile;
+    let summary = tenants::add_consented_to_allowed(&mut profile);
+    let profile = state.store.save(&profile)?;
+    Ok(TenantsAllowed { profile, summary })
+}
+
+/// Writes the tracker as CSV to Downloads; returns the path.
+#[tauri::command]
+pub fn export_tenants(profile: Profile) -> Result<String> {
+    let csv = tenants::export_csv(&profile);
+    let path = exports::write_export(
+        &format!("{} customer consent", profile.name),
+        "csv",
+        csv.as_bytes(),
+    )
+    .map_err(Error::export)?;
+    Ok(path.display().to_string())
+}
+
+// ---- The practice sandbox --------------------------------------------------------------
+
+/// Starts the practice sandbox (once) and says where it is.
+#[tauri::command]
+pub async fn start_sandbox(state: State<'_, AppState>) -> Result<SandboxInfo> {
+    Ok(state.sandbox().await?.info())
+}
+
+/// Creates a practice customer pointing at the sandbox (started if needed).
+#[tauri::command]
+pub async fn new_practice_profile(state: State<'_, AppState>, name: String) -> Result<Profile> {
+    let sandbox = state.sandbox().await?;
+    Ok(state.store.save(&sandbox.practice_profile(&name))?)
+}
+
+/// Opens the sandbox's "portal" page (its app registration, like Entra's) in the browser.
+#[tauri::command]
+pub async fn open_sandbox_portal(state: State<'_, AppState>) -> Result<()> {
+    let info = state.sandbox().await?.info();
+    let url =
+        url::Url::parse(&info.portal_url).map_err(|e| Error::export(std::io::Error::other(e)))?;
+    Ok(entra_onboard::browser::open(&url)?)
+}
+
+/// "Save as .ps1": the step 5 script in the chosen flavour (`graph`, `azureAd`, `az`),
+/// rebuilt by the engine from the profile, ASCII with CRLF line ends, to Downloads.
+#[tauri::command]
+pub fn export_script(profile: Profile, flavor: String) -> Result<String> {
+    let plan = entra_onboard::plan(&profile);
+    let scripts = plan.csp_scripts.ok_or(Error {
+        code: "csp.no_script",
+        message: "there is no script yet: turn on CSP and enter a valid application (client) ID in step 1".into(),
+    })?;
+    let (text, suffix) = match flavor.as_str() {
+        "graph" => (scripts.graph, "graph"),
+        "azureAd" => (scripts.azure_ad, "azuread"),
+        "az" => (scripts.az, "az"),
+        _ => {
+            return Err(Error {
+                code: "csp.flavor",
+                message: format!("unknown script flavour {flavor:?}"),
+            });
+        }
+    };
+    let path = exports::write_export(
+        &format!("{} AdminAgents {suffix}", profile.name),
+        "ps1",
+        entra_onboard::steps::csp::to_ps1(&text).as_bytes(),
+    )
+    .map_err(Error::export)?;
+    Ok(path.display().to_string())
 }

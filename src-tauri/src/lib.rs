@@ -13,6 +13,7 @@ use std::sync::Arc;
 use entra_onboard::graph::doctor::FixAction;
 use entra_onboard::graph::session::GraphSession;
 use entra_onboard::profile::{ProfileStore, Verification};
+use entra_onboard::sandbox::practice::PracticeSandbox;
 use entra_onboard::sso_test::CancellationToken;
 
 /// State shared by commands.
@@ -27,6 +28,8 @@ pub struct AppState {
     /// The fixes the last doctor run offered, by profile id: the only ones `fix_registration`
     /// accepts (the webview cannot invent a write).
     offered_fixes: Mutex<HashMap<String, Vec<FixAction>>>,
+    /// The practice sandbox, once started.
+    sandbox: tokio::sync::OnceCell<Arc<PracticeSandbox>>,
     /// Passing SSO tests of this session, by profile id, until "mark verified" takes them.
     passes: Mutex<HashMap<String, Verification>>,
 }
@@ -38,6 +41,7 @@ impl AppState {
             browser_flow: Mutex::new(None),
             graph: Mutex::new(None),
             offered_fixes: Mutex::new(HashMap::new()),
+            sandbox: tokio::sync::OnceCell::new(),
             passes: Mutex::new(HashMap::new()),
         }
     }
@@ -102,6 +106,15 @@ impl AppState {
         }
     }
 
+    /// The practice sandbox, started on first use.
+    async fn sandbox(&self) -> Result<Arc<PracticeSandbox>, error::Error> {
+        Ok(self
+            .sandbox
+            .get_or_try_init(|| async { PracticeSandbox::start(None).await.map(Arc::new) })
+            .await?
+            .clone())
+    }
+
     fn sign_out_graph(&self) {
         *self.graph.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
@@ -157,6 +170,21 @@ pub fn run() {
             commands::apply_registration,
             commands::check_registration,
             commands::fix_registration,
+            commands::secret_expiry_choices,
+            commands::create_certificate,
+            commands::import_certificate,
+            commands::export_reminder,
+            commands::consent_roles,
+            commands::capture_consent,
+            commands::tenant_tracker,
+            commands::import_tenants,
+            commands::remove_tenant,
+            commands::allow_consented_tenants,
+            commands::export_tenants,
+            commands::start_sandbox,
+            commands::new_practice_profile,
+            commands::open_sandbox_portal,
+            commands::export_script,
             commands::mark_verified,
         ])
         .run(tauri::generate_context!())

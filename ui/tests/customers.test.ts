@@ -17,8 +17,9 @@ const rows: ProfileSummary[] = [
     cloud: 'global',
     verifiedAt: '2025-01-02T03:04:05Z',
     updatedAt: null,
+    sandbox: false,
   },
-  { id: 'b', name: 'Fabrikam', agentUrl: 'https://help.fabrikam.example', cloud: 'global', verifiedAt: null, updatedAt: null },
+  { id: 'b', name: 'Fabrikam', agentUrl: 'https://help.fabrikam.example', cloud: 'global', verifiedAt: null, updatedAt: null, sandbox: false },
 ];
 
 beforeEach(() => {

@@ -15,6 +15,7 @@ export function noCredential(over: Partial<CredentialMeta> = {}): CredentialMeta
     thumbprint_sha256: null,
     certificate_subject: null,
     key_bits: null,
+    certificate_file: null,
     federated: null,
     ...over,
   };
@@ -83,6 +84,7 @@ export function plan(over: Partial<Plan> = {}): Plan {
     valid: true,
     cloud: global,
     authority: 'https://login.microsoftonline.com',
+    sandbox: false,
     effectivePortalUrl: null,
     registrationChecklist: [],
     redirectUris: [],

@@ -276,11 +276,12 @@ thead th{background:var(--soft);font-weight:600;border-bottom:2px solid var(--li
 thead{display:table-header-group}
 tr{break-inside:avoid;page-break-inside:avoid}
 table.facts th{width:32%;font-weight:600;color:var(--muted)}
-code{font:12.5px/1.4 ui-monospace,"Cascadia Mono",Consolas,Menlo,monospace;overflow-wrap:anywhere;word-break:break-all}
+code{font:12.5px/1.4 ui-monospace,"Cascadia Mono",Consolas,Menlo,monospace;overflow-wrap:anywhere}
 .summary{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.75rem;margin:1rem 0}
 .card{border:1px solid var(--line);border-radius:6px;padding:.6rem .8rem;break-inside:avoid;page-break-inside:avoid}
 .card .label{color:var(--muted);font-size:.8rem;text-transform:uppercase;letter-spacing:.03em}
 .card .value{font-size:1.05rem;font-weight:600}
+.card .sub{display:block;font-size:.85rem;font-weight:400;color:var(--muted);overflow-wrap:anywhere}
 .ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:var(--warn)}
 .badge{display:inline-block;padding:0 .45rem;border-radius:999px;font-size:.8rem;font-weight:600;border:1px solid currentColor}
 .badge.ok{background:var(--okbg)}.badge.bad{background:var(--badbg)}.badge.warn{background:var(--warnbg)}
@@ -357,10 +358,10 @@ pub fn handover_html(
         );
     }
 
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<header><p class=\"kicker\">Microsoft Entra ID single sign-on · handover report</p>\
-<h1>{}</h1><p class=\"meta\">Prepared {} · service desk {}</p></header>\n",
+<h1>{}</h1><p class=\"meta\">Prepared {} · service desk {}</p></header>",
         esc(&name),
         esc(&fmt_time(now)),
         or_dash(&profile.agent_url),
@@ -369,22 +370,23 @@ pub fn handover_html(
     // --- Status summary -------------------------------------------------------------------
     let verified_html = match &profile.verified {
         Some(v) => format!(
-            "<span class=\"ok\">Verified</span><br><span class=\"muted\">{}{}</span>",
+            "<span class=\"ok\">Verified</span><span class=\"sub\">{}{}</span>",
             esc(&fmt_time(v.verified_at)),
             v.signed_in_as
                 .as_deref()
                 .map(|u| format!(" as {}", esc(u)))
                 .unwrap_or_default()
         ),
-        None => "<span class=\"bad\">NOT verified</span><br><span class=\"muted\">no passing SSO test</span>".into(),
+        None => {
+            "<span class=\"bad\">NOT verified</span><span class=\"sub\">no passing SSO test</span>"
+                .into()
+        }
     };
     let errors_html = if errors == 0 {
-        format!(
-            "<span class=\"ok\">None</span><br><span class=\"muted\">{warnings} warning(s)</span>"
-        )
+        format!("<span class=\"ok\">None</span><span class=\"sub\">{warnings} warning(s)</span>")
     } else {
         format!(
-            "<span class=\"bad\">{errors} remaining</span><br><span class=\"muted\">{warnings} warning(s)</span>"
+            "<span class=\"bad\">{errors} remaining</span><span class=\"sub\">{warnings} warning(s)</span>"
         )
     };
     let expiry_html = match (c.kind, c.expires_on) {
@@ -402,10 +404,10 @@ pub fn handover_html(
             } else {
                 format!("{days} day(s) left")
             };
-            format!("<span class=\"{class}\">{exp}</span><br><span class=\"muted\">{when}</span>")
+            format!("<span class=\"{class}\">{exp}</span><span class=\"sub\">{when}</span>")
         }
         (CredentialKind::Federated, _) => {
-            "No expiry<br><span class=\"muted\">federated credential</span>".into()
+            "No expiry<span class=\"sub\">federated credential</span>".into()
         }
         (CredentialKind::None, _) => "<span class=\"warn\">No credential</span>".into(),
         _ => "<span class=\"warn\">Not recorded</span>".into(),
@@ -419,7 +421,7 @@ pub fn handover_html(
         "warn"
     };
     let consent_html = format!(
-        "<span class=\"{consent_class}\">{} of {} tenant(s)</span><br><span class=\"muted\">consented</span>",
+        "<span class=\"{consent_class}\">{} of {} tenant(s)</span><span class=\"sub\">consented</span>",
         coverage.consented, coverage.total
     );
     h.push_str("<section class=\"keep\" aria-label=\"Status summary\"><div class=\"summary\">");

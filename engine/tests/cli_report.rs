@@ -234,7 +234,10 @@ fn export_then_import_on_a_new_computer() {
     assert!(stdout(&out).contains("\"updated_at\": \"2025-02-01T00:00:00Z\""));
 
     // Importing again changes nothing; a newer single profile replaces.
-    let out = run(&["profiles", "--import", bundle.to_str().unwrap()], new.path());
+    let out = run(
+        &["profiles", "--import", bundle.to_str().unwrap()],
+        new.path(),
+    );
     assert_eq!(out.status.code(), Some(0));
     assert!(
         stdout(&out).contains("Imported 0, replaced 0, skipped 2, rejected 0"),
@@ -243,7 +246,10 @@ fn export_then_import_on_a_new_computer() {
     );
     let newer = new.path().join("acme-newer.json");
     std::fs::write(&newer, acme("2026-01-01T00:00:00Z", "Acme Renamed")).unwrap();
-    let out = run(&["profiles", "--import", newer.to_str().unwrap()], new.path());
+    let out = run(
+        &["profiles", "--import", newer.to_str().unwrap()],
+        new.path(),
+    );
     assert!(stdout(&out).contains("replaced 1"), "{}", stdout(&out));
     let out = run(&["profiles", "--show", ACME_ID], new.path());
     assert!(stdout(&out).contains("Acme Renamed"));
@@ -259,17 +265,30 @@ fn import_with_rejections_exits_1_and_bad_files_exit_2() {
             "profiles":[{"name":"Ok"},{"name":"Typo","tenantid":"x"}]}"#,
     )
     .unwrap();
-    let out = run(&["profiles", "--import", bundle.to_str().unwrap()], home.path());
+    let out = run(
+        &["profiles", "--import", bundle.to_str().unwrap()],
+        home.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("Imported 1") && text.contains("rejected 1"), "{text}");
+    assert!(
+        text.contains("Imported 1") && text.contains("rejected 1"),
+        "{text}"
+    );
     assert!(text.contains("tenantid"), "{text}");
 
     let not = home.path().join("not.json");
     std::fs::write(&not, "[]").unwrap();
-    let out = run(&["profiles", "--import", not.to_str().unwrap()], home.path());
+    let out = run(
+        &["profiles", "--import", not.to_str().unwrap()],
+        home.path(),
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("not an Entra Onboard export"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not an Entra Onboard export"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = run(
         &["profiles", "--import", "x.json", "--export", "y.json"],

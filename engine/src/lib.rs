@@ -24,6 +24,7 @@ pub mod profile;
 pub mod sandbox;
 pub mod sso_test;
 pub mod steps;
+pub mod sync_preview;
 pub mod validation;
 pub mod vault;
 

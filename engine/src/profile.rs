@@ -195,6 +195,10 @@ pub struct Profile {
     pub sso: SsoToggles,
     /// Tenant IDs allowed to sign in (multi-tenant with a restricted sign-in scope).
     pub allowed_tenants: Vec<String>,
+    /// The user/technician sync settings (step 6; used when import or CSP is on). Left out
+    /// of the file while untouched, so profiles written before it existed stay unchanged.
+    #[serde(skip_serializing_if = "crate::steps::sync::SyncSettings::is_default")]
+    pub sync: crate::steps::sync::SyncSettings,
     /// Set when an SSO test passed.
     pub verified: Option<Verification>,
     /// When the profile was created.
@@ -222,6 +226,7 @@ impl Default for Profile {
             credential: CredentialMeta::default(),
             sso: SsoToggles::default(),
             allowed_tenants: Vec::new(),
+            sync: crate::steps::sync::SyncSettings::default(),
             verified: None,
             created_at: None,
             updated_at: None,

@@ -5,8 +5,11 @@
 //!
 //! - [`graph`]: an in-memory Microsoft Graph v1.0 subset (the routes automation uses),
 //!   with fault injection and a request log.
+//! - [`directory`]: the users, groups and licences it serves, and a generator of
+//!   synthetic directories.
 //!
 //! Left out (issue 6 adds them): the sign-in side (discovery, authorize, token, JWKS,
 //! admin consent).
 
+pub mod directory;
 pub mod graph;

@@ -35,7 +35,14 @@ async fn healthy(g: &GraphDouble) -> Profile {
 }
 
 /// A conditionalAccessPolicy resource (conditionalaccesspolicy.md shape).
-fn policy(name: &str, state: &str, apps: &[&str], excluded: &[&str], users: Value, controls: &[&str]) -> Value {
+fn policy(
+    name: &str,
+    state: &str,
+    apps: &[&str],
+    excluded: &[&str],
+    users: Value,
+    controls: &[&str],
+) -> Value {
     json!({
         "id": uuid::Uuid::new_v4().to_string(),
         "displayName": name,
@@ -67,18 +74,28 @@ fn has(r: &DoctorReport, id: &str, sev: Severity) -> bool {
 async fn no_policy_and_no_security_defaults_means_no_mfa() {
     let g = GraphDouble::start().await.unwrap();
     let p = healthy(&g).await;
-    let r = doctor_with_access(&p, &client(&g), Utc::now()).await.unwrap();
+    let r = doctor_with_access(&p, &client(&g), Utc::now())
+        .await
+        .unwrap();
     assert!(has(&r, "access.no_mfa", Severity::Warning), "{:?}", ids(&r));
     assert_eq!(r.access.as_ref().unwrap().security_defaults, Some(false));
     assert_eq!(r.access.as_ref().unwrap().assignment_required, Some(false));
     assert!(r.ok);
     // Reads only, and the plain doctor does not read policies.
     assert!(r.requests.iter().all(|q| q.method == "GET"));
-    assert!(r.requests.iter().any(|q| q.url.ends_with("/identity/conditionalAccess/policies")));
+    assert!(
+        r.requests
+            .iter()
+            .any(|q| q.url.ends_with("/identity/conditionalAccess/policies"))
+    );
     g.clear_log();
     let plain = doctor(&p, &client(&g), Utc::now()).await.unwrap();
     assert!(plain.access.is_none());
-    assert!(!g.requests().iter().any(|q| q.path.contains("conditionalAccess")));
+    assert!(
+        !g.requests()
+            .iter()
+            .any(|q| q.path.contains("conditionalAccess"))
+    );
 }
 
 #[tokio::test]
@@ -87,14 +104,58 @@ async fn seeded_policies_become_findings() {
     let p = healthy(&g).await;
     let app = p.client_id.clone();
     g.set_conditional_access_policies(vec![
-        policy("MFA for staff", "enabled", &["All"], &[], json!({"includeGroups": ["g1"], "excludeUsers": ["u1"]}), &["mfa"]),
-        policy("Block legacy", "enabled", &[app.as_str()], &[], json!({"includeUsers": ["All"]}), &["block"]),
-        policy("Block risky (report-only)", "enabledForReportingButNotEnforced", &["All"], &[], json!({"includeUsers": ["All"]}), &["block"]),
-        policy("MFA everywhere but the desk", "enabled", &["All"], &[app.as_str()], json!({"includeUsers": ["All"]}), &["mfa"]),
-        policy("Old policy", "disabled", &["All"], &[], json!({"includeUsers": ["All"]}), &["mfa"]),
-        policy("Other app only", "enabled", &["00000002-0000-0ff1-ce00-000000000000"], &[], json!({"includeUsers": ["All"]}), &["mfa"]),
+        policy(
+            "MFA for staff",
+            "enabled",
+            &["All"],
+            &[],
+            json!({"includeGroups": ["g1"], "excludeUsers": ["u1"]}),
+            &["mfa"],
+        ),
+        policy(
+            "Block legacy",
+            "enabled",
+            &[app.as_str()],
+            &[],
+            json!({"includeUsers": ["All"]}),
+            &["block"],
+        ),
+        policy(
+            "Block risky (report-only)",
+            "enabledForReportingButNotEnforced",
+            &["All"],
+            &[],
+            json!({"includeUsers": ["All"]}),
+            &["block"],
+        ),
+        policy(
+            "MFA everywhere but the desk",
+            "enabled",
+            &["All"],
+            &[app.as_str()],
+            json!({"includeUsers": ["All"]}),
+            &["mfa"],
+        ),
+        policy(
+            "Old policy",
+            "disabled",
+            &["All"],
+            &[],
+            json!({"includeUsers": ["All"]}),
+            &["mfa"],
+        ),
+        policy(
+            "Other app only",
+            "enabled",
+            &["00000002-0000-0ff1-ce00-000000000000"],
+            &[],
+            json!({"includeUsers": ["All"]}),
+            &["mfa"],
+        ),
     ]);
-    let r = doctor_with_access(&p, &client(&g), Utc::now()).await.unwrap();
+    let r = doctor_with_access(&p, &client(&g), Utc::now())
+        .await
+        .unwrap();
     let a = r.access.as_ref().unwrap();
     assert!(has(&r, "access.mfa_enforced", Severity::Info));
     assert!(has(&r, "access.block", Severity::Error), "{:?}", ids(&r));
@@ -103,12 +164,24 @@ async fn seeded_policies_become_findings() {
     assert!(!has(&r, "access.no_mfa", Severity::Warning));
     // A blocking policy for all users makes the doctor fail.
     assert!(!r.ok);
-    let mfa = a.policies.iter().find(|x| x.display_name == "MFA for staff").unwrap();
+    let mfa = a
+        .policies
+        .iter()
+        .find(|x| x.display_name == "MFA for staff")
+        .unwrap();
     assert!(mfa.applies && mfa.requires_mfa && !mfa.blocks);
     assert_eq!(mfa.users, "1 group except 1 user/group/role");
-    let other = a.policies.iter().find(|x| x.display_name == "Other app only").unwrap();
+    let other = a
+        .policies
+        .iter()
+        .find(|x| x.display_name == "Other app only")
+        .unwrap();
     assert!(!other.applies);
-    let excluded = a.policies.iter().find(|x| x.display_name == "MFA everywhere but the desk").unwrap();
+    let excluded = a
+        .policies
+        .iter()
+        .find(|x| x.display_name == "MFA everywhere but the desk")
+        .unwrap();
     assert!(excluded.app_excluded && !excluded.applies);
     // Findings explain why and what to change.
     let block = a.findings.iter().find(|f| f.id == "access.block").unwrap();
@@ -116,7 +189,12 @@ async fn seeded_policies_become_findings() {
     assert!(block.fix.contains("exclude"));
     // Policies that apply are listed first.
     assert!(a.policies.iter().take_while(|x| x.applies).count() >= 2);
-    assert!(a.policies.iter().skip_while(|x| x.applies).all(|x| !x.applies));
+    assert!(
+        a.policies
+            .iter()
+            .skip_while(|x| x.applies)
+            .all(|x| !x.applies)
+    );
 }
 
 #[tokio::test]
@@ -124,12 +202,23 @@ async fn security_defaults_and_assignment_required() {
     let g = GraphDouble::start().await.unwrap();
     let p = healthy(&g).await;
     g.set_security_defaults(true);
-    g.edit_service_principal(&p.client_id, |sp| sp["appRoleAssignmentRequired"] = json!(true));
-    let r = doctor_with_access(&p, &client(&g), Utc::now()).await.unwrap();
+    g.edit_service_principal(&p.client_id, |sp| {
+        sp["appRoleAssignmentRequired"] = json!(true)
+    });
+    let r = doctor_with_access(&p, &client(&g), Utc::now())
+        .await
+        .unwrap();
     assert!(has(&r, "access.security_defaults_on", Severity::Info));
     assert!(!has(&r, "access.no_mfa", Severity::Warning));
     assert!(has(&r, "access.assignment_required", Severity::Warning));
-    let f = r.access.as_ref().unwrap().findings.iter().find(|f| f.id == "access.assignment_required").unwrap();
+    let f = r
+        .access
+        .as_ref()
+        .unwrap()
+        .findings
+        .iter()
+        .find(|f| f.id == "access.assignment_required")
+        .unwrap();
     assert!(f.message.contains("AADSTS50105"));
     assert_eq!(r.access.as_ref().unwrap().assignment_required, Some(true));
 }
@@ -139,7 +228,9 @@ async fn unreadable_policies_are_a_finding_not_an_error() {
     let g = GraphDouble::start().await.unwrap();
     let p = healthy(&g).await;
     g.set_granted_roles(Some(&["Application.Read.All"]));
-    let r = doctor_with_access(&p, &client(&g), Utc::now()).await.unwrap();
+    let r = doctor_with_access(&p, &client(&g), Utc::now())
+        .await
+        .unwrap();
     assert!(has(&r, "access.policies_unreadable", Severity::Warning));
     assert_eq!(r.access.as_ref().unwrap().security_defaults, None);
 }

@@ -73,7 +73,12 @@ async fn sync_preview_exit_codes_json_and_csv() {
         dir.path().into(),
     )
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["totals"]["read"], 250);
     assert_eq!(j["ok"], true);
@@ -88,14 +93,20 @@ async fn sync_preview_exit_codes_json_and_csv() {
     let out = run(args(&[]), token.clone(), dir.path().into()).await;
     assert_eq!(out.status.code(), Some(0));
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.contains("technicians") && s.contains("service accounts"), "{s}");
+    assert!(
+        s.contains("technicians") && s.contains("service accounts"),
+        "{s}"
+    );
 
     // A missing permission: exit 1, "grant" and the consent link in the output.
     g.set_granted_roles(Some(&["GroupMember.Read.All"]));
     let out = run(args(&[]), token.clone(), dir.path().into()).await;
     assert_eq!(out.status.code(), Some(1));
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.contains("Grant User.Read.All") && s.contains("/v2.0/adminconsent?"), "{s}");
+    assert!(
+        s.contains("Grant User.Read.All") && s.contains("/v2.0/adminconsent?"),
+        "{s}"
+    );
     assert!(!s.contains("panicked") && !String::from_utf8_lossy(&out.stderr).contains("panicked"));
 
     // Bad input: import off.
@@ -126,7 +137,12 @@ async fn doctor_access_flag() {
     };
     let token = format!("{}\n", g.token());
     let out = run(base("apply"), token.clone(), dir.path().into()).await;
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let app = Profile::read_file(&file).unwrap().client_id;
     g.set_conditional_access_policies(vec![serde_json::json!({
         "id": "p1", "displayName": "Block all", "state": "enabled",
@@ -138,8 +154,16 @@ async fn doctor_access_flag() {
     let out = run(args.clone(), token.clone(), dir.path().into()).await;
     assert_eq!(out.status.code(), Some(1));
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.contains("Access review:") && s.contains("[access.block]"), "{s}");
+    assert!(
+        s.contains("Access review:") && s.contains("[access.block]"),
+        "{s}"
+    );
     // Without --access the same registration is clean.
     let out = run(base("doctor"), token, dir.path().into()).await;
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -60,7 +60,11 @@ fn profile(tenant: &str) -> Profile {
             halo: "Job Title".into(),
         },
     ];
-    s.matching_order = vec![MatchRule::AzureId, MatchRule::Email, MatchRule::NetworkLogin];
+    s.matching_order = vec![
+        MatchRule::AzureId,
+        MatchRule::Email,
+        MatchRule::NetworkLogin,
+    ];
     s.site_mappings = vec![
         SiteMapping {
             site: "Contoso".into(),
@@ -183,12 +187,7 @@ fn check_counts(r: &SyncPreview, e: &Expect) {
     for s in &r.sites {
         let n = &s.counts;
         let sum = n.technicians + n.end_users + n.service_accounts + n.deactivated;
-        assert_eq!(
-            sum,
-            e.per_site[s.site.as_deref().unwrap()],
-            "{:?}",
-            s.site
-        );
+        assert_eq!(sum, e.per_site[s.site.as_deref().unwrap()], "{:?}", s.site);
     }
 }
 
@@ -232,7 +231,11 @@ async fn counts_for_a_generated_directory_across_pages() {
         users[0],
         "/users?$select=id,displayName,mail,userPrincipalName,onPremisesSamAccountName,accountEnabled,assignedLicenses,jobTitle&$top=100"
     );
-    assert!(users[1..].iter().all(|u| u.contains("$skiptoken=") && u.contains("$top=100")));
+    assert!(
+        users[1..]
+            .iter()
+            .all(|u| u.contains("$skiptoken=") && u.contains("$top=100"))
+    );
     assert!(!users.iter().any(|u| u.contains("signInActivity")));
     // Group members were read with ids only, and the nested Tier 2 counted.
     assert!(
@@ -241,7 +244,11 @@ async fn counts_for_a_generated_directory_across_pages() {
             .any(|q| q.path.contains("/transitiveMembers?$select=id&$top=100"))
     );
     // Field coverage: jobTitle only on technicians.
-    let job = r.field_coverage.iter().find(|f| f.entra == "jobTitle").unwrap();
+    let job = r
+        .field_coverage
+        .iter()
+        .find(|f| f.entra == "jobTitle")
+        .unwrap();
     let e = expect(&dp, false);
     assert_eq!(job.present, e.technicians + count_disabled_techs(&dp));
 }
@@ -276,7 +283,10 @@ async fn throttling_is_honoured_and_the_result_is_unchanged() {
     )
     .await
     .unwrap();
-    assert_eq!(c.waits(), vec![Duration::from_secs(3), Duration::from_secs(1)]);
+    assert_eq!(
+        c.waits(),
+        vec![Duration::from_secs(3), Duration::from_secs(1)]
+    );
     assert_eq!(r.throttled, 2);
     check_counts(&r, &expect(&dp, false));
 }
@@ -343,7 +353,11 @@ async fn last_sign_in_needs_audit_log_and_premium() {
     // AuditLog.Read.All missing: a grant finding, and the users are still previewed.
     g.set_granted_roles(Some(&["User.Read.All", "GroupMember.Read.All"]));
     let r = run(&p, &g, &PreviewOptions::default()).await;
-    let f = r.findings.iter().find(|f| f.id == "permission.missing").unwrap();
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.id == "permission.missing")
+        .unwrap();
     assert_eq!(f.permission.as_deref(), Some("AuditLog.Read.All"));
     assert_eq!(r.totals.read, 120);
     check_counts(&r, &expect(&dp, false));
@@ -352,7 +366,11 @@ async fn last_sign_in_needs_audit_log_and_premium() {
     g.set_granted_roles(None);
     g.set_premium(false);
     let r = run(&p, &g, &PreviewOptions::default()).await;
-    assert!(r.findings.iter().any(|f| f.id == "licence.premium_required" && f.severity == Severity::Error));
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.id == "licence.premium_required" && f.severity == Severity::Error)
+    );
     assert_eq!(r.totals.read, 120);
 }
 
@@ -366,8 +384,15 @@ async fn matching_against_an_export_of_the_service_desk() {
     let mut export = String::from("Azure ID,Name,Email Address,Network Login\r\n");
     for (i, u) in dir.users.iter().enumerate().take(40).skip(10) {
         let id = if i < 20 { u.id.as_str() } else { "" };
-        let mail = if i >= 20 { u.mail.clone().unwrap_or_default() } else { String::new() };
-        export.push_str(&format!("{id},\"{}\",{mail},\r\n", u.display_name.replace('"', "\"\"")));
+        let mail = if i >= 20 {
+            u.mail.clone().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        export.push_str(&format!(
+            "{id},\"{}\",{mail},\r\n",
+            u.display_name.replace('"', "\"\"")
+        ));
     }
     g.set_directory(dir.clone());
     let p = profile(&g.tenant_id());
@@ -385,7 +410,8 @@ async fn matching_against_an_export_of_the_service_desk() {
     assert_eq!(r.matching.basis, MatchBasis::ExistingUsers);
     // Expected: imported users among 10..20 by Azure id; among 20..40 by email when they
     // have one. Mails of 20..40 are unique except duplicates, which match by email too.
-    let imported = |i: usize| at(i, dp.technician_every, 1) || !at(i, dp.outside_user_group_every, 6);
+    let imported =
+        |i: usize| at(i, dp.technician_every, 1) || !at(i, dp.outside_user_group_every, 6);
     let by_id = (10..20).filter(|i| imported(*i)).count() as u64;
     let export_mails: Vec<String> = (20..40).filter_map(|i| mail(&dp, i)).collect();
     let by_mail = (0..dp.users)
@@ -396,7 +422,11 @@ async fn matching_against_an_export_of_the_service_desk() {
     assert_eq!(by, vec![by_id, by_mail, 0]);
     let total_imported = (0..dp.users).filter(|i| imported(*i)).count() as u64;
     assert_eq!(r.matching.unmatched, total_imported - by_id - by_mail);
-    let row = r.rows.iter().find(|x| x.object_id == dir.users[12].id).unwrap();
+    let row = r
+        .rows
+        .iter()
+        .find(|x| x.object_id == dir.users[12].id)
+        .unwrap();
     assert_eq!(row.matched_by, Some(MatchRule::AzureId));
 }
 
@@ -429,7 +459,10 @@ async fn csv_parses_back_with_formula_guard() {
         assert_eq!(rec[8], row.outcome.label());
         assert_eq!(rec[11], row.duplicate_email.to_string());
     }
-    assert_eq!(records[4][3], "'=HYPERLINK(\"http://evil.example\",\"click\")");
+    assert_eq!(
+        records[4][3],
+        "'=HYPERLINK(\"http://evil.example\",\"click\")"
+    );
     assert_eq!(records[5][3], "Smith, \"Jo\"\r\nline two");
     assert_eq!(records[6][3], "'@SUM(1)");
     // The duplicate flag agrees with the summary.
@@ -537,19 +570,37 @@ async fn csp_two_tenants_with_licences_per_site() {
     assert!(r.ok, "{:#?}", r.findings);
     let ea = expect(&pa, true);
     let eb = expect(&pb, true);
-    let site = |name: &str| r.sites.iter().find(|s| s.site.as_deref() == Some(name)).unwrap();
+    let site = |name: &str| {
+        r.sites
+            .iter()
+            .find(|s| s.site.as_deref() == Some(name))
+            .unwrap()
+    };
     for (name, e) in [("Acme", &ea), ("Globex", &eb)] {
         let c = &site(name).counts;
         assert_eq!(
-            (c.technicians, c.end_users, c.service_accounts, c.deactivated),
+            (
+                c.technicians,
+                c.end_users,
+                c.service_accounts,
+                c.deactivated
+            ),
             (e.technicians, e.end_users, e.service, e.deactivated),
             "{name}"
         );
     }
     assert_eq!(r.totals.read, 150);
     // Licence names came from subscribedSkus in each tenant.
-    assert!(r.licences.iter().any(|l| l.sku_part_number.as_deref() == Some("SPE_E3") && l.makes_active));
-    assert!(r.licences.iter().any(|l| l.sku_part_number.as_deref() == Some("EXCHANGESTANDARD") && !l.makes_active));
+    assert!(
+        r.licences
+            .iter()
+            .any(|l| l.sku_part_number.as_deref() == Some("SPE_E3") && l.makes_active)
+    );
+    assert!(
+        r.licences
+            .iter()
+            .any(|l| l.sku_part_number.as_deref() == Some("EXCHANGESTANDARD") && !l.makes_active)
+    );
     // A refusal in the second tenant names that tenant in the consent link.
     b.set_granted_roles(Some(&["GroupMember.Read.All", "Organization.Read.All"]));
     let r = preview(
@@ -561,9 +612,18 @@ async fn csp_two_tenants_with_licences_per_site() {
     )
     .await
     .unwrap();
-    let f = r.findings.iter().find(|f| f.id == "permission.missing").unwrap();
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.id == "permission.missing")
+        .unwrap();
     assert_eq!(f.tenant_id.as_deref(), Some(b.tenant_id().as_str()));
-    assert!(f.consent_url.as_deref().unwrap().contains(&format!("/{}/v2.0/adminconsent", b.tenant_id())));
+    assert!(
+        f.consent_url
+            .as_deref()
+            .unwrap()
+            .contains(&format!("/{}/v2.0/adminconsent", b.tenant_id()))
+    );
     assert!(r.tenants[0].complete && !r.tenants[1].complete);
 }
 
@@ -576,15 +636,27 @@ async fn a_profile_without_import_or_with_bad_sync_settings_is_refused() {
         tenant_id: g.tenant_id(),
         client: client(&g),
     }];
-    let e = preview(&p, &tenants, &PreviewOptions::default(), None, &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let e = preview(
+        &p,
+        &tenants,
+        &PreviewOptions::default(),
+        None,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code(), "sync_preview.profile");
     p.features.import = true;
     p.sync.matching_order = vec![MatchRule::Email, MatchRule::Email];
-    let e = preview(&p, &tenants, &PreviewOptions::default(), None, &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let e = preview(
+        &p,
+        &tenants,
+        &PreviewOptions::default(),
+        None,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert!(e.to_string().contains("sync.matching_order[1]"), "{e}");
     assert!(g.requests().is_empty());
 }

@@ -139,7 +139,8 @@ pub fn summarise(p: &Value, app_id: &str) -> CaPolicySummary {
         .any(|a| a == "All" || a.eq_ignore_ascii_case(app_id));
     let grant = &p["grantControls"];
     let controls = strings(&grant["builtInControls"]);
-    let requires_mfa = controls.iter().any(|c| c == "mfa") || grant["authenticationStrength"].is_object();
+    let requires_mfa =
+        controls.iter().any(|c| c == "mfa") || grant["authenticationStrength"].is_object();
     let blocks = controls.iter().any(|c| c == "block");
     let other_controls = controls
         .into_iter()
@@ -218,8 +219,15 @@ pub fn review(
             match (s.state.as_str(), s.applies, s.app_excluded) {
                 ("enabled", true, _) if s.blocks => add(
                     "access.block",
-                    if targets_all_users(p) && s.conditions.is_empty() { Severity::Error } else { Severity::Warning },
-                    format!("Policy \"{}\" blocks the service desk's app for {}{cond}: those agents and portal users cannot sign in with SSO at all.", s.display_name, s.users),
+                    if targets_all_users(p) && s.conditions.is_empty() {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    },
+                    format!(
+                        "Policy \"{}\" blocks the service desk's app for {}{cond}: those agents and portal users cannot sign in with SSO at all.",
+                        s.display_name, s.users
+                    ),
                     "Entra admin center > Protection > Conditional Access: exclude the service desk's app, or exclude the agent and portal user groups from this policy.",
                 ),
                 ("enabled", true, _) if s.requires_mfa => {
@@ -227,20 +235,34 @@ pub fn review(
                     add(
                         "access.mfa_enforced",
                         Severity::Info,
-                        format!("Policy \"{}\" requires MFA for the service desk's app for {}{cond}. Users outside it sign in without MFA.", s.display_name, s.users),
+                        format!(
+                            "Policy \"{}\" requires MFA for the service desk's app for {}{cond}. Users outside it sign in without MFA.",
+                            s.display_name, s.users
+                        ),
                         "Nothing to change if it covers your agents and portal users; widen it if not.",
                     )
                 }
-                ("enabledForReportingButNotEnforced", true, _) if s.blocks || s.requires_mfa => add(
-                    "access.report_only",
-                    Severity::Warning,
-                    format!("Policy \"{}\" would {} the service desk's app for {} but is report-only: it is logged, not enforced.", s.display_name, if s.blocks { "block" } else { "require MFA for" }, s.users),
-                    "Check its sign-in log impact, then switch it to On; until then it protects nothing.",
-                ),
+                ("enabledForReportingButNotEnforced", true, _) if s.blocks || s.requires_mfa => {
+                    add(
+                        "access.report_only",
+                        Severity::Warning,
+                        format!(
+                            "Policy \"{}\" would {} the service desk's app for {} but is report-only: it is logged, not enforced.",
+                            s.display_name,
+                            if s.blocks { "block" } else { "require MFA for" },
+                            s.users
+                        ),
+                        "Check its sign-in log impact, then switch it to On; until then it protects nothing.",
+                    )
+                }
                 ("enabled", false, true) if s.requires_mfa || s.blocks => add(
                     "access.app_excluded",
                     Severity::Warning,
-                    format!("Policy \"{}\" {} for all other apps but excludes the service desk's app, so it does not apply to service-desk sign-ins.", s.display_name, if s.blocks { "blocks" } else { "requires MFA" }),
+                    format!(
+                        "Policy \"{}\" {} for all other apps but excludes the service desk's app, so it does not apply to service-desk sign-ins.",
+                        s.display_name,
+                        if s.blocks { "blocks" } else { "requires MFA" }
+                    ),
                     "Remove the app from the policy's excluded cloud apps unless the exclusion is deliberate.",
                 ),
                 _ => {}
@@ -291,7 +313,8 @@ pub fn review(
     findings.sort_by_key(|f| f.severity);
     AccessReview {
         security_defaults,
-        assignment_required: service_principal.and_then(|s| s["appRoleAssignmentRequired"].as_bool()),
+        assignment_required: service_principal
+            .and_then(|s| s["appRoleAssignmentRequired"].as_bool()),
         policies: summaries,
         findings,
     }
@@ -322,7 +345,10 @@ pub async fn access_review(client: &GraphClient, app_id: &str) -> Result<AccessR
             "/servicePrincipals",
             &[
                 ("$filter", &format!("appId eq {}", odata_string(app_id))),
-                ("$select", "id,appId,appRoleAssignmentRequired,accountEnabled"),
+                (
+                    "$select",
+                    "id,appId,appRoleAssignmentRequired,accountEnabled",
+                ),
             ],
         ))
         .await?;
@@ -337,8 +363,14 @@ mod tests {
 
     #[test]
     fn users_in_words() {
-        assert_eq!(describe_users(&json!({"includeUsers": ["All"], "excludeGroups": ["g"]})), "all users except 1 user/group/role");
-        assert_eq!(describe_users(&json!({"includeGroups": ["a", "b"], "includeRoles": ["r"]})), "2 groups, 1 directory role");
+        assert_eq!(
+            describe_users(&json!({"includeUsers": ["All"], "excludeGroups": ["g"]})),
+            "all users except 1 user/group/role"
+        );
+        assert_eq!(
+            describe_users(&json!({"includeGroups": ["a", "b"], "includeRoles": ["r"]})),
+            "2 groups, 1 directory role"
+        );
         assert_eq!(describe_users(&json!({"includeUsers": ["None"]})), "nobody");
     }
 

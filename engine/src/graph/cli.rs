@@ -421,7 +421,11 @@ pub fn render_doctor(r: &DoctorReport) -> String {
                 } else {
                     "no MFA"
                 },
-                if p.app_excluded { " (app excluded)" } else { "" }
+                if p.app_excluded {
+                    " (app excluded)"
+                } else {
+                    ""
+                }
             ));
         }
         for f in &a.findings {

@@ -600,7 +600,10 @@ pub async fn doctor_with_access(
         });
     if let Some(app_id) = app_id {
         let review = super::access_review::access_review(client, &app_id).await?;
-        report.ok &= !review.findings.iter().any(|f| f.severity == Severity::Error);
+        report.ok &= !review
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Error);
         report.access = Some(review);
     }
     report.requests = client.sent().split_off(log_start);

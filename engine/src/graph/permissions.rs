@@ -298,20 +298,42 @@ mod tests {
         // Group.Read.All (import) covers the group reads; licences need Organization.Read.All.
         assert_eq!(
             names(&p),
-            ["openid", "profile", "email", "User.Read.All", "Group.Read.All", "Organization.Read.All", "AuditLog.Read.All"]
+            [
+                "openid",
+                "profile",
+                "email",
+                "User.Read.All",
+                "Group.Read.All",
+                "Organization.Read.All",
+                "AuditLog.Read.All"
+            ]
         );
         // CSP's Directory.Read.All covers licences and groups.
         p.features.import = false;
         p.features.csp = true;
         assert_eq!(
             names(&p),
-            ["openid", "profile", "email", "User.Read.All", "Directory.Read.All", "AuditLog.Read.All"]
+            [
+                "openid",
+                "profile",
+                "email",
+                "User.Read.All",
+                "Directory.Read.All",
+                "AuditLog.Read.All"
+            ]
         );
         // Sync settings do nothing while neither import nor CSP is on.
         p.features.csp = false;
         assert_eq!(names(&p), ["openid", "profile", "email"]);
-        for r in TABLE.iter().filter(|r| !r.covered_by.is_empty() || r.source != SOURCE) {
-            assert!(r.source.starts_with("https://learn.microsoft.com/graph/"), "{}", r.value);
+        for r in TABLE
+            .iter()
+            .filter(|r| !r.covered_by.is_empty() || r.source != SOURCE)
+        {
+            assert!(
+                r.source.starts_with("https://learn.microsoft.com/graph/"),
+                "{}",
+                r.value
+            );
         }
     }
 

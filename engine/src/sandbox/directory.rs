@@ -78,7 +78,10 @@ impl DirUser {
         put("department", json!(self.department));
         // signInActivity is returned only when selected (user resource: "Returned only on
         // $select").
-        if select.iter().any(|s| s.eq_ignore_ascii_case("signInActivity")) {
+        if select
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case("signInActivity"))
+        {
             v.insert(
                 "signInActivity".into(),
                 json!({"lastSignInDateTime": self.last_sign_in, "lastNonInteractiveSignInDateTime": self.last_sign_in}),
@@ -370,7 +373,10 @@ mod tests {
         let a = generate(&p);
         let b = generate(&p);
         assert_eq!(a.users, b.users);
-        let c = generate(&DirectoryParams { seed: 8, ..p.clone() });
+        let c = generate(&DirectoryParams {
+            seed: 8,
+            ..p.clone()
+        });
         assert_ne!(a.users[0].id, c.users[0].id);
         assert_eq!(a.users[0].mail, c.users[0].mail);
         let agents = a.group(AGENTS_GROUP).unwrap();

@@ -184,7 +184,7 @@ fn graph_service_principal() -> Value {
             }
         }
     }
-    json!({"id": uuid(), "appId": GRAPH_APP_ID, "displayName": "Microsoft Graph", "servicePrincipalType": "Application",
+    json!({"id": uuid(), "appId": GRAPH_APP_ID, "displayName": "Microsoft Graph", "servicePrincipalType": "Application", "appRoleAssignmentRequired": false,
            "accountEnabled": true, "appRoles": roles, "oauth2PermissionScopes": scopes})
 }
 
@@ -282,7 +282,7 @@ impl GraphDouble {
                 .and_then(|a| a["displayName"].as_str())
                 .unwrap_or_default()
                 .to_string();
-            let sp = json!({"id": uuid(), "appId": app_id, "displayName": name, "servicePrincipalType": "Application", "accountEnabled": true, "appRoles": [], "oauth2PermissionScopes": []});
+            let sp = json!({"id": uuid(), "appId": app_id, "displayName": name, "servicePrincipalType": "Application", "appRoleAssignmentRequired": false, "accountEnabled": true, "appRoles": [], "oauth2PermissionScopes": []});
             t.service_principals.push(sp.clone());
             sp
         })
@@ -393,7 +393,11 @@ impl GraphDouble {
     /// Edits the service principal of `app_id` in place (e.g. `appRoleAssignmentRequired`).
     pub fn edit_service_principal(&self, app_id: &str, f: impl FnOnce(&mut Value)) {
         self.with(|t| {
-            if let Some(s) = t.service_principals.iter_mut().find(|s| s["appId"] == app_id) {
+            if let Some(s) = t
+                .service_principals
+                .iter_mut()
+                .find(|s| s["appId"] == app_id)
+            {
                 f(s);
             }
         });
@@ -608,7 +612,9 @@ fn window(query: &str) -> Result<(usize, usize), Response> {
                 return Err(error(
                     400,
                     "Request_BadRequest",
-                    &format!("Invalid page size specified: '{v}'. Must be between 1 and 999 inclusive."),
+                    &format!(
+                        "Invalid page size specified: '{v}'. Must be between 1 and 999 inclusive."
+                    ),
                 ));
             }
         },
@@ -617,7 +623,11 @@ fn window(query: &str) -> Result<(usize, usize), Response> {
         None => 0,
         Some(tok) => match tok
             .strip_prefix("RFNwdAI")
-            .and_then(|b| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(b).ok())
+            .and_then(|b| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(b)
+                    .ok()
+            })
             .and_then(|b| String::from_utf8(b).ok())
             .and_then(|s| s.parse::<usize>().ok())
         {
@@ -1026,7 +1036,7 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
                     "Another object with the same value for property servicePrincipalNames already exists.",
                 );
             }
-            let sp = json!({"id": uuid(), "appId": app_id, "displayName": app["displayName"], "servicePrincipalType": "Application",
+            let sp = json!({"id": uuid(), "appId": app_id, "displayName": app["displayName"], "servicePrincipalType": "Application", "appRoleAssignmentRequired": false,
                             "accountEnabled": true, "appRoles": [], "oauth2PermissionScopes": [],
                             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity"});
             if t.faults.sp_replication_misses > 0 {
@@ -1225,7 +1235,10 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
             if let Some(r) = denied(t, USER_READ) {
                 return r;
             }
-            if select.iter().any(|s| s.eq_ignore_ascii_case("signInActivity")) {
+            if select
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case("signInActivity"))
+            {
                 // signInActivity: AuditLog.Read.All, and a P1/P2 tenant
                 // (https://learn.microsoft.com/graph/api/resources/signinactivity?view=graph-rest-1.0).
                 if let Some(r) = denied(t, &["AuditLog.Read.All"]) {
@@ -1248,7 +1261,15 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
                 .iter()
                 .map(|u| u.to_json(&select))
                 .collect();
-            paged(&t.base_url, "/users", "users", query, items, end, t.directory.users.len())
+            paged(
+                &t.base_url,
+                "/users",
+                "users",
+                query,
+                items,
+                end,
+                t.directory.users.len(),
+            )
         }
         // https://learn.microsoft.com/graph/api/group-list?view=graph-rest-1.0
         ("GET", ["groups"]) => {
@@ -1287,7 +1308,13 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
             let mut nested: Vec<Value> = Vec::new();
             let mut stack = vec![id.to_string()];
             while let Some(g) = stack.pop() {
-                for m in t.directory.groups.iter().filter(|x| x.id == g).flat_map(|x| x.members.iter()) {
+                for m in t
+                    .directory
+                    .groups
+                    .iter()
+                    .filter(|x| x.id == g)
+                    .flat_map(|x| x.members.iter())
+                {
                     if let Some(sub) = t.directory.groups.iter().find(|x| x.id == *m)
                         && !nested.iter().any(|n| n["id"] == sub.id.as_str())
                     {
@@ -1331,7 +1358,13 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
         ("GET", ["subscribedSkus"]) => {
             if let Some(r) = denied(
                 t,
-                &["Organization.Read.All", "LicenseAssignment.Read.All", "Directory.Read.All", "Organization.ReadWrite.All", "Directory.ReadWrite.All"],
+                &[
+                    "Organization.Read.All",
+                    "LicenseAssignment.Read.All",
+                    "Directory.Read.All",
+                    "Organization.ReadWrite.All",
+                    "Directory.ReadWrite.All",
+                ],
             ) {
                 return r;
             }

@@ -315,7 +315,8 @@ fn check_group(issues: &mut Issues, field: String, g: &str, what: &str) {
             format!("A {what} entry is empty."),
             "Enter the group's Object ID or its exact display name, or remove the row.",
         );
-    } else if parse_guid(t).is_none() && (t.chars().count() > 256 || t.chars().any(char::is_control))
+    } else if parse_guid(t).is_none()
+        && (t.chars().count() > 256 || t.chars().any(char::is_control))
     {
         issues.error(
             STEP,
@@ -352,10 +353,20 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
 
     // Groups.
     for (i, g) in s.technician_groups.iter().enumerate() {
-        check_group(issues, format!("sync.technician_groups[{i}]"), g, "technician group");
+        check_group(
+            issues,
+            format!("sync.technician_groups[{i}]"),
+            g,
+            "technician group",
+        );
     }
     for (i, g) in s.user_groups.iter().enumerate() {
-        check_group(issues, format!("sync.user_groups[{i}]"), g, "end-user group");
+        check_group(
+            issues,
+            format!("sync.user_groups[{i}]"),
+            g,
+            "end-user group",
+        );
     }
     for (list, field) in [
         (&s.technician_groups, "sync.technician_groups"),
@@ -483,9 +494,12 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             );
         }
         if s.site_mappings[..i].iter().any(|o| {
-            o.tenant_id.as_deref().and_then(parse_guid) == m.tenant_id.as_deref().and_then(parse_guid)
-                && o.group.as_deref().map(str::to_lowercase) == m.group.as_deref().map(str::to_lowercase)
-                && o.domain.as_deref().map(str::to_lowercase) == m.domain.as_deref().map(str::to_lowercase)
+            o.tenant_id.as_deref().and_then(parse_guid)
+                == m.tenant_id.as_deref().and_then(parse_guid)
+                && o.group.as_deref().map(str::to_lowercase)
+                    == m.group.as_deref().map(str::to_lowercase)
+                && o.domain.as_deref().map(str::to_lowercase)
+                    == m.domain.as_deref().map(str::to_lowercase)
         }) {
             issues.warn(
                 STEP,
@@ -563,7 +577,10 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
                 STEP,
                 f("halo"),
                 "sync.field_halo_duplicate",
-                format!("Two field mappings fill the service-desk field '{}'.", m.halo.trim()),
+                format!(
+                    "Two field mappings fill the service-desk field '{}'.",
+                    m.halo.trim()
+                ),
                 "Keep one mapping per service-desk field.",
             );
         } else {
@@ -609,8 +626,16 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
                 STEP,
                 field,
                 "sync.matching_unmapped",
-                format!("Matching on {} needs a field mapping to the service desk's {} field.", r.label(), r.label()),
-                format!("Add a field mapping, e.g. {} → {}.", r.default_attribute(), r.label()),
+                format!(
+                    "Matching on {} needs a field mapping to the service desk's {} field.",
+                    r.label(),
+                    r.label()
+                ),
+                format!(
+                    "Add a field mapping, e.g. {} → {}.",
+                    r.default_attribute(),
+                    r.label()
+                ),
             );
         }
     }
@@ -630,7 +655,8 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
         let ok = parse_guid(t).is_some()
             || (!t.is_empty()
                 && t.len() <= 64
-                && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'));
         if !ok {
             issues.error(
                 STEP,
@@ -731,7 +757,12 @@ fn sheet(p: &Profile) -> Vec<SettingRow> {
         ),
         row(
             "Ignore accountEnabled",
-            if s.ignore_account_enabled { "On" } else { "Off" }.into(),
+            if s.ignore_account_enabled {
+                "On"
+            } else {
+                "Off"
+            }
+            .into(),
             Some("Off: disabled Entra accounts are made inactive at the next sync."),
         ),
     ];
@@ -853,12 +884,32 @@ mod tests {
             MatchRule::NetworkLogin,
         ];
         let i = run(&p);
-        assert!(has(&i, "sync.matching_azure_id_first", "sync.matching_order[1]", Severity::Error));
-        assert!(has(&i, "sync.matching_duplicate", "sync.matching_order[2]", Severity::Error));
-        assert!(has(&i, "sync.matching_unmapped", "sync.matching_order[3]", Severity::Error));
+        assert!(has(
+            &i,
+            "sync.matching_azure_id_first",
+            "sync.matching_order[1]",
+            Severity::Error
+        ));
+        assert!(has(
+            &i,
+            "sync.matching_duplicate",
+            "sync.matching_order[2]",
+            Severity::Error
+        ));
+        assert!(has(
+            &i,
+            "sync.matching_unmapped",
+            "sync.matching_order[3]",
+            Severity::Error
+        ));
         assert!(!i.iter().any(|x| x.field == "sync.matching_order[0]"));
         p.sync.matching_order.clear();
-        assert!(has(&run(&p), "sync.matching_empty", "sync.matching_order", Severity::Error));
+        assert!(has(
+            &run(&p),
+            "sync.matching_empty",
+            "sync.matching_order",
+            Severity::Error
+        ));
         // A network-login mapping with another spelling satisfies the rule.
         p.sync.matching_order = vec![MatchRule::AzureId, MatchRule::NetworkLogin];
         p.sync.field_mappings.push(FieldMapping {
@@ -876,21 +927,74 @@ mod tests {
     fn field_mappings_are_checked_against_graph_user_properties() {
         let mut p = profile();
         p.sync.field_mappings = vec![
-            FieldMapping { entra: "Mail".into(), halo: "Email".into() },
-            FieldMapping { entra: "favouriteColour".into(), halo: "Colour".into() },
-            FieldMapping { entra: "manager".into(), halo: "Manager".into() },
-            FieldMapping { entra: "jobTitle".into(), halo: "email address".into() },
-            FieldMapping { entra: "signInActivity".into(), halo: "Last login".into() },
-            FieldMapping { entra: "".into(), halo: "".into() },
+            FieldMapping {
+                entra: "Mail".into(),
+                halo: "Email".into(),
+            },
+            FieldMapping {
+                entra: "favouriteColour".into(),
+                halo: "Colour".into(),
+            },
+            FieldMapping {
+                entra: "manager".into(),
+                halo: "Manager".into(),
+            },
+            FieldMapping {
+                entra: "jobTitle".into(),
+                halo: "email address".into(),
+            },
+            FieldMapping {
+                entra: "signInActivity".into(),
+                halo: "Last login".into(),
+            },
+            FieldMapping {
+                entra: "".into(),
+                halo: "".into(),
+            },
         ];
         let i = run(&p);
-        assert!(has(&i, "sync.field_entra_case", "sync.field_mappings[0].entra", Severity::Warning));
-        assert!(has(&i, "sync.field_entra_unknown", "sync.field_mappings[1].entra", Severity::Error));
-        assert!(has(&i, "sync.field_entra_relationship", "sync.field_mappings[2].entra", Severity::Error));
-        assert!(has(&i, "sync.field_halo_duplicate", "sync.field_mappings[3].halo", Severity::Error));
-        assert!(has(&i, "sync.field_entra_sign_in", "sync.field_mappings[4].entra", Severity::Error));
-        assert!(has(&i, "sync.field_entra_required", "sync.field_mappings[5].entra", Severity::Error));
-        assert!(has(&i, "sync.field_halo_required", "sync.field_mappings[5].halo", Severity::Error));
+        assert!(has(
+            &i,
+            "sync.field_entra_case",
+            "sync.field_mappings[0].entra",
+            Severity::Warning
+        ));
+        assert!(has(
+            &i,
+            "sync.field_entra_unknown",
+            "sync.field_mappings[1].entra",
+            Severity::Error
+        ));
+        assert!(has(
+            &i,
+            "sync.field_entra_relationship",
+            "sync.field_mappings[2].entra",
+            Severity::Error
+        ));
+        assert!(has(
+            &i,
+            "sync.field_halo_duplicate",
+            "sync.field_mappings[3].halo",
+            Severity::Error
+        ));
+        assert!(has(
+            &i,
+            "sync.field_entra_sign_in",
+            "sync.field_mappings[4].entra",
+            Severity::Error
+        ));
+        assert!(has(
+            &i,
+            "sync.field_entra_required",
+            "sync.field_mappings[5].entra",
+            Severity::Error
+        ));
+        assert!(has(
+            &i,
+            "sync.field_halo_required",
+            "sync.field_mappings[5].halo",
+            Severity::Error
+        ));
         // The case-insensitive match still serves the email rule.
         assert_eq!(p.sync.attribute_for(MatchRule::Email), "mail");
     }
@@ -909,7 +1013,12 @@ mod tests {
         }
         for n in [5, 15, 60, 1440] {
             p.sync.interval_minutes = n;
-            assert!(!run(&p).iter().any(|i| i.code == "sync.interval_out_of_range"), "{n}");
+            assert!(
+                !run(&p)
+                    .iter()
+                    .any(|i| i.code == "sync.interval_out_of_range"),
+                "{n}"
+            );
         }
     }
 
@@ -923,25 +1032,93 @@ mod tests {
         p.sync.user_groups = vec!["Agents".into()];
         p.sync.service_account_group = Some(T2.into());
         p.sync.site_mappings = vec![
-            SiteMapping { site: "".into(), tenant_id: None, group: None, domain: Some("not a domain".into()) },
-            SiteMapping { site: "B".into(), tenant_id: Some(T2.into()), ..Default::default() },
-            SiteMapping { site: "C".into(), tenant_id: Some(T2.into()), ..Default::default() },
+            SiteMapping {
+                site: "".into(),
+                tenant_id: None,
+                group: None,
+                domain: Some("not a domain".into()),
+            },
+            SiteMapping {
+                site: "B".into(),
+                tenant_id: Some(T2.into()),
+                ..Default::default()
+            },
+            SiteMapping {
+                site: "C".into(),
+                tenant_id: Some(T2.into()),
+                ..Default::default()
+            },
         ];
         p.sync.active_licences = vec!["SPE_E3".into(), "E3; drop".into()];
         p.sync.map_last_sign_in = true;
         let i = run(&p);
-        assert!(has(&i, "sync.group_duplicate", "sync.technician_groups[1]", Severity::Warning));
-        assert!(has(&i, "sync.group_empty", "sync.technician_groups[2]", Severity::Error));
-        assert!(has(&i, "sync.group_both", "sync.user_groups[0]", Severity::Warning));
-        assert!(has(&i, "sync.service_group_is_id", "sync.service_account_group", Severity::Warning));
-        assert!(has(&i, "sync.site_required", "sync.site_mappings[0].site", Severity::Error));
-        assert!(has(&i, "sync.site_tenant_required", "sync.site_mappings[0].tenant_id", Severity::Error));
-        assert!(has(&i, "sync.site_domain_invalid", "sync.site_mappings[0].domain", Severity::Error));
-        assert!(has(&i, "sync.site_tenant_not_allowed", "sync.site_mappings[1].tenant_id", Severity::Warning));
-        assert!(has(&i, "sync.site_shadowed", "sync.site_mappings[2].site", Severity::Warning));
-        assert!(has(&i, "sync.licence_invalid", "sync.active_licences[1]", Severity::Error));
+        assert!(has(
+            &i,
+            "sync.group_duplicate",
+            "sync.technician_groups[1]",
+            Severity::Warning
+        ));
+        assert!(has(
+            &i,
+            "sync.group_empty",
+            "sync.technician_groups[2]",
+            Severity::Error
+        ));
+        assert!(has(
+            &i,
+            "sync.group_both",
+            "sync.user_groups[0]",
+            Severity::Warning
+        ));
+        assert!(has(
+            &i,
+            "sync.service_group_is_id",
+            "sync.service_account_group",
+            Severity::Warning
+        ));
+        assert!(has(
+            &i,
+            "sync.site_required",
+            "sync.site_mappings[0].site",
+            Severity::Error
+        ));
+        assert!(has(
+            &i,
+            "sync.site_tenant_required",
+            "sync.site_mappings[0].tenant_id",
+            Severity::Error
+        ));
+        assert!(has(
+            &i,
+            "sync.site_domain_invalid",
+            "sync.site_mappings[0].domain",
+            Severity::Error
+        ));
+        assert!(has(
+            &i,
+            "sync.site_tenant_not_allowed",
+            "sync.site_mappings[1].tenant_id",
+            Severity::Warning
+        ));
+        assert!(has(
+            &i,
+            "sync.site_shadowed",
+            "sync.site_mappings[2].site",
+            Severity::Warning
+        ));
+        assert!(has(
+            &i,
+            "sync.licence_invalid",
+            "sync.active_licences[1]",
+            Severity::Error
+        ));
         assert!(!i.iter().any(|x| x.field == "sync.active_licences[0]"));
-        assert!(has(&i, "sync.last_sign_in_premium", "sync.map_last_sign_in", Severity::Warning));
+        assert!(has(
+            &i,
+            "sync.last_sign_in_premium",
+            "sync.map_last_sign_in",
+            Severity::Warning
+        ));
     }
 
     #[test]
@@ -967,7 +1144,10 @@ mod tests {
         let q = profile();
         let m = generate_site_mappings(&q);
         assert_eq!(m.len(), 1);
-        assert_eq!((m[0].site.as_str(), m[0].tenant_id.as_deref()), ("Acme", Some(T1)));
+        assert_eq!(
+            (m[0].site.as_str(), m[0].tenant_id.as_deref()),
+            ("Acme", Some(T1))
+        );
     }
 
     #[test]

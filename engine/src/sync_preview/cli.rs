@@ -131,9 +131,10 @@ pub fn run(a: SyncPreviewArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
         for t in &tenants {
             let client = match (&token, &credential) {
                 (Some(tok), _) => {
-                    let url = a.graph_url.clone().unwrap_or_else(|| {
-                        format!("https://{}/v1.0", p.cloud.graph_host())
-                    });
+                    let url = a
+                        .graph_url
+                        .clone()
+                        .unwrap_or_else(|| format!("https://{}/v1.0", p.cloud.graph_host()));
                     GraphClient::new(&url, Arc::new(StaticToken::new(tok.clone())))
                         .map_err(|e| e.to_string())?
                 }
@@ -159,8 +160,7 @@ pub fn run(a: SyncPreviewArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
     if let Some(path) = &a.csv {
         let mut buf = Vec::new();
         csv::write_csv(&result, &mut buf).map_err(|e| e.to_string())?;
-        crate::profile::write_atomic(path, &buf)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        crate::profile::write_atomic(path, &buf).map_err(|e| format!("{}: {e}", path.display()))?;
         if format == Format::Text {
             eprintln!("Wrote {} rows to {}.", result.rows.len(), path.display());
         }

@@ -42,7 +42,12 @@ pub fn guard(cell: &str) -> String {
 /// Undoes [`guard`].
 pub fn unguard(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if matches!(rest.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r')) => {
+        Some(rest)
+            if matches!(
+                rest.chars().next(),
+                Some('=' | '+' | '-' | '@' | '\t' | '\r')
+            ) =>
+        {
             rest
         }
         _ => cell,
@@ -184,7 +189,10 @@ mod tests {
 
     #[test]
     fn parse_errors_and_lf() {
-        assert_eq!(parse("a,b\nc,d").unwrap(), vec![vec!["a", "b"], vec!["c", "d"]]);
+        assert_eq!(
+            parse("a,b\nc,d").unwrap(),
+            vec![vec!["a", "b"], vec!["c", "d"]]
+        );
         assert!(parse("\"open").is_err());
         assert!(parse("\"a\"b").is_err());
         assert_eq!(parse("\u{feff}x\r\n").unwrap(), vec![vec!["x"]]);

@@ -448,14 +448,18 @@ impl ExistingUsers {
 
     /// True when a user with this identifier exists.
     pub fn has(&self, rule: MatchRule, value: &str) -> bool {
-        self.keys.get(&rule).is_some_and(|k| k.contains(&norm(value)))
+        self.keys
+            .get(&rule)
+            .is_some_and(|k| k.contains(&norm(value)))
     }
 
     /// Reads a CSV export with a header naming any of: `azure id` / `azure_id`, `name`,
     /// `email` / `email address`, `network login` / `network_login` (case and spacing
     /// ignored). Other columns are ignored.
     pub fn from_csv(text: &str) -> Result<ExistingUsers, PreviewError> {
-        let mut records = csv::parse(text).map_err(PreviewError::Existing)?.into_iter();
+        let mut records = csv::parse(text)
+            .map_err(PreviewError::Existing)?
+            .into_iter();
         let header = records
             .next()
             .ok_or_else(|| PreviewError::Existing("the file is empty".into()))?;
@@ -757,7 +761,9 @@ impl Run<'_> {
                         consent_url: None,
                     });
                 }
-                list.first().and_then(|g| g["id"].as_str()).map(str::to_string)
+                list.first()
+                    .and_then(|g| g["id"].as_str())
+                    .map(str::to_string)
             }
         };
         let Some(id) = id else {
@@ -769,7 +775,10 @@ impl Run<'_> {
         let mut members = HashSet::new();
         let first = with_query(
             &format!("/groups/{id}/transitiveMembers"),
-            &[("$select", "id"), ("$top", &self.options.page_size.to_string())],
+            &[
+                ("$select", "id"),
+                ("$top", &self.options.page_size.to_string()),
+            ],
         );
         let tenant_s = tenant.to_string();
         self.pages(client, first, |run, items| {
@@ -954,7 +963,10 @@ pub async fn preview(
             match run.resolve_group(client, &tenant, r).await {
                 Ok(g) => {
                     if !g.found {
-                        let service = s.service_account_group.as_ref().is_some_and(|x| norm(x) == norm(r));
+                        let service = s
+                            .service_account_group
+                            .as_ref()
+                            .is_some_and(|x| norm(x) == norm(r));
                         run.findings.push(PreviewFinding {
                             id: "group.not_found".into(),
                             severity: Severity::Warning,
@@ -1000,7 +1012,9 @@ pub async fn preview(
             match run.get(client, &path).await {
                 Ok(v) => {
                     for k in v["value"].as_array().into_iter().flatten() {
-                        if let (Some(id), Some(part)) = (k["skuId"].as_str(), k["skuPartNumber"].as_str()) {
+                        if let (Some(id), Some(part)) =
+                            (k["skuId"].as_str(), k["skuPartNumber"].as_str())
+                        {
                             known.push((id.to_lowercase(), part.to_string()));
                             sku_names.insert((tenant.clone(), id.to_lowercase()), part.to_string());
                         }
@@ -1015,17 +1029,24 @@ pub async fn preview(
                 let l = l.trim();
                 if let Some(g) = parse_guid(l) {
                     active_skus.insert(g);
-                } else if let Some((id, _)) = known.iter().find(|(_, p)| p.eq_ignore_ascii_case(l)) {
+                } else if let Some((id, _)) = known.iter().find(|(_, p)| p.eq_ignore_ascii_case(l))
+                {
                     active_skus.insert(id.clone());
                 } else if !known.is_empty() {
                     run.findings.push(PreviewFinding {
                         id: "licence.unknown".into(),
                         severity: Severity::Warning,
                         tenant_id: Some(tenant.clone()),
-                        message: format!("Tenant {tenant} has no licence '{l}'; it makes nobody active there."),
+                        message: format!(
+                            "Tenant {tenant} has no licence '{l}'; it makes nobody active there."
+                        ),
                         fix: format!(
                             "Use one of the tenant's SKU part numbers: {}.",
-                            known.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(", ")
+                            known
+                                .iter()
+                                .map(|(_, p)| p.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                         permission: None,
                         consent_url: None,
@@ -1050,19 +1071,32 @@ pub async fn preview(
         let mut select = user_select(s);
         let mut first = with_query(
             "/users",
-            &[("$select", &select.join(",")), ("$top", &options.page_size.to_string())],
+            &[
+                ("$select", &select.join(",")),
+                ("$top", &options.page_size.to_string()),
+            ],
         );
         // Probe the first page separately: a refusal of signInActivity is retried without
         // it so the rest of the preview still runs.
         if s.map_last_sign_in {
-            match run.get(client, &with_query("/users", &[("$select", &select.join(",")), ("$top", "1")])).await {
+            match run
+                .get(
+                    client,
+                    &with_query("/users", &[("$select", &select.join(",")), ("$top", "1")]),
+                )
+                .await
+            {
                 Ok(_) => {}
                 Err(PreviewError::Graph(e)) if e.status() == Some(403) => {
-                    let premium = e.graph_code() == Some("Authentication_RequestFromNonPremiumTenantOrB2CTenant");
+                    let premium = e.graph_code()
+                        == Some("Authentication_RequestFromNonPremiumTenantOrB2CTenant");
                     select.retain(|x| x != "signInActivity");
                     first = with_query(
                         "/users",
-                        &[("$select", &select.join(",")), ("$top", &options.page_size.to_string())],
+                        &[
+                            ("$select", &select.join(",")),
+                            ("$top", &options.page_size.to_string()),
+                        ],
                     );
                     if premium {
                         run.findings.push(PreviewFinding {
@@ -1076,10 +1110,21 @@ pub async fn preview(
                         });
                     } else {
                         // Which permission is missing shows when the plain read works.
-                        match run.get(client, &with_query("/users", &[("$select", "id"), ("$top", "1")])).await {
-                            Ok(_) => run.findings.push(run.permission_finding(&tenant, "signInActivity", &e)),
+                        match run
+                            .get(
+                                client,
+                                &with_query("/users", &[("$select", "id"), ("$top", "1")]),
+                            )
+                            .await
+                        {
+                            Ok(_) => run.findings.push(run.permission_finding(
+                                &tenant,
+                                "signInActivity",
+                                &e,
+                            )),
                             Err(PreviewError::Graph(e2)) if e2.status() == Some(403) => {
-                                run.findings.push(run.permission_finding(&tenant, "users", &e2));
+                                run.findings
+                                    .push(run.permission_finding(&tenant, "users", &e2));
                                 requests += (client.sent().len() - log_start) as u64;
                                 throttled += (client.waits().len() - waits_start) as u32;
                                 tenant_reads.push(read);
@@ -1110,7 +1155,9 @@ pub async fn preview(
                         .collect();
                     if licences_on {
                         for l in &licences {
-                            *licence_use.entry((tenant_s.clone(), l.clone())).or_default() += 1;
+                            *licence_use
+                                .entry((tenant_s.clone(), l.clone()))
+                                .or_default() += 1;
                         }
                     }
                     // Site: first mapping whose filters all match.
@@ -1121,45 +1168,66 @@ pub async fn preview(
                             .iter()
                             .find(|m| {
                                 let tenant_ok = match m.tenant_id.as_deref().and_then(parse_guid) {
-                                    Some(mt) => parse_guid(&tenant_s).as_deref() == Some(mt.as_str()),
+                                    Some(mt) => {
+                                        parse_guid(&tenant_s).as_deref() == Some(mt.as_str())
+                                    }
                                     None => tenants.len() == 1,
                                 };
-                                let group_ok = m.group.as_deref().is_none_or(|g| groups.member(g, oid.as_ref()));
+                                let group_ok = m
+                                    .group
+                                    .as_deref()
+                                    .is_none_or(|g| groups.member(g, oid.as_ref()));
                                 let domain_ok = m.domain.as_deref().is_none_or(|d| {
-                                    upn.rsplit_once('@').is_some_and(|(_, ud)| ud.eq_ignore_ascii_case(d.trim()))
+                                    upn.rsplit_once('@')
+                                        .is_some_and(|(_, ud)| ud.eq_ignore_ascii_case(d.trim()))
                                 });
                                 tenant_ok && group_ok && domain_ok
                             })
                             .map(|m| Some(m.site.trim().to_string()))
                             .ok_or(())
                     };
-                    let tech = s.technician_groups.iter().any(|g| groups.member(g, oid.as_ref()));
+                    let tech = s
+                        .technician_groups
+                        .iter()
+                        .any(|g| groups.member(g, oid.as_ref()));
                     let in_user_group = s.user_groups.is_empty()
                         || s.user_groups.iter().any(|g| groups.member(g, oid.as_ref()));
                     let (outcome, reason) = match (&site, tech, in_user_group) {
                         (Err(()), _, _) => (Outcome::NotImported, "no site mapping matches"),
                         (_, false, false) => (Outcome::NotImported, "not in an end-user group"),
-                        _ if !enabled && !s.ignore_account_enabled => (Outcome::Deactivated, "account disabled in Entra"),
+                        _ if !enabled && !s.ignore_account_enabled => {
+                            (Outcome::Deactivated, "account disabled in Entra")
+                        }
                         (_, true, _) => (Outcome::Technician, "in a technician group"),
-                        _ if s.service_account_group.as_deref().is_some_and(|g| !groups.member(g, oid.as_ref())) => {
+                        _ if s
+                            .service_account_group
+                            .as_deref()
+                            .is_some_and(|g| !groups.member(g, oid.as_ref())) =>
+                        {
                             (Outcome::ServiceAccount, "not in the service-account group")
                         }
-                        _ if licences_on && !licences.iter().any(|l| active_skus.contains(l)) => {
-                            (Outcome::ServiceAccount, "no licence that makes a user active")
-                        }
+                        _ if licences_on && !licences.iter().any(|l| active_skus.contains(l)) => (
+                            Outcome::ServiceAccount,
+                            "no licence that makes a user active",
+                        ),
                         _ => (Outcome::EndUser, "end user"),
                     };
                     totals.add(outcome);
                     let site = site.ok().flatten();
                     let imported = outcome != Outcome::NotImported;
                     if imported {
-                        sites.entry((tenant_s.clone(), site.clone())).or_default().add(outcome);
+                        sites
+                            .entry((tenant_s.clone(), site.clone()))
+                            .or_default()
+                            .add(outcome);
                     }
                     // Matching.
                     let mut matched_by = None;
                     if imported {
                         for (k, rule) in rules.iter().enumerate() {
-                            let Some(v) = value_of(u, &attrs[k]) else { continue };
+                            let Some(v) = value_of(u, &attrs[k]) else {
+                                continue;
+                            };
                             let hit = match existing {
                                 Some(e) => e.has(*rule, &v),
                                 // A first sync has no stored Azure ids to match.
@@ -1216,7 +1284,9 @@ pub async fn preview(
                             reason,
                             matched_by,
                             duplicate_email: false,
-                            last_sign_in: u["signInActivity"]["lastSignInDateTime"].as_str().map(str::to_string),
+                            last_sign_in: u["signInActivity"]["lastSignInDateTime"]
+                                .as_str()
+                                .map(str::to_string),
                         });
                     }
                     read.users += 1;
@@ -1365,11 +1435,20 @@ pub fn render_text(p: &SyncPreview) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     let t = &p.totals;
-    let _ = writeln!(s, "The first sync would, from {} users read in {} tenant(s):", t.read, p.tenants.len());
+    let _ = writeln!(
+        s,
+        "The first sync would, from {} users read in {} tenant(s):",
+        t.read,
+        p.tenants.len()
+    );
     let _ = writeln!(s, "  {:>7}  technicians", t.technicians);
     let _ = writeln!(s, "  {:>7}  end users", t.end_users);
     let _ = writeln!(s, "  {:>7}  service accounts", t.service_accounts);
-    let _ = writeln!(s, "  {:>7}  disabled accounts made inactive (de-provisioned)", t.deactivated);
+    let _ = writeln!(
+        s,
+        "  {:>7}  disabled accounts made inactive (de-provisioned)",
+        t.deactivated
+    );
     let _ = writeln!(s, "  {:>7}  not imported", t.not_imported);
     if p.sites.len() > 1 || p.sites.iter().any(|x| x.site.is_some()) {
         let _ = writeln!(s, "\nPer site:");
@@ -1396,7 +1475,13 @@ pub fn render_text(p: &SyncPreview) -> String {
         }
     );
     for r in &p.matching.by_rule {
-        let _ = writeln!(s, "  {:>7}  by {} ({})", r.users, r.rule.label(), r.attribute);
+        let _ = writeln!(
+            s,
+            "  {:>7}  by {} ({})",
+            r.users,
+            r.rule.label(),
+            r.attribute
+        );
     }
     let _ = writeln!(s, "  {:>7}  match nobody", p.matching.unmatched);
     if p.duplicates.emails > 0 {

@@ -306,14 +306,14 @@ pub fn generate(p: &DirectoryParams) -> Directory {
         let last = LAST[(rng.next() % LAST.len() as u64) as usize];
         let licences = if hit(i, p.unlicensed_every, 2) {
             Vec::new()
-        } else if i % 2 == 0 {
+        } else if i.is_multiple_of(2) {
             vec![SKU_E3_ID.to_string()]
         } else {
             vec![SKU_EXCHANGE_ID.to_string()]
         };
         let tech = hit(i, p.technician_every, 1);
         if tech {
-            if (i / p.technician_every) % 2 == 0 {
+            if (i / p.technician_every).is_multiple_of(2) {
                 agents.members.push(id.clone());
             } else {
                 tier2.members.push(id.clone());
@@ -331,7 +331,7 @@ pub fn generate(p: &DirectoryParams) -> Directory {
             display_name: format!("{first} {last} {i}"),
             user_principal_name: format!("user{i}@{}", p.domain(i)),
             mail: p.mail(i),
-            sam: (i % 2 == 0).then(|| format!("user{i}")),
+            sam: i.is_multiple_of(2).then(|| format!("user{i}")),
             account_enabled: !hit(i, p.disabled_every, 0),
             licences,
             job_title: tech.then(|| "Service Desk Analyst".to_string()),

@@ -603,19 +603,19 @@ fn group_json(g: &crate::sandbox::directory::DirGroup) -> Value {
 
 /// `(offset, page size)` from `$skiptoken` and `$top` (default 100, at most 999, as the
 /// user-list page documents).
-fn window(query: &str) -> Result<(usize, usize), Response> {
+fn window(query: &str) -> Result<(usize, usize), Box<Response>> {
     let top = match query_param(query, "$top") {
         None => 100,
         Some(v) => match v.trim().parse::<usize>() {
             Ok(n) if (1..=999).contains(&n) => n,
             _ => {
-                return Err(error(
+                return Err(Box::new(error(
                     400,
                     "Request_BadRequest",
                     &format!(
                         "Invalid page size specified: '{v}'. Must be between 1 and 999 inclusive."
                     ),
-                ));
+                )));
             }
         },
     };
@@ -633,11 +633,11 @@ fn window(query: &str) -> Result<(usize, usize), Response> {
         {
             Some(o) => o,
             None => {
-                return Err(error(
+                return Err(Box::new(error(
                     400,
                     "Request_BadRequest",
                     "The specified page token value has expired and can no longer be included in your request.",
-                ));
+                )));
             }
         },
     };
@@ -1254,7 +1254,7 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
             }
             let (offset, top) = match window(query) {
                 Ok(w) => w,
-                Err(r) => return r,
+                Err(r) => return *r,
             };
             let end = (offset + top).min(t.directory.users.len());
             let items = t.directory.users[offset.min(end)..end]
@@ -1329,7 +1329,7 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
             let total = nested.len() + users.len();
             let (offset, top) = match window(query) {
                 Ok(w) => w,
-                Err(r) => return r,
+                Err(r) => return *r,
             };
             let end = (offset + top).min(total);
             let items = (offset.min(end)..end)

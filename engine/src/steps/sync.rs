@@ -201,7 +201,12 @@ impl Default for SyncSettings {
             technician_groups: Vec::new(),
             user_groups: Vec::new(),
             site_mappings: Vec::new(),
-            field_mappings: Vec::new(),
+            // The default matching order needs its email mapping (the guide: "you must
+            // ensure that you have created a field mapping to each of these Halo fields").
+            field_mappings: vec![FieldMapping {
+                entra: "mail".into(),
+                halo: "Email Address".into(),
+            }],
             matching_order: vec![MatchRule::AzureId, MatchRule::Email],
             ignore_account_enabled: false,
             service_account_group: None,
@@ -872,6 +877,17 @@ mod tests {
             issues.iter().all(|i| i.severity == Severity::Info),
             "{issues:#?}"
         );
+        let mut p = profile();
+        p.sync = SyncSettings::default();
+        assert!(run(&p).iter().all(|i| i.severity == Severity::Info));
+        // Clearing the mappings while matching on email is an error.
+        p.sync.field_mappings.clear();
+        assert!(has(
+            &run(&p),
+            "sync.matching_unmapped",
+            "sync.matching_order[1]",
+            Severity::Error
+        ));
     }
 
     #[test]

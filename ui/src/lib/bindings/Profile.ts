@@ -4,6 +4,7 @@ import type { CredentialMeta } from "./CredentialMeta";
 import type { Features } from "./Features";
 import type { SsoFor } from "./SsoFor";
 import type { SsoToggles } from "./SsoToggles";
+import type { SyncSettings } from "./SyncSettings";
 import type { TenantType } from "./TenantType";
 import type { Verification } from "./Verification";
 
@@ -76,6 +77,11 @@ sso: SsoToggles,
  * Tenant IDs allowed to sign in (multi-tenant with a restricted sign-in scope).
  */
 allowed_tenants: Array<string>, 
+/**
+ * The user/technician sync settings (step 6; used when import or CSP is on). Left out
+ * of the file while untouched, so profiles written before it existed stay unchanged.
+ */
+sync: SyncSettings, 
 /**
  * Set when an SSO test passed.
  */

@@ -104,22 +104,22 @@ fn mail(p: &DirectoryParams, i: usize) -> Option<String> {
 
 #[derive(Default, Debug, PartialEq)]
 struct Expect {
-    technicians: u64,
-    end_users: u64,
-    service: u64,
-    deactivated: u64,
-    not_imported: u64,
-    by_email: u64,
-    by_login: u64,
-    unmatched: u64,
-    dup_emails: u64,
-    dup_users: u64,
-    per_site: HashMap<String, u64>,
+    technicians: u32,
+    end_users: u32,
+    service: u32,
+    deactivated: u32,
+    not_imported: u32,
+    by_email: u32,
+    by_login: u32,
+    unmatched: u32,
+    dup_emails: u32,
+    dup_users: u32,
+    per_site: HashMap<String, u32>,
 }
 
 fn expect(p: &DirectoryParams, licences: bool) -> Expect {
     let mut e = Expect::default();
-    let mut emails: HashMap<String, u64> = HashMap::new();
+    let mut emails: HashMap<String, u32> = HashMap::new();
     for i in 0..p.users {
         let tech = at(i, p.technician_every, 1);
         let portal = !at(i, p.outside_user_group_every, 6);
@@ -177,7 +177,7 @@ fn check_counts(r: &SyncPreview, e: &Expect) {
         ),
         "{t:?}"
     );
-    let by: Vec<u64> = r.matching.by_rule.iter().map(|x| x.users).collect();
+    let by: Vec<u32> = r.matching.by_rule.iter().map(|x| x.users).collect();
     assert_eq!(by, vec![0, e.by_email, e.by_login]);
     assert_eq!(r.matching.unmatched, e.unmatched);
     assert_eq!(
@@ -253,10 +253,10 @@ async fn counts_for_a_generated_directory_across_pages() {
     assert_eq!(job.present, e.technicians + count_disabled_techs(&dp));
 }
 
-fn count_disabled_techs(p: &DirectoryParams) -> u64 {
+fn count_disabled_techs(p: &DirectoryParams) -> u32 {
     (0..p.users)
         .filter(|i| at(*i, p.technician_every, 1) && at(*i, p.disabled_every, 0))
-        .count() as u64
+        .count() as u32
 }
 
 #[tokio::test]
@@ -412,15 +412,15 @@ async fn matching_against_an_export_of_the_service_desk() {
     // have one. Mails of 20..40 are unique except duplicates, which match by email too.
     let imported =
         |i: usize| at(i, dp.technician_every, 1) || !at(i, dp.outside_user_group_every, 6);
-    let by_id = (10..20).filter(|i| imported(*i)).count() as u64;
+    let by_id = (10..20).filter(|i| imported(*i)).count() as u32;
     let export_mails: Vec<String> = (20..40).filter_map(|i| mail(&dp, i)).collect();
     let by_mail = (0..dp.users)
         .filter(|i| !(10..20).contains(i) && imported(*i))
         .filter(|i| mail(&dp, *i).is_some_and(|m| export_mails.contains(&m)))
-        .count() as u64;
-    let by: Vec<u64> = r.matching.by_rule.iter().map(|x| x.users).collect();
+        .count() as u32;
+    let by: Vec<u32> = r.matching.by_rule.iter().map(|x| x.users).collect();
     assert_eq!(by, vec![by_id, by_mail, 0]);
-    let total_imported = (0..dp.users).filter(|i| imported(*i)).count() as u64;
+    let total_imported = (0..dp.users).filter(|i| imported(*i)).count() as u32;
     assert_eq!(r.matching.unmatched, total_imported - by_id - by_mail);
     let row = r
         .rows
@@ -466,7 +466,7 @@ async fn csv_parses_back_with_formula_guard() {
     assert_eq!(records[5][3], "Smith, \"Jo\"\r\nline two");
     assert_eq!(records[6][3], "'@SUM(1)");
     // The duplicate flag agrees with the summary.
-    let flagged = r.rows.iter().filter(|x| x.duplicate_email).count() as u64;
+    let flagged = r.rows.iter().filter(|x| x.duplicate_email).count() as u32;
     assert_eq!(flagged, r.duplicates.users);
     assert!(r.rows.iter().any(|x| x.outcome == Outcome::ServiceAccount));
 }

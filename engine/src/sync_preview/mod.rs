@@ -138,17 +138,17 @@ pub struct PreviewRow {
 #[ts(export)]
 pub struct Counts {
     /// Users read from Entra.
-    pub read: u64,
+    pub read: u32,
     /// Technicians.
-    pub technicians: u64,
+    pub technicians: u32,
     /// Active end users.
-    pub end_users: u64,
+    pub end_users: u32,
     /// Service accounts.
-    pub service_accounts: u64,
+    pub service_accounts: u32,
     /// Disabled accounts that would be made inactive.
-    pub deactivated: u64,
+    pub deactivated: u32,
     /// Users that would not be imported.
-    pub not_imported: u64,
+    pub not_imported: u32,
 }
 
 impl Counts {
@@ -187,7 +187,7 @@ pub struct RuleCount {
     /// The Entra attribute it reads.
     pub attribute: String,
     /// Imported users attributed to it.
-    pub users: u64,
+    pub users: u32,
 }
 
 /// How the imported users would be matched.
@@ -200,7 +200,7 @@ pub struct MatchingSummary {
     /// Per rule, in the matching order.
     pub by_rule: Vec<RuleCount>,
     /// Imported users no rule matches (created new).
-    pub unmatched: u64,
+    pub unmatched: u32,
     /// Some of them (UPNs).
     pub unmatched_examples: Vec<String>,
 }
@@ -222,9 +222,9 @@ pub struct DuplicateEmail {
 #[ts(export)]
 pub struct DuplicateSummary {
     /// Addresses used by more than one user.
-    pub emails: u64,
+    pub emails: u32,
     /// Users sharing one of them.
-    pub users: u64,
+    pub users: u32,
     /// Some of them.
     pub examples: Vec<DuplicateEmail>,
 }
@@ -239,9 +239,9 @@ pub struct FieldCoverage {
     /// The service-desk field.
     pub halo: String,
     /// Imported users with a value.
-    pub present: u64,
+    pub present: u32,
     /// Imported users without.
-    pub missing: u64,
+    pub missing: u32,
 }
 
 /// A licence and who holds it.
@@ -256,7 +256,7 @@ pub struct LicenceUse {
     /// skuPartNumber, when subscribedSkus could be read.
     pub sku_part_number: Option<String>,
     /// Users read holding it.
-    pub users: u64,
+    pub users: u32,
     /// One of the "licences that make a user active".
     pub makes_active: bool,
 }
@@ -269,7 +269,7 @@ pub struct TenantRead {
     /// The tenant.
     pub tenant_id: String,
     /// Users read.
-    pub users: u64,
+    pub users: u32,
     /// User pages read.
     pub pages: u32,
     /// All pages were read (false after a blocking problem).
@@ -322,11 +322,11 @@ pub struct SyncPreview {
     /// Findings, errors first.
     pub findings: Vec<PreviewFinding>,
     /// Graph requests sent (retries included).
-    pub requests: u64,
+    pub requests: u32,
     /// Throttling waits honoured.
     pub throttled: u32,
     /// Wall time.
-    pub elapsed_ms: u64,
+    pub elapsed_ms: u32,
     /// One row per user read, for the CSV (not serialised: the GUI asks for the CSV).
     #[serde(skip)]
     #[ts(skip)]
@@ -363,7 +363,7 @@ pub enum PreviewProgress {
         /// Groups resolved.
         groups: u32,
         /// Members read so far.
-        members: u64,
+        members: u32,
     },
     /// A page of users processed.
     #[serde(rename_all = "camelCase")]
@@ -373,13 +373,13 @@ pub enum PreviewProgress {
         /// Pages so far in this tenant.
         pages: u32,
         /// Users so far, all tenants.
-        users: u64,
+        users: u32,
     },
     /// Finished.
     #[serde(rename_all = "camelCase")]
     Done {
         /// Users read.
-        users: u64,
+        users: u32,
     },
 }
 
@@ -641,7 +641,7 @@ struct Run<'a> {
     progress: Option<PreviewProgressFn>,
     cancel: &'a CancellationToken,
     findings: Vec<PreviewFinding>,
-    users_total: u64,
+    users_total: u32,
 }
 
 impl Run<'_> {
@@ -793,7 +793,7 @@ impl Run<'_> {
             run.emit(PreviewProgress::Groups {
                 tenant_id: tenant_s.clone(),
                 groups: 0,
-                members: members.len() as u64,
+                members: members.len() as u32,
             });
         })
         .await
@@ -906,20 +906,20 @@ pub async fn preview(
     let attrs: Vec<String> = rules.iter().map(|r| s.attribute_for(*r)).collect();
     let email_attr = s.attribute_for(MatchRule::Email);
     let login_attr = s.attribute_for(MatchRule::NetworkLogin);
-    let mut by_rule = vec![0u64; rules.len()];
-    let mut unmatched = 0u64;
+    let mut by_rule = vec![0u32; rules.len()];
+    let mut unmatched = 0u32;
     let mut unmatched_examples: Vec<String> = Vec::new();
     let mut totals = Counts::default();
     let mut sites: BTreeMap<(String, Option<String>), Counts> = BTreeMap::new();
     // email → (users, first UPN); collisions keep (email, UPN) of every user involved.
     let mut emails: HashMap<String, (u32, String)> = HashMap::new();
     let mut collisions: Vec<(String, String)> = Vec::new();
-    let mut coverage: Vec<(u64, u64)> = vec![(0, 0); s.field_mappings.len()];
-    let mut licence_use: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut coverage: Vec<(u32, u32)> = vec![(0, 0); s.field_mappings.len()];
+    let mut licence_use: BTreeMap<(String, String), u32> = BTreeMap::new();
     let mut sku_names: HashMap<(String, String), String> = HashMap::new();
     let mut tenant_reads: Vec<TenantRead> = Vec::new();
     let mut rows: Vec<PreviewRow> = Vec::new();
-    let mut requests = 0u64;
+    let mut requests = 0u32;
     let mut throttled = 0u32;
     let mut active_ids_all: HashSet<String> = HashSet::new();
 
@@ -985,7 +985,7 @@ pub async fn preview(
                     run.emit(PreviewProgress::Groups {
                         tenant_id: tenant.clone(),
                         groups: gi as u32 + 1,
-                        members: groups.by_ref.values().map(|g| g.members.len() as u64).sum(),
+                        members: groups.by_ref.values().map(|g| g.members.len() as u32).sum(),
                     });
                 }
                 Err(Stop::Finding(f)) => {
@@ -997,7 +997,7 @@ pub async fn preview(
             }
         }
         if blocked {
-            requests += (client.sent().len() - log_start) as u64;
+            requests += (client.sent().len() - log_start) as u32;
             throttled += (client.waits().len() - waits_start) as u32;
             tenant_reads.push(read);
             continue;
@@ -1125,7 +1125,7 @@ pub async fn preview(
                             Err(PreviewError::Graph(e2)) if e2.status() == Some(403) => {
                                 run.findings
                                     .push(run.permission_finding(&tenant, "users", &e2));
-                                requests += (client.sent().len() - log_start) as u64;
+                                requests += (client.sent().len() - log_start) as u32;
                                 throttled += (client.waits().len() - waits_start) as u32;
                                 tenant_reads.push(read);
                                 continue;
@@ -1307,7 +1307,7 @@ pub async fn preview(
                 Stop::Error(e) => return Err(e),
             },
         }
-        requests += (client.sent().len() - log_start) as u64;
+        requests += (client.sent().len() - log_start) as u32;
         throttled += (client.waits().len() - waits_start) as u32;
         tenant_reads.push(read);
     }
@@ -1318,8 +1318,8 @@ pub async fn preview(
     for (e, u) in collisions {
         groups_by_email.entry(e).or_default().push(u);
     }
-    dup.emails = groups_by_email.len() as u64;
-    dup.users = groups_by_email.values().map(|v| v.len() as u64).sum();
+    dup.emails = groups_by_email.len() as u32;
+    dup.users = groups_by_email.values().map(|v| v.len() as u32).sum();
     dup.examples = groups_by_email
         .iter()
         .take(MAX_EXAMPLES)
@@ -1421,7 +1421,7 @@ pub async fn preview(
         findings,
         requests,
         throttled,
-        elapsed_ms: started.elapsed().as_millis() as u64,
+        elapsed_ms: started.elapsed().as_millis() as u32,
         rows,
     };
     if let Some(p) = &run.progress {

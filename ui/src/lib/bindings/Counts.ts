@@ -7,24 +7,24 @@ export type Counts = {
 /**
  * Users read from Entra.
  */
-read: bigint, 
+read: number, 
 /**
  * Technicians.
  */
-technicians: bigint, 
+technicians: number, 
 /**
  * Active end users.
  */
-endUsers: bigint, 
+endUsers: number, 
 /**
  * Service accounts.
  */
-serviceAccounts: bigint, 
+serviceAccounts: number, 
 /**
  * Disabled accounts that would be made inactive.
  */
-deactivated: bigint, 
+deactivated: number, 
 /**
  * Users that would not be imported.
  */
-notImported: bigint, };
+notImported: number, };

@@ -8,11 +8,11 @@ export type DuplicateSummary = {
 /**
  * Addresses used by more than one user.
  */
-emails: bigint, 
+emails: number, 
 /**
  * Users sharing one of them.
  */
-users: bigint, 
+users: number, 
 /**
  * Some of them.
  */

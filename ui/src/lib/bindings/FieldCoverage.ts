@@ -15,8 +15,8 @@ halo: string,
 /**
  * Imported users with a value.
  */
-present: bigint, 
+present: number, 
 /**
  * Imported users without.
  */
-missing: bigint, };
+missing: number, };

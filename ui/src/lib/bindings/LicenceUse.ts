@@ -19,7 +19,7 @@ skuPartNumber: string | null,
 /**
  * Users read holding it.
  */
-users: bigint, 
+users: number, 
 /**
  * One of the "licences that make a user active".
  */

@@ -17,7 +17,7 @@ byRule: Array<RuleCount>,
 /**
  * Imported users no rule matches (created new).
  */
-unmatched: bigint, 
+unmatched: number, 
 /**
  * Some of them (UPNs).
  */

@@ -27,7 +27,7 @@ groups: number,
 /**
  * Members read so far.
  */
-members: bigint, } | { "kind": "page", 
+members: number, } | { "kind": "page", 
 /**
  * The tenant.
  */
@@ -39,8 +39,8 @@ pages: number,
 /**
  * Users so far, all tenants.
  */
-users: bigint, } | { "kind": "done", 
+users: number, } | { "kind": "done", 
 /**
  * Users read.
  */
-users: bigint, };
+users: number, };

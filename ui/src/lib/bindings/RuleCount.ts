@@ -16,4 +16,4 @@ attribute: string,
 /**
  * Imported users attributed to it.
  */
-users: bigint, };
+users: number, };

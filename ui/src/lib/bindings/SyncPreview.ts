@@ -51,7 +51,7 @@ findings: Array<PreviewFinding>,
 /**
  * Graph requests sent (retries included).
  */
-requests: bigint, 
+requests: number, 
 /**
  * Throttling waits honoured.
  */
@@ -59,4 +59,4 @@ throttled: number,
 /**
  * Wall time.
  */
-elapsedMs: bigint, };
+elapsedMs: number, };

@@ -11,7 +11,7 @@ tenantId: string,
 /**
  * Users read.
  */
-users: bigint, 
+users: number, 
 /**
  * User pages read.
  */

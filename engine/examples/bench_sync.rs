@@ -20,7 +20,10 @@ use entra_onboard::sandbox::directory::{
 };
 use entra_onboard::sandbox::graph::GraphDouble;
 use entra_onboard::steps::sync::{FieldMapping, MatchRule};
-use entra_onboard::sync_preview::{CancellationToken, PreviewOptions, PreviewTenant, csv, preview};
+use entra_onboard::sync_preview::{
+    CancellationToken, PreviewOptions, PreviewProgress, PreviewProgressFn, PreviewTenant, csv,
+    preview,
+};
 
 fn vm_hwm_kib() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -77,8 +80,19 @@ async fn main() {
     ];
 
     let mut times = Vec::new();
+    let mut group_times = Vec::new();
     let mut last = None;
     for _ in 0..runs {
+        // When the first user page arrives, the group members have all been read.
+        let first_page: Arc<std::sync::Mutex<Option<Instant>>> = Arc::default();
+        let progress: PreviewProgressFn = {
+            let first_page = first_page.clone();
+            Arc::new(move |e: &PreviewProgress| {
+                if let PreviewProgress::Page { pages: 1, .. } = e {
+                    *first_page.lock().unwrap() = Some(Instant::now());
+                }
+            })
+        };
         let client = GraphClient::new(
             &g.base_url(),
             Arc::new(StaticToken::new(Sensitive::new(g.token()))),
@@ -93,16 +107,20 @@ async fn main() {
             &p,
             &tenants,
             &PreviewOptions::default(),
-            None,
+            Some(progress),
             &CancellationToken::new(),
         )
         .await
         .expect("preview");
         times.push(start.elapsed());
+        if let Some(t) = *first_page.lock().unwrap() {
+            group_times.push(t - start);
+        }
         last = Some(r);
     }
     let after = vm_hwm_kib();
     times.sort();
+    group_times.sort();
     let r = last.expect("one run");
     let mut csv_bytes = Vec::new();
     let c0 = Instant::now();
@@ -133,6 +151,12 @@ async fn main() {
         times[0].as_secs_f64() * 1000.0,
         times[times.len() - 1].as_secs_f64() * 1000.0
     );
+    if let Some(g) = group_times.get(group_times.len() / 2) {
+        println!(
+            "  of which group members {:.0} ms (until the first user page)",
+            g.as_secs_f64() * 1000.0
+        );
+    }
     println!(
         "  CSV                   {:.1} MiB in {:.0} ms",
         csv_bytes.len() as f64 / 1048576.0,

@@ -127,6 +127,9 @@ struct Tenant {
     directory: Directory,
     /// user id → index in `directory.users`.
     user_index: std::collections::HashMap<String, usize>,
+    /// group id → (nested groups as JSON, transitive user ids): computed once per group
+    /// rather than per page, so paging stays linear for a 50,000-member group.
+    members: std::collections::HashMap<String, Arc<(Vec<Value>, Vec<String>)>>,
     /// Conditional Access policies.
     ca_policies: Vec<Value>,
     /// identitySecurityDefaultsEnforcementPolicy.isEnabled.
@@ -365,6 +368,7 @@ impl GraphDouble {
                 .map(|(i, u)| (u.id.clone(), i))
                 .collect();
             t.directory = directory;
+            t.members.clear();
         });
     }
 
@@ -1304,28 +1308,38 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
                 return not_found(id);
             }
             let select = selected(query);
-            // Nested groups are members too (Graph lists them as #microsoft.graph.group).
-            let mut nested: Vec<Value> = Vec::new();
-            let mut stack = vec![id.to_string()];
-            while let Some(g) = stack.pop() {
-                for m in t
-                    .directory
-                    .groups
-                    .iter()
-                    .filter(|x| x.id == g)
-                    .flat_map(|x| x.members.iter())
-                {
-                    if let Some(sub) = t.directory.groups.iter().find(|x| x.id == *m)
-                        && !nested.iter().any(|n| n["id"] == sub.id.as_str())
-                    {
-                        let mut j = group_json(sub);
-                        j["@odata.type"] = json!("#microsoft.graph.group");
-                        nested.push(j);
-                        stack.push(sub.id.clone());
+            let cached = t.members.get(*id).cloned();
+            let entry = match cached {
+                Some(e) => e,
+                None => {
+                    // Nested groups are members too (Graph lists them as #microsoft.graph.group).
+                    let mut nested: Vec<Value> = Vec::new();
+                    let mut stack = vec![id.to_string()];
+                    while let Some(g) = stack.pop() {
+                        for m in t
+                            .directory
+                            .groups
+                            .iter()
+                            .filter(|x| x.id == g)
+                            .flat_map(|x| x.members.iter())
+                        {
+                            if let Some(sub) = t.directory.groups.iter().find(|x| x.id == *m)
+                                && !nested.iter().any(|n| n["id"] == sub.id.as_str())
+                            {
+                                let mut j = group_json(sub);
+                                j["@odata.type"] = json!("#microsoft.graph.group");
+                                nested.push(j);
+                                stack.push(sub.id.clone());
+                            }
+                        }
                     }
+                    let users = t.directory.transitive_users(id);
+                    let e = Arc::new((nested, users));
+                    t.members.insert(id.to_string(), e.clone());
+                    e
                 }
-            }
-            let users = t.directory.transitive_users(id);
+            };
+            let (nested, users) = (&entry.0, &entry.1);
             let total = nested.len() + users.len();
             let (offset, top) = match window(query) {
                 Ok(w) => w,

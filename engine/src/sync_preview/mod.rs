@@ -360,7 +360,7 @@ pub enum PreviewProgress {
     Groups {
         /// The tenant.
         tenant_id: String,
-        /// Groups resolved.
+        /// Groups done (0 while the first group's member pages are still being read).
         groups: u32,
         /// Members read so far.
         members: u32,

@@ -129,7 +129,7 @@ struct Tenant {
     user_index: std::collections::HashMap<String, usize>,
     /// group id → (nested groups as JSON, transitive user ids): computed once per group
     /// rather than per page, so paging stays linear for a 50,000-member group.
-    members: std::collections::HashMap<String, Arc<(Vec<Value>, Vec<String>)>>,
+    members: std::collections::HashMap<String, Arc<GroupMembers>>,
     /// Conditional Access policies.
     ca_policies: Vec<Value>,
     /// identitySecurityDefaultsEnforcementPolicy.isEnabled.
@@ -139,6 +139,9 @@ struct Tenant {
     /// The tenant has no Entra ID P1/P2 (signInActivity is refused).
     non_premium: bool,
 }
+
+/// A group's nested groups (as JSON) and transitive user ids.
+type GroupMembers = (Vec<Value>, Vec<String>);
 
 type Shared = Arc<Mutex<Tenant>>;
 

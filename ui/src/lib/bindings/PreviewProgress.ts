@@ -21,7 +21,7 @@ total: number, } | { "kind": "groups",
  */
 tenantId: string, 
 /**
- * Groups resolved.
+ * Groups done (0 while the first group's member pages are still being read).
  */
 groups: number, 
 /**

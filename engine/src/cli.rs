@@ -224,6 +224,11 @@ enum Command {
     /// credentials, service principal, consent). Exit 0 clean, 1 findings with errors, 2
     /// bad input or the check could not run.
     Doctor(crate::graph::cli::DoctorArgs),
+    /// Preview the first user/technician sync with the app's own credential: technicians,
+    /// end users, service accounts, accounts made inactive, matching and email collisions,
+    /// per site; --csv writes one line per user. Reads only. Exit 0 ok, 1 blocking problems
+    /// (e.g. a permission to grant), 2 bad input.
+    SyncPreview(crate::sync_preview::cli::SyncPreviewArgs),
 }
 
 const SECRET_ABOUT: &str = "\
@@ -478,6 +483,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
         Command::Secret { action } => secret(action, out),
         Command::Apply(args) => crate::graph::cli::run_apply(args, out),
         Command::Doctor(args) => crate::graph::cli::run_doctor(args, out),
+        Command::SyncPreview(args) => crate::sync_preview::cli::run(args, out),
     }
 }
 
@@ -643,7 +649,7 @@ fn read_secret() -> Result<Sensitive<String>, String> {
     Ok(Sensitive::new(text))
 }
 
-fn read_credential(
+pub(crate) fn read_credential(
     p: &Profile,
     secret_stdin: bool,
     cert: Option<&std::path::Path>,

@@ -30,6 +30,7 @@ pub mod profile;
 pub mod sandbox;
 pub mod sso_test;
 pub mod steps;
+pub mod sync_preview;
 pub mod transfer;
 pub mod validation;
 pub mod vault;

@@ -10,7 +10,7 @@ use ts_rs::TS;
 
 use crate::cloud::CloudInfo;
 use crate::profile::Profile;
-use crate::steps::{basics, consent, credential, csp, redirects, sso};
+use crate::steps::{basics, consent, credential, csp, redirects, sso, sync};
 use crate::validation::{Issue, Issues, Severity};
 
 /// Which part of the service desk a redirect URI serves.
@@ -136,7 +136,8 @@ pub fn plan(profile: &Profile) -> Plan {
     credential::check(profile, &mut issues);
     let consent = consent::plan(profile, &b, &redirect_uris, &mut issues);
     let csp_scripts = csp::scripts(profile, &b, &mut issues);
-    let settings_sheet = sso::check(profile, &b, &mut issues);
+    let mut settings_sheet = sso::check(profile, &b, &mut issues);
+    settings_sheet.extend(sync::check(profile, &b, &mut issues));
 
     let mut issues = issues.0;
     // Stable order: by step, errors first within a step; insertion order otherwise.

@@ -276,6 +276,10 @@ pub struct Profile {
     pub sso: SsoToggles,
     /// Tenant IDs allowed to sign in (multi-tenant with a restricted sign-in scope).
     pub allowed_tenants: Vec<String>,
+    /// The user/technician sync settings (step 6; used when import or CSP is on). Always
+    /// written, so the desktop UI always receives the whole record; files written before it
+    /// existed load with the defaults.
+    pub sync: crate::steps::sync::SyncSettings,
     /// Set when an SSO test passed.
     pub verified: Option<Verification>,
     /// The admin consent captured in the app's own tenant (step 4).
@@ -307,6 +311,7 @@ impl Default for Profile {
             credential: CredentialMeta::default(),
             sso: SsoToggles::default(),
             allowed_tenants: Vec::new(),
+            sync: crate::steps::sync::SyncSettings::default(),
             verified: None,
             admin_consent: None,
             customer_tenants: Vec::new(),

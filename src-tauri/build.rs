@@ -34,6 +34,13 @@ const COMMANDS: &[&str] = &[
     "new_practice_profile",
     "open_sandbox_portal",
     "export_script",
+    "dashboard",
+    "export_report",
+    "export_profiles",
+    "import_profiles",
+    "app_info",
+    "sync_preview",
+    "export_sync_csv",
     "mark_verified",
 ];
 

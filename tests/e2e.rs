@@ -528,6 +528,19 @@ async fn practice_with_the_sandbox_in_the_real_window() {
         .collect();
     assert!(names.iter().any(|n| n.ends_with(".cer")), "{names:?}");
     assert!(names.iter().any(|n| n.ends_with(".pfx")), "{names:?}");
+    let report = names
+        .iter()
+        .find(|n| n.ends_with(".html"))
+        .expect("the handover report");
+    let html = std::fs::read_to_string(exports.join(report)).unwrap();
+    assert!(
+        html.contains("SANDBOX"),
+        "the report is labelled as practice"
+    );
+    assert!(
+        !html.contains("SANDBOX~practice-secret"),
+        "no secret in the report"
+    );
     for n in &names {
         let bytes = std::fs::read(exports.join(n)).unwrap();
         assert!(
@@ -660,6 +673,18 @@ async fn practice(c: &Client) -> Result<(), String> {
         "{credential}"
     );
 
+    // The handover report, from Test & save.
+    by_test_id(c, "export-report").await.click().await.unwrap();
+    let saved = text_within(c, "report-saved", 20).await?;
+    assert!(saved.contains(".html"), "{saved}");
+
+    // Step 6: the sync preview reads the sandbox's directory with the app's certificate.
+    by_test_id(c, "step-6").await.click().await.unwrap();
+    by_test_id(c, "sync-preview").await.click().await.unwrap();
+    let read = text_within(c, "sync-read", 60).await?;
+    shot(c, "18-practice-sync-preview").await;
+    assert_eq!(read.trim(), "250");
+
     // The customer list shows it as a sandbox customer.
     by_test_id(c, "back-to-customers")
         .await
@@ -667,6 +692,8 @@ async fn practice(c: &Client) -> Result<(), String> {
         .await
         .unwrap();
     by_test_id(c, "sandbox-badge").await;
+    let version = text_within(c, "app-version", 10).await?;
+    assert!(version.starts_with("Entra Onboard"), "{version}");
     shot(c, "17-practice-customers").await;
     Ok(())
 }

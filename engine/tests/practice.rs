@@ -81,6 +81,13 @@ async fn practice_consent_then_sso_test_then_graph_doctor() {
     let verified = r.verification().expect("a pass verifies");
     assert!(verified.signed_in_as.unwrap().ends_with("@sandbox.invalid"));
 
+    // "Preview the sync" with the app's own credential reads the practice directory.
+    let preview = entra_onboard::sync_preview::run_for_profile(&p, &credential, None, &cancel)
+        .await
+        .expect("sync preview runs");
+    assert_eq!(preview.totals.read, 250, "{:#?}", preview.totals);
+    assert!(preview.totals.technicians > 0 && preview.totals.end_users > 0);
+
     // One Graph sign-in, then the doctor against the sandbox's Graph routes.
     let signin = SigninOptions {
         timeout: Duration::from_secs(30),

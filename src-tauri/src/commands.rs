@@ -22,14 +22,16 @@ use tauri_plugin_clipboard_manager::ClipboardExt;
 use crate::AppState;
 use crate::error::{Error, Result};
 use crate::models::{
-    AppliedRegistration, CertificateCreated, CertificateImported, ConsentCaptured, GraphSignedIn,
-    StoredSecret, TenantsAllowed, TenantsImported,
+    AppInfo, AppliedRegistration, CertificateCreated, CertificateImported, ConsentCaptured,
+    GraphSignedIn, StoredSecret, TenantsAllowed, TenantsImported,
 };
+use entra_onboard::dashboard::Dashboard;
 use entra_onboard::exports;
 use entra_onboard::graph::apply::{ApplyProgressFn, ApplyStep};
 use entra_onboard::graph::doctor::{DoctorReport, FixAction};
 use entra_onboard::graph::session::{self, ApplyRequest, GraphSession};
 use entra_onboard::graph::signin::{SigninProgress, SigninProgressFn};
+use entra_onboard::handover;
 use entra_onboard::sandbox::SandboxInfo;
 use entra_onboard::steps::certificate::CertificateRequest;
 use entra_onboard::steps::consent_capture::{
@@ -38,6 +40,8 @@ use entra_onboard::steps::consent_capture::{
 use entra_onboard::steps::credential::{self, ExpiryChoice};
 use entra_onboard::steps::reminder;
 use entra_onboard::steps::tenants::{self, Tracker};
+use entra_onboard::sync_preview::{PreviewProgress, PreviewProgressFn, SyncPreview};
+use entra_onboard::transfer::{self, ExportOutcome, ImportSummary};
 
 /// Every saved profile, most recent first.
 #[tauri::command]
@@ -490,5 +494,94 @@ pub fn export_script(profile: Profile, flavor: String) -> Result<String> {
         entra_onboard::steps::csp::to_ps1(&text).as_bytes(),
     )
     .map_err(Error::export)?;
+    Ok(path.display().to_string())
+}
+
+// ---- Dashboard, handover report, moving to a new computer --------------------------------
+
+/// The start screen: every customer with verification, expiry warnings (60/30/7 days),
+/// consent coverage and remaining errors; unreadable profile files are listed, not hidden.
+#[tauri::command]
+pub fn dashboard(state: State<'_, AppState>) -> Result<Dashboard> {
+    Ok(entra_onboard::dashboard::dashboard(
+        &state.store,
+        chrono::Local::now().date_naive(),
+    )?)
+}
+
+/// Writes the customer's handover report (HTML, printable to PDF, no secrets) to Downloads
+/// and opens it in the browser, where File > Print makes the PDF.
+#[tauri::command]
+pub fn export_report(app: AppHandle, profile: Profile) -> Result<String> {
+    let version = app.package_info().version.to_string();
+    let path = handover::export_handover(&profile, chrono::Utc::now(), &version)?;
+    if let Ok(url) = url::Url::from_file_path(&path) {
+        // Best effort: the path is shown either way.
+        let _ = entra_onboard::browser::open(&url);
+    }
+    Ok(path.display().to_string())
+}
+
+/// Exports every profile (no secrets) to one JSON file in Downloads, for a new computer.
+#[tauri::command]
+pub fn export_profiles(state: State<'_, AppState>) -> Result<ExportOutcome> {
+    Ok(transfer::export_store(&state.store, chrono::Utc::now())?)
+}
+
+/// Imports profiles from an exported file's text (or one profile's JSON). Newer copies
+/// replace older ones; secrets must be entered again (the summary names who needs it).
+#[tauri::command]
+pub fn import_profiles(state: State<'_, AppState>, text: String) -> Result<ImportSummary> {
+    Ok(transfer::import_bundle(&state.store, &text)?)
+}
+
+/// The app's name and version, for the footer and the About line.
+#[tauri::command]
+pub fn app_info(app: AppHandle) -> AppInfo {
+    AppInfo {
+        name: app.package_info().name.clone(),
+        version: app.package_info().version.to_string(),
+        keychain_service: entra_onboard::keychain::service_name(),
+    }
+}
+
+// ---- Provisioning: the sync preview ---------------------------------------------------------
+
+/// "Preview the sync": reads the directory with the app's stored credential (app-only) and
+/// says what the first sync would do. Progress arrives as `sync-progress` events; Cancel is
+/// `cancel_browser_flow`. The rows stay here for `export_sync_csv`.
+#[tauri::command]
+pub async fn sync_preview(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    profile: Profile,
+) -> Result<SyncPreview> {
+    let kc = Keychain::open()?;
+    let credential = vault::test_credential(&kc, &profile).map_err(Error::credential)?;
+    let cancel = state.begin_browser_flow()?;
+    let progress: PreviewProgressFn = Arc::new(move |p: &PreviewProgress| {
+        let _ = app.emit("sync-progress", p);
+    });
+    let result = entra_onboard::sync_preview::run_for_profile(
+        &profile,
+        &credential,
+        Some(progress),
+        &cancel,
+    )
+    .await;
+    state.end_browser_flow();
+    let preview = result?;
+    state.keep_preview(&profile.id, preview.clone());
+    Ok(preview)
+}
+
+/// Writes the last preview of this customer as CSV (one row per user) to Downloads.
+#[tauri::command]
+pub fn export_sync_csv(state: State<'_, AppState>, profile: Profile) -> Result<String> {
+    let preview = state.preview_of(&profile.id)?;
+    let mut bytes = Vec::new();
+    entra_onboard::sync_preview::csv::write_csv(&preview, &mut bytes).map_err(Error::export)?;
+    let path = exports::write_export(&format!("{} sync preview", profile.name), "csv", &bytes)
+        .map_err(Error::export)?;
     Ok(path.display().to_string())
 }

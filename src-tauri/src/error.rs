@@ -37,6 +37,9 @@ from_engine_error!(
     entra_onboard::steps::tenants::TenantsError,
     entra_onboard::steps::consent_capture::ConsentCaptureError,
     entra_onboard::sandbox::SandboxError,
+    entra_onboard::handover::HandoverError,
+    entra_onboard::transfer::TransferError,
+    entra_onboard::sync_preview::PreviewError,
 );
 
 impl Error {

@@ -28,6 +28,8 @@ pub struct AppState {
     /// The fixes the last doctor run offered, by profile id: the only ones `fix_registration`
     /// accepts (the webview cannot invent a write).
     offered_fixes: Mutex<HashMap<String, Vec<FixAction>>>,
+    /// The last sync preview per profile id (its rows feed the CSV export).
+    previews: Mutex<HashMap<String, Arc<entra_onboard::sync_preview::SyncPreview>>>,
     /// The practice sandbox, once started.
     sandbox: tokio::sync::OnceCell<Arc<PracticeSandbox>>,
     /// Passing SSO tests of this session, by profile id, until "mark verified" takes them.
@@ -42,6 +44,7 @@ impl AppState {
             graph: Mutex::new(None),
             offered_fixes: Mutex::new(HashMap::new()),
             sandbox: tokio::sync::OnceCell::new(),
+            previews: Mutex::new(HashMap::new()),
             passes: Mutex::new(HashMap::new()),
         }
     }
@@ -115,6 +118,28 @@ impl AppState {
             .clone())
     }
 
+    fn keep_preview(&self, profile_id: &str, p: entra_onboard::sync_preview::SyncPreview) {
+        self.previews
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(profile_id.to_string(), Arc::new(p));
+    }
+
+    fn preview_of(
+        &self,
+        profile_id: &str,
+    ) -> Result<Arc<entra_onboard::sync_preview::SyncPreview>, error::Error> {
+        self.previews
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(profile_id)
+            .cloned()
+            .ok_or(error::Error {
+                code: "sync_preview.none",
+                message: "Run \"Preview the sync\" first; the CSV is made from its result.".into(),
+            })
+    }
+
     fn sign_out_graph(&self) {
         *self.graph.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
@@ -185,6 +210,13 @@ pub fn run() {
             commands::new_practice_profile,
             commands::open_sandbox_portal,
             commands::export_script,
+            commands::dashboard,
+            commands::export_report,
+            commands::export_profiles,
+            commands::import_profiles,
+            commands::app_info,
+            commands::sync_preview,
+            commands::export_sync_csv,
             commands::mark_verified,
         ])
         .run(tauri::generate_context!())

@@ -91,3 +91,15 @@ pub struct TenantsAllowed {
     /// What was added to the allowed tenants.
     pub summary: AllowSummary,
 }
+
+/// What the About line shows.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    /// Product name.
+    pub name: String,
+    /// Version (from Cargo.toml).
+    pub version: String,
+    /// The keychain service name entries are stored under.
+    pub keychain_service: String,
+}

@@ -72,6 +72,15 @@ impl PracticeSandbox {
                 }
             }));
             g.insert_service_principal(SANDBOX_CLIENT_ID);
+            // A made-up directory so "Preview the sync" has people to sort: 250 users in
+            // the sandbox's own domain, some disabled, duplicated or in no group.
+            g.set_directory(super::directory::generate(
+                &super::directory::DirectoryParams {
+                    users: 250,
+                    domains: vec![idp::SANDBOX_TENANT_DOMAIN.into()],
+                    ..Default::default()
+                },
+            ));
         });
         let handle = idp::start(SandboxOptions {
             port: Some(port),
@@ -119,6 +128,9 @@ impl PracticeSandbox {
         // so step 4 matters in practice too.
         p.sso_for = crate::profile::SsoFor::Both;
         p.features.import = true;
+        // The practice directory's groups (see sandbox::directory).
+        p.sync.technician_groups = vec![super::directory::AGENTS_GROUP.into()];
+        p.sync.user_groups = vec![super::directory::PORTAL_GROUP.into()];
         p
     }
 }

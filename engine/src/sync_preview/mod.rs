@@ -1515,3 +1515,36 @@ pub fn render_text(p: &SyncPreview) -> String {
     );
     s
 }
+
+/// The desktop's "Preview the sync": every tenant the profile reads, each with an app-only
+/// token from `credential`, Graph where the profile's cloud (or loopback sandbox) has it.
+/// Rows are kept for the CSV export.
+pub async fn run_for_profile(
+    profile: &Profile,
+    credential: &ClientCredential,
+    progress: Option<PreviewProgressFn>,
+    cancel: &CancellationToken,
+) -> Result<SyncPreview, PreviewError> {
+    let graph = crate::graph::session::graph_base(profile);
+    let mut targets = Vec::new();
+    for t in preview_tenants(profile) {
+        let client = app_only_client(profile, &t, credential, Some(&graph)).await?;
+        targets.push(PreviewTenant {
+            tenant_id: t,
+            client,
+        });
+    }
+    if targets.is_empty() {
+        return Err(PreviewError::Profile(
+            "tenant_id: no tenant to read; enter the directory (tenant) ID in step 1 (CSP: add site mappings or allowed tenants)".into(),
+        ));
+    }
+    preview(
+        profile,
+        &targets,
+        &PreviewOptions::default(),
+        progress,
+        cancel,
+    )
+    .await
+}

@@ -26,6 +26,11 @@ import type { MergeSummary } from './bindings/MergeSummary';
 import type { SandboxInfo } from './bindings/SandboxInfo';
 import type { TenantImport } from './bindings/TenantImport';
 import type { Tracker } from './bindings/Tracker';
+import type { Dashboard } from './bindings/Dashboard';
+import type { ExportOutcome } from './bindings/ExportOutcome';
+import type { ImportSummary } from './bindings/ImportSummary';
+import type { PreviewProgress } from './bindings/PreviewProgress';
+import type { SyncPreview } from './bindings/SyncPreview';
 import type { SsoReport } from './bindings/SsoReport';
 
 /** The answer to `store_secret`: the saved profile and what the keychain now holds. */
@@ -60,6 +65,11 @@ export interface TenantsImported {
   profile: Profile;
   import: TenantImport;
   merge: MergeSummary;
+}
+export interface AppInfo {
+  name: string;
+  version: string;
+  keychainService: string;
 }
 export interface TenantsAllowed {
   profile: Profile;
@@ -133,6 +143,15 @@ export const api = {
   allowConsentedTenants: (profile: Profile) => call<TenantsAllowed>('allow_consented_tenants', { profile }),
   exportTenants: (profile: Profile) => call<string>('export_tenants', { profile }),
   exportScript: (profile: Profile, flavor: string) => call<string>('export_script', { profile, flavor }),
+  dashboard: () => call<Dashboard>('dashboard'),
+  exportReport: (profile: Profile) => call<string>('export_report', { profile }),
+  exportProfiles: () => call<ExportOutcome>('export_profiles'),
+  importProfiles: (text: string) => call<ImportSummary>('import_profiles', { text }),
+  appInfo: () => call<AppInfo>('app_info'),
+  syncPreview: (profile: Profile) => call<SyncPreview>('sync_preview', { profile }),
+  exportSyncCsv: (profile: Profile) => call<string>('export_sync_csv', { profile }),
+  onSyncProgress: (handler: (p: PreviewProgress) => void): Promise<UnlistenFn> =>
+    listen<PreviewProgress>('sync-progress', (e) => handler(e.payload)),
   startSandbox: () => call<SandboxInfo>('start_sandbox'),
   newPracticeProfile: (name: string) => call<Profile>('new_practice_profile', { name }),
   openSandboxPortal: () => call<null>('open_sandbox_portal'),

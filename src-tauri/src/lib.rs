@@ -10,6 +10,8 @@ use std::sync::Mutex;
 
 use std::sync::Arc;
 
+use tauri::Manager;
+
 use entra_onboard::graph::doctor::FixAction;
 use entra_onboard::graph::session::GraphSession;
 use entra_onboard::profile::{ProfileStore, Verification};
@@ -176,6 +178,20 @@ pub fn run() {
     tauri::Builder::default()
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(AppState::new(store))
+        .setup(|app| {
+            // scripts/run.sh starts the practice sandbox with the app, so "Practice with the
+            // sandbox" answers at once (it also starts on first use without this).
+            if std::env::var("ENTRA_ONBOARD_SANDBOX").as_deref() == Ok("1") {
+                let handle = app.handle().clone();
+                tauri::async_runtime::spawn(async move {
+                    let state = handle.state::<AppState>();
+                    if let Err(e) = state.sandbox().await {
+                        eprintln!("The practice sandbox did not start: {}", e.message);
+                    }
+                });
+            }
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::list_profiles,
             commands::new_profile,

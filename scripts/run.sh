@@ -24,7 +24,12 @@ else
   BIN="$ROOT/target/debug/entra-onboard-app"
 fi
 
+# The practice sandbox (a pretend Entra tenant on 127.0.0.1) starts with the app, so a first
+# run can walk every step and a passing sign-in test without a Microsoft tenant.
+export ENTRA_ONBOARD_SANDBOX="${ENTRA_ONBOARD_SANDBOX:-1}"
 say "Starting Entra Onboard"
+echo "Practice sandbox: on the customer list, choose 'Practice with the sandbox' (ENTRA_ONBOARD_SANDBOX=0 to skip)."
+
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   install_apt xvfb xauth
   echo "No display found: running under a virtual display (xvfb-run). Nothing will appear on screen."

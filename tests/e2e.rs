@@ -483,3 +483,217 @@ async fn prove(c: &Client) -> Result<(), String> {
     .await;
     Ok(())
 }
+
+/// Waits up to `secs` for the element and returns its text.
+async fn text_within(c: &Client, id: &str, secs: u64) -> Result<String, String> {
+    let e = c
+        .wait()
+        .at_most(Duration::from_secs(secs))
+        .for_element(Locator::Css(&format!("[data-testid=\"{id}\"]")))
+        .await
+        .map_err(|e| format!("no element data-testid={id}: {e}"))?;
+    e.text().await.map_err(|e| e.to_string())
+}
+
+/// The practice sandbox, from the customer list to a verified sign-in: Graph "Create it
+/// for me" and the doctor against the sandbox's Graph routes, the secret pasted from the
+/// sandbox "portal", consent captured through the loopback, the SSO test, then the
+/// certificate path (created, "uploaded" to the sandbox, tested). Screenshots of each.
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver, WebKitWebDriver, node and a Secret Service; run by scripts/test.sh"]
+async fn practice_with_the_sandbox_in_the_real_window() {
+    let home = tempfile_dir("practice");
+    let exports = home.join("exports");
+    let service = format!("com.entraonboard.e2e.practice.{}", std::process::id());
+    let session = AppSession::start(
+        &home,
+        &[
+            ("BROWSER", oidc_peer::scripted_browser()),
+            ("ENTRA_ONBOARD_KEYCHAIN_SERVICE", service.clone()),
+            ("ENTRA_ONBOARD_EXPORT_DIR", exports.display().to_string()),
+        ],
+    )
+    .await;
+    let result = practice(&session.client).await;
+    session.finish(result).await;
+    let _ = Command::new("secret-tool")
+        .args(["clear", "service", &service])
+        .status();
+
+    // The certificate files went to the export folder; the private key only inside the
+    // password-protected .pfx.
+    let names: Vec<String> = std::fs::read_dir(&exports)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(names.iter().any(|n| n.ends_with(".cer")), "{names:?}");
+    assert!(names.iter().any(|n| n.ends_with(".pfx")), "{names:?}");
+    let report = names
+        .iter()
+        .find(|n| n.ends_with(".html"))
+        .expect("the handover report");
+    let html = std::fs::read_to_string(exports.join(report)).unwrap();
+    assert!(
+        html.contains("SANDBOX"),
+        "the report is labelled as practice"
+    );
+    assert!(
+        !html.contains("SANDBOX~practice-secret"),
+        "no secret in the report"
+    );
+    for n in &names {
+        let bytes = std::fs::read(exports.join(n)).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("PRIVATE KEY"),
+            "{n} holds a plain private key"
+        );
+    }
+}
+
+async fn practice(c: &Client) -> Result<(), String> {
+    by_test_id(c, "practice").await.click().await.unwrap();
+    by_test_id(c, "wizard-sandbox").await;
+    shot(c, "10-practice-basics").await;
+
+    // Step 2: sign in to Graph (the sandbox's sign-in page), create/repair, then check.
+    by_test_id(c, "step-2").await.click().await.unwrap();
+    by_test_id(c, "graph-sign-in").await.click().await.unwrap();
+    text_within(c, "graph-signed-in", 60).await?;
+    let add_secret = by_test_id(c, "apply-add-secret").await;
+    if add_secret.prop("checked").await.unwrap().as_deref() == Some("true") {
+        add_secret.click().await.unwrap();
+    }
+    by_test_id(c, "apply-registration")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let result = text_within(c, "apply-result", 60).await?;
+    shot(c, "11-practice-create-it-for-me").await;
+    if !result.contains("Done") {
+        return Err(format!("Create it for me did not finish: {result}"));
+    }
+    by_test_id(c, "check-registration")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let doctor = text_within(c, "doctor-report", 60).await?;
+    shot(c, "12-practice-doctor").await;
+    assert!(
+        doctor.contains("matches the plan") || doctor.contains("finding"),
+        "{doctor}"
+    );
+
+    // Step 3: the demo secret's Value, as the sandbox portal shows it.
+    by_test_id(c, "step-3").await.click().await.unwrap();
+    by_test_id(c, "field-credential.kind-secret")
+        .await
+        .click()
+        .await
+        .unwrap();
+    type_into(
+        c,
+        "secret-value",
+        "SANDBOX~practice-secret.NOT-REAL_0123456789",
+    )
+    .await;
+    by_test_id(c, "store-secret").await.click().await.unwrap();
+    let status = text_within(c, "secret-status", 20).await?;
+    assert!(status.contains("hint SAN…"), "{status}");
+
+    // Step 4: consent captured through the loopback (the scripted browser presses Accept).
+    by_test_id(c, "step-4").await.click().await.unwrap();
+    by_test_id(c, "capture-consent")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let outcome = text_within(c, "consent-outcome", 60).await?;
+    shot(c, "13-practice-consent").await;
+    assert!(outcome.contains("Consent granted"), "{outcome}");
+
+    // Test & save with the secret.
+    by_test_id(c, "step-test").await.click().await.unwrap();
+    by_test_id(c, "run-sso-test").await.click().await.unwrap();
+    let verdict = text_within(c, "sso-verdict", 60).await?;
+    shot(c, "14-practice-sso-secret").await;
+    if !verdict.contains("Sign-in proven") {
+        let report = by_test_id(c, "sso-report").await.text().await.unwrap();
+        return Err(format!("practice SSO test failed: {report}"));
+    }
+    let mfa = by_test_id(c, "sso-mfa").await.text().await.unwrap();
+    assert!(mfa.starts_with("Yes"), "{mfa}");
+    by_test_id(c, "mark-verified").await.click().await.unwrap();
+    by_test_id(c, "verified-saved").await;
+
+    // Step 3 again: the certificate path.
+    by_test_id(c, "step-3").await.click().await.unwrap();
+    by_test_id(c, "field-credential.kind-certificate")
+        .await
+        .click()
+        .await
+        .unwrap();
+    by_test_id(c, "create-certificate")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let cert = match text_within(c, "certificate-status", 30).await {
+        Ok(t) => t,
+        Err(e) => {
+            shot(c, "15-practice-certificate-failed").await;
+            let why = text_within(c, "certificate-error", 1)
+                .await
+                .unwrap_or_default();
+            return Err(format!("{e}; the page says: {why}"));
+        }
+    };
+    shot(c, "15-practice-certificate").await;
+    let sha1 = by_test_id(c, "thumbprint-sha1").await.text().await.unwrap();
+    assert_eq!(sha1.trim().len(), 40, "{cert}");
+
+    by_test_id(c, "step-test").await.click().await.unwrap();
+    by_test_id(c, "run-sso-test").await.click().await.unwrap();
+    let verdict = text_within(c, "sso-verdict", 60).await?;
+    shot(c, "16-practice-sso-certificate").await;
+    if !verdict.contains("Sign-in proven") {
+        let report = by_test_id(c, "sso-report").await.text().await.unwrap();
+        return Err(format!(
+            "practice SSO test with the certificate failed: {report}"
+        ));
+    }
+    let credential = by_test_id(c, "check-credential")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        credential.to_lowercase().contains("certificate"),
+        "{credential}"
+    );
+
+    // The handover report, from Test & save.
+    by_test_id(c, "export-report").await.click().await.unwrap();
+    let saved = text_within(c, "report-saved", 20).await?;
+    assert!(saved.contains(".html"), "{saved}");
+
+    // Step 6: the sync preview reads the sandbox's directory with the app's certificate.
+    by_test_id(c, "step-6").await.click().await.unwrap();
+    by_test_id(c, "sync-preview").await.click().await.unwrap();
+    let read = text_within(c, "sync-read", 60).await?;
+    shot(c, "18-practice-sync-preview").await;
+    assert_eq!(read.trim(), "250");
+
+    // The customer list shows it as a sandbox customer.
+    by_test_id(c, "back-to-customers")
+        .await
+        .click()
+        .await
+        .unwrap();
+    by_test_id(c, "sandbox-badge").await;
+    let version = text_within(c, "app-version", 10).await?;
+    assert!(version.starts_with("Entra Onboard"), "{version}");
+    shot(c, "17-practice-customers").await;
+    Ok(())
+}

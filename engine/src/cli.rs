@@ -160,11 +160,19 @@ enum Command {
         #[arg(long, requires = "pfx")]
         pfx_password_stdin: bool,
     },
-    /// List the profiles saved by the desktop app, or export one to a file.
+    /// List the profiles saved by the desktop app, print one, or move them all to another
+    /// computer (--export, then --import there; no secrets travel).
     Profiles {
         /// Print one profile's JSON by id instead of the list.
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", conflicts_with_all = ["export", "import"])]
         show: Option<String>,
+        /// Write every profile to one JSON file (no secrets in it) for another computer.
+        #[arg(long, value_name = "FILE", conflicts_with = "import")]
+        export: Option<PathBuf>,
+        /// Import an export file (or a single profile file): newer copies replace older
+        /// ones, the rest are skipped. Exit 1 when a profile in it was rejected.
+        #[arg(long, value_name = "FILE")]
+        import: Option<PathBuf>,
         /// Output format for the list.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -183,6 +191,25 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Write the handover report of a profile: a standalone HTML page (print it to PDF)
+    /// for the customer with what was configured and the follow-ups. No secrets in it.
+    Report {
+        /// The profile JSON file.
+        profile: PathBuf,
+        /// The .html file to write (default: standard output).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Every customer in the app's store: verified or not, credential expiry (warnings at
+    /// 60/30/7 days), consent coverage, remaining problems, and unreadable profile files.
+    Dashboard {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Only customers whose name, service desk address or tenant ID contain every word.
+        #[arg(long, value_name = "WORDS")]
+        search: Option<String>,
+    },
     /// Store, check or delete a profile's client secret in the OS keychain.
     #[command(long_about = SECRET_ABOUT)]
     Secret {
@@ -197,6 +224,11 @@ enum Command {
     /// credentials, service principal, consent). Exit 0 clean, 1 findings with errors, 2
     /// bad input or the check could not run.
     Doctor(crate::graph::cli::DoctorArgs),
+    /// Preview the first user/technician sync with the app's own credential: technicians,
+    /// end users, service accounts, accounts made inactive, matching and email collisions,
+    /// per site; --csv writes one line per user. Reads only. Exit 0 ok, 1 blocking problems
+    /// (e.g. a permission to grant), 2 bad input.
+    SyncPreview(crate::sync_preview::cli::SyncPreviewArgs),
 }
 
 const SECRET_ABOUT: &str = "\
@@ -404,7 +436,21 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
             consented,
             format,
         } => crate::cli_sandbox::run(port, consented, format, out),
-        Command::Profiles { show, format } => {
+        Command::Report { profile, output } => {
+            crate::cli_report::report(&profile, output.as_deref(), out)
+        }
+        Command::Dashboard { format, search } => {
+            crate::cli_report::dashboard_cmd(format, search.as_deref(), out)
+        }
+        Command::Profiles {
+            export: Some(file), ..
+        } => crate::cli_report::export_profiles(&file, out),
+        Command::Profiles {
+            import: Some(file),
+            format,
+            ..
+        } => crate::cli_report::import_profiles(&file, format, out),
+        Command::Profiles { show, format, .. } => {
             let store = ProfileStore::open_default().map_err(|e| e.to_string())?;
             if let Some(id) = show {
                 let p = store.load(&id).map_err(|e| e.to_string())?;
@@ -437,6 +483,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
         Command::Secret { action } => secret(action, out),
         Command::Apply(args) => crate::graph::cli::run_apply(args, out),
         Command::Doctor(args) => crate::graph::cli::run_doctor(args, out),
+        Command::SyncPreview(args) => crate::sync_preview::cli::run(args, out),
     }
 }
 
@@ -602,7 +649,7 @@ fn read_secret() -> Result<Sensitive<String>, String> {
     Ok(Sensitive::new(text))
 }
 
-fn read_credential(
+pub(crate) fn read_credential(
     p: &Profile,
     secret_stdin: bool,
     cert: Option<&std::path::Path>,

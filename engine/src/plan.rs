@@ -10,7 +10,7 @@ use ts_rs::TS;
 
 use crate::cloud::CloudInfo;
 use crate::profile::Profile;
-use crate::steps::{basics, consent, credential, csp, redirects, sso};
+use crate::steps::{basics, consent, credential, csp, redirects, sso, sync};
 use crate::validation::{Issue, Issues, Severity};
 
 /// Which part of the service desk a redirect URI serves.
@@ -101,6 +101,9 @@ pub struct Plan {
     pub cloud: CloudInfo,
     /// The login base URL in use (`https://<login host>` or the profile's override).
     pub authority: String,
+    /// True when the login host is a loopback provider (the practice sandbox or a test
+    /// provider): every screen labels such a customer SANDBOX.
+    pub sandbox: bool,
     /// Step 1: the portal URL in effect (`<agent_url>/portal` when not set).
     pub effective_portal_url: Option<String>,
     /// Step 2: what to do on the app registration, in order.
@@ -133,7 +136,8 @@ pub fn plan(profile: &Profile) -> Plan {
     credential::check(profile, &mut issues);
     let consent = consent::plan(profile, &b, &redirect_uris, &mut issues);
     let csp_scripts = csp::scripts(profile, &b, &mut issues);
-    let settings_sheet = sso::check(profile, &b, &mut issues);
+    let mut settings_sheet = sso::check(profile, &b, &mut issues);
+    settings_sheet.extend(sync::check(profile, &b, &mut issues));
 
     let mut issues = issues.0;
     // Stable order: by step, errors first within a step; insertion order otherwise.
@@ -142,6 +146,7 @@ pub fn plan(profile: &Profile) -> Plan {
         valid: !issues.iter().any(|i| i.severity == Severity::Error),
         cloud: profile.cloud.into(),
         authority: b.authority.clone(),
+        sandbox: crate::sandbox::practice::is_practice(profile),
         effective_portal_url: b.portal_url.clone(),
         registration_checklist,
         redirect_uris,

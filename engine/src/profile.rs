@@ -276,6 +276,10 @@ pub struct Profile {
     pub sso: SsoToggles,
     /// Tenant IDs allowed to sign in (multi-tenant with a restricted sign-in scope).
     pub allowed_tenants: Vec<String>,
+    /// The user/technician sync settings (step 6; used when import or CSP is on). Always
+    /// written, so the desktop UI always receives the whole record; files written before it
+    /// existed load with the defaults.
+    pub sync: crate::steps::sync::SyncSettings,
     /// Set when an SSO test passed.
     pub verified: Option<Verification>,
     /// The admin consent captured in the app's own tenant (step 4).
@@ -307,6 +311,7 @@ impl Default for Profile {
             credential: CredentialMeta::default(),
             sso: SsoToggles::default(),
             allowed_tenants: Vec::new(),
+            sync: crate::steps::sync::SyncSettings::default(),
             verified: None,
             admin_consent: None,
             customer_tenants: Vec::new(),
@@ -371,6 +376,8 @@ pub struct ProfileSummary {
     pub verified_at: Option<DateTime<Utc>>,
     /// When it was last saved.
     pub updated_at: Option<DateTime<Utc>>,
+    /// A practice customer (its login host is a loopback provider).
+    pub sandbox: bool,
 }
 
 impl From<&Profile> for ProfileSummary {
@@ -382,8 +389,37 @@ impl From<&Profile> for ProfileSummary {
             cloud: p.cloud,
             verified_at: p.verified.as_ref().map(|v| v.verified_at),
             updated_at: p.updated_at,
+            sandbox: crate::sandbox::practice::is_practice(p),
         }
     }
+}
+
+/// Largest profile file [`ProfileStore::scan`] reads. A real profile is a few kilobytes,
+/// even with thousands of customer tenants well under a megabyte.
+pub const MAX_PROFILE_FILE_BYTES: u64 = 20 * 1024 * 1024;
+
+/// A `.json` file in the profile folder that could not be read as a profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct UnreadableProfile {
+    /// The file's name, e.g. `0b6c….json`.
+    pub file: String,
+    /// The file's full path, to open or remove it.
+    pub path: String,
+    /// Stable error code (`profile.parse`, `profile.too_new`, `profile.io`).
+    pub code: String,
+    /// What is wrong with it, for the admin.
+    pub message: String,
+}
+
+/// What [`ProfileStore::scan`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreScan {
+    /// Every readable profile, most recently saved first.
+    pub profiles: Vec<Profile>,
+    /// Every `.json` file that is not a readable profile, by file name.
+    pub unreadable: Vec<UnreadableProfile>,
 }
 
 /// Profile file and store failures.
@@ -501,6 +537,61 @@ impl ProfileStore {
         Ok(out)
     }
 
+    /// Every profile file in the store, read in full, most recently saved first — and every
+    /// `.json` file that could not be read, with the reason, so a dashboard can show "this
+    /// file is damaged" instead of a customer silently disappearing (which [`Self::list`]
+    /// does, to keep pickers simple). Files over [`MAX_PROFILE_FILE_BYTES`] are reported
+    /// rather than read.
+    pub fn scan(&self) -> Result<StoreScan, ProfileError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StoreScan::default()),
+            Err(e) => return Err(Self::io(&self.dir, e)),
+        };
+        let mut scan = StoreScan::default();
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let file = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let too_big = fs::metadata(&path)
+                .map(|m| m.len() > MAX_PROFILE_FILE_BYTES)
+                .unwrap_or(false);
+            let read = if too_big {
+                Err(ProfileError::Io {
+                    path: path.display().to_string(),
+                    message: format!(
+                        "the file is larger than {} MB, far more than any profile; it is not a profile",
+                        MAX_PROFILE_FILE_BYTES / (1024 * 1024)
+                    ),
+                })
+            } else {
+                Profile::read_file(&path)
+            };
+            match read {
+                Ok(p) => scan.profiles.push(p),
+                Err(e) => scan.unreadable.push(UnreadableProfile {
+                    file,
+                    path: path.display().to_string(),
+                    code: e.code().to_string(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        scan.profiles.sort_by(|a, b| {
+            b.updated_at
+                .cmp(&a.updated_at)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Ok(scan)
+    }
+
     /// Loads one profile.
     pub fn load(&self, id: &str) -> Result<Profile, ProfileError> {
         let path = self.path_for(id)?;
@@ -518,12 +609,25 @@ impl ProfileStore {
     /// profile is saved as it is, so nothing typed is lost.
     pub fn save(&self, profile: &Profile) -> Result<Profile, ProfileError> {
         let mut p = profile.clone();
+        p.updated_at = Some(Utc::now());
+        self.write_profile(p)
+    }
+
+    /// Saves a profile brought from another computer, keeping its `updated_at` (so a later
+    /// import can tell which copy is newer) instead of stamping it now. Otherwise as
+    /// [`Self::save`].
+    pub fn save_imported(&self, profile: &Profile) -> Result<Profile, ProfileError> {
+        let mut p = profile.clone();
+        p.updated_at.get_or_insert_with(Utc::now);
+        self.write_profile(p)
+    }
+
+    fn write_profile(&self, mut p: Profile) -> Result<Profile, ProfileError> {
         if p.id.is_empty() {
             p.id = uuid::Uuid::new_v4().to_string();
         }
         p.schema_version = SCHEMA_VERSION;
         p.created_at.get_or_insert_with(Utc::now);
-        p.updated_at = Some(Utc::now());
         let path = self.path_for(&p.id)?;
         fs::create_dir_all(&self.dir).map_err(|e| Self::io(&self.dir, e))?;
         write_atomic(&path, p.to_json().as_bytes()).map_err(|e| Self::io(&path, e))?;
@@ -620,6 +724,52 @@ mod tests {
         ));
         // no temp files left behind
         assert_eq!(fs::read_dir(store.dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn scan_reports_unreadable_files_instead_of_dropping_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let good = store.save(&Profile::new("Acme")).unwrap();
+        fs::write(dir.path().join("broken.json"), "{ not json").unwrap();
+        fs::write(dir.path().join("future.json"), r#"{"schema_version":99}"#).unwrap();
+        fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
+        let scan = store.scan().unwrap();
+        assert_eq!(scan.profiles.len(), 1);
+        assert_eq!(scan.profiles[0].id, good.id);
+        let files: Vec<(&str, &str)> = scan
+            .unreadable
+            .iter()
+            .map(|u| (u.file.as_str(), u.code.as_str()))
+            .collect();
+        assert_eq!(
+            files,
+            [
+                ("broken.json", "profile.parse"),
+                ("future.json", "profile.too_new")
+            ]
+        );
+        // list() still hides them (pickers), but scan() does not.
+        assert_eq!(store.list().unwrap().len(), 1);
+        assert!(
+            ProfileStore::at(dir.path().join("missing"))
+                .scan()
+                .unwrap()
+                .profiles
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn save_imported_keeps_updated_at() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let mut p = Profile::new("Acme");
+        let then = "2024-01-02T03:04:05Z".parse::<DateTime<Utc>>().unwrap();
+        p.updated_at = Some(then);
+        let saved = store.save_imported(&p).unwrap();
+        assert_eq!(store.load(&saved.id).unwrap().updated_at, Some(then));
+        assert_ne!(store.save(&p).unwrap().updated_at, Some(then));
     }
 
     #[test]

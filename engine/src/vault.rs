@@ -181,7 +181,7 @@ pub struct CreatedCertificate {
     pub password_store: String,
 }
 
-/// Step 3, "Create a certificate": generates it, writes the files into `dir`, stores the
+/// Step 3, "Create a certificate" (an empty common name means the default one): generates it, writes the files into `dir`, stores the
 /// .pfx password in the keychain (or takes the files back) and records the certificate in
 /// `profile`.
 pub fn create_certificate(
@@ -192,7 +192,12 @@ pub fn create_certificate(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<CreatedCertificate, VaultError> {
     let key = profile_key(profile)?;
-    let c = certificate::generate(request, now)?;
+    // No name typed: "<customer> service desk (Entra Onboard)", as `cert new` does.
+    let mut request = request.clone();
+    if request.common_name.trim().is_empty() {
+        request.common_name = certificate::default_common_name(profile);
+    }
+    let c = certificate::generate(&request, now)?;
     let files = CertificateFiles::for_profile(dir, profile, &c.info);
     certificate::write_files(&c, &files, false)?;
     if let Err(e) = keychain.set_certificate_password(&key, &c.pfx_password) {

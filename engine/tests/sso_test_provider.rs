@@ -6,68 +6,17 @@
 //! Needs `npm ci --prefix engine/tests/oidc-peer` first; without it these tests FAIL (they
 //! never pass silently).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-const TENANT: &str = "11111111-2222-3333-4444-555555555555";
-const SECRET_CLIENT: &str = "aaaaaaaa-0000-4000-8000-000000000001";
-const CERT_CLIENT: &str = "aaaaaaaa-0000-4000-8000-000000000002";
-const SECRET: &str = "Q7~test-only-secret.value_1234567890";
+#[path = "support/oidc_peer.rs"]
+mod oidc_peer;
 
-fn tests_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
-}
+use oidc_peer::{CERT_CLIENT, SECRET, SECRET_CLIENT, TENANT, tests_dir};
 
-struct Peer {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_peer() -> Peer {
-    let dir = tests_dir().join("oidc-peer");
-    assert!(
-        dir.join("node_modules/oidc-provider").is_dir(),
-        "run npm ci in engine/tests/oidc-peer (npm ci --prefix engine/tests/oidc-peer)"
-    );
-    let mut child = Command::new("node")
-        .arg(dir.join("peer.mjs"))
-        .args([
-            "--tenant",
-            TENANT,
-            "--secret-client",
-            SECRET_CLIENT,
-            "--cert-client",
-            CERT_CLIENT,
-        ])
-        .arg("--cert")
-        .arg(tests_dir().join("fixtures/client-cert.pem"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node must be installed to run the provider tests");
-    writeln!(child.stdin.take().unwrap(), "{SECRET}").unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = loop {
-        let line = lines
-            .next()
-            .expect("the peer exited before printing its port")
-            .unwrap();
-        if let Some(p) = line.strip_prefix("PORT=") {
-            break p.trim().parse().unwrap();
-        }
-    };
-    // Keep draining: the peer dies of EPIPE if its stdout closes.
-    std::thread::spawn(move || for _ in lines {});
-    Peer { child, port }
+fn start_peer() -> oidc_peer::Peer {
+    oidc_peer::start(None)
 }
 
 fn profile(dir: &Path, port: u16, client: &str) -> PathBuf {

@@ -21,11 +21,27 @@ use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::AppState;
 use crate::error::{Error, Result};
-use crate::models::{AppliedRegistration, GraphSignedIn, StoredSecret};
+use crate::models::{
+    AppInfo, AppliedRegistration, CertificateCreated, CertificateImported, ConsentCaptured,
+    GraphSignedIn, StoredSecret, TenantsAllowed, TenantsImported,
+};
+use entra_onboard::dashboard::Dashboard;
+use entra_onboard::exports;
 use entra_onboard::graph::apply::{ApplyProgressFn, ApplyStep};
 use entra_onboard::graph::doctor::{DoctorReport, FixAction};
 use entra_onboard::graph::session::{self, ApplyRequest, GraphSession};
 use entra_onboard::graph::signin::{SigninProgress, SigninProgressFn};
+use entra_onboard::handover;
+use entra_onboard::sandbox::SandboxInfo;
+use entra_onboard::steps::certificate::CertificateRequest;
+use entra_onboard::steps::consent_capture::{
+    self, ConsentCaptureOptions, ConsentProgress, ConsentProgressFn, ConsentRole,
+};
+use entra_onboard::steps::credential::{self, ExpiryChoice};
+use entra_onboard::steps::reminder;
+use entra_onboard::steps::tenants::{self, Tracker};
+use entra_onboard::sync_preview::{PreviewProgress, PreviewProgressFn, SyncPreview};
+use entra_onboard::transfer::{self, ExportOutcome, ImportSummary};
 
 /// Every saved profile, most recent first.
 #[tauri::command]
@@ -255,4 +271,317 @@ pub async fn fix_registration(
         session::fix_for(&session, &mut profile, &action, kc.as_ref(), Some(progress)).await?;
     let profile = state.store.save(&profile)?;
     Ok(AppliedRegistration { report, profile })
+}
+
+// ---- Step 3: certificates, secret expiry, reminders -------------------------------------
+
+/// The expiry choices for a new secret (3–24 months, 12 by default), as dates from today.
+#[tauri::command]
+pub fn secret_expiry_choices() -> Vec<ExpiryChoice> {
+    credential::secret_expiry_choices(chrono::Local::now().date_naive())
+}
+
+/// "Create a certificate": files to the Downloads folder, the .pfx password to the
+/// keychain, the certificate recorded in the profile (saved).
+#[tauri::command]
+pub async fn create_certificate(
+    state: State<'_, AppState>,
+    profile: Profile,
+    request: CertificateRequest,
+) -> Result<CertificateCreated> {
+    let kc = Keychain::open()?;
+    let dir = exports::export_dir().map_err(Error::export)?;
+    let mut profile = profile;
+    let certificate =
+        vault::create_certificate(&kc, &mut profile, &request, &dir, chrono::Utc::now())?;
+    // Practice: the sandbox plays Entra, so "upload the .cer" happens here.
+    if entra_onboard::sandbox::practice::is_practice(&profile)
+        && let Ok(pem) = std::fs::read(&certificate.files.pem)
+    {
+        let _ = state
+            .sandbox()
+            .await?
+            .provider()
+            .register_certificate(&profile.client_id, &pem);
+    }
+    let profile = state.store.save(&profile)?;
+    Ok(CertificateCreated {
+        profile,
+        certificate,
+    })
+}
+
+/// "Import a .pfx": the file's bytes and its password (typed into a password box), checked,
+/// kept in the app's folder still encrypted, the password in the keychain.
+#[tauri::command]
+pub async fn import_certificate(
+    state: State<'_, AppState>,
+    profile: Profile,
+    pfx: Vec<u8>,
+    password: String,
+) -> Result<CertificateImported> {
+    let password = Sensitive::new(password);
+    let kc = Keychain::open()?;
+    let keep = entra_onboard::profile::app_home()?.join("certificates");
+    let mut profile = profile;
+    let info =
+        vault::import_certificate(&kc, &mut profile, &pfx, password, &keep, chrono::Utc::now())?;
+    let profile = state.store.save(&profile)?;
+    Ok(CertificateImported { profile, info })
+}
+
+/// Writes the rotation reminder (.ics, alarm 30 days before expiry) to Downloads.
+#[tauri::command]
+pub fn export_reminder(profile: Profile) -> Result<String> {
+    let ics = reminder::rotation_reminder(&profile, chrono::Utc::now())?;
+    let path = exports::write_export(
+        &format!("{} credential expiry", profile.name),
+        "ics",
+        ics.as_bytes(),
+    )
+    .map_err(Error::export)?;
+    Ok(path.display().to_string())
+}
+
+// ---- Step 4 and 5: captured consent, the customer tracker ---------------------------------
+
+/// Who can grant admin consent, for the step 4 explanation.
+#[tauri::command]
+pub fn consent_roles() -> Vec<ConsentRole> {
+    consent_capture::consent_roles()
+}
+
+/// Opens the admin-consent link (home tenant, or `tenant` from the tracker) with the
+/// loopback redirect and records the answer in the profile (saved). Progress arrives as
+/// `consent-progress` events; Cancel is `cancel_browser_flow`.
+#[tauri::command]
+pub async fn capture_consent(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    profile: Profile,
+    tenant: Option<String>,
+) -> Result<ConsentCaptured> {
+    let cancel = state.begin_browser_flow()?;
+    let progress: ConsentProgressFn = Arc::new(move |p: &ConsentProgress| {
+        let _ = app.emit("consent-progress", p);
+    });
+    let options = ConsentCaptureOptions {
+        progress: Some(progress),
+        ..ConsentCaptureOptions::default()
+    };
+    let result = consent_capture::capture(&profile, tenant.as_deref(), &options, &cancel).await;
+    state.end_browser_flow();
+    let outcome = result?;
+    let mut profile = profile;
+    consent_capture::record_consent(
+        &mut profile,
+        tenant.as_deref(),
+        &outcome,
+        chrono::Utc::now(),
+    );
+    let profile = state.store.save(&profile)?;
+    Ok(ConsentCaptured { profile, outcome })
+}
+
+/// The consent tracker: one row per customer tenant with its link and status.
+#[tauri::command]
+pub fn tenant_tracker(profile: Profile) -> Tracker {
+    tenants::tracker(&profile)
+}
+
+/// Adds pasted or imported (CSV) customer tenants; bad rows come back with line numbers.
+#[tauri::command]
+pub fn import_tenants(
+    state: State<'_, AppState>,
+    profile: Profile,
+    text: String,
+) -> Result<TenantsImported> {
+    let import = tenants::parse_tenant_list(&text)?;
+    let mut profile = profile;
+    let merge = tenants::add_tenants(&mut profile, &import.rows);
+    let profile = state.store.save(&profile)?;
+    Ok(TenantsImported {
+        profile,
+        import,
+        merge,
+    })
+}
+
+/// Removes one customer tenant from the tracker.
+#[tauri::command]
+pub fn remove_tenant(
+    state: State<'_, AppState>,
+    profile: Profile,
+    tenant: String,
+) -> Result<Profile> {
+    let mut profile = profile;
+    tenants::remove_tenant(&mut profile, &tenant);
+    Ok(state.store.save(&profile)?)
+}
+
+/// Adds every consented customer tenant to `allowed_tenants` (step 6) in one click.
+#[tauri::command]
+pub fn allow_consented_tenants(
+    state: State<'_, AppState>,
+    profile: Profile,
+) -> Result<TenantsAllowed> {
+    let mut profile = profile;
+    let summary = tenants::add_consented_to_allowed(&mut profile);
+    let profile = state.store.save(&profile)?;
+    Ok(TenantsAllowed { profile, summary })
+}
+
+/// Writes the tracker as CSV to Downloads; returns the path.
+#[tauri::command]
+pub fn export_tenants(profile: Profile) -> Result<String> {
+    let csv = tenants::export_csv(&profile);
+    let path = exports::write_export(
+        &format!("{} customer consent", profile.name),
+        "csv",
+        csv.as_bytes(),
+    )
+    .map_err(Error::export)?;
+    Ok(path.display().to_string())
+}
+
+// ---- The practice sandbox --------------------------------------------------------------
+
+/// Starts the practice sandbox (once) and says where it is.
+#[tauri::command]
+pub async fn start_sandbox(state: State<'_, AppState>) -> Result<SandboxInfo> {
+    Ok(state.sandbox().await?.info())
+}
+
+/// Creates a practice customer pointing at the sandbox (started if needed).
+#[tauri::command]
+pub async fn new_practice_profile(state: State<'_, AppState>, name: String) -> Result<Profile> {
+    let sandbox = state.sandbox().await?;
+    Ok(state.store.save(&sandbox.practice_profile(&name))?)
+}
+
+/// Opens the sandbox's "portal" page (its app registration, like Entra's) in the browser.
+#[tauri::command]
+pub async fn open_sandbox_portal(state: State<'_, AppState>) -> Result<()> {
+    let info = state.sandbox().await?.info();
+    let url =
+        url::Url::parse(&info.portal_url).map_err(|e| Error::export(std::io::Error::other(e)))?;
+    Ok(entra_onboard::browser::open(&url)?)
+}
+
+/// "Save as .ps1": the step 5 script in the chosen flavour (`graph`, `azureAd`, `az`),
+/// rebuilt by the engine from the profile, ASCII with CRLF line ends, to Downloads.
+#[tauri::command]
+pub fn export_script(profile: Profile, flavor: String) -> Result<String> {
+    let plan = entra_onboard::plan(&profile);
+    let scripts = plan.csp_scripts.ok_or(Error {
+        code: "csp.no_script",
+        message: "there is no script yet: turn on CSP and enter a valid application (client) ID in step 1".into(),
+    })?;
+    let (text, suffix) = match flavor.as_str() {
+        "graph" => (scripts.graph, "graph"),
+        "azureAd" => (scripts.azure_ad, "azuread"),
+        "az" => (scripts.az, "az"),
+        _ => {
+            return Err(Error {
+                code: "csp.flavor",
+                message: format!("unknown script flavour {flavor:?}"),
+            });
+        }
+    };
+    let path = exports::write_export(
+        &format!("{} AdminAgents {suffix}", profile.name),
+        "ps1",
+        entra_onboard::steps::csp::to_ps1(&text).as_bytes(),
+    )
+    .map_err(Error::export)?;
+    Ok(path.display().to_string())
+}
+
+// ---- Dashboard, handover report, moving to a new computer --------------------------------
+
+/// The start screen: every customer with verification, expiry warnings (60/30/7 days),
+/// consent coverage and remaining errors; unreadable profile files are listed, not hidden.
+#[tauri::command]
+pub fn dashboard(state: State<'_, AppState>) -> Result<Dashboard> {
+    Ok(entra_onboard::dashboard::dashboard(
+        &state.store,
+        chrono::Local::now().date_naive(),
+    )?)
+}
+
+/// Writes the customer's handover report (HTML, printable to PDF, no secrets) to Downloads
+/// and opens it in the browser, where File > Print makes the PDF.
+#[tauri::command]
+pub fn export_report(app: AppHandle, profile: Profile) -> Result<String> {
+    let version = app.package_info().version.to_string();
+    let path = handover::export_handover(&profile, chrono::Utc::now(), &version)?;
+    if let Ok(url) = url::Url::from_file_path(&path) {
+        // Best effort: the path is shown either way.
+        let _ = entra_onboard::browser::open(&url);
+    }
+    Ok(path.display().to_string())
+}
+
+/// Exports every profile (no secrets) to one JSON file in Downloads, for a new computer.
+#[tauri::command]
+pub fn export_profiles(state: State<'_, AppState>) -> Result<ExportOutcome> {
+    Ok(transfer::export_store(&state.store, chrono::Utc::now())?)
+}
+
+/// Imports profiles from an exported file's text (or one profile's JSON). Newer copies
+/// replace older ones; secrets must be entered again (the summary names who needs it).
+#[tauri::command]
+pub fn import_profiles(state: State<'_, AppState>, text: String) -> Result<ImportSummary> {
+    Ok(transfer::import_bundle(&state.store, &text)?)
+}
+
+/// The app's name and version, for the footer and the About line.
+#[tauri::command]
+pub fn app_info(app: AppHandle) -> AppInfo {
+    AppInfo {
+        name: app.package_info().name.clone(),
+        version: app.package_info().version.to_string(),
+        keychain_service: entra_onboard::keychain::service_name(),
+    }
+}
+
+// ---- Provisioning: the sync preview ---------------------------------------------------------
+
+/// "Preview the sync": reads the directory with the app's stored credential (app-only) and
+/// says what the first sync would do. Progress arrives as `sync-progress` events; Cancel is
+/// `cancel_browser_flow`. The rows stay here for `export_sync_csv`.
+#[tauri::command]
+pub async fn sync_preview(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    profile: Profile,
+) -> Result<SyncPreview> {
+    let kc = Keychain::open()?;
+    let credential = vault::test_credential(&kc, &profile).map_err(Error::credential)?;
+    let cancel = state.begin_browser_flow()?;
+    let progress: PreviewProgressFn = Arc::new(move |p: &PreviewProgress| {
+        let _ = app.emit("sync-progress", p);
+    });
+    let result = entra_onboard::sync_preview::run_for_profile(
+        &profile,
+        &credential,
+        Some(progress),
+        &cancel,
+    )
+    .await;
+    state.end_browser_flow();
+    let preview = result?;
+    state.keep_preview(&profile.id, preview.clone());
+    Ok(preview)
+}
+
+/// Writes the last preview of this customer as CSV (one row per user) to Downloads.
+#[tauri::command]
+pub fn export_sync_csv(state: State<'_, AppState>, profile: Profile) -> Result<String> {
+    let preview = state.preview_of(&profile.id)?;
+    let mut bytes = Vec::new();
+    entra_onboard::sync_preview::csv::write_csv(&preview, &mut bytes).map_err(Error::export)?;
+    let path = exports::write_export(&format!("{} sync preview", profile.name), "csv", &bytes)
+        .map_err(Error::export)?;
+    Ok(path.display().to_string())
 }

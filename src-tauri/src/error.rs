@@ -33,9 +33,26 @@ from_engine_error!(
     entra_onboard::keychain::KeychainError,
     entra_onboard::vault::VaultError,
     entra_onboard::graph::session::SessionError,
+    entra_onboard::steps::reminder::ReminderError,
+    entra_onboard::steps::tenants::TenantsError,
+    entra_onboard::steps::consent_capture::ConsentCaptureError,
+    entra_onboard::sandbox::SandboxError,
+    entra_onboard::handover::HandoverError,
+    entra_onboard::transfer::TransferError,
+    entra_onboard::sync_preview::PreviewError,
 );
 
 impl Error {
+    /// A file for the admin could not be written to the Downloads folder.
+    pub fn export(e: std::io::Error) -> Self {
+        Error {
+            code: "export.io",
+            message: format!(
+                "could not write to the Downloads folder: {e}. Check that it exists and is writable."
+            ),
+        }
+    }
+
     /// No usable credential for the SSO test (the message says what to do in step 3).
     pub fn credential(message: String) -> Self {
         Error {

@@ -10,9 +10,12 @@ use std::sync::Mutex;
 
 use std::sync::Arc;
 
+use tauri::Manager;
+
 use entra_onboard::graph::doctor::FixAction;
 use entra_onboard::graph::session::GraphSession;
 use entra_onboard::profile::{ProfileStore, Verification};
+use entra_onboard::sandbox::practice::PracticeSandbox;
 use entra_onboard::sso_test::CancellationToken;
 
 /// State shared by commands.
@@ -27,6 +30,10 @@ pub struct AppState {
     /// The fixes the last doctor run offered, by profile id: the only ones `fix_registration`
     /// accepts (the webview cannot invent a write).
     offered_fixes: Mutex<HashMap<String, Vec<FixAction>>>,
+    /// The last sync preview per profile id (its rows feed the CSV export).
+    previews: Mutex<HashMap<String, Arc<entra_onboard::sync_preview::SyncPreview>>>,
+    /// The practice sandbox, once started.
+    sandbox: tokio::sync::OnceCell<Arc<PracticeSandbox>>,
     /// Passing SSO tests of this session, by profile id, until "mark verified" takes them.
     passes: Mutex<HashMap<String, Verification>>,
 }
@@ -38,6 +45,8 @@ impl AppState {
             browser_flow: Mutex::new(None),
             graph: Mutex::new(None),
             offered_fixes: Mutex::new(HashMap::new()),
+            sandbox: tokio::sync::OnceCell::new(),
+            previews: Mutex::new(HashMap::new()),
             passes: Mutex::new(HashMap::new()),
         }
     }
@@ -102,6 +111,37 @@ impl AppState {
         }
     }
 
+    /// The practice sandbox, started on first use.
+    async fn sandbox(&self) -> Result<Arc<PracticeSandbox>, error::Error> {
+        Ok(self
+            .sandbox
+            .get_or_try_init(|| async { PracticeSandbox::start(None).await.map(Arc::new) })
+            .await?
+            .clone())
+    }
+
+    fn keep_preview(&self, profile_id: &str, p: entra_onboard::sync_preview::SyncPreview) {
+        self.previews
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(profile_id.to_string(), Arc::new(p));
+    }
+
+    fn preview_of(
+        &self,
+        profile_id: &str,
+    ) -> Result<Arc<entra_onboard::sync_preview::SyncPreview>, error::Error> {
+        self.previews
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(profile_id)
+            .cloned()
+            .ok_or(error::Error {
+                code: "sync_preview.none",
+                message: "Run \"Preview the sync\" first; the CSV is made from its result.".into(),
+            })
+    }
+
     fn sign_out_graph(&self) {
         *self.graph.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
@@ -146,6 +186,20 @@ pub fn run() {
                 println!("bench: page-load-finished");
             }
         })
+        .setup(|app| {
+            // scripts/run.sh starts the practice sandbox with the app, so "Practice with the
+            // sandbox" answers at once (it also starts on first use without this).
+            if std::env::var("ENTRA_ONBOARD_SANDBOX").as_deref() == Ok("1") {
+                let handle = app.handle().clone();
+                tauri::async_runtime::spawn(async move {
+                    let state = handle.state::<AppState>();
+                    if let Err(e) = state.sandbox().await {
+                        eprintln!("The practice sandbox did not start: {}", e.message);
+                    }
+                });
+            }
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::list_profiles,
             commands::new_profile,
@@ -165,6 +219,28 @@ pub fn run() {
             commands::apply_registration,
             commands::check_registration,
             commands::fix_registration,
+            commands::secret_expiry_choices,
+            commands::create_certificate,
+            commands::import_certificate,
+            commands::export_reminder,
+            commands::consent_roles,
+            commands::capture_consent,
+            commands::tenant_tracker,
+            commands::import_tenants,
+            commands::remove_tenant,
+            commands::allow_consented_tenants,
+            commands::export_tenants,
+            commands::start_sandbox,
+            commands::new_practice_profile,
+            commands::open_sandbox_portal,
+            commands::export_script,
+            commands::dashboard,
+            commands::export_report,
+            commands::export_profiles,
+            commands::import_profiles,
+            commands::app_info,
+            commands::sync_preview,
+            commands::export_sync_csv,
             commands::mark_verified,
         ])
         .run(tauri::generate_context!())

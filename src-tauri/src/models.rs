@@ -3,6 +3,10 @@
 
 use entra_onboard::graph::apply::ApplyReport;
 use entra_onboard::profile::Profile;
+use entra_onboard::steps::certificate::CertificateInfo;
+use entra_onboard::steps::consent_capture::ConsentOutcome;
+use entra_onboard::steps::tenants::{AllowSummary, MergeSummary, TenantImport};
+use entra_onboard::vault::CreatedCertificate;
 use entra_onboard::vault::CredentialStatus;
 use serde::Serialize;
 
@@ -34,4 +38,68 @@ pub struct AppliedRegistration {
     pub report: ApplyReport,
     /// The profile as saved (client id and credential facts filled in).
     pub profile: Profile,
+}
+
+/// The answer to `create_certificate`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateCreated {
+    /// The profile as saved, with the certificate recorded.
+    pub profile: Profile,
+    /// The certificate and the files written.
+    pub certificate: CreatedCertificate,
+}
+
+/// The answer to `import_certificate`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateImported {
+    /// The profile as saved.
+    pub profile: Profile,
+    /// What the .pfx holds.
+    pub info: CertificateInfo,
+}
+
+/// The answer to `capture_consent`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentCaptured {
+    /// The profile as saved, with the outcome recorded.
+    pub profile: Profile,
+    /// Consented, declined or failed, with the AADSTS hint.
+    pub outcome: ConsentOutcome,
+}
+
+/// The answer to `import_tenants`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantsImported {
+    /// The profile as saved.
+    pub profile: Profile,
+    /// Good rows and the refused ones with their line numbers.
+    pub import: TenantImport,
+    /// How many were added or already there.
+    pub merge: MergeSummary,
+}
+
+/// The answer to `allow_consented_tenants`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantsAllowed {
+    /// The profile as saved.
+    pub profile: Profile,
+    /// What was added to the allowed tenants.
+    pub summary: AllowSummary,
+}
+
+/// What the About line shows.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    /// Product name.
+    pub name: String,
+    /// Version (from Cargo.toml).
+    pub version: String,
+    /// The keychain service name entries are stored under.
+    pub keychain_service: String,
 }

@@ -1,6 +1,7 @@
 import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { CustomerCard } from '../src/lib/bindings/CustomerCard';
 import type { ProfileSummary } from '../src/lib/bindings/ProfileSummary';
 import { dismissError } from '../src/lib/errors.svelte';
 import App from '../src/App.svelte';
@@ -17,9 +18,26 @@ const rows: ProfileSummary[] = [
     cloud: 'global',
     verifiedAt: '2025-01-02T03:04:05Z',
     updatedAt: null,
+    sandbox: false,
   },
-  { id: 'b', name: 'Fabrikam', agentUrl: 'https://help.fabrikam.example', cloud: 'global', verifiedAt: null, updatedAt: null },
+  { id: 'b', name: 'Fabrikam', agentUrl: 'https://help.fabrikam.example', cloud: 'global', verifiedAt: null, updatedAt: null, sandbox: false },
 ];
+
+/** The dashboard card the engine would make of a summary row. */
+function card(r: ProfileSummary): CustomerCard {
+  return {
+    ...r,
+    tenantId: '',
+    signedInAs: null,
+    credentialKind: 'none',
+    expiresOn: null,
+    expiry: 'none',
+    daysLeft: null,
+    errors: 0,
+    warnings: 0,
+    consent: { consented: 0, declined: 0, failed: 0, pending: 1, total: 1 },
+  };
+}
 
 beforeEach(() => {
   reset();
@@ -31,13 +49,13 @@ beforeEach(() => {
 
 describe('customers', () => {
   it('explains the app when there are no customers', async () => {
-    handlers.list_profiles = () => [];
+    handlers.dashboard = () => ({ customers: [], unreadable: [] });
     render(App);
     expect(await screen.findByTestId('empty-state')).toHaveTextContent('HaloITSM or HaloPSA');
   });
 
   it('lists, filters and opens customers', async () => {
-    handlers.list_profiles = () => rows;
+    handlers.dashboard = () => ({ customers: rows.map(card), unreadable: [] });
     handlers.load_profile = (a) => profile({ id: a!.id as string, name: 'Fabrikam' });
     const user = userEvent.setup();
     render(App);
@@ -60,7 +78,7 @@ describe('customers', () => {
   });
 
   it('creates a customer and opens the wizard', async () => {
-    handlers.list_profiles = () => [];
+    handlers.dashboard = () => ({ customers: [], unreadable: [] });
     handlers.new_profile = (a) => profile({ name: a!.name as string });
     const user = userEvent.setup();
     render(App);
@@ -72,7 +90,7 @@ describe('customers', () => {
 
   it('asks before deleting', async () => {
     let list = [...rows];
-    handlers.list_profiles = () => list;
+    handlers.dashboard = () => ({ customers: list.map(card), unreadable: [] });
     handlers.delete_profile = (a) => {
       list = list.filter((r) => r.id !== a!.id);
       return null;
@@ -91,10 +109,21 @@ describe('customers', () => {
   });
 
   it('shows a load failure in the banner', async () => {
-    handlers.list_profiles = () => {
+    handlers.dashboard = () => {
       throw { code: 'profile.no_config_dir', message: 'Could not find a configuration folder.' };
     };
     render(App);
     expect(await screen.findByTestId('error-banner')).toHaveTextContent('Could not find a configuration folder.');
+  });
+
+  it('warns about expiring credentials and lists files it could not read', async () => {
+    handlers.dashboard = () => ({
+      customers: [{ ...card(rows[0]), expiry: 'within7', daysLeft: 5, errors: 2 }],
+      unreadable: [{ file: 'x.json', path: '/p/x.json', code: 'profile.parse', message: 'not JSON' }],
+    });
+    render(App);
+    expect(await screen.findByTestId('expiry-badge')).toHaveTextContent('Credential expires in 5 days');
+    expect(screen.getByTestId('customer-row')).toHaveTextContent('2 error(s) to fix');
+    expect(screen.getByTestId('unreadable')).toHaveTextContent('x.json: not JSON');
   });
 });

@@ -97,6 +97,10 @@ pub struct ApplyArgs {
 pub struct DoctorArgs {
     /// The profile JSON file.
     pub profile: PathBuf,
+    /// Also review access: Conditional Access policies that apply to the app (MFA, block,
+    /// report-only), security defaults and "assignment required" (asks for Policy.Read.All).
+    #[arg(long)]
+    pub access: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -339,10 +343,17 @@ pub fn run_doctor(a: DoctorArgs, out: &mut dyn Write) -> Result<ExitCode, String
     let p = load(&a.profile)?;
     let rt = runtime()?;
     let report = rt.block_on(async {
-        let client = connect(&p, &a.graph, &signin::scopes_for_doctor()).await?;
-        super::doctor::doctor(&p, &client, chrono::Utc::now())
-            .await
-            .map_err(|e| format!("{e} ({})", e.code()))
+        let mut scopes = signin::scopes_for_doctor();
+        if a.access {
+            scopes.push("Policy.Read.All");
+        }
+        let client = connect(&p, &a.graph, &scopes).await?;
+        if a.access {
+            super::doctor::doctor_with_access(&p, &client, chrono::Utc::now()).await
+        } else {
+            super::doctor::doctor(&p, &client, chrono::Utc::now()).await
+        }
+        .map_err(|e| format!("{e} ({})", e.code()))
     })?;
     let w = |e: std::io::Error| e.to_string();
     match a.format {
@@ -379,6 +390,54 @@ pub fn render_doctor(r: &DoctorReport) -> String {
         ));
         if f.auto_fix.is_some() {
             s.push_str("    (entra-onboard apply can do this)\n");
+        }
+    }
+    if let Some(a) = &r.access {
+        s.push_str("\nAccess review:\n");
+        s.push_str(&format!(
+            "  Security defaults: {}\n  Assignment required: {}\n",
+            match a.security_defaults {
+                Some(true) => "on",
+                Some(false) => "off",
+                None => "unknown",
+            },
+            match a.assignment_required {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "unknown",
+            }
+        ));
+        for p in &a.policies {
+            s.push_str(&format!(
+                "  {} \"{}\" [{}]: {}; {}{}\n",
+                if p.applies { "applies" } else { "n/a    " },
+                p.display_name,
+                p.state,
+                p.users,
+                if p.blocks {
+                    "blocks"
+                } else if p.requires_mfa {
+                    "requires MFA"
+                } else {
+                    "no MFA"
+                },
+                if p.app_excluded {
+                    " (app excluded)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        for f in &a.findings {
+            let sev = match f.severity {
+                Severity::Error => "ERROR",
+                Severity::Warning => "warning",
+                Severity::Info => "info",
+            };
+            s.push_str(&format!(
+                "{sev} [{}] {}\n    Fix: {}\n",
+                f.id, f.message, f.fix
+            ));
         }
     }
     s

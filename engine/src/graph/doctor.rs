@@ -11,8 +11,11 @@
 //! and near misses are named: a URI that differs only in case or in a trailing slash is
 //! the usual cause of AADSTS50011.
 //!
-//! Left out: Conditional Access, sign-in logs, "assignment required", owners, consent in
-//! customer tenants (the app-only token of the SSO test proves those).
+//! Conditional Access, security defaults and "assignment required" are the access review
+//! ([`doctor_with_access`], `doctor --access`).
+//!
+//! Left out: sign-in logs, owners, consent in customer tenants (the app-only token of the
+//! SSO test proves those).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -118,6 +121,9 @@ pub struct DoctorReport {
     pub checked_at: DateTime<Utc>,
     /// The requests sent (all reads).
     pub requests: Vec<GraphRequest>,
+    /// The access review (Conditional Access, security defaults, assignment required),
+    /// when asked for ([`doctor_with_access`]).
+    pub access: Option<super::access_review::AccessReview>,
 }
 
 impl DoctorReport {
@@ -234,6 +240,7 @@ pub async fn doctor(
         findings: Vec::new(),
         checked_at: now,
         requests: Vec::new(),
+        access: None,
     };
     let found = client
         .get(&with_query("/applications", &[("$filter", &filter)]))
@@ -570,6 +577,37 @@ pub async fn doctor(
         }
     }
     Ok(finish(report, f, client, log_start))
+}
+
+/// [`doctor`] plus the access review ([`super::access_review`]) of the app found (or of
+/// the profile's client id). `ok` is false when either has an error.
+pub async fn doctor_with_access(
+    profile: &Profile,
+    client: &GraphClient,
+    now: DateTime<Utc>,
+) -> Result<DoctorReport, DoctorError> {
+    let log_start = client.sent().len();
+    let mut report = doctor(profile, client, now).await?;
+    let app_id = report
+        .application
+        .as_ref()
+        .map(|a| a.app_id.clone())
+        .or_else(|| {
+            let mut issues = Issues::default();
+            basics::check(profile, &mut issues)
+                .client_id
+                .map(|c| c.as_str().to_string())
+        });
+    if let Some(app_id) = app_id {
+        let review = super::access_review::access_review(client, &app_id).await?;
+        report.ok &= !review
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Error);
+        report.access = Some(review);
+    }
+    report.requests = client.sent().split_off(log_start);
+    Ok(report)
 }
 
 fn base64_thumbprint_matches(custom_key_identifier: &str, hex: &str) -> bool {

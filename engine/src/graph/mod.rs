@@ -1,6 +1,7 @@
 //! A small Microsoft Graph v1.0 client, and what the wizard does with it: create or repair
 //! the app registration ([`apply`]), check a live one ([`doctor`]), and the delegated
-//! sign-in that gets the token for both ([`signin`]).
+//! sign-in that gets the token for both ([`signin`]), and the Conditional Access review
+//! ([`access_review`], `doctor --access`).
 //!
 //! The client is deliberately thin: JSON in, JSON out, one base URL per cloud
 //! (`https://<graph host>/v1.0`, from [`Cloud::graph_host`]) or an override for the test
@@ -20,6 +21,7 @@
 //! handful), batching, `$count`/ConsistencyLevel queries, token refresh (a delegated token
 //! lives an hour or more, far longer than an apply), beta endpoints.
 
+pub mod access_review;
 pub mod apply;
 pub mod cli;
 pub mod doctor;

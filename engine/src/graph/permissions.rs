@@ -55,6 +55,12 @@ pub enum PermissionFeature {
     Import,
     /// Microsoft CSP integration (the multi-tenant app).
     Csp,
+    /// Sync: reading the configured groups' (transitive) members.
+    SyncGroups,
+    /// Sync: licence names (subscribedSkus) for "licences that make a user active".
+    SyncLicences,
+    /// Sync: the last sign-in date (`signInActivity`).
+    SyncLastSignIn,
 }
 
 /// One permission the app registration should declare.
@@ -74,8 +80,12 @@ pub struct RequiredPermission {
     pub feature: PermissionFeature,
     /// Why, in the admin's words.
     pub why: &'static str,
-    /// Where the id was taken from.
+    /// Where the id was taken from (and, for the sync rows, the API page that names the
+    /// permission).
     pub source: &'static str,
+    /// Broader permissions that already include this one: the row is not requested when
+    /// one of them is (least privilege without asking twice).
+    pub covered_by: &'static [&'static str],
 }
 
 const fn row(
@@ -93,10 +103,33 @@ const fn row(
         feature,
         why,
         source: SOURCE,
+        covered_by: &[],
     }
 }
 
-use PermissionFeature::{Csp, Import, SignIn};
+/// A sync row: its source names the API page too, and it is skipped when a broader
+/// permission in `covered_by` is requested anyway.
+const fn sync_row(
+    value: &'static str,
+    id: &'static str,
+    feature: PermissionFeature,
+    why: &'static str,
+    source: &'static str,
+    covered_by: &'static [&'static str],
+) -> RequiredPermission {
+    RequiredPermission {
+        resource_app_id: GRAPH_APP_ID,
+        value,
+        id,
+        kind: PermissionKind::Role,
+        feature,
+        why,
+        source,
+        covered_by,
+    }
+}
+
+use PermissionFeature::{Csp, Import, SignIn, SyncGroups, SyncLastSignIn, SyncLicences};
 use PermissionKind::{Role, Scope};
 
 /// The whole table.
@@ -150,23 +183,70 @@ pub const TABLE: &[RequiredPermission] = &[
         Csp,
         "Read customers' directories (licences, devices) for CSP (check against Halo's CSP integration page).",
     ),
+    sync_row(
+        "GroupMember.Read.All",
+        "98830695-27a2-44f7-8c18-0c3ebc9698f6",
+        SyncGroups,
+        "Read the members (nested included) of the technician, end-user, service-account and site-mapping groups.",
+        "https://learn.microsoft.com/graph/api/group-list-transitivemembers?view=graph-rest-1.0 (application: GroupMember.Read.All least privileged; Group.Read.All, Directory.Read.All higher); id: permissions-ids.md",
+        &["Group.Read.All", "Directory.Read.All"],
+    ),
+    sync_row(
+        "Organization.Read.All",
+        "498476ce-e0fe-48b0-b801-37ba7e2685c6",
+        SyncLicences,
+        "Read the tenant's licences (subscribedSkus) to resolve 'licences that make a user active'.",
+        "https://learn.microsoft.com/graph/api/subscribedsku-list?view=graph-rest-1.0 (application: Organization.Read.All; newer versions of the page name LicenseAssignment.Read.All least privileged, whose id is not in the stored permissions-ids.md, so the documented alternative is used); id: permissions-ids.md",
+        &["Directory.Read.All"],
+    ),
+    sync_row(
+        "AuditLog.Read.All",
+        "b0afded3-3588-46d8-8b3d-9842eff778da",
+        SyncLastSignIn,
+        "Read signInActivity for the last sign-in date (also needs Entra ID P1/P2; Halo's CSP guide calls it delegated, the app-only sync and preview need the application permission).",
+        "https://learn.microsoft.com/graph/api/resources/signinactivity?view=graph-rest-1.0 (\"requires a Microsoft Entra ID P1 or P2 license and the AuditLog.Read.All permission\"); id: permissions-ids.md",
+        &[],
+    ),
 ];
 
 /// The permissions `profile` needs, each once (a permission two features need appears with
 /// the first feature).
 pub fn required(profile: &Profile) -> Vec<&'static RequiredPermission> {
     let mut out: Vec<&'static RequiredPermission> = Vec::new();
+    let sync = crate::steps::sync::applies(profile);
+    let s = &profile.sync;
     for p in TABLE {
         let on = match p.feature {
             SignIn => true,
             Import => profile.features.import,
             Csp => profile.features.csp,
+            SyncGroups => sync && s.uses_groups(),
+            SyncLicences => sync && !s.active_licences.is_empty(),
+            SyncLastSignIn => sync && s.map_last_sign_in,
         };
         if on && !out.iter().any(|o| o.id == p.id && o.kind == p.kind) {
             out.push(p);
         }
     }
+    // Drop what a broader permission already grants (the table lists broad rows first).
+    let values: Vec<&str> = out.iter().map(|p| p.value).collect();
+    out.retain(|p| !p.covered_by.iter().any(|c| values.contains(c)));
     out
+}
+
+/// The application permission that covers a Graph read the sync preview makes, for
+/// "grant X" findings: `users`, `users+signInActivity`, `groups`, `subscribedSkus`.
+pub fn for_read(what: &str) -> Option<&'static RequiredPermission> {
+    let value = match what {
+        "users" => "User.Read.All",
+        "signInActivity" => "AuditLog.Read.All",
+        "groups" => "GroupMember.Read.All",
+        "subscribedSkus" => "Organization.Read.All",
+        _ => return None,
+    };
+    TABLE
+        .iter()
+        .find(|p| p.value == value && p.kind == PermissionKind::Role)
 }
 
 /// `requiredResourceAccess` for `perms`, grouped by resource, in table order.
@@ -199,6 +279,61 @@ mod tests {
             for q in TABLE.iter().filter(|q| q.value == p.value) {
                 assert_eq!((q.id, q.kind), (p.id, p.kind));
             }
+        }
+    }
+
+    #[test]
+    fn sync_choices_add_exactly_their_permissions() {
+        use crate::steps::sync::SiteMapping;
+        let names = |p: &Profile| -> Vec<&str> { required(p).iter().map(|r| r.value).collect() };
+        let mut p = Profile::default();
+        p.features.import = true;
+        p.sync.map_last_sign_in = true;
+        p.sync.active_licences = vec!["SPE_E3".into()];
+        p.sync.site_mappings = vec![SiteMapping {
+            site: "A".into(),
+            group: Some("Staff".into()),
+            ..SiteMapping::default()
+        }];
+        // Group.Read.All (import) covers the group reads; licences need Organization.Read.All.
+        assert_eq!(
+            names(&p),
+            [
+                "openid",
+                "profile",
+                "email",
+                "User.Read.All",
+                "Group.Read.All",
+                "Organization.Read.All",
+                "AuditLog.Read.All"
+            ]
+        );
+        // CSP's Directory.Read.All covers licences and groups.
+        p.features.import = false;
+        p.features.csp = true;
+        assert_eq!(
+            names(&p),
+            [
+                "openid",
+                "profile",
+                "email",
+                "User.Read.All",
+                "Directory.Read.All",
+                "AuditLog.Read.All"
+            ]
+        );
+        // Sync settings do nothing while neither import nor CSP is on.
+        p.features.csp = false;
+        assert_eq!(names(&p), ["openid", "profile", "email"]);
+        for r in TABLE
+            .iter()
+            .filter(|r| !r.covered_by.is_empty() || r.source != SOURCE)
+        {
+            assert!(
+                r.source.starts_with("https://learn.microsoft.com/graph/"),
+                "{}",
+                r.value
+            );
         }
     }
 

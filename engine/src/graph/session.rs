@@ -100,17 +100,26 @@ impl GraphSession {
         progress: Option<SigninProgressFn>,
         cancel: &CancellationToken,
     ) -> Result<GraphSession, SessionError> {
+        let options = SigninOptions {
+            timeout: Duration::from_secs(300),
+            progress,
+            ..SigninOptions::default()
+        };
+        Self::sign_in_with(profile, options, cancel).await
+    }
+
+    /// [`GraphSession::sign_in`] with explicit options (another browser, a shorter wait).
+    pub async fn sign_in_with(
+        profile: &Profile,
+        options: SigninOptions,
+        cancel: &CancellationToken,
+    ) -> Result<GraphSession, SessionError> {
         let mut scopes = signin::scopes_for_apply(true, true, true);
         for s in signin::scopes_for_doctor() {
             if !scopes.contains(&s) {
                 scopes.push(s);
             }
         }
-        let options = SigninOptions {
-            timeout: Duration::from_secs(300),
-            progress,
-            ..SigninOptions::default()
-        };
         let signed = signin::sign_in(profile, &scopes, &options, cancel).await?;
         let token: Arc<dyn TokenSource> = Arc::new(signed.token);
         Ok(GraphSession {

@@ -13,10 +13,19 @@
 //! (`403`). App-management policies are data: set the tenant default or assign a policy
 //! to an app, and `addPassword` enforces them as Graph does.
 //!
+//! The directory side ([`super::directory`]) serves users, groups with `transitiveMembers`
+//! and subscribed SKUs, paged as Graph pages them (`$top`, default 100 and at most 999;
+//! `@odata.nextLink` carrying an opaque `$skiptoken`), with `$select` honoured; and the
+//! Conditional Access policies and security defaults the access review reads. Those routes
+//! check the caller's permissions against a knob ([`GraphDouble::set_granted_roles`]) and
+//! answer Graph's `403 Authorization_RequestDenied` when none of the permissions the
+//! route's documentation lists is granted.
+//!
 //! Deliberately simple: `$filter` understands `<property> eq '<value>'` joined by `and`;
-//! `$select` only matters for `keyCredentials` (whose `key` Graph returns only then);
-//! certificates are not parsed (an uploaded key is valid for one year from upload, where
-//! Graph takes the dates from the certificate); no paging; no `$expand`.
+//! `$select` matters for `keyCredentials` (whose `key` Graph returns only then) and the
+//! directory routes; certificates are not parsed (an uploaded key is valid for one year
+//! from upload, where Graph takes the dates from the certificate); the application routes
+//! are not paged; no `$expand`, `$count` or `$search`.
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -36,9 +45,14 @@ use tokio_util::sync::CancellationToken;
 use crate::graph::GRAPH_APP_ID;
 use crate::graph::apply::password_policy;
 use crate::graph::permissions::{PermissionKind, TABLE};
+use crate::sandbox::directory::Directory;
 
 /// The token the double accepts unless told otherwise.
 pub const SANDBOX_TOKEN: &str = "sandbox-graph-token";
+
+/// Decides whether a bearer token is good (the desktop sandbox: a token its own provider
+/// issued). Without one, the double accepts only [`SANDBOX_TOKEN`].
+pub type TokenCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 /// One request as the double received it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -97,6 +111,7 @@ pub struct Faults {
 struct Tenant {
     tenant_id: String,
     token: String,
+    token_check: Option<TokenCheck>,
     applications: Vec<Value>,
     service_principals: Vec<Value>,
     app_role_assignments: Vec<Value>,
@@ -111,7 +126,27 @@ struct Tenant {
     fresh_sps: Vec<(String, u32)>,
     /// (appId, remaining misses)
     fresh_apps: Vec<(String, u32)>,
+    /// `http://127.0.0.1:<port>/v1.0`, for `@odata.nextLink`.
+    base_url: String,
+    /// Users, groups and licences.
+    directory: Directory,
+    /// user id → index in `directory.users`.
+    user_index: std::collections::HashMap<String, usize>,
+    /// group id → (nested groups as JSON, transitive user ids): computed once per group
+    /// rather than per page, so paging stays linear for a 50,000-member group.
+    members: std::collections::HashMap<String, Arc<GroupMembers>>,
+    /// Conditional Access policies.
+    ca_policies: Vec<Value>,
+    /// identitySecurityDefaultsEnforcementPolicy.isEnabled.
+    security_defaults: bool,
+    /// Permissions the caller holds (None = every permission).
+    granted_roles: Option<Vec<String>>,
+    /// The tenant has no Entra ID P1/P2 (signInActivity is refused).
+    non_premium: bool,
 }
+
+/// A group's nested groups (as JSON) and transitive user ids.
+type GroupMembers = (Vec<Value>, Vec<String>);
 
 type Shared = Arc<Mutex<Tenant>>;
 
@@ -160,7 +195,7 @@ fn graph_service_principal() -> Value {
             }
         }
     }
-    json!({"id": uuid(), "appId": GRAPH_APP_ID, "displayName": "Microsoft Graph", "servicePrincipalType": "Application",
+    json!({"id": uuid(), "appId": GRAPH_APP_ID, "displayName": "Microsoft Graph", "servicePrincipalType": "Application", "appRoleAssignmentRequired": false,
            "accountEnabled": true, "appRoles": roles, "oauth2PermissionScopes": scopes})
 }
 
@@ -172,6 +207,7 @@ impl GraphDouble {
             tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
         let addr = listener.local_addr()?;
         let state: Shared = Arc::new(Mutex::new(Tenant {
+            base_url: format!("http://{addr}/v1.0"),
             tenant_id: uuid(),
             token: SANDBOX_TOKEN.into(),
             service_principals: vec![graph_service_principal()],
@@ -194,6 +230,38 @@ impl GraphDouble {
                 .await;
         });
         Ok(GraphDouble { addr, state, stop })
+    }
+
+    /// The double's routes for the desktop sandbox, to serve beside its sign-in provider on
+    /// one port: tenant `tenant_id`, tokens checked by `check`. `seed` runs on a handle
+    /// to the same state first (to add the demo app). The returned double has no server of
+    /// its own (its address is unspecified); use it only to seed and read.
+    pub fn sandbox_router(
+        tenant_id: &str,
+        check: TokenCheck,
+        seed: impl FnOnce(&GraphDouble),
+    ) -> (Router, GraphDouble) {
+        let state: Shared = Arc::new(Mutex::new(Tenant {
+            tenant_id: tenant_id.to_string(),
+            token: String::new(),
+            token_check: Some(check),
+            service_principals: vec![graph_service_principal()],
+            default_policy: json!({
+                "id": "00000000-0000-0000-0000-000000000000",
+                "displayName": "Default app management tenant policy",
+                "isEnabled": false,
+                "applicationRestrictions": {"passwordCredentials": [], "keyCredentials": []},
+                "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}
+            }),
+            ..Tenant::default()
+        }));
+        let double = GraphDouble {
+            addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+            state: state.clone(),
+            stop: CancellationToken::new(),
+        };
+        seed(&double);
+        (Router::new().fallback(handle).with_state(state), double)
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Tenant) -> R) -> R {
@@ -257,7 +325,7 @@ impl GraphDouble {
                 .and_then(|a| a["displayName"].as_str())
                 .unwrap_or_default()
                 .to_string();
-            let sp = json!({"id": uuid(), "appId": app_id, "displayName": name, "servicePrincipalType": "Application", "accountEnabled": true, "appRoles": [], "oauth2PermissionScopes": []});
+            let sp = json!({"id": uuid(), "appId": app_id, "displayName": name, "servicePrincipalType": "Application", "appRoleAssignmentRequired": false, "accountEnabled": true, "appRoles": [], "oauth2PermissionScopes": []});
             t.service_principals.push(sp.clone());
             sp
         })
@@ -328,6 +396,55 @@ impl GraphDouble {
     /// Every oauth2PermissionGrant.
     pub fn grants(&self) -> Vec<Value> {
         self.with(|t| t.grants.clone())
+    }
+
+    /// Replaces the directory (users, groups, licences).
+    pub fn set_directory(&self, directory: Directory) {
+        self.with(|t| {
+            t.user_index = directory
+                .users
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (u.id.clone(), i))
+                .collect();
+            t.directory = directory;
+            t.members.clear();
+        });
+    }
+
+    /// The permissions (values such as `User.Read.All`) the caller holds on the directory,
+    /// policy and licence routes; `None` (the default) grants everything.
+    pub fn set_granted_roles(&self, roles: Option<&[&str]>) {
+        self.with(|t| t.granted_roles = roles.map(|r| r.iter().map(|s| s.to_string()).collect()));
+    }
+
+    /// Whether the tenant has Entra ID P1/P2 (default yes); without it `signInActivity`
+    /// is refused as Graph refuses it.
+    pub fn set_premium(&self, premium: bool) {
+        self.with(|t| t.non_premium = !premium);
+    }
+
+    /// Replaces the Conditional Access policies (conditionalAccessPolicy resources).
+    pub fn set_conditional_access_policies(&self, policies: Vec<Value>) {
+        self.with(|t| t.ca_policies = policies);
+    }
+
+    /// Turns security defaults on or off.
+    pub fn set_security_defaults(&self, enabled: bool) {
+        self.with(|t| t.security_defaults = enabled);
+    }
+
+    /// Edits the service principal of `app_id` in place (e.g. `appRoleAssignmentRequired`).
+    pub fn edit_service_principal(&self, app_id: &str, f: impl FnOnce(&mut Value)) {
+        self.with(|t| {
+            if let Some(s) = t
+                .service_principals
+                .iter_mut()
+                .find(|s| s["appId"] == app_id)
+            {
+                f(s);
+            }
+        });
     }
 
     /// Edits an application in place (e.g. to age a secret).
@@ -479,6 +596,127 @@ fn query_param(query: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// Permissions that allow listing users (user-list: User.Read.All least privileged for
+/// applications; the broader ones also work).
+const USER_READ: &[&str] = &[
+    "User.Read.All",
+    "User.ReadBasic.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+
+/// Permissions that allow reading groups and their members (group-list-transitivemembers).
+const GROUP_READ: &[&str] = &[
+    "GroupMember.Read.All",
+    "Group.Read.All",
+    "GroupMember.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+
+/// Graph's answer when the token holds none of `any_of`
+/// (https://learn.microsoft.com/graph/errors: 403 Authorization_RequestDenied).
+fn denied(t: &Tenant, any_of: &[&str]) -> Option<Response> {
+    let granted = t.granted_roles.as_ref()?;
+    if any_of.iter().any(|p| granted.iter().any(|g| g == p)) {
+        return None;
+    }
+    Some(error(
+        403,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+    ))
+}
+
+fn selected(query: &str) -> Vec<String> {
+    query_param(query, "$select")
+        .map(|s| {
+            s.split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn group_json(g: &crate::sandbox::directory::DirGroup) -> Value {
+    json!({"id": g.id, "displayName": g.display_name, "securityEnabled": true, "mailEnabled": false, "groupTypes": []})
+}
+
+/// `(offset, page size)` from `$skiptoken` and `$top` (default 100, at most 999, as the
+/// user-list page documents).
+fn window(query: &str) -> Result<(usize, usize), Box<Response>> {
+    let top = match query_param(query, "$top") {
+        None => 100,
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=999).contains(&n) => n,
+            _ => {
+                return Err(Box::new(error(
+                    400,
+                    "Request_BadRequest",
+                    &format!(
+                        "Invalid page size specified: '{v}'. Must be between 1 and 999 inclusive."
+                    ),
+                )));
+            }
+        },
+    };
+    let offset = match query_param(query, "$skiptoken") {
+        None => 0,
+        Some(tok) => match tok
+            .strip_prefix("RFNwdAI")
+            .and_then(|b| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(b)
+                    .ok()
+            })
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.parse::<usize>().ok())
+        {
+            Some(o) => o,
+            None => {
+                return Err(Box::new(error(
+                    400,
+                    "Request_BadRequest",
+                    "The specified page token value has expired and can no longer be included in your request.",
+                )));
+            }
+        },
+    };
+    Ok((offset, top))
+}
+
+/// A collection page, with `@odata.nextLink` (every query option kept, `$skiptoken`
+/// replaced) when more remain.
+fn paged(
+    base: &str,
+    path: &str,
+    context: &str,
+    query: &str,
+    items: Vec<Value>,
+    end: usize,
+    total: usize,
+) -> Response {
+    let mut body = json!({"@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#{context}"), "value": items});
+    if end < total {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            if k != "$skiptoken" {
+                q.append_pair(&k, &v);
+            }
+        }
+        let token = format!(
+            "RFNwdAI{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(end.to_string())
+        );
+        q.append_pair("$skiptoken", &token);
+        body["@odata.nextLink"] = json!(format!("{base}{path}?{}", q.finish()));
+    }
+    ok(200, body)
+}
+
 /// Graph leaves `key` out of keyCredentials unless `$select=keyCredentials` is asked for
 /// on a single object (keycredential resource type).
 fn without_keys(app: &Value) -> Value {
@@ -530,8 +768,16 @@ async fn handle(
         },
         body: json_body.clone(),
     });
-    let expected = format!("Bearer {}", t.token);
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+    let presented = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let good = match (&t.token_check, presented) {
+        (Some(check), Some(token)) => check(token),
+        (None, Some(token)) => token == t.token,
+        (_, None) => false,
+    };
+    if !good {
         return error(
             401,
             "InvalidAuthenticationToken",
@@ -842,7 +1088,7 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
                     "Another object with the same value for property servicePrincipalNames already exists.",
                 );
             }
-            let sp = json!({"id": uuid(), "appId": app_id, "displayName": app["displayName"], "servicePrincipalType": "Application",
+            let sp = json!({"id": uuid(), "appId": app_id, "displayName": app["displayName"], "servicePrincipalType": "Application", "appRoleAssignmentRequired": false,
                             "accountEnabled": true, "appRoles": [], "oauth2PermissionScopes": [],
                             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity"});
             if t.faults.sp_replication_misses > 0 {
@@ -1034,6 +1280,188 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
         // https://learn.microsoft.com/graph/api/appmanagementpolicy-list?view=graph-rest-1.0
         ("GET", ["policies", "appManagementPolicies"]) => {
             collection("policies/appManagementPolicies", t.app_policies.clone())
+        }
+        // https://learn.microsoft.com/graph/api/user-list?view=graph-rest-1.0
+        ("GET", ["users"]) => {
+            let select = selected(query);
+            if let Some(r) = denied(t, USER_READ) {
+                return r;
+            }
+            if select
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case("signInActivity"))
+            {
+                // signInActivity: AuditLog.Read.All, and a P1/P2 tenant
+                // (https://learn.microsoft.com/graph/api/resources/signinactivity?view=graph-rest-1.0).
+                if let Some(r) = denied(t, &["AuditLog.Read.All"]) {
+                    return r;
+                }
+                if t.non_premium {
+                    return error(
+                        403,
+                        "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+                        "Neither tenant is B2C or tenant doesn't have premium license",
+                    );
+                }
+            }
+            let (offset, top) = match window(query) {
+                Ok(w) => w,
+                Err(r) => return *r,
+            };
+            let end = (offset + top).min(t.directory.users.len());
+            let items = t.directory.users[offset.min(end)..end]
+                .iter()
+                .map(|u| u.to_json(&select))
+                .collect();
+            paged(
+                &t.base_url,
+                "/users",
+                "users",
+                query,
+                items,
+                end,
+                t.directory.users.len(),
+            )
+        }
+        // https://learn.microsoft.com/graph/api/group-list?view=graph-rest-1.0
+        ("GET", ["groups"]) => {
+            if let Some(r) = denied(t, GROUP_READ) {
+                return r;
+            }
+            let items = t
+                .directory
+                .groups
+                .iter()
+                .map(group_json)
+                .filter(|g| filter.as_ref().is_none_or(|f| matches(g, f)))
+                .collect();
+            collection("groups", items)
+        }
+        // https://learn.microsoft.com/graph/api/group-get?view=graph-rest-1.0
+        ("GET", ["groups", id]) => {
+            if let Some(r) = denied(t, GROUP_READ) {
+                return r;
+            }
+            match t.directory.groups.iter().find(|g| g.id == *id) {
+                Some(g) => ok(200, group_json(g)),
+                None => not_found(id),
+            }
+        }
+        // https://learn.microsoft.com/graph/api/group-list-transitivemembers?view=graph-rest-1.0
+        ("GET", ["groups", id, "transitiveMembers"]) => {
+            if let Some(r) = denied(t, GROUP_READ) {
+                return r;
+            }
+            if !t.directory.groups.iter().any(|g| g.id == *id) {
+                return not_found(id);
+            }
+            let select = selected(query);
+            let cached = t.members.get(*id).cloned();
+            let entry = match cached {
+                Some(e) => e,
+                None => {
+                    // Nested groups are members too (Graph lists them as #microsoft.graph.group).
+                    let mut nested: Vec<Value> = Vec::new();
+                    let mut stack = vec![id.to_string()];
+                    while let Some(g) = stack.pop() {
+                        for m in t
+                            .directory
+                            .groups
+                            .iter()
+                            .filter(|x| x.id == g)
+                            .flat_map(|x| x.members.iter())
+                        {
+                            if let Some(sub) = t.directory.groups.iter().find(|x| x.id == *m)
+                                && !nested.iter().any(|n| n["id"] == sub.id.as_str())
+                            {
+                                let mut j = group_json(sub);
+                                j["@odata.type"] = json!("#microsoft.graph.group");
+                                nested.push(j);
+                                stack.push(sub.id.clone());
+                            }
+                        }
+                    }
+                    let users = t.directory.transitive_users(id);
+                    let e = Arc::new((nested, users));
+                    t.members.insert(id.to_string(), e.clone());
+                    e
+                }
+            };
+            let (nested, users) = (&entry.0, &entry.1);
+            let total = nested.len() + users.len();
+            let (offset, top) = match window(query) {
+                Ok(w) => w,
+                Err(r) => return *r,
+            };
+            let end = (offset + top).min(total);
+            let items = (offset.min(end)..end)
+                .filter_map(|k| {
+                    if k < nested.len() {
+                        return Some(nested[k].clone());
+                    }
+                    let uid = &users[k - nested.len()];
+                    let u = &t.directory.users[*t.user_index.get(uid)?];
+                    let mut j = u.to_json(&select);
+                    j["@odata.type"] = json!("#microsoft.graph.user");
+                    Some(j)
+                })
+                .collect();
+            paged(
+                &t.base_url,
+                &format!("/groups/{id}/transitiveMembers"),
+                "directoryObjects",
+                query,
+                items,
+                end,
+                total,
+            )
+        }
+        // https://learn.microsoft.com/graph/api/subscribedsku-list?view=graph-rest-1.0
+        ("GET", ["subscribedSkus"]) => {
+            if let Some(r) = denied(
+                t,
+                &[
+                    "Organization.Read.All",
+                    "LicenseAssignment.Read.All",
+                    "Directory.Read.All",
+                    "Organization.ReadWrite.All",
+                    "Directory.ReadWrite.All",
+                ],
+            ) {
+                return r;
+            }
+            let items = t
+                .directory
+                .skus
+                .iter()
+                .map(|s| {
+                    let used = t.directory.users.iter().filter(|u| u.licences.contains(&s.sku_id)).count();
+                    json!({"id": format!("{}_{}", t.tenant_id, s.sku_id), "skuId": s.sku_id, "skuPartNumber": s.sku_part_number,
+                           "appliesTo": "User", "capabilityStatus": "Enabled", "consumedUnits": used,
+                           "prepaidUnits": {"enabled": used + 10, "suspended": 0, "warning": 0, "lockedOut": 0}})
+                })
+                .collect();
+            collection("subscribedSkus", items)
+        }
+        // https://learn.microsoft.com/graph/api/conditionalaccessroot-list-policies?view=graph-rest-1.0
+        ("GET", ["identity", "conditionalAccess", "policies"]) => {
+            if let Some(r) = denied(t, &["Policy.Read.All", "Policy.Read.ConditionalAccess"]) {
+                return r;
+            }
+            collection("identity/conditionalAccess/policies", t.ca_policies.clone())
+        }
+        // https://learn.microsoft.com/graph/api/identitysecuritydefaultsenforcementpolicy-get?view=graph-rest-1.0
+        ("GET", ["policies", "identitySecurityDefaultsEnforcementPolicy"]) => {
+            if let Some(r) = denied(t, &["Policy.Read.All"]) {
+                return r;
+            }
+            ok(
+                200,
+                json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/identitySecurityDefaultsEnforcementPolicy/$entity",
+                       "id": "00000000-0000-0000-0000-000000000005", "displayName": "Security Defaults",
+                       "description": "Security defaults is a set of basic identity security mechanisms recommended by Microsoft.",
+                       "isEnabled": t.security_defaults}),
+            )
         }
         _ => error(
             400,

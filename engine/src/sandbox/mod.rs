@@ -8,12 +8,16 @@
 //!   sign-in page and two demo users, token, admin consent, a "portal" page).
 //! - [`graph`]: an in-memory Microsoft Graph v1.0 subset (the routes automation uses),
 //!   with fault injection and a request log.
+//! - [`directory`]: the users, groups and licences it serves, and a generator of
+//!   synthetic directories.
 //!
 //! [`start`] serves the provider; [`idp::idp_router`] gives its routes for merging with the
 //! Graph routes on the same port.
 
+pub mod directory;
 pub mod graph;
 pub mod idp;
+pub mod practice;
 
 pub use idp::{
     SandboxError, SandboxHandle, SandboxInfo, SandboxOptions, is_sandbox_authority, start,

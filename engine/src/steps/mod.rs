@@ -9,6 +9,7 @@
 //! | 4 | [`consent`] | the admin-consent link |
 //! | 5 | [`csp`] | the AdminAgents elevation script |
 //! | 6 | [`sso`] | SSO toggles and the settings sheet |
+//! | 6 | [`sync`] | user/technician sync settings (fields `sync.*`) |
 
 pub mod basics;
 pub mod certificate;
@@ -19,4 +20,5 @@ pub mod csp;
 pub mod redirects;
 pub mod reminder;
 pub mod sso;
+pub mod sync;
 pub mod tenants;

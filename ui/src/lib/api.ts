@@ -8,12 +8,72 @@ import type { Plan } from './bindings/Plan';
 import type { Profile } from './bindings/Profile';
 import type { ProfileSummary } from './bindings/ProfileSummary';
 import type { SsoProgress } from './bindings/SsoProgress';
+import type { ApplyReport } from './bindings/ApplyReport';
+import type { ApplyRequest } from './bindings/ApplyRequest';
+import type { ApplyStep } from './bindings/ApplyStep';
+import type { AllowSummary } from './bindings/AllowSummary';
+import type { CertificateInfo } from './bindings/CertificateInfo';
+import type { CertificateRequest } from './bindings/CertificateRequest';
+import type { ConsentOutcome } from './bindings/ConsentOutcome';
+import type { ConsentProgress } from './bindings/ConsentProgress';
+import type { ConsentRole } from './bindings/ConsentRole';
+import type { CreatedCertificate } from './bindings/CreatedCertificate';
+import type { DoctorReport } from './bindings/DoctorReport';
+import type { ExpiryChoice } from './bindings/ExpiryChoice';
+import type { FixAction } from './bindings/FixAction';
+import type { GraphSigninProgress } from './bindings/GraphSigninProgress';
+import type { MergeSummary } from './bindings/MergeSummary';
+import type { SandboxInfo } from './bindings/SandboxInfo';
+import type { TenantImport } from './bindings/TenantImport';
+import type { Tracker } from './bindings/Tracker';
+import type { Dashboard } from './bindings/Dashboard';
+import type { ExportOutcome } from './bindings/ExportOutcome';
+import type { ImportSummary } from './bindings/ImportSummary';
+import type { PreviewProgress } from './bindings/PreviewProgress';
+import type { SyncPreview } from './bindings/SyncPreview';
 import type { SsoReport } from './bindings/SsoReport';
 
 /** The answer to `store_secret`: the saved profile and what the keychain now holds. */
 export interface StoredSecret {
   profile: Profile;
   status: CredentialStatus;
+}
+
+// Answers of the shell's own commands (src-tauri/src/models.rs): the saved profile plus
+// what the engine reported.
+export interface AppliedRegistration {
+  report: ApplyReport;
+  profile: Profile;
+}
+export interface GraphSignedIn {
+  user: string | null;
+  tenantId: string | null;
+}
+export interface CertificateCreated {
+  profile: Profile;
+  certificate: CreatedCertificate;
+}
+export interface CertificateImported {
+  profile: Profile;
+  info: CertificateInfo;
+}
+export interface ConsentCaptured {
+  profile: Profile;
+  outcome: ConsentOutcome;
+}
+export interface TenantsImported {
+  profile: Profile;
+  import: TenantImport;
+  merge: MergeSummary;
+}
+export interface AppInfo {
+  name: string;
+  version: string;
+  keychainService: string;
+}
+export interface TenantsAllowed {
+  profile: Profile;
+  summary: AllowSummary;
 }
 
 /** A command failure as the Rust side reports it. Match on `code`, never on `message`. */
@@ -60,6 +120,47 @@ export const api = {
   runSsoTest: (profile: Profile) => call<SsoReport>('run_sso_test', { profile }),
   cancelBrowserFlow: () => call<null>('cancel_browser_flow'),
   markVerified: (profile: Profile) => call<Profile>('mark_verified', { profile }),
+  graphSignIn: (profile: Profile) => call<GraphSignedIn>('graph_sign_in', { profile }),
+  graphSignOut: () => call<null>('graph_sign_out'),
+  applyRegistration: (profile: Profile, request: ApplyRequest) =>
+    call<AppliedRegistration>('apply_registration', { profile, request }),
+  checkRegistration: (profile: Profile) => call<DoctorReport>('check_registration', { profile }),
+  fixRegistration: (profile: Profile, action: FixAction) =>
+    call<AppliedRegistration>('fix_registration', { profile, action }),
+  secretExpiryChoices: () => call<ExpiryChoice[]>('secret_expiry_choices'),
+  createCertificate: (profile: Profile, request: CertificateRequest) =>
+    call<CertificateCreated>('create_certificate', { profile, request }),
+  /** The .pfx bytes and its password go to Rust once; the password box is then emptied. */
+  importCertificate: (profile: Profile, pfx: number[], password: string) =>
+    call<CertificateImported>('import_certificate', { profile, pfx, password }),
+  exportReminder: (profile: Profile) => call<string>('export_reminder', { profile }),
+  consentRoles: () => call<ConsentRole[]>('consent_roles'),
+  captureConsent: (profile: Profile, tenant: string | null) =>
+    call<ConsentCaptured>('capture_consent', { profile, tenant }),
+  tenantTracker: (profile: Profile) => call<Tracker>('tenant_tracker', { profile }),
+  importTenants: (profile: Profile, text: string) => call<TenantsImported>('import_tenants', { profile, text }),
+  removeTenant: (profile: Profile, tenant: string) => call<Profile>('remove_tenant', { profile, tenant }),
+  allowConsentedTenants: (profile: Profile) => call<TenantsAllowed>('allow_consented_tenants', { profile }),
+  exportTenants: (profile: Profile) => call<string>('export_tenants', { profile }),
+  exportScript: (profile: Profile, flavor: string) => call<string>('export_script', { profile, flavor }),
+  dashboard: () => call<Dashboard>('dashboard'),
+  exportReport: (profile: Profile) => call<string>('export_report', { profile }),
+  exportProfiles: () => call<ExportOutcome>('export_profiles'),
+  importProfiles: (text: string) => call<ImportSummary>('import_profiles', { text }),
+  appInfo: () => call<AppInfo>('app_info'),
+  syncPreview: (profile: Profile) => call<SyncPreview>('sync_preview', { profile }),
+  exportSyncCsv: (profile: Profile) => call<string>('export_sync_csv', { profile }),
+  onSyncProgress: (handler: (p: PreviewProgress) => void): Promise<UnlistenFn> =>
+    listen<PreviewProgress>('sync-progress', (e) => handler(e.payload)),
+  startSandbox: () => call<SandboxInfo>('start_sandbox'),
+  newPracticeProfile: (name: string) => call<Profile>('new_practice_profile', { name }),
+  openSandboxPortal: () => call<null>('open_sandbox_portal'),
+  onGraphSignin: (handler: (p: GraphSigninProgress) => void): Promise<UnlistenFn> =>
+    listen<GraphSigninProgress>('graph-signin', (e) => handler(e.payload)),
+  onApplyStep: (handler: (s: ApplyStep) => void): Promise<UnlistenFn> =>
+    listen<ApplyStep>('apply-step', (e) => handler(e.payload)),
+  onConsentProgress: (handler: (p: ConsentProgress) => void): Promise<UnlistenFn> =>
+    listen<ConsentProgress>('consent-progress', (e) => handler(e.payload)),
   /** Progress of the running SSO test. */
   onSsoProgress: (handler: (p: SsoProgress) => void): Promise<UnlistenFn> =>
     listen<SsoProgress>('sso-progress', (e) => handler(e.payload)),

@@ -23,6 +23,11 @@ cloud: CloudInfo,
  */
 authority: string, 
 /**
+ * True when the login host is a loopback provider (the practice sandbox or a test
+ * provider): every screen labels such a customer SANDBOX.
+ */
+sandbox: boolean, 
+/**
  * Step 1: the portal URL in effect (`<agent_url>/portal` when not set).
  */
 effectivePortalUrl: string | null, 

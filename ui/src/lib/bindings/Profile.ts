@@ -6,6 +6,7 @@ import type { CustomerTenant } from "./CustomerTenant";
 import type { Features } from "./Features";
 import type { SsoFor } from "./SsoFor";
 import type { SsoToggles } from "./SsoToggles";
+import type { SyncSettings } from "./SyncSettings";
 import type { TenantType } from "./TenantType";
 import type { Verification } from "./Verification";
 
@@ -78,6 +79,12 @@ sso: SsoToggles,
  * Tenant IDs allowed to sign in (multi-tenant with a restricted sign-in scope).
  */
 allowed_tenants: Array<string>, 
+/**
+ * The user/technician sync settings (step 6; used when import or CSP is on). Always
+ * written, so the desktop UI always receives the whole record; files written before it
+ * existed load with the defaults.
+ */
+sync: SyncSettings, 
 /**
  * Set when an SSO test passed.
  */

@@ -28,4 +28,8 @@ verifiedAt: string | null,
 /**
  * When it was last saved.
  */
-updatedAt: string | null, };
+updatedAt: string | null, 
+/**
+ * A practice customer (its login host is a loopback provider).
+ */
+sandbox: boolean, };

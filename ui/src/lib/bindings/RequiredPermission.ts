@@ -31,6 +31,12 @@ feature: PermissionFeature,
  */
 why: string, 
 /**
- * Where the id was taken from.
+ * Where the id was taken from (and, for the sync rows, the API page that names the
+ * permission).
  */
-source: string, };
+source: string, 
+/**
+ * Broader permissions that already include this one: the row is not requested when
+ * one of them is (least privilege without asking twice).
+ */
+coveredBy: Array<string>, };

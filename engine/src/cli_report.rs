@@ -1,0 +1,241 @@
+//! The CLI of the handover report, the customer dashboard and profile export/import:
+//!
+//! - `entra-onboard report <profile.json> [--output report.html]`
+//! - `entra-onboard dashboard [--format text|json] [--search WORDS]`
+//! - `entra-onboard profiles --export bundle.json` / `--import bundle.json [--format json]`
+//!
+//! Exit codes as everywhere: 0 done, 1 something was not imported (import only), 2 bad
+//! input or setup.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use chrono::Utc;
+
+use crate::cli::Format;
+use crate::dashboard::{CustomerCard, Dashboard, ExpiryLevel, dashboard};
+use crate::profile::{CredentialKind, ProfileStore};
+use crate::transfer::{export_bundle, import_bundle, read_import_file};
+
+fn w(e: std::io::Error) -> String {
+    e.to_string()
+}
+
+/// `report`: the handover report of one profile file, to `output` or standard output.
+pub fn report(
+    profile: &Path,
+    output: Option<&Path>,
+    out: &mut dyn Write,
+) -> Result<ExitCode, String> {
+    let p = crate::cli::load(profile)?;
+    let plan = crate::plan(&p);
+    let html = crate::handover::handover_html(&p, &plan, Utc::now(), env!("CARGO_PKG_VERSION"));
+    match output {
+        Some(path) => {
+            crate::profile::write_atomic(path, html.as_bytes())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            writeln!(out, "Wrote the handover report to {}", path.display()).map_err(w)?;
+        }
+        None => out.write_all(html.as_bytes()).map_err(w)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn expiry_text(c: &CustomerCard) -> String {
+    let (Some(date), Some(days)) = (c.expires_on, c.days_left) else {
+        return match c.credential_kind {
+            CredentialKind::None => "no credential".into(),
+            CredentialKind::Federated => "federated (no expiry)".into(),
+            _ => "expiry not recorded".into(),
+        };
+    };
+    match c.expiry {
+        ExpiryLevel::Expired => format!("EXPIRED {date} ({} days ago)", -days),
+        ExpiryLevel::Within7 => format!("expires {date} (in {days} days) !!!"),
+        ExpiryLevel::Within30 => format!("expires {date} (in {days} days) !!"),
+        ExpiryLevel::Within60 => format!("expires {date} (in {days} days) !"),
+        _ => format!("expires {date} (in {days} days)"),
+    }
+}
+
+/// The dashboard as text.
+pub fn render_dashboard(d: &Dashboard, dir: &Path) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "Customers in {}", dir.display());
+    if d.customers.is_empty() && d.unreadable.is_empty() {
+        let _ = writeln!(s, "  (none yet — create one in the desktop app)");
+    }
+    for c in &d.customers {
+        let name = if c.name.trim().is_empty() {
+            "(unnamed)"
+        } else {
+            c.name.trim()
+        };
+        let sandbox = if c.sandbox { " [SANDBOX]" } else { "" };
+        let attention = if c.needs_attention() { "!" } else { " " };
+        let _ = writeln!(
+            s,
+            "{attention} {name}{sandbox}  {}  ({})",
+            c.agent_url, c.id
+        );
+        let verified = match (&c.verified_at, &c.signed_in_as) {
+            (Some(t), Some(u)) => format!("verified {} as {u}", t.format("%Y-%m-%d")),
+            (Some(t), None) => format!("verified {}", t.format("%Y-%m-%d")),
+            _ => "NOT verified".into(),
+        };
+        let _ = writeln!(
+            s,
+            "    {verified} · {} · consent {}/{}{}{} · {} error(s), {} warning(s)",
+            expiry_text(c),
+            c.consent.consented,
+            c.consent.total,
+            if c.consent.declined > 0 {
+                format!(", {} declined", c.consent.declined)
+            } else {
+                String::new()
+            },
+            if c.consent.failed > 0 {
+                format!(", {} failed", c.consent.failed)
+            } else {
+                String::new()
+            },
+            c.errors,
+            c.warnings
+        );
+    }
+    if !d.unreadable.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nFiles that could not be read ({}):",
+            d.unreadable.len()
+        );
+        for u in &d.unreadable {
+            let _ = writeln!(s, "  ✗ {}: {}", u.file, u.message);
+        }
+    }
+    s
+}
+
+/// `dashboard`: every customer in the app's store.
+pub fn dashboard_cmd(
+    format: Format,
+    search: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<ExitCode, String> {
+    let store = ProfileStore::open_default().map_err(|e| e.to_string())?;
+    let today = chrono::Local::now().date_naive();
+    let mut d = dashboard(&store, today).map_err(|e| e.to_string())?;
+    if let Some(q) = search {
+        d.customers.retain(|c| c.matches(q));
+    }
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &d).map_err(|e| e.to_string())?;
+            writeln!(out).map_err(w)?;
+        }
+        Format::Text => write!(out, "{}", render_dashboard(&d, store.dir())).map_err(w)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `profiles --export FILE`: every readable profile into one bundle file.
+pub fn export_profiles(path: &Path, out: &mut dyn Write) -> Result<ExitCode, String> {
+    let store = ProfileStore::open_default().map_err(|e| e.to_string())?;
+    let scan = store.scan().map_err(|e| e.to_string())?;
+    let text = export_bundle(&scan.profiles, Utc::now());
+    crate::profile::write_atomic(path, text.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    writeln!(
+        out,
+        "Exported {} profile(s) to {}.\nThe file holds no secrets: on the new computer, re-enter each client secret or certificate password (or generate new ones) in step 3.",
+        scan.profiles.len(),
+        path.display()
+    )
+    .map_err(w)?;
+    for u in &scan.unreadable {
+        writeln!(
+            out,
+            "  Not exported (cannot be read): {}: {}",
+            u.file, u.message
+        )
+        .map_err(w)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `profiles --import FILE`: a bundle or a single profile into the app's store. Exit 1
+/// when any profile in the file was rejected.
+pub fn import_profiles(
+    path: &Path,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<ExitCode, String> {
+    let store = ProfileStore::open_default().map_err(|e| e.to_string())?;
+    let text = read_import_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let sum = import_bundle(&store, &text).map_err(|e| format!("{}: {e}", path.display()))?;
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &sum).map_err(|e| e.to_string())?;
+            writeln!(out).map_err(w)?;
+        }
+        Format::Text => {
+            let name = |n: &str| {
+                if n.trim().is_empty() {
+                    "(unnamed)".to_string()
+                } else {
+                    n.trim().to_string()
+                }
+            };
+            writeln!(
+                out,
+                "Imported {}, replaced {}, skipped {}, rejected {} (into {}).",
+                sum.imported.len(),
+                sum.replaced.len(),
+                sum.skipped.len(),
+                sum.rejected.len(),
+                store.dir().display()
+            )
+            .map_err(w)?;
+            for p in &sum.imported {
+                writeln!(out, "  + {}  ({})", name(&p.name), p.id).map_err(w)?;
+            }
+            for p in &sum.replaced {
+                writeln!(
+                    out,
+                    "  ~ {}  ({}) replaced by the newer copy",
+                    name(&p.name),
+                    p.id
+                )
+                .map_err(w)?;
+            }
+            for p in &sum.skipped {
+                writeln!(
+                    out,
+                    "  = {}  ({}) skipped: {}",
+                    name(&p.name),
+                    p.id,
+                    p.reason
+                )
+                .map_err(w)?;
+            }
+            for r in &sum.rejected {
+                writeln!(
+                    out,
+                    "  ✗ #{} {}: {}",
+                    r.position,
+                    r.name.as_deref().map(name).unwrap_or_default(),
+                    r.reason
+                )
+                .map_err(w)?;
+            }
+            writeln!(out, "{}", sum.secrets_note).map_err(w)?;
+        }
+    }
+    Ok(if sum.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

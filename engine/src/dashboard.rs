@@ -1,0 +1,366 @@
+//! The customer dashboard: the start screen's one card per profile — verified or not and
+//! when, how close the credential is to expiring (warnings at 60, 30 and 7 days), how many
+//! tenants have consented, and how many problems the plan still has.
+//!
+//! Pure over the store's contents and `today` (passed in, so the thresholds are testable
+//! and the CLI and the app agree on the date). Profiles that cannot be read are listed in
+//! [`Dashboard::unreadable`], never silently dropped: a partner must notice that a
+//! customer's file is damaged before the call, not during it.
+//!
+//! Deliberately left out: sorting and filtering beyond [`CustomerCard::matches`] (the UI
+//! sorts the list it has), and anything that needs the keychain or the network (whether
+//! the secret is still stored, whether Entra agrees) — those are per-customer checks, too
+//! slow for a list.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::cloud::Cloud;
+use crate::plan::plan;
+use crate::profile::{
+    ConsentStatus, CredentialKind, Profile, ProfileError, ProfileStore, UnreadableProfile,
+};
+use crate::sandbox::idp::is_sandbox_authority;
+use crate::validation::Severity;
+
+/// Days before expiry from which a credential is flagged (first warning, the amber badge).
+pub const EXPIRY_WARN_DAYS: i64 = 60;
+/// Days before expiry from which rotation is due (Microsoft's and our calendar reminder's
+/// 30-day lead time).
+pub const EXPIRY_SOON_DAYS: i64 = 30;
+/// Days before expiry from which it is urgent (sign-ins stop within a week).
+pub const EXPIRY_URGENT_DAYS: i64 = 7;
+
+/// How close a credential is to expiring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum ExpiryLevel {
+    /// No expiry date recorded (no credential yet, or a federated credential).
+    None,
+    /// More than 60 days left.
+    Ok,
+    /// 31–60 days left.
+    Within60,
+    /// 8–30 days left: rotate now.
+    Within30,
+    /// 0–7 days left (0 = expires today).
+    Within7,
+    /// Already expired: sign-ins and imports fail.
+    Expired,
+}
+
+/// The expiry level and the days left (negative once expired) of `expires_on` on `today`.
+pub fn expiry_level(expires_on: Option<NaiveDate>, today: NaiveDate) -> (ExpiryLevel, Option<i64>) {
+    let Some(d) = expires_on else {
+        return (ExpiryLevel::None, None);
+    };
+    let days = (d - today).num_days();
+    let level = if days < 0 {
+        ExpiryLevel::Expired
+    } else if days <= EXPIRY_URGENT_DAYS {
+        ExpiryLevel::Within7
+    } else if days <= EXPIRY_SOON_DAYS {
+        ExpiryLevel::Within30
+    } else if days <= EXPIRY_WARN_DAYS {
+        ExpiryLevel::Within60
+    } else {
+        ExpiryLevel::Ok
+    };
+    (level, Some(days))
+}
+
+/// Admin-consent results over the home tenant and every customer tenant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ConsentCoverage {
+    /// Tenants that consented.
+    pub consented: usize,
+    /// Tenants whose admin declined.
+    pub declined: usize,
+    /// Tenants where consent failed with another error.
+    pub failed: usize,
+    /// Tenants not attempted yet (or no answer came back).
+    pub pending: usize,
+    /// All tenants: the home tenant plus the customer tenants.
+    pub total: usize,
+}
+
+impl ConsentCoverage {
+    /// Counts the home tenant's consent (absent = pending) and each customer tenant's.
+    pub fn of(p: &Profile) -> ConsentCoverage {
+        let home = p
+            .admin_consent
+            .as_ref()
+            .map_or(ConsentStatus::Pending, |c| c.status);
+        let mut c = ConsentCoverage::default();
+        for status in
+            std::iter::once(home).chain(p.customer_tenants.iter().map(|t| t.consent.status))
+        {
+            match status {
+                ConsentStatus::Consented => c.consented += 1,
+                ConsentStatus::Declined => c.declined += 1,
+                ConsentStatus::Failed => c.failed += 1,
+                ConsentStatus::Pending => c.pending += 1,
+            }
+            c.total += 1;
+        }
+        c
+    }
+}
+
+/// One customer on the start screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct CustomerCard {
+    /// Profile id (to open it).
+    pub id: String,
+    /// Customer name as typed (may be empty for a half-finished profile).
+    pub name: String,
+    /// Service desk address as typed.
+    pub agent_url: String,
+    /// Directory (tenant) ID as typed, for search.
+    pub tenant_id: String,
+    /// Microsoft cloud.
+    pub cloud: Cloud,
+    /// True when the profile points at the sandbox (practice) tenant, not Microsoft.
+    pub sandbox: bool,
+    /// When the last SSO test passed; `None` = not verified.
+    pub verified_at: Option<DateTime<Utc>>,
+    /// Who signed in during that test.
+    pub signed_in_as: Option<String>,
+    /// Secret, certificate, federated or none yet.
+    pub credential_kind: CredentialKind,
+    /// When the secret or certificate expires.
+    pub expires_on: Option<NaiveDate>,
+    /// How close that is (thresholds 60/30/7 days).
+    pub expiry: ExpiryLevel,
+    /// Days until expiry (negative once expired); `None` without a date.
+    pub days_left: Option<i32>,
+    /// Errors the plan still reports (the profile cannot be used until they are fixed).
+    pub errors: usize,
+    /// Warnings the plan reports.
+    pub warnings: usize,
+    /// Admin-consent coverage over the home and customer tenants.
+    pub consent: ConsentCoverage,
+    /// When the profile was last saved.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl CustomerCard {
+    /// The card of one profile on `today`.
+    pub fn of(p: &Profile, today: NaiveDate) -> CustomerCard {
+        let plan = plan(p);
+        let count = |s: Severity| plan.issues.iter().filter(|i| i.severity == s).count();
+        let (expiry, days_left) = expiry_level(p.credential.expires_on, today);
+        CustomerCard {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            agent_url: p.agent_url.clone(),
+            tenant_id: p.tenant_id.clone(),
+            cloud: p.cloud,
+            sandbox: p.authority.as_deref().is_some_and(is_sandbox_authority),
+            verified_at: p.verified.as_ref().map(|v| v.verified_at),
+            signed_in_as: p.verified.as_ref().and_then(|v| v.signed_in_as.clone()),
+            credential_kind: p.credential.kind,
+            expires_on: p.credential.expires_on,
+            expiry,
+            // Clamped: a typo'd year 9999 must not overflow the UI's number.
+            days_left: days_left.map(|d| d.clamp(i32::MIN.into(), i32::MAX.into()) as i32),
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            consent: ConsentCoverage::of(p),
+            updated_at: p.updated_at,
+        }
+    }
+
+    /// The search box: true when every word of `query` appears (case-insensitive) in the
+    /// name, service desk address or tenant ID. An empty query matches everything.
+    pub fn matches(&self, query: &str) -> bool {
+        let hay = format!("{} {} {}", self.name, self.agent_url, self.tenant_id).to_lowercase();
+        query
+            .split_whitespace()
+            .all(|w| hay.contains(&w.to_lowercase()))
+    }
+
+    /// True when the card needs the partner's attention: not verified, plan errors,
+    /// expiry within 30 days or past, or a declined/failed consent.
+    pub fn needs_attention(&self) -> bool {
+        self.verified_at.is_none()
+            || self.errors > 0
+            || self.expiry >= ExpiryLevel::Within30
+            || self.consent.declined + self.consent.failed > 0
+    }
+}
+
+/// The start screen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Dashboard {
+    /// One card per readable profile, most recently saved first.
+    pub customers: Vec<CustomerCard>,
+    /// Files in the profile folder that could not be read, with the reason.
+    pub unreadable: Vec<UnreadableProfile>,
+}
+
+/// Builds the dashboard from every profile in `store`, as of `today`.
+pub fn dashboard(store: &ProfileStore, today: NaiveDate) -> Result<Dashboard, ProfileError> {
+    let scan = store.scan()?;
+    Ok(Dashboard {
+        customers: scan
+            .profiles
+            .iter()
+            .map(|p| CustomerCard::of(p, today))
+            .collect(),
+        unreadable: scan.unreadable,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{ConsentRecord, CustomerTenant, Verification};
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn expiry_thresholds_at_each_boundary() {
+        let today = d("2025-06-01");
+        let at = |days: i64| expiry_level(Some(today + chrono::Duration::days(days)), today);
+        assert_eq!(expiry_level(None, today), (ExpiryLevel::None, None));
+        assert_eq!(at(-1), (ExpiryLevel::Expired, Some(-1)));
+        assert_eq!(at(0), (ExpiryLevel::Within7, Some(0)));
+        assert_eq!(at(EXPIRY_URGENT_DAYS), (ExpiryLevel::Within7, Some(7)));
+        assert_eq!(at(EXPIRY_URGENT_DAYS + 1).0, ExpiryLevel::Within30);
+        assert_eq!(at(EXPIRY_SOON_DAYS).0, ExpiryLevel::Within30);
+        assert_eq!(at(EXPIRY_SOON_DAYS + 1).0, ExpiryLevel::Within60);
+        assert_eq!(at(EXPIRY_WARN_DAYS).0, ExpiryLevel::Within60);
+        assert_eq!(at(EXPIRY_WARN_DAYS + 1), (ExpiryLevel::Ok, Some(61)));
+    }
+
+    #[test]
+    fn expiry_levels_serialise_as_the_ui_expects() {
+        let names: Vec<String> = [
+            ExpiryLevel::None,
+            ExpiryLevel::Ok,
+            ExpiryLevel::Within60,
+            ExpiryLevel::Within30,
+            ExpiryLevel::Within7,
+            ExpiryLevel::Expired,
+        ]
+        .iter()
+        .map(|l| serde_json::to_string(l).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "\"none\"",
+                "\"ok\"",
+                "\"within60\"",
+                "\"within30\"",
+                "\"within7\"",
+                "\"expired\""
+            ]
+        );
+    }
+
+    fn tenant(status: ConsentStatus) -> CustomerTenant {
+        CustomerTenant {
+            tenant: "contoso.com".into(),
+            name: None,
+            consent: ConsentRecord {
+                status,
+                ..ConsentRecord::default()
+            },
+        }
+    }
+
+    #[test]
+    fn coverage_counts_home_and_customer_tenants() {
+        let mut p = Profile::new("Acme");
+        assert_eq!(
+            ConsentCoverage::of(&p),
+            ConsentCoverage {
+                pending: 1,
+                total: 1,
+                ..ConsentCoverage::default()
+            },
+            "no consent recorded = the home tenant is pending"
+        );
+        p.admin_consent = Some(ConsentRecord {
+            status: ConsentStatus::Consented,
+            ..ConsentRecord::default()
+        });
+        p.customer_tenants = vec![
+            tenant(ConsentStatus::Consented),
+            tenant(ConsentStatus::Declined),
+            tenant(ConsentStatus::Failed),
+            tenant(ConsentStatus::Pending),
+            tenant(ConsentStatus::Pending),
+        ];
+        assert_eq!(
+            ConsentCoverage::of(&p),
+            ConsentCoverage {
+                consented: 2,
+                declined: 1,
+                failed: 1,
+                pending: 2,
+                total: 6
+            }
+        );
+    }
+
+    #[test]
+    fn card_reflects_the_profile() {
+        let mut p = Profile::new("Acme Corp");
+        p.agent_url = "https://acme.halopsa.com".into();
+        p.tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47".into();
+        p.client_id = "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9".into();
+        p.credential.kind = CredentialKind::Secret;
+        p.credential.expires_on = Some(d("2025-06-20"));
+        p.verified = Some(Verification {
+            verified_at: "2025-05-01T10:00:00Z".parse().unwrap(),
+            signed_in_as: Some("admin@acme.com".into()),
+        });
+        let card = CustomerCard::of(&p, d("2025-06-01"));
+        assert_eq!(card.expiry, ExpiryLevel::Within30);
+        assert_eq!(card.days_left, Some(19));
+        assert_eq!(card.signed_in_as.as_deref(), Some("admin@acme.com"));
+        assert!(!card.sandbox);
+        assert_eq!(card.errors, 0, "a complete profile has no plan errors");
+        assert!(card.needs_attention(), "expires within 30 days");
+        assert!(card.matches("acme  HALOPSA"));
+        assert!(card.matches(""));
+        assert!(!card.matches("contoso"));
+
+        p.authority = Some("http://127.0.0.1:8400".into());
+        p.tenant_id = "not a guid".into();
+        let card = CustomerCard::of(&p, d("2025-06-01"));
+        assert!(card.sandbox);
+        assert!(card.errors > 0);
+    }
+
+    #[test]
+    fn dashboard_lists_every_profile_and_every_unreadable_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        store.save(&Profile::new("Acme")).unwrap();
+        store.save(&Profile::new("Contoso")).unwrap();
+        std::fs::write(dir.path().join("damaged.json"), "{").unwrap();
+        let dash = dashboard(&store, d("2025-06-01")).unwrap();
+        let mut names: Vec<&str> = dash.customers.iter().map(|c| c.name.as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["Acme", "Contoso"]);
+        assert_eq!(dash.unreadable.len(), 1);
+        assert_eq!(dash.unreadable[0].file, "damaged.json");
+        let json = serde_json::to_value(&dash).unwrap();
+        assert!(json["customers"][0].get("daysLeft").is_some());
+        assert!(json["unreadable"][0].get("message").is_some());
+    }
+}

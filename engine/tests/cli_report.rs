@@ -1,0 +1,298 @@
+//! `entra-onboard report`, `dashboard` and `profiles --export/--import`, run as an admin
+//! would, against a store in a temporary ENTRA_ONBOARD_HOME.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_entra-onboard");
+
+fn run(args: &[&str], home: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("ENTRA_ONBOARD_HOME", home)
+        .env_remove("ENTRA_ONBOARD_EXPORT_DIR")
+        .output()
+        .expect("run entra-onboard")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+const ACME_ID: &str = "11111111-2222-4333-8444-555555555555";
+const CONTOSO_ID: &str = "66666666-7777-4888-9999-aaaaaaaaaaaa";
+
+fn acme(updated_at: &str, name: &str) -> String {
+    format!(
+        r#"{{
+  "id": "{ACME_ID}",
+  "name": "{name}",
+  "tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+  "client_id": "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9",
+  "agent_url": "https://acme.halopsa.com",
+  "sso_for": "both",
+  "credential": {{
+    "kind": "certificate",
+    "thumbprint": "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678",
+    "thumbprint_sha256": "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF",
+    "expires_on": "2020-01-31"
+  }},
+  "verified": {{ "verified_at": "2019-12-01T10:00:00Z", "signed_in_as": "it@acme.example" }},
+  "updated_at": "{updated_at}"
+}}"#
+    )
+}
+
+fn contoso() -> String {
+    format!(
+        r#"{{
+  "id": "{CONTOSO_ID}",
+  "name": "Contoso",
+  "authority": "http://127.0.0.1:8400",
+  "tenant_type": "multi",
+  "tenant_id": "5a4db0c5-7e1a-4a47-8000-000000000001",
+  "client_id": "5a4db0c5-a991-4d30-8000-000000000002",
+  "agent_url": "https://contoso.halopsa.com",
+  "allowed_tenants": ["5a4db0c5-7e1a-4a47-8000-000000000001"],
+  "credential": {{ "kind": "secret", "secret_hint": "SAN", "expires_on": "2999-01-01" }},
+  "admin_consent": {{ "status": "consented" }},
+  "customer_tenants": [
+    {{ "tenant": "fabrikam.com", "consent": {{ "status": "declined", "aadsts": 65004 }} }},
+    {{ "tenant": "tailspin.com" }}
+  ],
+  "updated_at": "2025-01-01T00:00:00Z"
+}}"#
+    )
+}
+
+/// A home with a profile store holding `profiles` (file name → JSON).
+fn home_with(profiles: &[(&str, String)]) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, json) in profiles {
+        std::fs::write(dir.join(file), json).unwrap();
+    }
+    home
+}
+
+#[test]
+fn report_to_stdout_and_to_a_file() {
+    let home = tempfile::tempdir().unwrap();
+    let profile = home.path().join("acme.json");
+    std::fs::write(&profile, acme("2025-01-01T00:00:00Z", "Acme <Corp>")).unwrap();
+
+    let out = run(&["report", profile.to_str().unwrap()], home.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = stdout(&out);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("Acme &lt;Corp&gt;"));
+    assert!(!html.contains("Acme <Corp>"));
+    assert!(html.contains("A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"));
+    assert!(html.contains("The certificate expired on 2020-01-31: replace it now."));
+    assert!(html.contains("Remove the redirect URI http://localhost/entra-onboard/callback"));
+    assert!(html.contains(concat!("Entra Onboard ", env!("CARGO_PKG_VERSION"))));
+
+    let file = home.path().join("out").join("acme report.html");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let out = run(
+        &[
+            "report",
+            profile.to_str().unwrap(),
+            "--output",
+            file.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Wrote the handover report"));
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.contains("Acme &lt;Corp&gt;"));
+}
+
+#[test]
+fn report_of_a_bad_file_exits_2() {
+    let home = tempfile::tempdir().unwrap();
+    let profile = home.path().join("bad.json");
+    std::fs::write(&profile, r#"{"tenantid":"x"}"#).unwrap();
+    let out = run(&["report", profile.to_str().unwrap()], home.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("tenantid"), "{}", stderr(&out));
+}
+
+#[test]
+fn dashboard_json_and_text() {
+    let home = home_with(&[
+        (
+            &format!("{ACME_ID}.json"),
+            acme("2025-02-01T00:00:00Z", "Acme"),
+        ),
+        (&format!("{CONTOSO_ID}.json"), contoso()),
+        ("broken.json", "{ not a profile".into()),
+    ]);
+    let out = run(&["dashboard", "--format", "json"], home.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let d: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let customers = d["customers"].as_array().unwrap();
+    assert_eq!(customers.len(), 2);
+    // Most recently saved first.
+    let (a, c) = (&customers[0], &customers[1]);
+    assert_eq!(a["name"], "Acme");
+    assert_eq!(a["expiry"], "expired");
+    assert!(a["daysLeft"].as_i64().unwrap() < 0);
+    assert_eq!(a["credentialKind"], "certificate");
+    assert_eq!(a["signedInAs"], "it@acme.example");
+    assert_eq!(a["sandbox"], false);
+    assert_eq!(c["name"], "Contoso");
+    assert_eq!(c["sandbox"], true);
+    assert_eq!(c["expiry"], "ok");
+    assert_eq!(c["verifiedAt"], serde_json::Value::Null);
+    assert_eq!(
+        c["consent"],
+        serde_json::json!({"consented":1,"declined":1,"failed":0,"pending":1,"total":3})
+    );
+    assert_eq!(d["unreadable"][0]["file"], "broken.json");
+    assert_eq!(d["unreadable"][0]["code"], "profile.parse");
+
+    let out = run(&["dashboard"], home.path());
+    let text = stdout(&out);
+    assert!(text.contains("Acme"), "{text}");
+    assert!(text.contains("EXPIRED 2020-01-31"), "{text}");
+    assert!(text.contains("Contoso [SANDBOX]"), "{text}");
+    assert!(text.contains("NOT verified"), "{text}");
+    assert!(text.contains("consent 1/3, 1 declined"), "{text}");
+    assert!(text.contains("broken.json"), "{text}");
+
+    let out = run(
+        &["dashboard", "--format", "json", "--search", "contoso"],
+        home.path(),
+    );
+    let d: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(d["customers"].as_array().unwrap().len(), 1);
+    assert_eq!(d["customers"][0]["name"], "Contoso");
+}
+
+#[test]
+fn empty_dashboard() {
+    let home = tempfile::tempdir().unwrap();
+    let out = run(&["dashboard"], home.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("none yet"));
+}
+
+#[test]
+fn export_then_import_on_a_new_computer() {
+    let old = home_with(&[
+        (
+            &format!("{ACME_ID}.json"),
+            acme("2025-02-01T00:00:00Z", "Acme"),
+        ),
+        (&format!("{CONTOSO_ID}.json"), contoso()),
+    ]);
+    let bundle = old.path().join("bundle.json");
+    let out = run(
+        &["profiles", "--export", bundle.to_str().unwrap()],
+        old.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Exported 2 profile(s)"));
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["format"], "entra-onboard-profiles");
+    assert_eq!(v["version"], 1);
+
+    let new = tempfile::tempdir().unwrap();
+    let out = run(
+        &[
+            "profiles",
+            "--import",
+            bundle.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        new.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sum: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(sum["imported"].as_array().unwrap().len(), 2);
+    let note = sum["secretsNote"].as_str().unwrap();
+    assert!(
+        note.contains("Acme") && note.contains("Contoso") && note.contains("step 3"),
+        "{note}"
+    );
+
+    // The list shows both; the plain `profiles` command still works.
+    let out = run(&["profiles", "--format", "json"], new.path());
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let out = run(&["profiles", "--show", ACME_ID], new.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("\"updated_at\": \"2025-02-01T00:00:00Z\""));
+
+    // Importing again changes nothing; a newer single profile replaces.
+    let out = run(
+        &["profiles", "--import", bundle.to_str().unwrap()],
+        new.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains("Imported 0, replaced 0, skipped 2, rejected 0"),
+        "{}",
+        stdout(&out)
+    );
+    let newer = new.path().join("acme-newer.json");
+    std::fs::write(&newer, acme("2026-01-01T00:00:00Z", "Acme Renamed")).unwrap();
+    let out = run(
+        &["profiles", "--import", newer.to_str().unwrap()],
+        new.path(),
+    );
+    assert!(stdout(&out).contains("replaced 1"), "{}", stdout(&out));
+    let out = run(&["profiles", "--show", ACME_ID], new.path());
+    assert!(stdout(&out).contains("Acme Renamed"));
+}
+
+#[test]
+fn import_with_rejections_exits_1_and_bad_files_exit_2() {
+    let home = tempfile::tempdir().unwrap();
+    let bundle = home.path().join("mixed.json");
+    std::fs::write(
+        &bundle,
+        r#"{"format":"entra-onboard-profiles","version":1,"exported_at":"2025-01-01T00:00:00Z",
+            "profiles":[{"name":"Ok"},{"name":"Typo","tenantid":"x"}]}"#,
+    )
+    .unwrap();
+    let out = run(
+        &["profiles", "--import", bundle.to_str().unwrap()],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Imported 1") && text.contains("rejected 1"),
+        "{text}"
+    );
+    assert!(text.contains("tenantid"), "{text}");
+
+    let not = home.path().join("not.json");
+    std::fs::write(&not, "[]").unwrap();
+    let out = run(
+        &["profiles", "--import", not.to_str().unwrap()],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not an Entra Onboard export"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = run(
+        &["profiles", "--import", "x.json", "--export", "y.json"],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "the flags conflict");
+}

@@ -189,11 +189,17 @@ def main():
     for key, label, target in (
         ("start_ms", "start to page loaded (ms)", 1.15),
         ("rss_mib", "RSS of process tree (MiB)", 1.10),
-        ("pss_mib", "PSS of process tree (MiB)", 1.10),
+        # PSS shares each library page among all processes mapping it, including other
+        # WebKit apps that happen to run on the machine: a fairer split within the tree, but
+        # on a shared machine it moves with the neighbours, so it is shown, not judged.
+        ("pss_mib", "PSS of process tree (MiB)", None),
     ):
         app, hello = med("app", key), med("hello", key)
         ratio = app / hello
-        rows.append((label, f"{app:.1f}", f"{hello:.1f}", f"{ratio:.2f}x", f"<= {target:.2f}x", mark(ratio <= target)))
+        if target is None:
+            rows.append((label, f"{app:.1f}", f"{hello:.1f}", f"{ratio:.2f}x", "(info)", ""))
+        else:
+            rows.append((label, f"{app:.1f}", f"{hello:.1f}", f"{ratio:.2f}x", f"<= {target:.2f}x", mark(ratio <= target)))
     rows.append(("release binary, stripped (MB)", f"{size_mb:.2f}", f"{hello_mb:.2f}", "", "<= 15 MB", mark(size_mb <= 15)))
     rows.append((f"`entra-onboard plan` (ms, N={a.plan_runs})", f"{plan_med:.1f}", "", "", "<= 20 ms", mark(plan_med <= 20)))
 

@@ -67,7 +67,8 @@ async fn shot(c: &Client, name: &str) {
 
 async fn by_test_id(c: &Client, id: &str) -> fantoccini::elements::Element {
     c.wait()
-        .at_most(Duration::from_secs(10))
+        // Generous: a loaded 2-core CI machine can take seconds to re-render.
+        .at_most(Duration::from_secs(20))
         .for_element(Locator::Css(&format!("[data-testid=\"{id}\"]")))
         .await
         .unwrap_or_else(|e| panic!("no element data-testid={id}: {e}"))

@@ -45,6 +45,11 @@ const PROBE_ACCOUNT: &str = "keychain-probe";
 /// fails on concurrent calls and Windows does not serialise reads and writes of one entry.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// Probes of this process run one at a time: they share one account, so two opens racing
+/// (the app runs commands concurrently) would read each other's value and call a working
+/// store broken.
+static PROBE: Mutex<()> = Mutex::new(());
+
 /// What went wrong with the keychain.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -195,6 +200,7 @@ impl Keychain {
     /// not notice a missing D-Bus session or a locked keyring until the first real secret.
     fn probe(&self) -> Result<(), KeychainError> {
         let value = Sensitive::new(format!("probe-{}", uuid::Uuid::new_v4().simple()));
+        let _probe = PROBE.lock().unwrap_or_else(|p| p.into_inner());
         // At open time any failure (no D-Bus session shows up as a platform failure) means
         // there is no usable store, which is what the admin needs to hear.
         let as_unavailable = |e: KeychainError| match e {

@@ -386,3 +386,24 @@ fn vault_stores_the_value_and_records_only_hint_and_expiry() {
     assert_eq!(vault::status(&kc, &p).unwrap().hint_matches, Some(false));
     kc.delete_all(&p.id).unwrap();
 }
+
+/// The desktop app opens the keychain from concurrent commands (a status read while a
+/// secret is stored): every open must prove the store without tripping over another's probe.
+#[test]
+fn concurrent_opens_all_succeed() {
+    require_session_bus();
+    let service = format!("com.entraonboard.test.{}", uuid::Uuid::new_v4().simple());
+    let handles: Vec<_> = (0..6)
+        .map(|_| {
+            let service = service.clone();
+            std::thread::spawn(move || {
+                (0..4)
+                    .map(|_| Keychain::open_with_service(&service).map(|_| ()))
+                    .collect::<Result<Vec<()>, _>>()
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap().unwrap_or_else(|e| panic!("{e}"));
+    }
+}

@@ -9,7 +9,7 @@ operating system's file cache stays warm, since dropping it needs root and slows
 process on the machine. One discarded warm-up start per app, then the runs alternate
 between the app and the baseline so a noisy neighbour hits both.
 
-Memory: after the page has loaded and a settle time, the RSS and PSS of the app's process
+Memory: 6 s after the page has loaded (steady state), the RSS and PSS of the app's process
 and all its descendants (WebKitWebProcess, WebKitNetworkProcess, ...) read from
 /proc/<pid>/smaps_rollup and summed. RSS counts shared libraries once per process; PSS
 splits them, so the PSS sum is the tree's real share of memory.
@@ -150,7 +150,9 @@ def main():
     ap.add_argument("--plan-profile", required=True)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--plan-runs", type=int, default=50)
-    ap.add_argument("--settle", type=float, default=2.0)
+    # The app's memory still grows for 3-5 s after the page has loaded (the first screen's
+    # data arrives over IPC and renders); sampled every second it is flat from 5 s on.
+    ap.add_argument("--settle", type=float, default=6.0)
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--about", default="")
     ap.add_argument("--reproduce", default="scripts/bench-app.sh")
@@ -187,11 +189,17 @@ def main():
     for key, label, target in (
         ("start_ms", "start to page loaded (ms)", 1.15),
         ("rss_mib", "RSS of process tree (MiB)", 1.10),
-        ("pss_mib", "PSS of process tree (MiB)", 1.10),
+        # PSS shares each library page among all processes mapping it, including other
+        # WebKit apps that happen to run on the machine: a fairer split within the tree, but
+        # on a shared machine it moves with the neighbours, so it is shown, not judged.
+        ("pss_mib", "PSS of process tree (MiB)", None),
     ):
         app, hello = med("app", key), med("hello", key)
         ratio = app / hello
-        rows.append((label, f"{app:.1f}", f"{hello:.1f}", f"{ratio:.2f}x", f"<= {target:.2f}x", mark(ratio <= target)))
+        if target is None:
+            rows.append((label, f"{app:.1f}", f"{hello:.1f}", f"{ratio:.2f}x", "(info)", ""))
+        else:
+            rows.append((label, f"{app:.1f}", f"{hello:.1f}", f"{ratio:.2f}x", f"<= {target:.2f}x", mark(ratio <= target)))
     rows.append(("release binary, stripped (MB)", f"{size_mb:.2f}", f"{hello_mb:.2f}", "", "<= 15 MB", mark(size_mb <= 15)))
     rows.append((f"`entra-onboard plan` (ms, N={a.plan_runs})", f"{plan_med:.1f}", "", "", "<= 20 ms", mark(plan_med <= 20)))
 

@@ -10,6 +10,8 @@
 #   scripts/bench-app.sh                       5 starts per app
 #   BENCH_RUNS=9 scripts/bench-app.sh          more starts
 # On a shared machine prefix it with `nice -n 15` (the build is the long part).
+# The environment reaches both apps, so a WebKit setting can be compared too, e.g.
+#   WEBKIT_DISABLE_COMPOSITING_MODE=1 scripts/bench-app.sh   (no accelerated compositing)
 . "$(dirname "$0")/lib.sh"
 
 RUNS=${BENCH_RUNS:-5}

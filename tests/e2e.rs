@@ -66,12 +66,24 @@ async fn shot(c: &Client, name: &str) {
 }
 
 async fn by_test_id(c: &Client, id: &str) -> fantoccini::elements::Element {
-    c.wait()
+    match c
+        .wait()
         // Generous: a loaded 2-core CI machine can take seconds to re-render.
         .at_most(Duration::from_secs(20))
         .for_element(Locator::Css(&format!("[data-testid=\"{id}\"]")))
         .await
-        .unwrap_or_else(|e| panic!("no element data-testid={id}: {e}"))
+    {
+        Ok(e) => e,
+        Err(e) => {
+            // What the window showed instead, for the CI log's reader.
+            shot(c, &format!("missing-{id}")).await;
+            let body = match c.find(Locator::Css("body")).await {
+                Ok(b) => b.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            panic!("no element data-testid={id}: {e}\nThe page says:\n{body}")
+        }
+    }
 }
 
 async fn all_texts(c: &Client, id: &str) -> Vec<String> {
@@ -432,6 +444,16 @@ async fn prove_the_sign_in_in_the_real_window() {
 async fn prove(c: &Client) -> Result<(), String> {
     by_test_id(c, "open-customer").await.click().await.unwrap();
     by_test_id(c, "step-3").await.click().await.unwrap();
+    // The form, or (should the keychain already hold a secret for this id) the stored
+    // status with its "Replace" button, which leads to the same form.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    if let Ok(replace) = c
+        .find(Locator::Css("[data-testid=\"replace-secret\"]"))
+        .await
+    {
+        shot(c, "03-credential-already-stored").await;
+        replace.click().await.unwrap();
+    }
 
     // A Secret ID is refused by name, and what was typed stays in the box.
     type_into(c, "secret-value", "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9").await;

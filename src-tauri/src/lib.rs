@@ -4,6 +4,7 @@
 mod commands;
 mod error;
 mod models;
+mod window_size;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -187,6 +188,7 @@ pub fn run() {
             }
         })
         .setup(|app| {
+            window_size::remember(app);
             // scripts/run.sh starts the practice sandbox with the app, so "Practice with the
             // sandbox" answers at once (it also starts on first use without this).
             if std::env::var("ENTRA_ONBOARD_SANDBOX").as_deref() == Ok("1") {

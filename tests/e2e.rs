@@ -115,6 +115,19 @@ async fn type_into(c: &Client, id: &str, text: &str) {
     e.send_keys(text).await.unwrap();
 }
 
+/// Waits until the wizard says the profile is saved.
+async fn wait_saved(c: &Client) {
+    eventually("saved", || async {
+        by_test_id(c, "save-status")
+            .await
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("Saved")
+    })
+    .await;
+}
+
 /// Polls until `check` holds (the UI re-plans after a short debounce).
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
@@ -360,15 +373,7 @@ async fn walk(c: &Client) -> Result<(), String> {
         .await
         .unwrap();
     assert_eq!(tenant.as_deref(), Some(TENANT));
-    eventually("saved", || async {
-        by_test_id(c, "save-status")
-            .await
-            .text()
-            .await
-            .unwrap_or_default()
-            .contains("Saved")
-    })
-    .await;
+    wait_saved(c).await;
     Ok(())
 }
 
@@ -495,15 +500,7 @@ async fn prove(c: &Client) -> Result<(), String> {
     by_test_id(c, "verified-saved").await;
     let verified = by_test_id(c, "verified").await.text().await.unwrap();
     assert!(verified.contains(oidc_peer::USER), "{verified}");
-    eventually("saved", || async {
-        by_test_id(c, "save-status")
-            .await
-            .text()
-            .await
-            .unwrap_or_default()
-            .contains("Saved")
-    })
-    .await;
+    wait_saved(c).await;
     Ok(())
 }
 

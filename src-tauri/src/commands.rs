@@ -334,13 +334,11 @@ pub async fn import_certificate(
 #[tauri::command]
 pub fn export_reminder(profile: Profile) -> Result<String> {
     let ics = reminder::rotation_reminder(&profile, chrono::Utc::now())?;
-    let path = exports::write_export(
+    export_file(
         &format!("{} credential expiry", profile.name),
         "ics",
         ics.as_bytes(),
     )
-    .map_err(Error::export)?;
-    Ok(path.display().to_string())
 }
 
 // ---- Step 4 and 5: captured consent, the customer tracker ---------------------------------
@@ -435,13 +433,11 @@ pub fn allow_consented_tenants(
 #[tauri::command]
 pub fn export_tenants(profile: Profile) -> Result<String> {
     let csv = tenants::export_csv(&profile);
-    let path = exports::write_export(
+    export_file(
         &format!("{} customer consent", profile.name),
         "csv",
         csv.as_bytes(),
     )
-    .map_err(Error::export)?;
-    Ok(path.display().to_string())
 }
 
 // ---- The practice sandbox --------------------------------------------------------------
@@ -488,13 +484,11 @@ pub fn export_script(profile: Profile, flavor: String) -> Result<String> {
             });
         }
     };
-    let path = exports::write_export(
+    export_file(
         &format!("{} AdminAgents {suffix}", profile.name),
         "ps1",
         entra_onboard::steps::csp::to_ps1(&text).as_bytes(),
     )
-    .map_err(Error::export)?;
-    Ok(path.display().to_string())
 }
 
 // ---- Dashboard, handover report, moving to a new computer --------------------------------
@@ -581,7 +575,11 @@ pub fn export_sync_csv(state: State<'_, AppState>, profile: Profile) -> Result<S
     let preview = state.preview_of(&profile.id)?;
     let mut bytes = Vec::new();
     entra_onboard::sync_preview::csv::write_csv(&preview, &mut bytes).map_err(Error::export)?;
-    let path = exports::write_export(&format!("{} sync preview", profile.name), "csv", &bytes)
-        .map_err(Error::export)?;
+    export_file(&format!("{} sync preview", profile.name), "csv", &bytes)
+}
+
+/// Writes a file for the admin to the export folder (Downloads) and returns its path.
+fn export_file(stem: &str, ext: &str, bytes: &[u8]) -> Result<String> {
+    let path = exports::write_export(stem, ext, bytes).map_err(Error::export)?;
     Ok(path.display().to_string())
 }

@@ -52,7 +52,7 @@ async fn main() {
         timeout: Duration::from_secs(10),
         open_browser: Arc::new(move |url| {
             tokio::spawn(common::browse(
-                url.clone(),
+                url.url().clone(),
                 common::BrowserPlan::default(),
                 seen.clone(),
             ));

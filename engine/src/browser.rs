@@ -1,13 +1,17 @@
 //! Opens a URL in the user's default browser — the system browser, never a webview
 //! (RFC 8252 §8.12): the admin's password and MFA belong to the browser they trust.
 //!
-//! Callers pass only URLs they built and checked themselves. On Linux and the BSDs
+//! Callers pass only an [`Endpoint`], which only the profile's
+//! [`Target`](crate::target::Target) can make (the trust boundary), or a file this tool
+//! wrote itself ([`open_file`]). On Linux and the BSDs
 //! `$BROWSER` is honoured first (a `:`-separated list of commands, `%s` replaced by the
 //! URL), which is also how the tests drive a scripted "browser".
 
 use std::process::{Command, Stdio};
 
 use url::Url;
+
+use crate::target::Endpoint;
 
 /// Opening the browser failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,8 +29,19 @@ impl BrowserError {
     }
 }
 
-/// Opens `url` in the default browser without waiting for it.
-pub fn open(url: &Url) -> Result<(), BrowserError> {
+/// Opens `endpoint` in the default browser without waiting for it.
+pub fn open(endpoint: &Endpoint) -> Result<(), BrowserError> {
+    open_url(endpoint.url())
+}
+
+/// Opens a file this tool wrote (the handover report) in the default browser.
+pub fn open_file(path: &std::path::Path) -> Result<(), BrowserError> {
+    let url = Url::from_file_path(path)
+        .map_err(|()| BrowserError::Launch(format!("{} is not an absolute path", path.display())))?;
+    open_url(&url)
+}
+
+fn open_url(url: &Url) -> Result<(), BrowserError> {
     #[cfg(all(unix, not(target_os = "macos")))]
     if let Some(list) = std::env::var_os("BROWSER").filter(|b| !b.is_empty()) {
         let list = list.to_string_lossy().into_owned();

@@ -21,7 +21,7 @@ use crate::plan::plan;
 use crate::profile::{
     ConsentStatus, CredentialKind, Profile, ProfileError, ProfileStore, UnreadableProfile,
 };
-use crate::sandbox::idp::is_sandbox_authority;
+use crate::target::is_loopback_authority as is_sandbox_authority;
 use crate::validation::Severity;
 
 /// Days before expiry from which a credential is flagged (first warning, the amber badge).

@@ -26,7 +26,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::plan::{Plan, RedirectPurpose};
 use crate::profile::{ConsentRecord, ConsentStatus, CredentialKind, Profile, TenantType};
-use crate::sandbox::idp::is_sandbox_authority;
+use crate::target::is_loopback_authority as is_sandbox_authority;
 use crate::sso_test::loopback::html_escape as esc;
 use crate::steps::redirects::WIZARD_REDIRECT_URI;
 use crate::validation::Severity;

@@ -227,11 +227,6 @@ pub fn host_of(url: &str) -> Option<String> {
         .and_then(|u| u.host_str().map(str::to_string))
 }
 
-/// True for hosts that name this machine's loopback interface.
-pub fn is_loopback_host(host: &str) -> bool {
-    matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "::1")
-}
-
 /// Characters Microsoft does not allow in a redirect URI (reply-url.md).
 pub const REDIRECT_URI_FORBIDDEN: [char; 7] = ['!', '$', '\'', '(', ')', ',', ';'];
 

@@ -30,7 +30,7 @@ fn client(g: &GraphDouble) -> (GraphClient, Arc<Mutex<Vec<Duration>>>) {
         Box::pin(async {})
     });
     let c = GraphClient::new(
-        &g.base_url(),
+        &g.target(),
         Arc::new(StaticToken::new(Sensitive::new(g.token()))),
     )
     .unwrap()

@@ -19,7 +19,7 @@ const LOOPBACK: &str = "http://localhost/entra-onboard/callback";
 
 fn client(g: &GraphDouble) -> GraphClient {
     GraphClient::new(
-        &g.base_url(),
+        &g.target(),
         Arc::new(StaticToken::new(Sensitive::new(g.token()))),
     )
     .unwrap()
@@ -233,11 +233,13 @@ mod cli {
         let g = GraphDouble::start().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("acme.json");
-        std::fs::write(&file, profile("").to_json()).unwrap();
+        // Graph is the profile's target: the double's origin as a practice authority.
+        let mut p = profile("");
+        p.authority = Some(g.origin());
+        std::fs::write(&file, p.to_json()).unwrap();
         let f = file.to_str().unwrap();
-        let url = g.base_url();
         let token = g.token();
-        let common = ["--graph-url", url.as_str(), "--token-stdin"];
+        let common = ["--token-stdin"];
 
         let mut args = vec!["apply", f, "--dry-run", "--format", "json"];
         args.extend(common);
@@ -357,34 +359,24 @@ mod cli {
     fn bad_input_exits_2() {
         let dir = tempfile::tempdir().unwrap();
         let out = run(
-            &[
-                "doctor",
-                "/nonexistent.json",
-                "--token-stdin",
-                "--graph-url",
-                "http://127.0.0.1:9/v1.0",
-            ],
+            &["doctor", "/nonexistent.json", "--token-stdin"],
             "t",
             dir.path(),
         );
         assert_eq!(out.status.code(), Some(2));
         let file = dir.path().join("p.json");
-        std::fs::write(&file, profile("").to_json()).unwrap();
+        let mut p = profile("");
+        p.authority = Some("https://login.microsoftonline.com.evil.example".into());
+        std::fs::write(&file, p.to_json()).unwrap();
         let out = run(
-            &[
-                "apply",
-                file.to_str().unwrap(),
-                "--token-stdin",
-                "--graph-url",
-                "http://graph.example/v1.0",
-            ],
+            &["apply", file.to_str().unwrap(), "--token-stdin"],
             "t",
             dir.path(),
         );
         assert_eq!(
             out.status.code(),
             Some(2),
-            "plain http off loopback is refused"
+            "a look-alike login host is refused before any Graph call"
         );
     }
 }

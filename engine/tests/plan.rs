@@ -379,13 +379,11 @@ fn only_login_host_links_are_opened() {
         "file:///etc/passwd",
         "https://login.microsoftonline.us/x",
     ] {
-        let u = url::Url::parse(bad).unwrap();
-        assert!(check_login_url(&pr, &u).is_err(), "{bad}");
+        assert!(check_login_url(&pr, bad).is_err(), "{bad}");
     }
     let mut china = base();
     china.cloud = Cloud::China;
-    let alias = url::Url::parse("https://login.chinacloudapi.cn/x").unwrap();
-    assert!(check_login_url(&china, &alias).is_ok());
+    assert!(check_login_url(&china, "https://login.chinacloudapi.cn/x").is_ok());
 }
 
 // ---- Step 5: CSP scripts ------------------------------------------------------------------

@@ -10,21 +10,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use entra_onboard::browser::BrowserError;
-use entra_onboard::graph::session::{self, GraphSession, graph_base};
+use entra_onboard::graph::session::{self, GraphSession};
 use entra_onboard::graph::signin::SigninOptions;
 use entra_onboard::ids::Sensitive;
 use entra_onboard::sandbox::idp::SANDBOX_CLIENT_SECRET;
 use entra_onboard::sandbox::practice::{PracticeSandbox, is_practice};
 use entra_onboard::sso_test::{self, CancellationToken, ClientCredential, SsoTestOptions};
 use entra_onboard::steps::consent_capture::{self, ConsentCaptureOptions};
-use url::Url;
 
 fn tests_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
 }
 
 fn scripted_browser() -> entra_onboard::sso_test::BrowserFn {
-    Arc::new(|url: &Url| {
+    Arc::new(|url: &entra_onboard::target::Endpoint| {
         let mut child = std::process::Command::new("node")
             .arg(tests_dir().join("scripted-browser.mjs"))
             .arg(url.as_str())
@@ -46,7 +45,12 @@ async fn practice_consent_then_sso_test_then_graph_doctor() {
         .expect("sandbox starts");
     let p = sb.practice_profile("Practice Co");
     assert!(is_practice(&p));
-    assert_eq!(graph_base(&p), format!("{}/v1.0", sb.base_url()));
+    assert_eq!(
+        entra_onboard::target::Target::from_profile(&p)
+            .unwrap()
+            .graph_base(),
+        format!("{}/v1.0", sb.base_url())
+    );
     let cancel = CancellationToken::new();
 
     // Before consent, the app-only token has no roles: the SSO test says so.

@@ -61,7 +61,7 @@ fn options(choice: Option<&str>) -> SsoTestOptions {
     let choice = choice.map(str::to_string);
     SsoTestOptions {
         timeout: Duration::from_secs(30),
-        open_browser: Arc::new(move |url: &Url| {
+        open_browser: Arc::new(move |url: &entra_onboard::target::Endpoint| {
             let mut cmd = std::process::Command::new("node");
             cmd.arg(tests_dir().join("scripted-browser.mjs"))
                 .arg(url.as_str())

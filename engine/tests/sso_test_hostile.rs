@@ -45,7 +45,7 @@ fn options(plan: BrowserPlan, seen: Seen, timeout: Duration, limits: Limits) -> 
         limits,
         http_timeout: Duration::from_secs(5),
         open_browser: Arc::new(move |url| {
-            tokio::spawn(browse(url.clone(), plan.clone(), seen.clone()));
+            tokio::spawn(browse(url.url().clone(), plan.clone(), seen.clone()));
             Ok(())
         }),
         progress: None,

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 fn client(g: &GraphDouble) -> GraphClient {
     GraphClient::new(
-        &g.base_url(),
+        &g.target(),
         Arc::new(StaticToken::new(Sensitive::new(g.token()))),
     )
     .unwrap()

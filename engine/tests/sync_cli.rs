@@ -52,14 +52,15 @@ async fn sync_preview_exit_codes_json_and_csv() {
     }));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("acme.json");
-    std::fs::write(&file, profile(&g.tenant_id()).to_json()).unwrap();
+    let mut p = profile(&g.tenant_id());
+    // The CLI follows the profile's practice authority for both the token and Graph.
+    p.authority = Some(g.origin());
+    std::fs::write(&file, p.to_json()).unwrap();
     let out_csv = dir.path().join("preview.csv");
     let args = |extra: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = vec![
             "sync-preview".into(),
             file.to_str().unwrap().into(),
-            "--graph-url".into(),
-            g.base_url(),
             "--token-stdin".into(),
         ];
         v.extend(extra.iter().map(|s| s.to_string()));
@@ -111,6 +112,7 @@ async fn sync_preview_exit_codes_json_and_csv() {
 
     // Bad input: import off.
     let mut p = profile(&g.tenant_id());
+    p.authority = Some(g.origin());
     p.features.import = false;
     std::fs::write(&file, p.to_json()).unwrap();
     let out = run(args(&[]), token.clone(), dir.path().into()).await;
@@ -125,13 +127,12 @@ async fn doctor_access_flag() {
     let file = dir.path().join("acme.json");
     let mut p = Profile::new("Acme");
     p.agent_url = "https://acme.halopsa.com".into();
+    p.authority = Some(g.origin());
     std::fs::write(&file, p.to_json()).unwrap();
     let base = |cmd: &str| -> Vec<String> {
         vec![
             cmd.into(),
             file.to_str().unwrap().into(),
-            "--graph-url".into(),
-            g.base_url(),
             "--token-stdin".into(),
         ]
     };

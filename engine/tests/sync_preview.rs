@@ -25,7 +25,7 @@ const CLIENT: &str = "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9";
 
 fn client(g: &GraphDouble) -> GraphClient {
     GraphClient::new(
-        &g.base_url(),
+        &g.target(),
         Arc::new(StaticToken::new(Sensitive::new(g.token()))),
     )
     .unwrap()

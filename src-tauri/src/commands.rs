@@ -459,9 +459,7 @@ pub async fn new_practice_profile(state: State<'_, AppState>, name: String) -> R
 #[tauri::command]
 pub async fn open_sandbox_portal(state: State<'_, AppState>) -> Result<()> {
     let info = state.sandbox().await?.info();
-    let url =
-        url::Url::parse(&info.portal_url).map_err(|e| Error::export(std::io::Error::other(e)))?;
-    Ok(entra_onboard::browser::open(&url)?)
+    Ok(entra_onboard::browser::open(&info.portal_endpoint()?)?)
 }
 
 /// "Save as .ps1": the step 5 script in the chosen flavour (`graph`, `azureAd`, `az`),
@@ -509,10 +507,8 @@ pub fn dashboard(state: State<'_, AppState>) -> Result<Dashboard> {
 pub fn export_report(app: AppHandle, profile: Profile) -> Result<String> {
     let version = app.package_info().version.to_string();
     let path = handover::export_handover(&profile, chrono::Utc::now(), &version)?;
-    if let Ok(url) = url::Url::from_file_path(&path) {
-        // Best effort: the path is shown either way.
-        let _ = entra_onboard::browser::open(&url);
-    }
+    // Best effort: the path is shown either way.
+    let _ = entra_onboard::browser::open_file(&path);
     Ok(path.display().to_string())
 }
 

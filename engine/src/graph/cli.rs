@@ -3,9 +3,9 @@
 //! [`run_doctor`].
 //!
 //! The Graph token comes from the admin's browser sign-in ([`super::signin`]) unless the
-//! hidden `--token-stdin` is given (tests, the sandbox, scripts that already hold one); the
-//! hidden `--graph-url` points at the test double or the sandbox (https, or http on
-//! loopback only).
+//! hidden `--token-stdin` is given (tests, the sandbox, scripts that already hold one).
+//! Graph is always the profile's [`Target`]'s: the cloud's Graph host, or the practice
+//! provider's own origin — never a URL given on the command line.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -24,6 +24,7 @@ use crate::ids::Sensitive;
 use crate::keychain::Keychain;
 use crate::profile::Profile;
 use crate::sso_test::CancellationToken;
+use crate::target::Target;
 use crate::validation::Severity;
 
 /// Which credential `apply` adds.
@@ -47,9 +48,6 @@ pub struct GraphArgs {
     /// Seconds to wait for the sign-in in the browser.
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub timeout: u64,
-    /// Graph base URL instead of the cloud's (tests and the sandbox).
-    #[arg(long, hide = true, value_name = "URL")]
-    pub graph_url: Option<String>,
     /// Read the Graph access token from standard input instead of signing in.
     #[arg(long, hide = true)]
     pub token_stdin: bool,
@@ -133,6 +131,8 @@ fn read_token() -> Result<Sensitive<String>, String> {
 
 /// Signs in (or reads the token) and builds the client.
 async fn connect(p: &Profile, g: &GraphArgs, scopes: &[&str]) -> Result<GraphClient, String> {
+    // The trust boundary first: nothing is opened or sent for a refused authority.
+    let target = Target::from_profile(p).map_err(|e| format!("authority: {e}. {}", e.fix()))?;
     let token: Arc<dyn TokenSource> = if g.token_stdin {
         Arc::new(StaticToken::new(read_token()?))
     } else {
@@ -164,11 +164,7 @@ async fn connect(p: &Profile, g: &GraphArgs, scopes: &[&str]) -> Result<GraphCli
         }
         Arc::new(signed.token)
     };
-    match &g.graph_url {
-        Some(url) => GraphClient::new(url, token),
-        None => GraphClient::new(&super::session::graph_base(p), token),
-    }
-    .map_err(|e| e.to_string())
+    GraphClient::new(&target, token).map_err(|e| e.to_string())
 }
 
 fn load(path: &Path) -> Result<Profile, String> {

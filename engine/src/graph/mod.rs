@@ -41,6 +41,7 @@ use ts_rs::TS;
 
 use crate::cloud::Cloud;
 use crate::ids::Sensitive;
+use crate::target::Target;
 
 /// The Microsoft Graph application id (`appId` of its service principal in every tenant).
 /// Source: <https://learn.microsoft.com/graph/permissions-reference> ("GET
@@ -272,7 +273,7 @@ pub fn odata_string(s: &str) -> String {
 #[derive(Clone)]
 pub struct GraphClient {
     http: reqwest::Client,
-    base: String,
+    target: Target,
     token: Arc<dyn TokenSource>,
     retry: RetryPolicy,
     sleeper: Sleeper,
@@ -281,26 +282,14 @@ pub struct GraphClient {
 }
 
 impl GraphClient {
-    /// A client for `base_url` (e.g. `https://graph.microsoft.com/v1.0`, or the test
-    /// double's `http://127.0.0.1:<port>/v1.0`). Only https is accepted, except on
-    /// loopback.
-    pub fn new(base_url: &str, token: Arc<dyn TokenSource>) -> Result<GraphClient, GraphError> {
-        let url = url::Url::parse(base_url)
-            .map_err(|e| GraphError::Config(format!("{base_url}: {e}")))?;
-        let loopback = matches!(
-            url.host_str(),
-            Some("127.0.0.1") | Some("localhost") | Some("[::1]")
-        );
-        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
-            return Err(GraphError::Config(format!(
-                "{base_url}: Graph is only called over https (http only on this computer's loopback)"
-            )));
-        }
+    /// A client for the Graph of `target` (the cloud's Graph host, or the practice
+    /// provider's own origin): the token is only ever sent there.
+    pub fn new(target: &Target, token: Arc<dyn TokenSource>) -> Result<GraphClient, GraphError> {
         let http = crate::sso_test::oidc::http_client(Duration::from_secs(30))
             .map_err(GraphError::Transport)?;
         Ok(GraphClient {
             http,
-            base: base_url.trim_end_matches('/').to_string(),
+            target: target.clone(),
             token,
             retry: RetryPolicy::default(),
             sleeper: tokio_sleeper(),
@@ -311,7 +300,8 @@ impl GraphClient {
 
     /// The v1.0 endpoint of `cloud`'s Graph host.
     pub fn for_cloud(cloud: Cloud, token: Arc<dyn TokenSource>) -> Result<GraphClient, GraphError> {
-        GraphClient::new(&format!("https://{}/v1.0", cloud.graph_host()), token)
+        let target = Target::new(cloud, None).map_err(|e| GraphError::Config(e.to_string()))?;
+        GraphClient::new(&target, token)
     }
 
     /// Replaces the retry policy.
@@ -328,12 +318,12 @@ impl GraphClient {
 
     /// The base URL, without a trailing slash.
     pub fn base(&self) -> &str {
-        &self.base
+        self.target.graph_base()
     }
 
-    /// The full URL of `path` (which starts with `/`).
+    /// The full URL of `path` (which starts with `/`), for display.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        format!("{}{path}", self.base())
     }
 
     /// The sleeper in use (apply reuses it for replication back-off).
@@ -374,6 +364,11 @@ impl GraphClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, GraphError> {
+        // Built on the target: a path cannot move the token to another origin.
+        let endpoint = self
+            .target
+            .graph(path)
+            .map_err(|e| GraphError::Config(e.to_string()))?;
         let url = self.url(path);
         let m = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| GraphError::Config(format!("bad method {method}")))?;
@@ -389,7 +384,7 @@ impl GraphClient {
             }
             let mut req = self
                 .http
-                .request(m.clone(), &url)
+                .request(m.clone(), endpoint.url().clone())
                 .bearer_auth(token.expose())
                 .header("accept", "application/json");
             if let Some(b) = body {
@@ -477,10 +472,23 @@ mod tests {
     }
 
     #[test]
-    fn only_https_or_loopback() {
+    fn the_base_is_the_targets_graph() {
         let t: Arc<dyn TokenSource> = Arc::new(StaticToken::new(Sensitive::new("t".into())));
-        assert!(GraphClient::new("http://graph.example/v1.0", t.clone()).is_err());
-        assert!(GraphClient::new("http://127.0.0.1:9/v1.0", t.clone()).is_ok());
-        assert!(GraphClient::new("https://graph.microsoft.com/v1.0", t).is_ok());
+        let practice = Target::practice("http://127.0.0.1:9").unwrap();
+        let c = GraphClient::new(&practice, t.clone()).unwrap();
+        assert_eq!(c.base(), "http://127.0.0.1:9/v1.0");
+        let c = GraphClient::for_cloud(Cloud::Usgov, t).unwrap();
+        assert_eq!(c.base(), "https://graph.microsoft.us/v1.0");
+    }
+
+    #[tokio::test]
+    async fn a_path_cannot_leave_the_graph_base() {
+        let t: Arc<dyn TokenSource> = Arc::new(StaticToken::new(Sensitive::new("t".into())));
+        let c = GraphClient::for_cloud(Cloud::Global, t).unwrap();
+        for path in ["@evil.example/x", ".evil.example/x", "/../../beta/users"] {
+            let e = c.get(path).await.unwrap_err();
+            assert_eq!(e.code(), "graph.config", "{path}");
+        }
+        assert!(c.sent().is_empty(), "nothing was sent");
     }
 }

@@ -19,6 +19,7 @@ use super::apply::{
 use super::doctor::{self, DoctorReport, FixAction};
 use super::signin::{self, SigninOptions, SigninProgressFn};
 use super::{GraphClient, GraphError, TokenSource};
+use crate::target::Target;
 use crate::ids::Sensitive;
 use crate::keychain::Keychain;
 use crate::profile::Profile;
@@ -62,16 +63,14 @@ impl SessionError {
     }
 }
 
-/// Where Graph is for this profile.
-pub fn graph_base(profile: &Profile) -> String {
-    if let Some(a) = profile.authority.as_deref().map(str::trim)
-        && let Ok(u) = url::Url::parse(a)
-        && u.scheme() == "http"
-        && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
-    {
-        return format!("{}/v1.0", a.trim_end_matches('/'));
-    }
-    format!("https://{}/v1.0", profile.cloud.graph_host())
+/// The profile's target, or why it is refused (before any sign-in or request).
+fn target(profile: &Profile) -> Result<Target, SessionError> {
+    Target::from_profile(profile).map_err(|e| {
+        SessionError::Signin(super::signin::SigninError::Profile(format!(
+            "authority: {e}. {}",
+            e.fix()
+        )))
+    })
 }
 
 /// A signed-in admin and a Graph client carrying the token.
@@ -120,10 +119,11 @@ impl GraphSession {
                 scopes.push(s);
             }
         }
+        let target = target(profile)?;
         let signed = signin::sign_in(profile, &scopes, &options, cancel).await?;
         let token: Arc<dyn TokenSource> = Arc::new(signed.token);
         Ok(GraphSession {
-            client: GraphClient::new(&graph_base(profile), token)?,
+            client: GraphClient::new(&target, token)?,
             user: signed.user,
             tenant_id: signed.tenant_id,
         })
@@ -134,9 +134,10 @@ impl GraphSession {
         profile: &Profile,
         token: Sensitive<String>,
     ) -> Result<GraphSession, SessionError> {
+        let target = target(profile)?;
         let token: Arc<dyn TokenSource> = Arc::new(super::StaticToken::new(token));
         Ok(GraphSession {
-            client: GraphClient::new(&graph_base(profile), token)?,
+            client: GraphClient::new(&target, token)?,
             user: None,
             tenant_id: None,
         })

@@ -23,14 +23,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 use ts_rs::TS;
-use url::Url;
-
 use super::StaticToken;
 use crate::ids::Sensitive;
 use crate::profile::Profile;
 use crate::sso_test::loopback::{self, Limits, Listener, LoopbackError};
 use crate::sso_test::{BrowserFn, CancellationToken};
 use crate::steps::basics;
+use crate::target::{Endpoint, Target, TenantSegment};
 use crate::validation::Issues;
 
 /// The default public client: **Microsoft Graph Command Line Tools**
@@ -48,6 +47,9 @@ use crate::validation::Issues;
 /// Not chosen: Azure PowerShell's client (`1950a258-…`, used by CIPP with device code) —
 /// its pre-authorised scopes are fixed and it is aimed at Azure Resource Manager.
 pub const DEFAULT_CLIENT_ID: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+
+/// Largest token-endpoint answer read.
+const MAX_TOKEN_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// What the sign-in does now (the GUI shows it; the CLI prints it to stderr).
 #[derive(Debug, Clone, Serialize, TS)]
@@ -172,47 +174,45 @@ fn random_b64(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
-/// The login base and tenant segment for `profile`: its tenant when valid, else
-/// `organizations` (the admin's own tenant).
-pub fn authority_for(profile: &Profile) -> (String, String) {
+/// The profile's [`Target`] and tenant segment: its tenant when valid, else
+/// `organizations` (the admin's own tenant). An authority the trust boundary refuses is an
+/// error before anything is opened.
+pub fn authority_for(profile: &Profile) -> Result<(Target, TenantSegment), SigninError> {
     let mut issues = Issues::default();
     let b = basics::check(profile, &mut issues);
-    let segment = b
-        .tenant
-        .as_ref()
-        .map(|t| t.as_str().to_string())
-        .unwrap_or_else(|| "organizations".into());
-    (b.authority, segment)
+    let target = Target::from_profile(profile)
+        .map_err(|e| SigninError::Profile(format!("authority: {e}. {}", e.fix())))?;
+    let segment = match &b.tenant {
+        Some(basics::TenantRef::Id(t)) => TenantSegment::id(t),
+        Some(basics::TenantRef::Domain(d)) => {
+            TenantSegment::tenant(d).unwrap_or_else(TenantSegment::organizations)
+        }
+        None => TenantSegment::organizations(),
+    };
+    Ok((target, segment))
 }
 
-/// The graph host of `profile` (its cloud's).
-fn graph_host(profile: &Profile) -> &'static str {
-    profile.cloud.graph_host()
-}
-
-/// Builds the authorize URL (exposed for tests and for showing it).
+/// Builds the authorize URL on `target` (exposed for tests and for showing it).
 pub fn authorize_url(
-    authority: &str,
-    segment: &str,
+    target: &Target,
+    segment: &TenantSegment,
     client_id: &str,
     redirect_uri: &str,
     scope: &str,
     state: &str,
     challenge: &str,
-) -> Url {
-    let mut url = Url::parse(&format!("{authority}/{segment}/oauth2/v2.0/authorize"))
-        .expect("authority is validated");
-    url.query_pairs_mut()
-        .append_pair("client_id", client_id)
-        .append_pair("response_type", "code")
-        .append_pair("redirect_uri", redirect_uri)
-        .append_pair("response_mode", "query")
-        .append_pair("scope", scope)
-        .append_pair("state", state)
-        .append_pair("code_challenge", challenge)
-        .append_pair("code_challenge_method", "S256")
-        .append_pair("prompt", "select_account");
-    url
+) -> Endpoint {
+    target.authorize(segment).with_query(&[
+        ("client_id", client_id),
+        ("response_type", "code"),
+        ("redirect_uri", redirect_uri),
+        ("response_mode", "query"),
+        ("scope", scope),
+        ("state", state),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+        ("prompt", "select_account"),
+    ])
 }
 
 #[derive(Deserialize)]
@@ -236,8 +236,8 @@ pub async fn sign_in(
             options.client_id
         )));
     }
-    let (authority, segment) = authority_for(profile);
-    let graph = graph_host(profile);
+    let (target, segment) = authority_for(profile)?;
+    let graph = target.cloud().graph_host();
     let scope = scopes
         .iter()
         .map(|s| format!("https://{graph}/{s}"))
@@ -249,7 +249,7 @@ pub async fn sign_in(
     let verifier = Sensitive::new(random_b64(48));
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose().as_bytes()));
     let url = authorize_url(
-        &authority,
+        &target,
         &segment,
         &options.client_id,
         &redirect_uri,
@@ -293,7 +293,7 @@ pub async fn sign_in(
     emit(SigninProgress::Redeeming);
     let http =
         crate::sso_test::oidc::http_client(Duration::from_secs(30)).map_err(SigninError::Token)?;
-    let token_endpoint = format!("{authority}/{segment}/oauth2/v2.0/token");
+    let token_endpoint = target.token(&segment);
     let form = [
         ("grant_type", "authorization_code"),
         ("client_id", options.client_id.as_str()),
@@ -302,16 +302,26 @@ pub async fn sign_in(
         ("code_verifier", verifier.expose().as_str()),
         ("scope", scope.as_str()),
     ];
-    let res = http
-        .post(&token_endpoint)
+    let mut res = http
+        .post(token_endpoint.url().clone())
         .header("accept", "application/json")
         .form(&form)
         .send()
         .await
         .map_err(|e| SigninError::Token(crate::sso_test::oidc::transport(&e)))?;
-    let raw: RawToken = res
-        .json()
+    // Bounded: a token answer is a few kilobytes.
+    let mut body = Vec::new();
+    while let Some(chunk) = res
+        .chunk()
         .await
+        .map_err(|e| SigninError::Token(crate::sso_test::oidc::transport(&e)))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_TOKEN_RESPONSE_BYTES {
+            return Err(SigninError::Token("the token endpoint's answer is too large".into()));
+        }
+    }
+    let raw: RawToken = serde_json::from_slice(&body)
         .map_err(|_| SigninError::Token("the token endpoint did not answer with JSON".into()))?;
     if let Some(error) = raw.error {
         return Err(SigninError::Refused {
@@ -345,11 +355,11 @@ mod tests {
             tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
             ..Profile::default()
         };
-        let (authority, segment) = authority_for(&p);
-        assert_eq!(authority, "https://login.microsoftonline.us");
-        assert_eq!(segment, "72f988bf-86f1-41af-91ab-2d7cd011db47");
+        let (target, segment) = authority_for(&p).unwrap();
+        assert_eq!(target.authority(), "https://login.microsoftonline.us");
+        assert_eq!(segment.as_str(), "72f988bf-86f1-41af-91ab-2d7cd011db47");
         let url = authorize_url(
-            &authority,
+            &target,
             &segment,
             DEFAULT_CLIENT_ID,
             "http://localhost:5555/",
@@ -357,7 +367,7 @@ mod tests {
             "st",
             "ch",
         );
-        let q: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let q: Vec<(String, String)> = url.url().query_pairs().into_owned().collect();
         let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(
             get("scope"),
@@ -387,7 +397,16 @@ mod tests {
 
     #[test]
     fn a_tenantless_profile_signs_in_to_organizations() {
-        let (_, segment) = authority_for(&Profile::default());
-        assert_eq!(segment, "organizations");
+        let (_, segment) = authority_for(&Profile::default()).unwrap();
+        assert_eq!(segment.as_str(), "organizations");
+    }
+
+    #[test]
+    fn a_look_alike_authority_is_refused_before_any_browser() {
+        let p = Profile {
+            authority: Some("https://login.microsoftonline.com.evil.example".into()),
+            ..Profile::default()
+        };
+        assert_eq!(authority_for(&p).unwrap_err().code(), "graph_signin.profile");
     }
 }

@@ -274,6 +274,19 @@ impl GraphDouble {
         format!("http://{}/v1.0", self.addr)
     }
 
+    /// `http://127.0.0.1:<port>`: what a profile's `authority` names to practise against
+    /// this double (its Graph base is that origin's `/v1.0`).
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The practice [`Target`](crate::target::Target) of this double, for a
+    /// [`GraphClient`](crate::graph::GraphClient) in tests.
+    pub fn target(&self) -> crate::target::Target {
+        crate::target::Target::practice(&self.origin())
+            .unwrap_or_else(|e| unreachable!("the double listens on 127.0.0.1: {e}"))
+    }
+
     /// The bearer token it accepts.
     pub fn token(&self) -> String {
         self.with(|t| t.token.clone())

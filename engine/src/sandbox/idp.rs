@@ -54,6 +54,7 @@ mod keys;
 mod pages;
 mod token;
 
+use crate::target::{Endpoint, Target, TargetError};
 use std::collections::{HashMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -152,21 +153,10 @@ pub const DEMO_USERS: [DemoUser; 2] = [
     },
 ];
 
-/// True when `url` is a login-host override on this computer (`localhost`, `127.0.0.1`,
-/// `[::1]`) — the sandbox or a test provider, never Microsoft — so the UI labels the
-/// profile SANDBOX. Microsoft's login hosts are never loopback, so nothing real is
-/// labelled a sandbox and no sandbox can pass for a real tenant.
-pub fn is_sandbox_authority(url: &str) -> bool {
-    Url::parse(url.trim()).is_ok_and(|u| {
-        matches!(u.scheme(), "http" | "https")
-            && match u.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(a)) => a == Ipv4Addr::LOCALHOST,
-                Some(url::Host::Ipv6(a)) => a == std::net::Ipv6Addr::LOCALHOST,
-                None => false,
-            }
-    })
-}
+/// True when `url` is a practice authority on this computer — the sandbox or a test
+/// provider, never Microsoft — so the UI labels the profile SANDBOX. The trust boundary's
+/// one loopback rule ([`crate::target::is_loopback_authority`]).
+pub use crate::target::is_loopback_authority as is_sandbox_authority;
 
 /// The sandbox could not start, or a change to its state was refused.
 #[derive(Debug, thiserror::Error)]
@@ -237,6 +227,14 @@ pub struct SandboxInfo {
     pub granted_roles: Vec<String>,
     /// The demo users.
     pub demo_users: Vec<DemoUserInfo>,
+}
+
+impl SandboxInfo {
+    /// The portal page as an [`Endpoint`] of the sandbox's own practice target, for the
+    /// browser.
+    pub fn portal_endpoint(&self) -> Result<Endpoint, TargetError> {
+        Target::practice(&self.base_url)?.check_login("portal page", &self.portal_url)
+    }
 }
 
 /// A demo user, for the GUI.

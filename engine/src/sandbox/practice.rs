@@ -4,8 +4,8 @@
 //! the wizard's Graph buttons, the SSO test and the consent capture all work against it.
 //!
 //! Profiles point at it through their `authority` override (`http://127.0.0.1:<port>`);
-//! [`graph::session::graph_base`](crate::graph::session::graph_base) then sends Graph calls
-//! to `<authority>/v1.0` on the same port. The port is fixed ([`PRACTICE_PORT`]) when free,
+//! its [`Target`](crate::target::Target) then sends Graph calls to `<authority>/v1.0` on the
+//! same port. The port is fixed ([`PRACTICE_PORT`]) when free,
 //! so practice profiles keep working across restarts.
 //!
 //! Left out: the provider and the Graph double keep separate stores, so an app created
@@ -139,5 +139,5 @@ impl PracticeSandbox {
 pub fn is_practice(p: &Profile) -> bool {
     p.authority
         .as_deref()
-        .is_some_and(idp::is_sandbox_authority)
+        .is_some_and(crate::target::is_loopback_authority)
 }

@@ -32,7 +32,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
-use url::Url;
 
 pub use loopback::Limits;
 pub use report::{Check, ClaimsSummary, Mfa, ReportError, SsoReport, Timings};
@@ -43,13 +42,14 @@ use crate::browser::BrowserError;
 use crate::ids::Sensitive;
 use crate::profile::{Profile, SignInScope};
 use crate::steps::basics::{self, TenantRef};
-use crate::steps::consent::{check_login_url, tenant_segment};
+use crate::steps::consent::tenant_segment;
+use crate::target::{Endpoint, Target, TenantSegment};
 use crate::validation::Issues;
 use oidc::{Expected, IdClaims, IssuerRule, Jwks, OidcError};
 use token::TokenError;
 
 /// Opens the authorize URL. The default is [`crate::browser::open`] (honours `$BROWSER`).
-pub type BrowserFn = Arc<dyn Fn(&Url) -> Result<(), BrowserError> + Send + Sync>;
+pub type BrowserFn = Arc<dyn Fn(&Endpoint) -> Result<(), BrowserError> + Send + Sync>;
 /// Hears progress.
 pub type ProgressFn = Arc<dyn Fn(&SsoProgress) + Send + Sync>;
 
@@ -172,9 +172,9 @@ impl SsoTestError {
 }
 
 /// What the profile resolves to for the test.
-struct Target {
-    authority: String,
-    segment: String,
+struct TestTarget {
+    target: Target,
+    segment: TenantSegment,
     client_id: String,
     multi: bool,
     allowed_tenants: Option<Vec<String>>,
@@ -182,7 +182,7 @@ struct Target {
     needs_roles: bool,
 }
 
-fn resolve(p: &Profile) -> Result<Target, SsoTestError> {
+fn resolve(p: &Profile) -> Result<TestTarget, SsoTestError> {
     let mut issues = Issues::default();
     let b = basics::check(p, &mut issues);
     let bad: Vec<String> = issues
@@ -195,9 +195,11 @@ fn resolve(p: &Profile) -> Result<Target, SsoTestError> {
     if !bad.is_empty() {
         return Err(SsoTestError::Profile(bad.join(" ")));
     }
-    let (Some(client), Some(segment)) = (b.client_id.as_ref(), tenant_segment(p, &b)) else {
+    let (Some(client), Some(segment), Some(target)) =
+        (b.client_id.as_ref(), tenant_segment(p, &b), b.target.clone())
+    else {
         return Err(SsoTestError::Profile(
-            "tenant_id and client_id are required".into(),
+            "tenant_id, client_id and an allowed authority are required".into(),
         ));
     };
     let multi = basics::is_multi(p);
@@ -216,8 +218,8 @@ fn resolve(p: &Profile) -> Result<Target, SsoTestError> {
         })
         .filter(|g| !g.is_empty())
         .unwrap_or_else(|| p.cloud.graph_host().to_string());
-    Ok(Target {
-        authority: b.authority.clone(),
+    Ok(TestTarget {
+        target,
         segment,
         client_id: client.as_str().to_string(),
         multi,
@@ -258,7 +260,7 @@ pub async fn run(
         progress: options.progress.clone(),
     };
     let result = tokio::select! {
-        r = run.steps(profile, &target, credential, options, cancel, &http) => r,
+        r = run.steps(&target, credential, options, cancel, &http) => r,
         _ = cancel.cancelled() => Err(StepError::Cancelled),
     };
     match result {
@@ -385,8 +387,7 @@ impl Run {
 
     async fn steps(
         &mut self,
-        profile: &Profile,
-        t: &Target,
+        t: &TestTarget,
         credential: &ClientCredential,
         options: &SsoTestOptions,
         cancel: &CancellationToken,
@@ -394,11 +395,11 @@ impl Run {
     ) -> Result<(), StepError> {
         // Discovery and keys, before the browser so the callback never waits for them.
         let started = Instant::now();
-        let (disc, rule) = match oidc::discover(http, &t.authority, &t.segment).await {
+        let (disc, endpoints, rule) = match oidc::discover(http, &t.target, &t.segment).await {
             Ok(d) => d,
             Err(e) => return Err(self.fail_oidc("discovery", "Discovery failed", &e)),
         };
-        let jwks = Jwks::new(&disc.jwks_uri);
+        let jwks = Jwks::new(endpoints.jwks.clone());
         if let Err(e) = jwks.prefetch(http).await {
             return Err(self.fail_oidc("discovery", "The signing keys could not be read", &e));
         }
@@ -415,7 +416,7 @@ impl Run {
         });
         let home_tenant = match &rule {
             IssuerRule::Exact(iss) => iss
-                .strip_prefix(&format!("{}/", t.authority))
+                .strip_prefix(&t.target.issuer_prefix())
                 .and_then(|r| r.strip_suffix("/v2.0"))
                 .map(str::to_string),
             IssuerRule::Template(_) => None,
@@ -433,30 +434,19 @@ impl Run {
         let nonce = random_b64(32);
         let verifier = Sensitive::new(random_b64(32));
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose().as_bytes()));
-        let mut url = Url::parse(&disc.authorization_endpoint).map_err(|e| {
-            self.fail_oidc(
-                "callback",
-                "Bad authorize endpoint",
-                &OidcError::DiscoveryMismatch(e.to_string()),
-            )
-        })?;
-        url.query_pairs_mut()
-            .append_pair("client_id", &t.client_id)
-            .append_pair("response_type", "code id_token")
-            .append_pair("response_mode", "form_post")
-            .append_pair("redirect_uri", &redirect_uri)
-            .append_pair("scope", "openid profile email")
-            .append_pair("state", &state)
-            .append_pair("nonce", &nonce)
-            .append_pair("code_challenge", &challenge)
-            .append_pair("code_challenge_method", "S256");
-        if let Err(e) = check_login_url(profile, &url) {
-            return Err(self.fail_oidc(
-                "callback",
-                "Refusing to open the sign-in",
-                &OidcError::DiscoveryMismatch(e.to_string()),
-            ));
-        }
+        // The authorize endpoint was checked against the target by `discover`; the query
+        // pairs are appended through the URL API.
+        let url = endpoints.authorize.with_query(&[
+            ("client_id", &t.client_id),
+            ("response_type", "code id_token"),
+            ("response_mode", "form_post"),
+            ("redirect_uri", &redirect_uri),
+            ("scope", "openid profile email"),
+            ("state", &state),
+            ("nonce", &nonce),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ]);
         match (options.open_browser)(&url) {
             Ok(()) => self.emit(SsoProgress::BrowserOpened {
                 url: url.to_string(),
@@ -507,6 +497,7 @@ impl Run {
                 credential,
                 http,
                 &disc,
+                &endpoints,
                 &rule,
                 &jwks,
                 cb,
@@ -523,10 +514,11 @@ impl Run {
     #[allow(clippy::too_many_arguments)]
     async fn after_callback(
         &mut self,
-        t: &Target,
+        t: &TestTarget,
         credential: &ClientCredential,
         http: &reqwest::Client,
         disc: &oidc::Discovery,
+        endpoints: &oidc::ProviderEndpoints,
         rule: &IssuerRule,
         jwks: &Jwks,
         cb: loopback::Callback,
@@ -633,8 +625,11 @@ impl Run {
 
         // (2) The credential: redeem the code.
         self.emit(SsoProgress::Redeeming);
-        let token_endpoint =
-            tenant_endpoint(&disc.token_endpoint, &t.segment, &claims.tid, t.multi);
+        let token_endpoint = match tenant_endpoint(&endpoints.token, &t.segment, &claims.tid, t.multi)
+        {
+            Ok(e) => e,
+            Err(m) => return Err(self.fail("credential", m.clone(), bad_callback(&m))),
+        };
         let redeem_started = Instant::now();
         let tokens = match token::redeem_code(
             http,
@@ -755,13 +750,21 @@ impl Run {
 
 /// For a multi-tenant app the discovered endpoints say `organizations`; the code and the
 /// client-credentials grant go to the signed-in user's tenant instead (Entra refuses
-/// client credentials on /organizations, AADSTS9001023).
-fn tenant_endpoint(endpoint: &str, segment: &str, tid: &str, multi: bool) -> String {
-    if multi {
-        endpoint.replacen(&format!("/{segment}/"), &format!("/{tid}/"), 1)
-    } else {
-        endpoint.to_string()
+/// client credentials on /organizations, AADSTS9001023). The tenant is a validated GUID
+/// and replaces one whole path segment, so the endpoint stays on the target.
+fn tenant_endpoint(
+    endpoint: &Endpoint,
+    segment: &TenantSegment,
+    tid: &str,
+    multi: bool,
+) -> Result<Endpoint, String> {
+    if !multi {
+        return Ok(endpoint.clone());
     }
+    let tenant = crate::ids::TenantId::parse(tid)
+        .map(|t| TenantSegment::id(&t))
+        .ok_or_else(|| "The ID token's tid is not a tenant ID.".to_string())?;
+    Ok(endpoint.replace_segment(segment, &tenant))
 }
 
 fn summary(c: &IdClaims, roles: Vec<String>) -> ClaimsSummary {

@@ -30,10 +30,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
-use url::Url;
 
 use super::loopback::constant_time_eq;
 use crate::ids::parse_guid;
+use crate::target::{Endpoint, Target, TenantSegment};
 
 /// Clock skew allowed on `exp`, `nbf` and `iat`.
 pub const MAX_SKEW_SECS: i64 = 300;
@@ -131,8 +131,8 @@ pub struct Discovery {
 }
 
 /// Fetches at most `MAX_DOC_BYTES` of JSON.
-pub(crate) async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, String> {
-    let mut res = http.get(url).send().await.map_err(|e| transport(&e))?;
+pub(crate) async fn get_json(http: &reqwest::Client, url: &Endpoint) -> Result<Value, String> {
+    let mut res = http.get(url.url().clone()).send().await.map_err(|e| transport(&e))?;
     let status = res.status();
     let mut body = Vec::new();
     while let Some(chunk) = res.chunk().await.map_err(|e| transport(&e))? {
@@ -177,38 +177,49 @@ impl IssuerRule {
     }
 }
 
-/// Fetches `<authority>/<segment>/v2.0/.well-known/openid-configuration` and checks it
-/// belongs to that authority: the issuer is `<authority>/<tenant>/v2.0` (the tenant GUID
-/// for a single-tenant app, `{tenantid}` for /organizations), and every endpoint is on the
-/// authority's origin, so neither the code nor the credential can be sent elsewhere.
+/// The provider's endpoints from its discovery document, each checked to be on the
+/// profile's [`Target`]: the only addresses the code, the credential and the keys are
+/// exchanged with.
+#[derive(Debug, Clone)]
+pub struct ProviderEndpoints {
+    /// Where the browser signs in.
+    pub authorize: Endpoint,
+    /// Where the code is redeemed and app-only tokens are asked for.
+    pub token: Endpoint,
+    /// The signing keys.
+    pub jwks: Endpoint,
+}
+
+/// Fetches `<authority>/<segment>/v2.0/.well-known/openid-configuration` from the
+/// profile's [`Target`] and checks it belongs to it: the issuer is
+/// `<authority>/<tenant>/v2.0` (the tenant GUID for a single-tenant app, `{tenantid}` for
+/// /organizations), and every endpoint is on the target ([`Target::check_login`]), so
+/// neither the code nor the credential can be sent elsewhere.
 pub async fn discover(
     http: &reqwest::Client,
-    authority: &str,
-    segment: &str,
-) -> Result<(Discovery, IssuerRule), OidcError> {
-    let url = format!("{authority}/{segment}/v2.0/.well-known/openid-configuration");
+    target: &Target,
+    segment: &TenantSegment,
+) -> Result<(Discovery, ProviderEndpoints, IssuerRule), OidcError> {
+    let url = target.discovery(segment);
+    let authority = target.authority();
     let err = |reason: String| OidcError::Discovery {
-        url: url.clone(),
+        url: url.to_string(),
         reason,
     };
     let doc = get_json(http, &url).await.map_err(err)?;
     let d: Discovery =
         serde_json::from_value(doc).map_err(|e| err(format!("missing fields: {e}")))?;
-    let origin = Url::parse(authority)
-        .map(|u| u.origin())
-        .map_err(|e| err(e.to_string()))?;
-    for (name, endpoint) in [
-        ("authorization_endpoint", &d.authorization_endpoint),
-        ("token_endpoint", &d.token_endpoint),
-        ("jwks_uri", &d.jwks_uri),
-    ] {
-        let same = Url::parse(endpoint).is_ok_and(|u| u.origin() == origin);
-        if !same {
-            return Err(OidcError::DiscoveryMismatch(format!(
-                "{name} {endpoint} is not on {authority}"
-            )));
-        }
-    }
+    let check = |name: &'static str, endpoint: &str| {
+        target
+            .check_login(name, endpoint)
+            .map_err(|e| OidcError::DiscoveryMismatch(e.to_string()))
+    };
+    let endpoints = ProviderEndpoints {
+        authorize: check("authorization_endpoint", &d.authorization_endpoint)?,
+        token: check("token_endpoint", &d.token_endpoint)?,
+        jwks: check("jwks_uri", &d.jwks_uri)?,
+    };
+    let segment = segment.as_str();
     let tenant_part = d
         .issuer
         .strip_prefix(&format!("{authority}/"))
@@ -249,12 +260,12 @@ pub async fn discover(
             "the provider does not support response_mode=form_post".into(),
         ));
     }
-    Ok((d, rule))
+    Ok((d, endpoints, rule))
 }
 
 /// The provider's signing keys, fetched once and again at most once on an unknown `kid`.
 pub struct Jwks {
-    uri: String,
+    uri: Endpoint,
     inner: Mutex<JwksState>,
 }
 
@@ -266,9 +277,9 @@ struct JwksState {
 
 impl Jwks {
     /// An empty cache for `uri`.
-    pub fn new(uri: &str) -> Jwks {
+    pub fn new(uri: Endpoint) -> Jwks {
         Jwks {
-            uri: uri.to_string(),
+            uri,
             inner: Mutex::new(JwksState {
                 keys: None,
                 refetched: false,

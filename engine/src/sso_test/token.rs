@@ -14,6 +14,7 @@
 //! Left out: federated credentials (no assertion to present from a desktop), refresh
 //! tokens, mTLS.
 
+use crate::target::Endpoint;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -67,12 +68,13 @@ impl ClientCredential {
     fn auth_fields(
         &self,
         client_id: &str,
-        token_endpoint: &str,
+        token_endpoint: &Endpoint,
     ) -> Result<Vec<(&'static str, String)>, TokenError> {
         match self {
             ClientCredential::Secret(s) => Ok(vec![("client_secret", s.expose().clone())]),
             ClientCredential::Certificate { cert_der, key_pem } => {
-                let assertion = client_assertion(client_id, token_endpoint, cert_der, key_pem)?;
+                let assertion =
+                    client_assertion(client_id, token_endpoint.as_str(), cert_der, key_pem)?;
                 Ok(vec![
                     (
                         "client_assertion_type",
@@ -195,7 +197,7 @@ struct RawError {
 /// Redeems `code` with the PKCE verifier and the credential.
 pub async fn redeem_code(
     http: &reqwest::Client,
-    token_endpoint: &str,
+    token_endpoint: &Endpoint,
     client_id: &str,
     credential: &ClientCredential,
     code: &Sensitive<String>,
@@ -216,7 +218,7 @@ pub async fn redeem_code(
 /// The client-credentials grant for `scope` (`https://<graph host>/.default`).
 pub async fn client_credentials(
     http: &reqwest::Client,
-    token_endpoint: &str,
+    token_endpoint: &Endpoint,
     client_id: &str,
     credential: &ClientCredential,
     scope: &str,
@@ -232,11 +234,11 @@ pub async fn client_credentials(
 
 async fn post(
     http: &reqwest::Client,
-    url: &str,
+    url: &Endpoint,
     form: &[(&str, String)],
 ) -> Result<Tokens, TokenError> {
     let mut res = http
-        .post(url)
+        .post(url.url().clone())
         .header("accept", "application/json")
         .form(form)
         .send()

@@ -5,11 +5,11 @@
 //! `None`, so later steps skip what depends on it instead of reporting the same mistake
 //! again in other words.
 
-use url::Url;
 
 use crate::ids::{ClientId, TenantId, is_fqdn, parse_guid};
 use crate::profile::{Profile, TenantType};
-use crate::validation::{Issues, UrlProblem, host_of, is_loopback_host, normalize_base_url};
+use crate::target::Target;
+use crate::validation::{Issues, UrlProblem, host_of, normalize_base_url};
 
 const STEP: u8 = 1;
 
@@ -49,6 +49,9 @@ pub struct Basics {
     pub authority: String,
     /// True when the authority is a loopback override (tests, the sandbox).
     pub authority_is_loopback: bool,
+    /// Where this profile may connect: `None` when the authority override is refused
+    /// (an `authority` error says why), so nothing can be sent or opened.
+    pub target: Option<Target>,
 }
 
 /// Checks step 1 and resolves it.
@@ -256,90 +259,31 @@ fn url_field(
 }
 
 fn check_authority(p: &Profile, issues: &mut Issues, b: &mut Basics) {
-    let Some(raw) = p
-        .authority
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    else {
-        return;
-    };
-    let parsed = Url::parse(raw).ok().filter(|u| u.host_str().is_some());
-    let Some(url) = parsed else {
-        issues.error(
-            STEP,
-            "authority",
-            "authority.not_a_url",
-            format!("The login host override '{raw}' is not a URL."),
-            "Leave it empty to use the cloud's login host, or enter e.g. http://127.0.0.1:8080 for a local test provider.",
-        );
-        return;
-    };
-    let host = url.host_str().unwrap_or_default().to_string();
-    let loopback = is_loopback_host(&host);
-    match (url.scheme(), loopback) {
-        ("http", true) | ("https", _) => {}
-        ("http", false) => {
-            issues.error(
-                STEP,
-                "authority",
-                "authority.not_https",
-                "The login host override uses http:// for a host that is not this computer.",
-                "Use https://, or leave the override empty. http:// is accepted only for 127.0.0.1/localhost test providers.",
-            );
-            return;
+    // One rule for every path (plan, CLI, GUI, flows): `Target::from_profile`. An authority
+    // it refuses is an error here, and every flow refuses the profile for the same reason.
+    match Target::from_profile(p) {
+        Ok(t) => {
+            if t.is_practice() {
+                issues.info(
+                    STEP,
+                    "authority",
+                    "authority.loopback",
+                    "This profile signs in against a provider on this computer (a test or sandbox tenant), not Microsoft.",
+                    "Clear the login host override before using the profile with a real tenant.",
+                );
+            }
+            b.authority = t.authority().to_string();
+            b.authority_is_loopback = t.is_practice();
+            b.target = Some(t);
         }
-        _ => {
-            issues.error(
-                STEP,
-                "authority",
-                "authority.scheme",
-                format!("The login host override uses {}://.", url.scheme()),
-                "Use https:// (or http:// for a provider on this computer).",
-            );
-            return;
+        Err(e) => {
+            let mut message = e.to_string();
+            if let Some(first) = message.get(..1) {
+                message = format!("{}{}.", first.to_uppercase(), &message[1..]);
+            }
+            issues.error(STEP, "authority", e.code(), message, e.fix());
         }
     }
-    if url.query().is_some() || url.fragment().is_some() {
-        issues.error(
-            STEP,
-            "authority",
-            "authority.has_query",
-            "The login host override contains ?… or #….",
-            "Enter only the scheme, host and port, e.g. http://127.0.0.1:8080.",
-        );
-        return;
-    }
-    if !loopback
-        && host != p.cloud.login_host()
-        && !p.cloud.login_host_aliases().contains(&host.as_str())
-    {
-        issues.warn(
-            STEP,
-            "authority",
-            "authority.not_microsoft",
-            format!(
-                "{host} is not the Microsoft login host for this cloud ({}).",
-                p.cloud.login_host()
-            ),
-            "Leave the override empty unless you know why you need it.",
-        );
-    }
-    if loopback {
-        issues.info(
-            STEP,
-            "authority",
-            "authority.loopback",
-            "This profile signs in against a provider on this computer (a test or sandbox tenant), not Microsoft.",
-            "Clear the login host override before using the profile with a real tenant.",
-        );
-    }
-    let mut s = url.to_string();
-    while s.ends_with('/') {
-        s.pop();
-    }
-    b.authority = s;
-    b.authority_is_loopback = loopback;
 }
 
 /// True for a multi-tenant app.

@@ -10,12 +10,10 @@
 //! which is where the answer lands, so there is nothing for the wizard to check. Capturing
 //! the answer on the wizard's loopback listener uses a fresh random `state` per attempt.
 
-use url::Url;
-
-use crate::ids::ClientId;
 use crate::plan::{ConsentPlan, PlannedRedirect, RedirectPurpose};
 use crate::profile::Profile;
 use crate::steps::basics::{Basics, TenantRef, is_multi};
+use crate::target::{Endpoint, Target, TenantSegment};
 use crate::validation::Issues;
 
 const STEP: u8 = 4;
@@ -32,34 +30,18 @@ pub fn who_can_consent() -> Vec<String> {
     ]
 }
 
-/// Builds an admin-consent URL. Every part is already validated; this only assembles and
-/// encodes.
-pub fn admin_consent_url(
-    authority: &str,
-    tenant_segment: &str,
-    client_id: &ClientId,
-    graph_host: &str,
-    redirect_uri: &str,
-    state: &str,
-) -> Url {
-    let mut url = Url::parse(&format!("{authority}/{tenant_segment}/v2.0/adminconsent"))
-        .expect("authority and tenant segment are validated");
-    url.query_pairs_mut()
-        .append_pair("client_id", client_id.as_str())
-        .append_pair("scope", &format!("https://{graph_host}/.default"))
-        .append_pair("redirect_uri", redirect_uri)
-        .append_pair("state", state);
-    url
-}
-
-/// The tenant part of consent and sign-in URLs for this profile.
-pub fn tenant_segment(p: &Profile, b: &Basics) -> Option<String> {
+/// The tenant part of consent and sign-in URLs for this profile: `organizations` for a
+/// multi-tenant app, else its tenant (GUID or domain).
+pub fn tenant_segment(p: &Profile, b: &Basics) -> Option<TenantSegment> {
     if is_multi(p) {
-        Some("organizations".into())
+        Some(TenantSegment::organizations())
     } else {
-        b.tenant
-            .as_ref()
-            .map(|t: &TenantRef| t.as_str().to_string())
+        b.tenant.as_ref().map(|t: &TenantRef| match t {
+            TenantRef::Id(id) => TenantSegment::id(id),
+            TenantRef::Domain(d) => {
+                TenantSegment::tenant(d).unwrap_or_else(TenantSegment::organizations)
+            }
+        })
     }
 }
 
@@ -71,6 +53,7 @@ pub fn plan(
     issues: &mut Issues,
 ) -> Option<ConsentPlan> {
     let client_id = b.client_id.as_ref()?;
+    let target = b.target.as_ref()?;
     let segment = tenant_segment(p, b)?;
     let Some(redirect) = redirects
         .iter()
@@ -87,14 +70,7 @@ pub fn plan(
         }
         return None;
     };
-    let url = admin_consent_url(
-        &b.authority,
-        &segment,
-        client_id,
-        p.cloud.graph_host(),
-        &redirect.uri,
-        LINK_STATE,
-    );
+    let url = target.admin_consent(&segment, client_id, &redirect.uri, LINK_STATE);
     if is_multi(p) {
         issues.info(
             STEP,
@@ -106,7 +82,7 @@ pub fn plan(
     }
     Some(ConsentPlan {
         url: url.to_string(),
-        tenant_segment: segment,
+        tenant_segment: segment.to_string(),
         redirect_uri: redirect.uri.clone(),
         who_can_consent: who_can_consent(),
     })
@@ -137,30 +113,18 @@ impl OpenLinkError {
     }
 }
 
-/// The consent link to open in the browser, checked: https on the cloud's login host, or
-/// the profile's own loopback authority (tests, sandbox). The URL is rebuilt from the
-/// profile here, never taken from the webview.
-pub fn link_to_open(p: &Profile) -> Result<Url, OpenLinkError> {
+/// The consent link to open in the browser, rebuilt from the profile here (never taken
+/// from the webview) and on the profile's [`Target`].
+pub fn link_to_open(p: &Profile) -> Result<Endpoint, OpenLinkError> {
     let plan = crate::plan::plan(p);
     let link = plan.consent.ok_or(OpenLinkError::NoLink)?;
-    let url = Url::parse(&link.url).map_err(|_| OpenLinkError::NotLoginHost(link.url.clone()))?;
-    check_login_url(p, &url)?;
-    Ok(url)
+    check_login_url(p, &link.url)
 }
 
-/// Accepts `url` only if it is https on the profile cloud's login host (or an alias), or
-/// starts with the profile's loopback authority override.
-pub fn check_login_url(p: &Profile, url: &Url) -> Result<(), OpenLinkError> {
-    let host = url.host_str().unwrap_or_default();
-    let on_login_host = url.scheme() == "https"
-        && (host == p.cloud.login_host() || p.cloud.login_host_aliases().contains(&host));
-    let mut issues = Issues::default();
-    let b = crate::steps::basics::check(p, &mut issues);
-    let on_loopback_authority =
-        b.authority_is_loopback && url.as_str().starts_with(&format!("{}/", b.authority));
-    if on_login_host || on_loopback_authority {
-        Ok(())
-    } else {
-        Err(OpenLinkError::NotLoginHost(url.to_string()))
-    }
+/// Accepts `url` only on the profile's [`Target`]: https on the cloud's login host (or a
+/// documented alias), or the profile's practice provider.
+pub fn check_login_url(p: &Profile, url: &str) -> Result<Endpoint, OpenLinkError> {
+    Target::from_profile(p)
+        .and_then(|t| t.check_login("link", url))
+        .map_err(|_| OpenLinkError::NotLoginHost(url.to_string()))
 }

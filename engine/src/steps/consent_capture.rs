@@ -28,14 +28,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
-use url::Url;
-
-use crate::ids::{TenantId, is_fqdn, parse_guid};
-use crate::profile::{ConsentRecord, ConsentStatus, Profile};
+use crate::ids::{TenantId, parse_guid};
+use crate::profile::{ConsentRecord, ConsentStatus, CustomerTenant, Profile, TenantType};
 use crate::sso_test::BrowserFn;
 use crate::sso_test::loopback::{self, Limits, LoopbackError};
 use crate::steps::basics;
-use crate::steps::consent::{admin_consent_url, check_login_url};
+use crate::target::{Endpoint, TenantSegment};
 use crate::validation::{Issues, Severity};
 
 /// Default wait for the admin to finish consenting.
@@ -371,17 +369,15 @@ impl ConsentCaptureError {
 }
 
 /// The tenant segment of a capture link: a customer tenant as given (GUID or domain,
-/// validated), else the profile's tenant (single-tenant) or `organizations`.
-pub fn capture_segment(p: &Profile, tenant: Option<&str>) -> Result<String, ConsentCaptureError> {
+/// validated; anything else is refused, so nothing but a tenant reaches the URL path),
+/// else the profile's tenant (single-tenant) or `organizations`.
+pub fn capture_segment(
+    p: &Profile,
+    tenant: Option<&str>,
+) -> Result<TenantSegment, ConsentCaptureError> {
     if let Some(t) = tenant {
-        let t = t.trim();
-        if let Some(g) = parse_guid(t) {
-            return Ok(g);
-        }
-        if is_fqdn(t) {
-            return Ok(t.trim_end_matches('.').to_ascii_lowercase());
-        }
-        return Err(ConsentCaptureError::BadTenant(t.to_string()));
+        return TenantSegment::tenant(t)
+            .ok_or_else(|| ConsentCaptureError::BadTenant(t.trim().to_string()));
     }
     let mut issues = Issues::default();
     let b = basics::check(p, &mut issues);
@@ -389,13 +385,14 @@ pub fn capture_segment(p: &Profile, tenant: Option<&str>) -> Result<String, Cons
         .ok_or_else(|| ConsentCaptureError::Profile("tenant_id is missing or not valid".into()))
 }
 
-/// The admin-consent link of a capture, for `segment`, `redirect_uri` and `state`.
+/// The admin-consent link of a capture, for `segment`, `redirect_uri` and `state`, on the
+/// profile's [`crate::target::Target`].
 pub fn capture_url(
     p: &Profile,
-    segment: &str,
+    segment: &TenantSegment,
     redirect_uri: &str,
     state: &str,
-) -> Result<Url, ConsentCaptureError> {
+) -> Result<Endpoint, ConsentCaptureError> {
     let mut issues = Issues::default();
     let b = basics::check(p, &mut issues);
     let bad: Vec<String> = issues
@@ -412,16 +409,11 @@ pub fn capture_url(
         .client_id
         .as_ref()
         .ok_or_else(|| ConsentCaptureError::Profile("client_id is required".into()))?;
-    let url = admin_consent_url(
-        &b.authority,
-        segment,
-        client,
-        p.cloud.graph_host(),
-        redirect_uri,
-        state,
-    );
-    check_login_url(p, &url).map_err(ConsentCaptureError::NotLoginHost)?;
-    Ok(url)
+    let target = b
+        .target
+        .as_ref()
+        .ok_or_else(|| ConsentCaptureError::Profile("authority is not allowed".into()))?;
+    Ok(target.admin_consent(segment, client, redirect_uri, state))
 }
 
 fn random_state() -> String {
@@ -472,7 +464,7 @@ pub async fn capture(
     })
     .await
     .map_err(ConsentCaptureError::Listener)?;
-    let expected = (segment != "organizations").then_some(segment.as_str());
+    let expected = (!segment.is_shared()).then_some(segment.as_str());
     let fields = ConsentFields {
         admin_consent: cb.admin_consent,
         tenant: cb.tenant,
@@ -495,9 +487,16 @@ pub async fn capture(
     })
 }
 
-/// Records `outcome` in the profile: on the customer tenant's row when `tenant` names one
-/// of [`Profile::customer_tenants`], else as the profile's own [`Profile::admin_consent`].
-/// Returns true when a customer row was updated.
+/// Records `outcome` on the record of the tenant that was asked, and only there:
+/// - `tenant` names a customer tenant: that tenant's row (added when it is not listed yet);
+/// - `tenant` names the home tenant, or is `None` for a single-tenant app (the link named
+///   the home tenant): the profile's own [`Profile::admin_consent`];
+/// - `None` for a multi-tenant app (the `organizations` link, answered by whichever
+///   tenant's admin signed in): the home record when Entra names the home tenant or no
+///   tenant, else the row of the tenant Entra names.
+///
+/// The home tenant's record never changes for an answer about another tenant. Returns true
+/// when a customer row was written.
 pub fn record_consent(
     p: &mut Profile,
     tenant: Option<&str>,
@@ -505,24 +504,44 @@ pub fn record_consent(
     at: DateTime<Utc>,
 ) -> bool {
     let record = outcome.to_record(at);
-    if let Some(t) = tenant {
-        let key = crate::steps::tenants::tenant_key(t);
-        if let Some(row) = p
-            .customer_tenants
-            .iter_mut()
-            .find(|r| crate::steps::tenants::tenant_key(&r.tenant) == key)
-        {
-            row.consent = record;
-            return true;
-        }
+    let customer = match tenant {
+        Some(t) => (!is_home_tenant(p, t)).then(|| t.to_string()),
+        None if p.tenant_type == TenantType::Multi => outcome
+            .tenant_id
+            .as_deref()
+            .filter(|t| !is_home_tenant(p, t))
+            .map(str::to_string),
+        None => None,
+    };
+    let Some(t) = customer else {
+        p.admin_consent = Some(record);
+        return false;
+    };
+    let key = crate::steps::tenants::tenant_key(&t);
+    match p
+        .customer_tenants
+        .iter_mut()
+        .find(|r| crate::steps::tenants::tenant_key(&r.tenant) == key)
+    {
+        Some(row) => row.consent = record,
+        None => p.customer_tenants.push(CustomerTenant {
+            tenant: key,
+            consent: record,
+            ..CustomerTenant::default()
+        }),
     }
-    p.admin_consent = Some(record);
-    false
+    true
 }
 
-/// True when `t` names the profile's own tenant (so a capture for it is step 4's).
+/// True when `t` names the profile's own tenant (the same GUID, or the same domain when
+/// the profile names its tenant by domain).
 pub fn is_home_tenant(p: &Profile, t: &str) -> bool {
-    TenantId::parse(t).is_some_and(|t| TenantId::parse(&p.tenant_id) == Some(t))
+    if let (Some(a), Some(b)) = (TenantId::parse(t), TenantId::parse(&p.tenant_id)) {
+        return a == b;
+    }
+    let home = p.tenant_id.trim();
+    !home.is_empty()
+        && crate::steps::tenants::tenant_key(t) == crate::steps::tenants::tenant_key(home)
 }
 
 #[cfg(test)]
@@ -647,16 +666,25 @@ mod tests {
             agent_url: "https://acme.halopsa.com".into(),
             ..Profile::default()
         };
-        assert_eq!(capture_segment(&p, None).unwrap(), T);
+        assert_eq!(capture_segment(&p, None).unwrap().as_str(), T);
         assert_eq!(
-            capture_segment(&p, Some(" Contoso.OnMicrosoft.com ")).unwrap(),
+            capture_segment(&p, Some(" Contoso.OnMicrosoft.com "))
+                .unwrap()
+                .as_str(),
             "contoso.onmicrosoft.com"
         );
+        assert_eq!(
+            capture_segment(&p, Some("common/oauth2/v2.0/authorize?client_id=x&y="))
+                .unwrap_err()
+                .code(),
+            "consent_capture.bad_tenant"
+        );
+        let seg = TenantSegment::tenant(T).unwrap();
         assert_eq!(
             capture_segment(&p, Some("common")).unwrap_err().code(),
             "consent_capture.bad_tenant"
         );
-        let url = capture_url(&p, T, "http://localhost:5000/entra-onboard/callback", "st").unwrap();
+        let url = capture_url(&p, &seg, "http://localhost:5000/entra-onboard/callback", "st").unwrap();
         assert_eq!(url.host_str(), Some("login.microsoftonline.com"));
         assert_eq!(url.path(), format!("/{T}/v2.0/adminconsent"));
         let q: Vec<(String, String)> = url.query_pairs().into_owned().collect();
@@ -671,7 +699,7 @@ mod tests {
         )));
         p.client_id = "nope".into();
         assert_eq!(
-            capture_url(&p, T, "http://localhost:1/x", "s")
+            capture_url(&p, &seg, "http://localhost:1/x", "s")
                 .unwrap_err()
                 .code(),
             "consent_capture.profile"
@@ -696,6 +724,61 @@ mod tests {
         assert!(p.admin_consent.is_none());
         assert!(!record_consent(&mut p, None, &o, at));
         assert_eq!(p.admin_consent.unwrap().at, Some(at));
+    }
+
+    const B: &str = "bbbbbbbb-0000-4000-8000-00000000000b";
+
+    fn home() -> Profile {
+        Profile {
+            tenant_id: T.into(),
+            ..Profile::default()
+        }
+    }
+
+    #[test]
+    fn an_answer_for_another_tenant_never_touches_the_home_record() {
+        let at = Utc::now();
+        // `consent --capture --tenant B` for a tenant that is not in the tracker yet.
+        let mut p = home();
+        let o = parse(&format!("admin_consent=True&tenant={B}&state={STATE}")).unwrap();
+        assert!(record_consent(&mut p, Some(B), &o, at));
+        assert!(p.admin_consent.is_none(), "home tenant untouched");
+        assert_eq!(p.customer_tenants.len(), 1);
+        assert_eq!(p.customer_tenants[0].tenant, B);
+        assert_eq!(
+            p.customer_tenants[0].consent.status,
+            ConsentStatus::Consented
+        );
+        // A refusal for B likewise.
+        let refused = parse(&format!(
+            "error=access_denied&error_description=AADSTS65004&state={STATE}"
+        ))
+        .unwrap();
+        assert!(record_consent(&mut p, Some(B), &refused, at));
+        assert!(p.admin_consent.is_none());
+        assert_eq!(p.customer_tenants.len(), 1, "the same row, not a second one");
+        // The home tenant asked by id (any spelling) goes on the home record.
+        assert!(!record_consent(
+            &mut p,
+            Some(&T.to_uppercase()),
+            &parse(&format!("admin_consent=True&tenant={T}&state={STATE}")).unwrap(),
+            at
+        ));
+        assert_eq!(p.admin_consent.as_ref().unwrap().status, ConsentStatus::Consented);
+    }
+
+    #[test]
+    fn a_multi_tenant_organizations_answer_goes_to_the_tenant_that_answered() {
+        let at = Utc::now();
+        let mut p = home();
+        p.tenant_type = TenantType::Multi;
+        let o = parse(&format!("admin_consent=True&tenant={B}&state={STATE}")).unwrap();
+        assert!(record_consent(&mut p, None, &o, at));
+        assert!(p.admin_consent.is_none());
+        assert_eq!(p.customer_tenants[0].tenant, B);
+        let o = parse(&format!("admin_consent=True&tenant={T}&state={STATE}")).unwrap();
+        assert!(!record_consent(&mut p, None, &o, at));
+        assert!(p.admin_consent.is_some());
     }
 
     #[test]

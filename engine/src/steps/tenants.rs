@@ -38,7 +38,8 @@ use ts_rs::TS;
 use crate::ids::{is_fqdn, parse_guid};
 use crate::profile::{ConsentStatus, CustomerTenant, Profile};
 use crate::steps::basics;
-use crate::steps::consent::{LINK_STATE, admin_consent_url};
+use crate::steps::consent::LINK_STATE;
+use crate::target::{Target, TenantSegment};
 use crate::validation::Issues;
 
 /// Largest import accepted, in bytes (500 tenants with names are ~50 KB).
@@ -503,9 +504,8 @@ pub struct Tracker {
 
 /// The link builder for one profile: what every per-tenant link shares, computed once.
 pub struct LinkBuilder {
-    authority: String,
+    target: Target,
     client: crate::ids::ClientId,
-    graph_host: &'static str,
     redirect_uri: String,
 }
 
@@ -519,6 +519,10 @@ impl LinkBuilder {
             .client_id
             .clone()
             .ok_or("the Application (client) ID in step 1 is missing or not a GUID")?;
+        let target = b
+            .target
+            .clone()
+            .ok_or("the login host override in step 1 is not allowed (see its error)")?;
         let redirects = crate::steps::redirects::derive(p, &b, &mut issues);
         // The CSP integration's own redirect URI when there is one (it is the CSP app the
         // customers consent to), else the first service-desk one, as in step 4.
@@ -535,24 +539,22 @@ impl LinkBuilder {
                 "there is no service-desk redirect URI yet (agent URL and features in step 1)",
             )?;
         Ok(LinkBuilder {
-            authority: b.authority.clone(),
+            target,
             client,
-            graph_host: p.cloud.graph_host(),
             redirect_uri: redirect.uri.clone(),
         })
     }
 
-    /// The admin-consent link for one customer tenant (GUID or domain).
-    pub fn link(&self, tenant: &str) -> String {
-        admin_consent_url(
-            &self.authority,
-            &tenant_key(tenant),
-            &self.client,
-            self.graph_host,
-            &self.redirect_uri,
-            LINK_STATE,
+    /// The admin-consent link for one customer tenant; `None` unless `tenant` is a GUID
+    /// or a domain (a row from an old file or a hand-edited profile gets no link rather
+    /// than a link with its text spliced into the path).
+    pub fn link(&self, tenant: &str) -> Option<String> {
+        let segment = TenantSegment::tenant(tenant)?;
+        Some(
+            self.target
+                .admin_consent(&segment, &self.client, &self.redirect_uri, LINK_STATE)
+                .to_string(),
         )
-        .to_string()
     }
 }
 
@@ -579,7 +581,7 @@ pub fn tracker(p: &Profile) -> Tracker {
                 hint: t.consent.hint.clone(),
                 message: t.consent.message.clone(),
                 updated_at: t.consent.at,
-                consent_url: links.as_ref().ok().map(|l| l.link(&t.tenant)),
+                consent_url: links.as_ref().ok().and_then(|l| l.link(&t.tenant)),
             }
         })
         .collect();

@@ -2,8 +2,9 @@
 //! `cli.rs` only declares the subcommand and calls [`run`].
 //!
 //! The app-only token comes from the stored credential (the keychain, as `sso-test`), or
-//! `--secret-stdin` / `--cert --key`; the hidden `--token-stdin` takes a Graph token as is
-//! and the hidden `--graph-url` points at the test double or the sandbox.
+//! `--secret-stdin` / `--cert --key`; the hidden `--token-stdin` takes a Graph token as is.
+//! Login and Graph are always the profile's [`Target`]'s (a practice authority's origin
+//! for both), exactly as on the desktop — never a URL given on the command line.
 //!
 //! Exit codes: 0 the preview ran and found nothing blocking; 1 it found blocking problems
 //! (a missing permission, a tenant without P1/P2 for the last sign-in); 2 bad input (no
@@ -25,6 +26,7 @@ use crate::graph::{GraphClient, StaticToken};
 use crate::ids::Sensitive;
 use crate::profile::Profile;
 use crate::sso_test::CancellationToken;
+use crate::target::Target;
 
 /// `entra-onboard sync-preview`.
 #[derive(Debug, Args)]
@@ -50,9 +52,6 @@ pub struct SyncPreviewArgs {
     /// Certificate credential: its RSA private key (PEM).
     #[arg(long, value_name = "PEM", requires = "cert")]
     pub key: Option<PathBuf>,
-    /// Graph base URL instead of the cloud's (tests and the sandbox).
-    #[arg(long, hide = true, value_name = "URL")]
-    pub graph_url: Option<String>,
     /// Read a Graph access token from standard input instead of asking the token endpoint.
     #[arg(long, hide = true)]
     pub token_stdin: bool,
@@ -84,6 +83,9 @@ pub fn run(a: SyncPreviewArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
         }
         None => None,
     };
+    // The trust boundary first: nothing is read from stdin, the keychain or the network
+    // for a refused authority.
+    let target = Target::from_profile(&p).map_err(|e| format!("authority: {e}. {}", e.fix()))?;
     let tenants = preview_tenants(&p);
     if tenants.is_empty() {
         return Err("no tenant to read: set tenant_id (or, for CSP, site mappings)".into());
@@ -131,14 +133,10 @@ pub fn run(a: SyncPreviewArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
         for t in &tenants {
             let client = match (&token, &credential) {
                 (Some(tok), _) => {
-                    let url = a
-                        .graph_url
-                        .clone()
-                        .unwrap_or_else(|| format!("https://{}/v1.0", p.cloud.graph_host()));
-                    GraphClient::new(&url, Arc::new(StaticToken::new(tok.clone())))
+                    GraphClient::new(&target, Arc::new(StaticToken::new(tok.clone())))
                         .map_err(|e| e.to_string())?
                 }
-                (None, Some(c)) => app_only_client(&p, t, c, a.graph_url.as_deref())
+                (None, Some(c)) => app_only_client(&p, t, c)
                     .await
                     .map_err(|e| format!("{e} ({})", e.code()))?,
                 (None, None) => return Err("no credential".to_string()),

@@ -45,6 +45,7 @@ use uuid::Uuid;
 
 pub use tokio_util::sync::CancellationToken;
 
+use crate::target::{Target, TenantSegment};
 use crate::graph::permissions;
 use crate::graph::{GraphClient, GraphError, StaticToken, odata_string, with_query};
 use crate::ids::parse_guid;
@@ -554,29 +555,34 @@ pub fn preview_tenants(p: &Profile) -> Vec<String> {
 }
 
 /// A Graph client with an app-only token for `tenant`, from the client-credentials grant
-/// with `credential` at the profile's authority (`graph_url` overrides the cloud's Graph,
-/// for tests and the sandbox).
+/// with `credential` at the profile's [`Target`] — its cloud's login and Graph hosts, or
+/// the practice provider's origin for both. The secret or assertion goes nowhere else.
 pub async fn app_only_client(
     p: &Profile,
     tenant: &str,
     credential: &ClientCredential,
-    graph_url: Option<&str>,
 ) -> Result<GraphClient, PreviewError> {
     let mut issues = Issues::default();
     let b = basics::check(p, &mut issues);
     let client_id = b.client_id.ok_or_else(|| {
         PreviewError::Profile("client_id: enter the Application (client) ID in step 1".into())
     })?;
+    let target = Target::from_profile(p)
+        .map_err(|e| PreviewError::Profile(format!("authority: {e}. {}", e.fix())))?;
+    let segment = TenantSegment::tenant(tenant).ok_or_else(|| {
+        PreviewError::Profile(format!(
+            "tenant '{}' is not a tenant ID or domain",
+            tenant.trim()
+        ))
+    })?;
     let http = crate::sso_test::oidc::http_client(Duration::from_secs(30))
         .map_err(|e| PreviewError::Graph(GraphError::Transport(e)))?;
-    let endpoint = format!("{}/{tenant}/oauth2/v2.0/token", b.authority);
-    let scope = format!("https://{}/.default", p.cloud.graph_host());
     let tokens = crate::sso_test::token::client_credentials(
         &http,
-        &endpoint,
+        &target.token(&segment),
         client_id.as_str(),
         credential,
-        &scope,
+        &target.graph_default_scope(),
     )
     .await
     .map_err(|source| PreviewError::Token {
@@ -584,10 +590,7 @@ pub async fn app_only_client(
         source,
     })?;
     let token = Arc::new(StaticToken::new(tokens.access_token));
-    Ok(match graph_url {
-        Some(u) => GraphClient::new(u, token),
-        None => GraphClient::for_cloud(p.cloud, token),
-    }?)
+    Ok(GraphClient::new(&target, token)?)
 }
 
 /// The admin-consent link for `tenant` (the plan's link; a multi-tenant app's with the
@@ -595,21 +598,22 @@ pub async fn app_only_client(
 pub fn consent_url_for(p: &Profile, tenant: &str) -> Option<String> {
     let plan = crate::plan::plan(p);
     let c = plan.consent?;
-    if p.tenant_type == TenantType::Single || parse_guid(tenant).is_none() {
+    let segment = TenantSegment::tenant(tenant);
+    let Some(segment) = segment.filter(|_| p.tenant_type != TenantType::Single) else {
         return Some(c.url);
-    }
+    };
     let mut issues = Issues::default();
     let b = basics::check(p, &mut issues);
     Some(
-        consent::admin_consent_url(
-            &b.authority,
-            tenant,
-            b.client_id.as_ref()?,
-            p.cloud.graph_host(),
-            &c.redirect_uri,
-            consent::LINK_STATE,
-        )
-        .to_string(),
+        b.target
+            .as_ref()?
+            .admin_consent(
+                &segment,
+                b.client_id.as_ref()?,
+                &c.redirect_uri,
+                consent::LINK_STATE,
+            )
+            .to_string(),
     )
 }
 
@@ -1525,10 +1529,9 @@ pub async fn run_for_profile(
     progress: Option<PreviewProgressFn>,
     cancel: &CancellationToken,
 ) -> Result<SyncPreview, PreviewError> {
-    let graph = crate::graph::session::graph_base(profile);
     let mut targets = Vec::new();
     for t in preview_tenants(profile) {
-        let client = app_only_client(profile, &t, credential, Some(&graph)).await?;
+        let client = app_only_client(profile, &t, credential).await?;
         targets.push(PreviewTenant {
             tenant_id: t,
             client,

@@ -94,7 +94,7 @@ async fn main() {
             })
         };
         let client = GraphClient::new(
-        &g.target(),
+            &g.target(),
             Arc::new(StaticToken::new(Sensitive::new(g.token()))),
         )
         .expect("client");

@@ -36,8 +36,9 @@ pub fn open(endpoint: &Endpoint) -> Result<(), BrowserError> {
 
 /// Opens a file this tool wrote (the handover report) in the default browser.
 pub fn open_file(path: &std::path::Path) -> Result<(), BrowserError> {
-    let url = Url::from_file_path(path)
-        .map_err(|()| BrowserError::Launch(format!("{} is not an absolute path", path.display())))?;
+    let url = Url::from_file_path(path).map_err(|()| {
+        BrowserError::Launch(format!("{} is not an absolute path", path.display()))
+    })?;
     open_url(&url)
 }
 

@@ -26,9 +26,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::plan::{Plan, RedirectPurpose};
 use crate::profile::{ConsentRecord, ConsentStatus, CredentialKind, Profile, TenantType};
-use crate::target::is_loopback_authority as is_sandbox_authority;
 use crate::sso_test::loopback::html_escape as esc;
 use crate::steps::redirects::WIZARD_REDIRECT_URI;
+use crate::target::is_loopback_authority as is_sandbox_authority;
 use crate::validation::Severity;
 
 /// How long before expiry the report asks for the credential to be rotated (the same lead

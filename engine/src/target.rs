@@ -332,8 +332,7 @@ impl Target {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(TargetError::Userinfo(raw.to_string()));
         }
-        if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some()
-        {
+        if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
             return Err(TargetError::HasPath(raw.to_string()));
         }
         match url.scheme() {
@@ -411,9 +410,8 @@ impl Target {
 
     fn microsoft(cloud: Cloud) -> Target {
         // Both parse: the hosts are constants.
-        let login = Url::parse(&format!("https://{}", cloud.login_host())).unwrap_or_else(
-            |_| unreachable!("cloud login hosts are valid URLs"),
-        );
+        let login = Url::parse(&format!("https://{}", cloud.login_host()))
+            .unwrap_or_else(|_| unreachable!("cloud login hosts are valid URLs"));
         let graph = Url::parse(&format!("https://{}/v1.0", cloud.graph_host()))
             .unwrap_or_else(|_| unreachable!("cloud graph hosts are valid URLs"));
         Target {
@@ -530,8 +528,7 @@ impl Target {
                 u.scheme() == "https"
                     && u.port().is_none()
                     && u.host_str().is_some_and(|h| {
-                        h == self.cloud.login_host()
-                            || self.cloud.login_host_aliases().contains(&h)
+                        h == self.cloud.login_host() || self.cloud.login_host_aliases().contains(&h)
                     })
             }
         };
@@ -600,11 +597,17 @@ mod tests {
         ok(Cloud::Global, "https://LOGIN.microsoftonline.com/");
         ok(Cloud::China, "https://login.chinacloudapi.cn");
         assert_eq!(
-            err(Cloud::Global, "https://login.microsoftonline.com.evil.example"),
+            err(
+                Cloud::Global,
+                "https://login.microsoftonline.com.evil.example"
+            ),
             "authority.not_microsoft"
         );
         assert_eq!(
-            err(Cloud::Global, "https://evil.example/login.microsoftonline.com"),
+            err(
+                Cloud::Global,
+                "https://evil.example/login.microsoftonline.com"
+            ),
             "authority.has_path"
         );
         assert_eq!(
@@ -622,38 +625,90 @@ mod tests {
             "authority.userinfo"
         );
         assert_eq!(
-            err(Cloud::Global, "https://login.microsoftonline.com@evil.example"),
+            err(
+                Cloud::Global,
+                "https://login.microsoftonline.com@evil.example"
+            ),
             "authority.userinfo"
         );
         assert_eq!(
             err(Cloud::Global, "https://login.microsoftonline.com:8443"),
             "authority.port"
         );
-        assert_eq!(err(Cloud::Global, "https://20.190.1.1"), "authority.not_microsoft");
-        assert_eq!(err(Cloud::Global, "https://[2001:db8::1]"), "authority.not_microsoft");
-        assert_eq!(err(Cloud::Global, "ftp://login.microsoftonline.com"), "authority.scheme");
-        assert_eq!(err(Cloud::Global, "http://login.microsoftonline.com"), "authority.not_https");
+        assert_eq!(
+            err(Cloud::Global, "https://20.190.1.1"),
+            "authority.not_microsoft"
+        );
+        assert_eq!(
+            err(Cloud::Global, "https://[2001:db8::1]"),
+            "authority.not_microsoft"
+        );
+        assert_eq!(
+            err(Cloud::Global, "ftp://login.microsoftonline.com"),
+            "authority.scheme"
+        );
+        assert_eq!(
+            err(Cloud::Global, "http://login.microsoftonline.com"),
+            "authority.not_https"
+        );
         assert_eq!(err(Cloud::Global, "not a url"), "authority.not_a_url");
     }
 
     #[test]
     fn practice_is_exactly_three_loopback_spellings() {
-        for a in ["http://127.0.0.1:8080", "http://localhost:8080/", "http://[::1]:8080"] {
+        for a in [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080/",
+            "http://[::1]:8080",
+        ] {
             let t = ok(Cloud::Global, a);
             assert!(t.is_practice(), "{a}");
             assert_eq!(t.graph_base(), format!("{}/v1.0", t.authority()));
         }
-        assert_eq!(err(Cloud::Global, "http://127.0.0.2:8080"), "authority.other_loopback");
-        assert_eq!(err(Cloud::Global, "http://127.1:8080"), "authority.other_loopback");
-        assert_eq!(err(Cloud::Global, "http://2130706433:8080"), "authority.other_loopback");
-        assert_eq!(err(Cloud::Global, "http://localhost"), "authority.other_loopback");
-        assert_eq!(err(Cloud::Global, "http://0.0.0.0:8080"), "authority.other_loopback");
-        assert_eq!(err(Cloud::Global, "http://foo.localhost:8080"), "authority.other_loopback");
-        assert_eq!(err(Cloud::Global, "https://127.0.0.1:8080"), "authority.loopback_https");
-        assert_eq!(err(Cloud::Global, "http://a@127.0.0.1:8080"), "authority.userinfo");
-        assert_eq!(err(Cloud::Global, "http://127.0.0.1:8080/x"), "authority.has_path");
-        assert_eq!(err(Cloud::Global, "http://127.0.0.1:8080/?q"), "authority.has_path");
-        assert_eq!(err(Cloud::Global, "http://10.0.0.1:8080"), "authority.not_https");
+        assert_eq!(
+            err(Cloud::Global, "http://127.0.0.2:8080"),
+            "authority.other_loopback"
+        );
+        assert_eq!(
+            err(Cloud::Global, "http://127.1:8080"),
+            "authority.other_loopback"
+        );
+        assert_eq!(
+            err(Cloud::Global, "http://2130706433:8080"),
+            "authority.other_loopback"
+        );
+        assert_eq!(
+            err(Cloud::Global, "http://localhost"),
+            "authority.other_loopback"
+        );
+        assert_eq!(
+            err(Cloud::Global, "http://0.0.0.0:8080"),
+            "authority.other_loopback"
+        );
+        assert_eq!(
+            err(Cloud::Global, "http://foo.localhost:8080"),
+            "authority.other_loopback"
+        );
+        assert_eq!(
+            err(Cloud::Global, "https://127.0.0.1:8080"),
+            "authority.loopback_https"
+        );
+        assert_eq!(
+            err(Cloud::Global, "http://a@127.0.0.1:8080"),
+            "authority.userinfo"
+        );
+        assert_eq!(
+            err(Cloud::Global, "http://127.0.0.1:8080/x"),
+            "authority.has_path"
+        );
+        assert_eq!(
+            err(Cloud::Global, "http://127.0.0.1:8080/?q"),
+            "authority.has_path"
+        );
+        assert_eq!(
+            err(Cloud::Global, "http://10.0.0.1:8080"),
+            "authority.not_https"
+        );
         assert!(Target::practice("https://login.microsoftonline.com").is_err());
         assert!(is_loopback_authority("http://127.0.0.1:1"));
         assert!(!is_loopback_authority("http://127.0.0.1.nip.io:1"));
@@ -676,11 +731,20 @@ mod tests {
         assert!(TenantSegment::tenant("common").is_none());
         assert!(TenantSegment::tenant("a/b.com").is_none());
         let client = ClientId::parse("aaaaaaaa-0000-4000-8000-000000000001").unwrap();
-        let link = t.admin_consent(&seg, &client, "https://acme.example/cb?x=1&client_id=y", "s");
+        let link = t.admin_consent(
+            &seg,
+            &client,
+            "https://acme.example/cb?x=1&client_id=y",
+            "s",
+        );
         let u = link.url();
         assert_eq!(u.path(), "/contoso.onmicrosoft.com/v2.0/adminconsent");
         for name in ["client_id", "scope", "redirect_uri", "state"] {
-            assert_eq!(u.query_pairs().filter(|(k, _)| k == name).count(), 1, "{name}");
+            assert_eq!(
+                u.query_pairs().filter(|(k, _)| k == name).count(),
+                1,
+                "{name}"
+            );
         }
         assert_eq!(u.query_pairs().count(), 4);
     }
@@ -689,8 +753,11 @@ mod tests {
     fn provider_urls_must_stay_on_the_target() {
         let t = Target::new(Cloud::Global, None).unwrap();
         assert!(
-            t.check_login("token_endpoint", "https://login.microsoftonline.com/x/oauth2/v2.0/token")
-                .is_ok()
+            t.check_login(
+                "token_endpoint",
+                "https://login.microsoftonline.com/x/oauth2/v2.0/token"
+            )
+            .is_ok()
         );
         for bad in [
             "https://login.microsoftonline.com.evil.example/x",
@@ -701,13 +768,31 @@ mod tests {
         ] {
             assert!(t.check_login("token_endpoint", bad).is_err(), "{bad}");
         }
-        assert!(t.check_graph("next", "https://graph.microsoft.com/v1.0/users?$skiptoken=a").is_ok());
-        assert!(t.check_graph("next", "https://graph.microsoft.com/beta/users").is_err());
-        assert!(t.check_graph("next", "https://graph.microsoft.com.evil/v1.0/users").is_err());
+        assert!(
+            t.check_graph(
+                "next",
+                "https://graph.microsoft.com/v1.0/users?$skiptoken=a"
+            )
+            .is_ok()
+        );
+        assert!(
+            t.check_graph("next", "https://graph.microsoft.com/beta/users")
+                .is_err()
+        );
+        assert!(
+            t.check_graph("next", "https://graph.microsoft.com.evil/v1.0/users")
+                .is_err()
+        );
         let p = Target::practice("http://127.0.0.1:9").unwrap();
         assert!(p.check_login("jwks_uri", "http://127.0.0.1:9/keys").is_ok());
-        assert!(p.check_login("jwks_uri", "http://localhost:9/keys").is_err());
-        assert!(p.check_login("jwks_uri", "http://127.0.0.1:10/keys").is_err());
+        assert!(
+            p.check_login("jwks_uri", "http://localhost:9/keys")
+                .is_err()
+        );
+        assert!(
+            p.check_login("jwks_uri", "http://127.0.0.1:10/keys")
+                .is_err()
+        );
         assert!(p.graph("/users?$top=1").is_ok());
     }
 }

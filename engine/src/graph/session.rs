@@ -19,11 +19,11 @@ use super::apply::{
 use super::doctor::{self, DoctorReport, FixAction};
 use super::signin::{self, SigninOptions, SigninProgressFn};
 use super::{GraphClient, GraphError, TokenSource};
-use crate::target::Target;
 use crate::ids::Sensitive;
 use crate::keychain::Keychain;
 use crate::profile::Profile;
 use crate::sso_test::CancellationToken;
+use crate::target::Target;
 
 /// Why a Graph action could not run (a failed *step* is in the report instead).
 #[derive(Debug, thiserror::Error)]

@@ -17,12 +17,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use tokio::time::Instant;
-use ts_rs::TS;
 use super::StaticToken;
 use crate::ids::Sensitive;
 use crate::profile::Profile;
@@ -31,6 +25,12 @@ use crate::sso_test::{BrowserFn, CancellationToken};
 use crate::steps::basics;
 use crate::target::{Endpoint, Target, TenantSegment};
 use crate::validation::Issues;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::time::Instant;
+use ts_rs::TS;
 
 /// The default public client: **Microsoft Graph Command Line Tools**
 /// (`14d82eec-204b-4c2f-b7e8-296a70dab67e`, the client behind `Connect-MgGraph`).
@@ -318,7 +318,9 @@ pub async fn sign_in(
     {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_TOKEN_RESPONSE_BYTES {
-            return Err(SigninError::Token("the token endpoint's answer is too large".into()));
+            return Err(SigninError::Token(
+                "the token endpoint's answer is too large".into(),
+            ));
         }
     }
     let raw: RawToken = serde_json::from_slice(&body)
@@ -407,6 +409,9 @@ mod tests {
             authority: Some("https://login.microsoftonline.com.evil.example".into()),
             ..Profile::default()
         };
-        assert_eq!(authority_for(&p).unwrap_err().code(), "graph_signin.profile");
+        assert_eq!(
+            authority_for(&p).unwrap_err().code(),
+            "graph_signin.profile"
+        );
     }
 }

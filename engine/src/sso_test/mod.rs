@@ -195,9 +195,11 @@ fn resolve(p: &Profile) -> Result<TestTarget, SsoTestError> {
     if !bad.is_empty() {
         return Err(SsoTestError::Profile(bad.join(" ")));
     }
-    let (Some(client), Some(segment), Some(target)) =
-        (b.client_id.as_ref(), tenant_segment(p, &b), b.target.clone())
-    else {
+    let (Some(client), Some(segment), Some(target)) = (
+        b.client_id.as_ref(),
+        tenant_segment(p, &b),
+        b.target.clone(),
+    ) else {
         return Err(SsoTestError::Profile(
             "tenant_id, client_id and an allowed authority are required".into(),
         ));
@@ -625,11 +627,11 @@ impl Run {
 
         // (2) The credential: redeem the code.
         self.emit(SsoProgress::Redeeming);
-        let token_endpoint = match tenant_endpoint(&endpoints.token, &t.segment, &claims.tid, t.multi)
-        {
-            Ok(e) => e,
-            Err(m) => return Err(self.fail("credential", m.clone(), bad_callback(&m))),
-        };
+        let token_endpoint =
+            match tenant_endpoint(&endpoints.token, &t.segment, &claims.tid, t.multi) {
+                Ok(e) => e,
+                Err(m) => return Err(self.fail("credential", m.clone(), bad_callback(&m))),
+            };
         let redeem_started = Instant::now();
         let tokens = match token::redeem_code(
             http,

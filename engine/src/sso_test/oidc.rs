@@ -132,7 +132,11 @@ pub struct Discovery {
 
 /// Fetches at most `MAX_DOC_BYTES` of JSON.
 pub(crate) async fn get_json(http: &reqwest::Client, url: &Endpoint) -> Result<Value, String> {
-    let mut res = http.get(url.url().clone()).send().await.map_err(|e| transport(&e))?;
+    let mut res = http
+        .get(url.url().clone())
+        .send()
+        .await
+        .map_err(|e| transport(&e))?;
     let status = res.status();
     let mut body = Vec::new();
     while let Some(chunk) = res.chunk().await.map_err(|e| transport(&e))? {

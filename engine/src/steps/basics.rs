@@ -5,7 +5,6 @@
 //! `None`, so later steps skip what depends on it instead of reporting the same mistake
 //! again in other words.
 
-
 use crate::ids::{ClientId, TenantId, is_fqdn, parse_guid};
 use crate::profile::{Profile, TenantType};
 use crate::target::Target;

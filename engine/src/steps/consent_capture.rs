@@ -24,10 +24,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-use tokio_util::sync::CancellationToken;
-use ts_rs::TS;
 use crate::ids::{TenantId, parse_guid};
 use crate::profile::{ConsentRecord, ConsentStatus, CustomerTenant, Profile, TenantType};
 use crate::sso_test::BrowserFn;
@@ -35,6 +31,10 @@ use crate::sso_test::loopback::{self, Limits, LoopbackError};
 use crate::steps::basics;
 use crate::target::{Endpoint, TenantSegment};
 use crate::validation::{Issues, Severity};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
 
 /// Default wait for the admin to finish consenting.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -684,7 +684,13 @@ mod tests {
             capture_segment(&p, Some("common")).unwrap_err().code(),
             "consent_capture.bad_tenant"
         );
-        let url = capture_url(&p, &seg, "http://localhost:5000/entra-onboard/callback", "st").unwrap();
+        let url = capture_url(
+            &p,
+            &seg,
+            "http://localhost:5000/entra-onboard/callback",
+            "st",
+        )
+        .unwrap();
         assert_eq!(url.host_str(), Some("login.microsoftonline.com"));
         assert_eq!(url.path(), format!("/{T}/v2.0/adminconsent"));
         let q: Vec<(String, String)> = url.query_pairs().into_owned().collect();
@@ -728,6 +734,10 @@ mod tests {
 
     const B: &str = "bbbbbbbb-0000-4000-8000-00000000000b";
 
+    fn parse_for(q: &str, expected: Option<&str>) -> ConsentOutcome {
+        parse_consent_redirect(q, STATE, expected).unwrap()
+    }
+
     fn home() -> Profile {
         Profile {
             tenant_id: T.into(),
@@ -740,7 +750,10 @@ mod tests {
         let at = Utc::now();
         // `consent --capture --tenant B` for a tenant that is not in the tracker yet.
         let mut p = home();
-        let o = parse(&format!("admin_consent=True&tenant={B}&state={STATE}")).unwrap();
+        let o = parse_for(
+            &format!("admin_consent=True&tenant={B}&state={STATE}"),
+            Some(B),
+        );
         assert!(record_consent(&mut p, Some(B), &o, at));
         assert!(p.admin_consent.is_none(), "home tenant untouched");
         assert_eq!(p.customer_tenants.len(), 1);
@@ -750,13 +763,17 @@ mod tests {
             ConsentStatus::Consented
         );
         // A refusal for B likewise.
-        let refused = parse(&format!(
-            "error=access_denied&error_description=AADSTS65004&state={STATE}"
-        ))
-        .unwrap();
+        let refused = parse_for(
+            &format!("error=access_denied&error_description=AADSTS65004&state={STATE}"),
+            Some(B),
+        );
         assert!(record_consent(&mut p, Some(B), &refused, at));
         assert!(p.admin_consent.is_none());
-        assert_eq!(p.customer_tenants.len(), 1, "the same row, not a second one");
+        assert_eq!(
+            p.customer_tenants.len(),
+            1,
+            "the same row, not a second one"
+        );
         // The home tenant asked by id (any spelling) goes on the home record.
         assert!(!record_consent(
             &mut p,
@@ -764,7 +781,10 @@ mod tests {
             &parse(&format!("admin_consent=True&tenant={T}&state={STATE}")).unwrap(),
             at
         ));
-        assert_eq!(p.admin_consent.as_ref().unwrap().status, ConsentStatus::Consented);
+        assert_eq!(
+            p.admin_consent.as_ref().unwrap().status,
+            ConsentStatus::Consented
+        );
     }
 
     #[test]
@@ -772,7 +792,10 @@ mod tests {
         let at = Utc::now();
         let mut p = home();
         p.tenant_type = TenantType::Multi;
-        let o = parse(&format!("admin_consent=True&tenant={B}&state={STATE}")).unwrap();
+        let o = parse_for(
+            &format!("admin_consent=True&tenant={B}&state={STATE}"),
+            None,
+        );
         assert!(record_consent(&mut p, None, &o, at));
         assert!(p.admin_consent.is_none());
         assert_eq!(p.customer_tenants[0].tenant, B);

@@ -45,7 +45,6 @@ use uuid::Uuid;
 
 pub use tokio_util::sync::CancellationToken;
 
-use crate::target::{Target, TenantSegment};
 use crate::graph::permissions;
 use crate::graph::{GraphClient, GraphError, StaticToken, odata_string, with_query};
 use crate::ids::parse_guid;
@@ -54,6 +53,7 @@ use crate::sso_test::ClientCredential;
 use crate::steps::basics;
 use crate::steps::consent;
 use crate::steps::sync::{MatchRule, SyncSettings, applies, user_property};
+use crate::target::{Target, TenantSegment};
 use crate::validation::{Issues, Severity};
 
 /// Users per page asked for (Graph's maximum for `users`).

@@ -377,7 +377,7 @@ async fn walk(c: &Client) -> Result<(), String> {
     Ok(())
 }
 
-#[path = "../engine/tests/support/oidc_peer.rs"]
+#[path = "../crates/engine/tests/support/oidc_peer.rs"]
 mod oidc_peer;
 
 /// Step 3 stores a secret in the real keychain; Test & save proves the sign-in against a

@@ -8,14 +8,14 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use entra_onboard::cloud::{CloudInfo, all_clouds};
-use entra_onboard::ids::Sensitive;
-use entra_onboard::keychain::Keychain;
-use entra_onboard::plan::Plan;
-use entra_onboard::profile::{Profile, ProfileSummary};
-use entra_onboard::sso_test::{self, SsoProgress, SsoReport, SsoTestOptions};
-use entra_onboard::steps::consent;
-use entra_onboard::vault::{self, CredentialStatus};
+use entra_onboard_core::cloud::{CloudInfo, all_clouds};
+use entra_onboard_core::ids::Sensitive;
+use entra_onboard_core::plan::Plan;
+use entra_onboard_core::profile::{Profile, ProfileSummary};
+use entra_onboard_core::steps::consent;
+use entra_onboard_engine::keychain::Keychain;
+use entra_onboard_engine::sso_test::{self, SsoProgress, SsoReport, SsoTestOptions};
+use entra_onboard_engine::vault::{self, CredentialStatus};
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
@@ -25,23 +25,23 @@ use crate::models::{
     AppInfo, AppliedRegistration, CertificateCreated, CertificateImported, ConsentCaptured,
     GraphSignedIn, StoredSecret, TenantsAllowed, TenantsImported,
 };
-use entra_onboard::dashboard::Dashboard;
-use entra_onboard::exports;
-use entra_onboard::graph::apply::{ApplyProgressFn, ApplyStep};
-use entra_onboard::graph::doctor::{DoctorReport, FixAction};
-use entra_onboard::graph::session::{self, ApplyRequest, GraphSession};
-use entra_onboard::graph::signin::{SigninProgress, SigninProgressFn};
-use entra_onboard::handover;
-use entra_onboard::sandbox::SandboxInfo;
-use entra_onboard::steps::certificate::CertificateRequest;
-use entra_onboard::steps::consent_capture::{
+use entra_onboard_core::steps::credential::{self, ExpiryChoice};
+use entra_onboard_core::steps::reminder;
+use entra_onboard_core::steps::tenants::{self, Tracker};
+use entra_onboard_engine::dashboard::Dashboard;
+use entra_onboard_engine::exports;
+use entra_onboard_engine::graph::apply::{ApplyProgressFn, ApplyStep};
+use entra_onboard_engine::graph::doctor::{DoctorReport, FixAction};
+use entra_onboard_engine::graph::session::{self, ApplyRequest, GraphSession};
+use entra_onboard_engine::graph::signin::{SigninProgress, SigninProgressFn};
+use entra_onboard_engine::handover;
+use entra_onboard_engine::steps::certificate::CertificateRequest;
+use entra_onboard_engine::steps::consent_capture::{
     self, ConsentCaptureOptions, ConsentProgress, ConsentProgressFn, ConsentRole,
 };
-use entra_onboard::steps::credential::{self, ExpiryChoice};
-use entra_onboard::steps::reminder;
-use entra_onboard::steps::tenants::{self, Tracker};
-use entra_onboard::sync_preview::{PreviewProgress, PreviewProgressFn, SyncPreview};
-use entra_onboard::transfer::{self, ExportOutcome, ImportSummary};
+use entra_onboard_engine::sync_preview::{PreviewProgress, PreviewProgressFn, SyncPreview};
+use entra_onboard_engine::transfer::{self, ExportOutcome, ImportSummary};
+use entra_onboard_sandbox::SandboxInfo;
 
 /// Every saved profile, most recent first.
 #[tauri::command]
@@ -70,7 +70,7 @@ pub fn save_profile(state: State<'_, AppState>, profile: Profile) -> Result<Prof
 /// Deletes a customer: its keychain entries, then its profile.
 #[tauri::command]
 pub fn delete_profile(state: State<'_, AppState>, id: String) -> Result<()> {
-    Ok(entra_onboard::customers::delete_customer(
+    Ok(entra_onboard_engine::customers::delete_customer(
         &state.store,
         &id,
     )?)
@@ -79,7 +79,7 @@ pub fn delete_profile(state: State<'_, AppState>, id: String) -> Result<()> {
 /// The plan for a profile (pure; called on every edit).
 #[tauri::command]
 pub fn plan_profile(profile: Profile) -> Plan {
-    entra_onboard::plan(&profile)
+    entra_onboard_core::plan(&profile)
 }
 
 /// The clouds the basics step offers.
@@ -91,9 +91,9 @@ pub fn list_clouds() -> Vec<CloudInfo> {
 /// Opens the profile's admin-consent link in the system browser.
 #[tauri::command]
 pub fn open_consent_link(profile: Profile) -> Result<()> {
-    Ok(entra_onboard::browser::open(&consent::link_to_open(
-        &profile,
-    )?)?)
+    Ok(entra_onboard_engine::browser::open(
+        &consent::link_to_open(&profile)?,
+    )?)
 }
 
 /// Copies text (a URI, an id, a script) to the clipboard. Never called with a secret.
@@ -295,7 +295,7 @@ pub async fn create_certificate(
     let certificate =
         vault::create_certificate(&kc, &mut profile, &request, &dir, chrono::Utc::now())?;
     // Practice: the sandbox plays Entra, so "upload the .cer" happens here.
-    if entra_onboard::sandbox::practice::is_practice(&profile)
+    if entra_onboard_sandbox::practice::is_practice(&profile)
         && let Ok(pem) = std::fs::read(&certificate.files.pem)
     {
         let _ = state
@@ -322,7 +322,7 @@ pub async fn import_certificate(
 ) -> Result<CertificateImported> {
     let password = Sensitive::new(password);
     let kc = Keychain::open()?;
-    let keep = entra_onboard::profile::app_home()?.join("certificates");
+    let keep = entra_onboard_engine::profile::app_home()?.join("certificates");
     let mut profile = profile;
     let info =
         vault::import_certificate(&kc, &mut profile, &pfx, password, &keep, chrono::Utc::now())?;
@@ -459,14 +459,16 @@ pub async fn new_practice_profile(state: State<'_, AppState>, name: String) -> R
 #[tauri::command]
 pub async fn open_sandbox_portal(state: State<'_, AppState>) -> Result<()> {
     let info = state.sandbox().await?.info();
-    Ok(entra_onboard::browser::open(&info.portal_endpoint()?)?)
+    Ok(entra_onboard_engine::browser::open(
+        &info.portal_endpoint()?,
+    )?)
 }
 
 /// "Save as .ps1": the step 5 script in the chosen flavour (`graph`, `azureAd`, `az`),
 /// rebuilt by the engine from the profile, ASCII with CRLF line ends, to Downloads.
 #[tauri::command]
 pub fn export_script(profile: Profile, flavor: String) -> Result<String> {
-    let plan = entra_onboard::plan(&profile);
+    let plan = entra_onboard_core::plan(&profile);
     let scripts = plan.csp_scripts.ok_or(Error {
         code: "csp.no_script",
         message: "there is no script yet: turn on CSP and enter a valid application (client) ID in step 1".into(),
@@ -485,7 +487,7 @@ pub fn export_script(profile: Profile, flavor: String) -> Result<String> {
     export_file(
         &format!("{} AdminAgents {suffix}", profile.name),
         "ps1",
-        entra_onboard::steps::csp::to_ps1(&text).as_bytes(),
+        entra_onboard_core::steps::csp::to_ps1(&text).as_bytes(),
     )
 }
 
@@ -495,7 +497,7 @@ pub fn export_script(profile: Profile, flavor: String) -> Result<String> {
 /// consent coverage and remaining errors; unreadable profile files are listed, not hidden.
 #[tauri::command]
 pub fn dashboard(state: State<'_, AppState>) -> Result<Dashboard> {
-    Ok(entra_onboard::dashboard::dashboard(
+    Ok(entra_onboard_engine::dashboard::dashboard(
         &state.store,
         chrono::Local::now().date_naive(),
     )?)
@@ -508,7 +510,7 @@ pub fn export_report(app: AppHandle, profile: Profile) -> Result<String> {
     let version = app.package_info().version.to_string();
     let path = handover::export_handover(&profile, chrono::Utc::now(), &version)?;
     // Best effort: the path is shown either way.
-    let _ = entra_onboard::browser::open_file(&path);
+    let _ = entra_onboard_engine::browser::open_file(&path);
     Ok(path.display().to_string())
 }
 
@@ -531,7 +533,7 @@ pub fn app_info(app: AppHandle) -> AppInfo {
     AppInfo {
         name: app.package_info().name.clone(),
         version: app.package_info().version.to_string(),
-        keychain_service: entra_onboard::keychain::service_name(),
+        keychain_service: entra_onboard_engine::keychain::service_name(),
     }
 }
 
@@ -552,7 +554,7 @@ pub async fn sync_preview(
     let progress: PreviewProgressFn = Arc::new(move |p: &PreviewProgress| {
         let _ = app.emit("sync-progress", p);
     });
-    let result = entra_onboard::sync_preview::run_for_profile(
+    let result = entra_onboard_engine::sync_preview::run_for_profile(
         &profile,
         &credential,
         Some(progress),
@@ -570,7 +572,8 @@ pub async fn sync_preview(
 pub fn export_sync_csv(state: State<'_, AppState>, profile: Profile) -> Result<String> {
     let preview = state.preview_of(&profile.id)?;
     let mut bytes = Vec::new();
-    entra_onboard::sync_preview::csv::write_csv(&preview, &mut bytes).map_err(Error::export)?;
+    entra_onboard_engine::sync_preview::csv::write_csv(&preview, &mut bytes)
+        .map_err(Error::export)?;
     export_file(&format!("{} sync preview", profile.name), "csv", &bytes)
 }
 

@@ -13,11 +13,12 @@ use std::sync::Arc;
 
 use tauri::Manager;
 
-use entra_onboard::graph::doctor::FixAction;
-use entra_onboard::graph::session::GraphSession;
-use entra_onboard::profile::{ProfileStore, Verification};
-use entra_onboard::sandbox::practice::PracticeSandbox;
-use entra_onboard::sso_test::CancellationToken;
+use entra_onboard_core::profile::Verification;
+use entra_onboard_engine::graph::doctor::FixAction;
+use entra_onboard_engine::graph::session::GraphSession;
+use entra_onboard_engine::profile::ProfileStore;
+use entra_onboard_engine::sso_test::CancellationToken;
+use entra_onboard_sandbox::practice::PracticeSandbox;
 
 /// State shared by commands.
 pub struct AppState {
@@ -32,7 +33,7 @@ pub struct AppState {
     /// accepts (the webview cannot invent a write).
     offered_fixes: Mutex<HashMap<String, Vec<FixAction>>>,
     /// The last sync preview per profile id (its rows feed the CSV export).
-    previews: Mutex<HashMap<String, Arc<entra_onboard::sync_preview::SyncPreview>>>,
+    previews: Mutex<HashMap<String, Arc<entra_onboard_engine::sync_preview::SyncPreview>>>,
     /// The practice sandbox, once started.
     sandbox: tokio::sync::OnceCell<Arc<PracticeSandbox>>,
     /// Passing SSO tests of this session, by profile id, until "mark verified" takes them.
@@ -121,7 +122,7 @@ impl AppState {
             .clone())
     }
 
-    fn keep_preview(&self, profile_id: &str, p: entra_onboard::sync_preview::SyncPreview) {
+    fn keep_preview(&self, profile_id: &str, p: entra_onboard_engine::sync_preview::SyncPreview) {
         self.previews
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -131,7 +132,7 @@ impl AppState {
     fn preview_of(
         &self,
         profile_id: &str,
-    ) -> Result<Arc<entra_onboard::sync_preview::SyncPreview>, error::Error> {
+    ) -> Result<Arc<entra_onboard_engine::sync_preview::SyncPreview>, error::Error> {
         self.previews
             .lock()
             .unwrap_or_else(|p| p.into_inner())

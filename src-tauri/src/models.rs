@@ -1,13 +1,13 @@
 //! Shapes that only the desktop shell sends to the UI (the engine's own types are used
 //! everywhere else).
 
-use entra_onboard::graph::apply::ApplyReport;
-use entra_onboard::profile::Profile;
-use entra_onboard::steps::certificate::CertificateInfo;
-use entra_onboard::steps::consent_capture::ConsentOutcome;
-use entra_onboard::steps::tenants::{AllowSummary, MergeSummary, TenantImport};
-use entra_onboard::vault::CreatedCertificate;
-use entra_onboard::vault::CredentialStatus;
+use entra_onboard_core::profile::Profile;
+use entra_onboard_core::steps::tenants::{AllowSummary, MergeSummary, TenantImport};
+use entra_onboard_engine::graph::apply::ApplyReport;
+use entra_onboard_engine::steps::certificate::CertificateInfo;
+use entra_onboard_engine::steps::consent_capture::ConsentOutcome;
+use entra_onboard_engine::vault::CreatedCertificate;
+use entra_onboard_engine::vault::CredentialStatus;
 use serde::Serialize;
 
 /// The answer to `store_secret`: the saved profile and what the keychain now holds.

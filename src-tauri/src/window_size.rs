@@ -18,7 +18,7 @@ const MIN: f64 = 600.0;
 const MAX: f64 = 10_000.0;
 
 fn file() -> Option<PathBuf> {
-    entra_onboard::profile::app_home()
+    entra_onboard_engine::profile::app_home()
         .ok()
         .map(|h| h.join("window.json"))
 }
@@ -52,7 +52,7 @@ pub fn remember<R: Runtime>(app: &tauri::App<R>) {
                     let _ = std::fs::create_dir_all(dir);
                 }
                 // Best effort: losing the size is harmless.
-                let _ = entra_onboard::profile::write_atomic(&path, &json);
+                let _ = entra_onboard_engine::profile::write_atomic(&path, &json);
             }
         }
     });

@@ -1,0 +1,190 @@
+//! `apply` and `doctor` from the command line, as a script runs them, against the Graph
+//! test double: token on stdin, the double's URL as the profile's practice authority, exit
+//! codes, the new client id written back. (The doctor's findings themselves:
+//! crates/engine/tests/graph_doctor.rs.)
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use entra_onboard_engine::profile::{Profile, SsoFor};
+use entra_onboard_sandbox::graph::GraphDouble;
+use serde_json::json;
+
+fn profile(client_id: &str) -> Profile {
+    let mut p = Profile::new("Acme Service Desk");
+    p.agent_url = "https://acme.halopsa.com".into();
+    p.sso_for = SsoFor::Both;
+    p.client_id = client_id.into();
+    p
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_entra-onboard");
+
+fn run(args: &[&str], token: &str, home: &std::path::Path) -> std::process::Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("ENTRA_ONBOARD_HOME", home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{token}\n").as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn apply_dry_run_then_apply_then_doctor() {
+    let g = GraphDouble::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("acme.json");
+    // Graph is the profile's target: the double's origin as a practice authority.
+    let mut p = profile("");
+    p.authority = Some(g.origin());
+    std::fs::write(&file, p.to_json()).unwrap();
+    let f = file.to_str().unwrap();
+    let token = g.token();
+    let common = ["--token-stdin"];
+
+    let mut args = vec!["apply", f, "--dry-run", "--format", "json"];
+    args.extend(common);
+    let out = tokio::task::spawn_blocking({
+        let (args, token, home) = (
+            args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            token.clone(),
+            dir.path().to_path_buf(),
+        );
+        move || {
+            run(
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+                &token,
+                &home,
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["dryRun"], true);
+    assert!(g.writes().is_empty());
+
+    let mut args = vec!["apply", f];
+    args.extend(common);
+    let out = tokio::task::spawn_blocking({
+        let (args, token, home) = (
+            args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            token.clone(),
+            dir.path().to_path_buf(),
+        );
+        move || {
+            run(
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+                &token,
+                &home,
+            )
+        }
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("✓ Create the app registration"), "{text}");
+    // The new client id was written back to the profile.
+    let saved = entra_onboard_engine::profile::read_file(&file).unwrap();
+    assert_eq!(
+        saved.client_id,
+        g.applications()[0]["appId"].as_str().unwrap()
+    );
+
+    let mut args = vec!["doctor", f, "--format", "json"];
+    args.extend(common);
+    let out = tokio::task::spawn_blocking({
+        let (args, token, home) = (
+            args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            token.clone(),
+            dir.path().to_path_buf(),
+        );
+        move || {
+            run(
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+                &token,
+                &home,
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+
+    // A finding with an error: exit 1.
+    g.edit_application(&saved.client_id, |a| {
+        a["web"]["implicitGrantSettings"]["enableIdTokenIssuance"] = json!(false)
+    });
+    let mut args = vec!["doctor", f];
+    args.extend(common);
+    let out = tokio::task::spawn_blocking({
+        let (args, token, home) = (
+            args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            token.clone(),
+            dir.path().to_path_buf(),
+        );
+        move || {
+            run(
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+                &token,
+                &home,
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("id_tokens.off"));
+}
+
+#[test]
+fn bad_input_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        &["doctor", "/nonexistent.json", "--token-stdin"],
+        "t",
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let file = dir.path().join("p.json");
+    let mut p = profile("");
+    p.authority = Some("https://login.microsoftonline.com.evil.example".into());
+    std::fs::write(&file, p.to_json()).unwrap();
+    let out = run(
+        &["apply", file.to_str().unwrap(), "--token-stdin"],
+        "t",
+        dir.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a look-alike login host is refused before any Graph call"
+    );
+}

@@ -1,0 +1,88 @@
+//! `plan(profile) -> Plan`: the one pure function behind every screen and the CLI.
+//!
+//! It runs each step's rules in order (each step in [`crate::steps`] owns its output
+//! types, re-exported here) and gathers what the admin must do in Entra and in
+//! the service desk, plus every issue found. No I/O, no clock, no randomness: the same
+//! profile always gives the same plan, which is what lets the UI re-plan on every
+//! keystroke and the CLI print the same thing the GUI shows.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::cloud::CloudInfo;
+use crate::profile::Profile;
+use crate::steps::{basics, consent, credential, csp, redirects, sso, sync};
+use crate::validation::{Issue, Issues, Severity};
+
+// Each step owns the types it produces; the plan only assembles them.
+pub use crate::steps::consent::ConsentPlan;
+pub use crate::steps::csp::CspScripts;
+pub use crate::steps::redirects::{PlannedRedirect, RedirectPurpose};
+pub use crate::steps::sso::SettingRow;
+
+/// Everything the wizard derives from a profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Plan {
+    /// True when there is no error (warnings allowed).
+    pub valid: bool,
+    /// The cloud and its endpoints.
+    pub cloud: CloudInfo,
+    /// The login base URL in use (`https://<login host>` or the profile's override).
+    pub authority: String,
+    /// True when the login host is a loopback provider (the practice sandbox or a test
+    /// provider): every screen labels such a customer SANDBOX.
+    pub sandbox: bool,
+    /// Step 1: the portal URL in effect (`<agent_url>/portal` when not set).
+    pub effective_portal_url: Option<String>,
+    /// Step 2: what to do on the app registration, in order.
+    pub registration_checklist: Vec<String>,
+    /// Step 2: the redirect URIs to register.
+    pub redirect_uris: Vec<PlannedRedirect>,
+    /// Step 4: the admin-consent link (absent until tenant, client and a redirect URI are valid).
+    pub consent: Option<ConsentPlan>,
+    /// Step 5: the AdminAgents scripts (CSP only, once the client id is valid).
+    pub csp_scripts: Option<CspScripts>,
+    /// Step 6: what to set in the service desk.
+    pub settings_sheet: Vec<SettingRow>,
+    /// Every error, warning and note, in step order.
+    pub issues: Vec<Issue>,
+}
+
+impl Plan {
+    /// The errors only.
+    pub fn errors(&self) -> impl Iterator<Item = &Issue> {
+        self.issues.iter().filter(|i| i.severity == Severity::Error)
+    }
+}
+
+/// Derives the plan for `profile`. Pure: see the module docs.
+pub fn plan(profile: &Profile) -> Plan {
+    let mut issues = Issues::default();
+    let b = basics::check(profile, &mut issues);
+    let redirect_uris = redirects::derive(profile, &b, &mut issues);
+    let registration_checklist = redirects::checklist(profile, &redirect_uris);
+    credential::check(profile, &mut issues);
+    let consent = consent::plan(profile, &b, &redirect_uris, &mut issues);
+    let csp_scripts = csp::scripts(profile, &b, &mut issues);
+    let mut settings_sheet = sso::check(profile, &b, &mut issues);
+    settings_sheet.extend(sync::check(profile, &b, &mut issues));
+
+    let mut issues = issues.0;
+    // Stable order: by step, errors first within a step; insertion order otherwise.
+    issues.sort_by_key(|i| (i.step, i.severity));
+    Plan {
+        valid: !issues.iter().any(|i| i.severity == Severity::Error),
+        cloud: profile.cloud.into(),
+        authority: b.authority.clone(),
+        sandbox: profile.is_practice(),
+        effective_portal_url: b.portal_url.clone(),
+        registration_checklist,
+        redirect_uris,
+        consent,
+        csp_scripts,
+        settings_sheet,
+        issues,
+    }
+}

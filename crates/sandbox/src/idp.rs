@@ -1,0 +1,1104 @@
+//! The sandbox tenant's identity provider: an Entra-like OpenID provider on 127.0.0.1 so
+//! that a trainee, a trainer or the README's run command can walk every wizard step and a
+//! passing SSO test with no Microsoft tenant.
+//!
+//! What it serves (paths as Entra's, `{tenant}` = [`SANDBOX_TENANT_ID`],
+//! [`SANDBOX_TENANT_DOMAIN`], `organizations` or `common`):
+//!
+//! - `GET /{tenant}/v2.0/.well-known/openid-configuration` — discovery; the issuer is
+//!   `<base>/<tenant id>/v2.0`, or Entra's `<base>/{tenantid}/v2.0` template for
+//!   `organizations`/`common`.
+//! - `GET /{tenant}/discovery/v2.0/keys` — the JWKS (one RSA-2048 key generated at start,
+//!   RS256, with a `kid`).
+//! - `GET /{tenant}/oauth2/v2.0/authorize` — `code id_token` + `form_post` (the SSO test)
+//!   and `code` + `query` (the delegated public-client sign-in of the Graph automation);
+//!   PKCE S256 required for every code; `nonce` required with an ID token; `state` echoed.
+//!   A sign-in page offers the two [`DEMO_USERS`] (`amr` with and without `mfa`);
+//!   a `login_hint` naming one of them skips the page.
+//! - `POST /{tenant}/oauth2/v2.0/token` — `authorization_code` (client secret in the body
+//!   or HTTP Basic, a certificate client assertion PS256/RS256 matched by `x5t#S256` or
+//!   `x5t`, or nothing for a public client) and `client_credentials` for
+//!   `https://graph.microsoft.com/.default` (the access token's `roles` are the app's
+//!   granted application permissions).
+//! - `GET /{tenant}/v2.0/adminconsent` — a consent page with Accept / Cancel; answers
+//!   `admin_consent=True&tenant=…&state=…&scope=…` or, on Cancel,
+//!   `error=access_denied&error_subcodes=cancel&error_description=AADSTS65004…` with
+//!   `admin_consent=True`, as Entra does.
+//! - `GET /{tenant}/oauth2/v2.0/logout`, `GET /` (the "portal": the tenant and its app
+//!   registrations with the secret's Value and Secret ID to copy), `GET /error?code=N`,
+//!   `GET /sandbox/info` (JSON [`SandboxInfo`]).
+//!
+//! Redirect URIs match as in Entra (reply-url.md): exact scheme, host and path (the path
+//! case-sensitively), the port ignored for `localhost`/`127.0.0.1`. A redirect URI that is
+//! not registered gets Entra's AADSTS50011 error *page*, never a redirect; errors after the
+//! redirect URI is validated go back to it. Errors carry Entra's fields (see [`errors`]).
+//!
+//! It can never be confused with a real tenant: it listens on 127.0.0.1 only, so every
+//! issuer and endpoint is `http://127.0.0.1:<port>/…`; every page has a SANDBOX banner;
+//! every response has the `x-entra-onboard-sandbox` header; its identifiers are fixed,
+//! documented and obviously fake (GUIDs starting `5a4db0c5`, the `.invalid` domain, a
+//! secret Value starting `SANDBOX~`).
+//!
+//! State is in memory behind an `Arc` ([`IdpState`]); pending sign-ins and codes expire
+//! after ten minutes and are capped in number.
+//!
+//! Left out, deliberately: refresh tokens and `offline_access`, sessions/SSO cookies
+//! (every authorize shows the picker), `prompt` other than `none`, the device-code flow,
+//! federated credentials, client-assertion `jti` replay detection, v1.0 endpoints and
+//! tokens, SAML, multi-tenant apps from other tenants (there is one tenant), the
+//! "need admin approval" page for a non-admin at the consent endpoint, `userinfo`.
+
+mod errors;
+mod flows;
+mod keys;
+mod pages;
+mod token;
+
+use entra_onboard_core::target::{Endpoint, Target, TargetError};
+use std::collections::{HashMap, VecDeque};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
+use url::Url;
+
+use entra_onboard_core::ids::Sensitive;
+use entra_onboard_core::steps::redirects::WIZARD_REDIRECT_URI;
+use entra_onboard_core::validation::{REDIRECT_URI_FORBIDDEN, REDIRECT_URI_MAX_LEN};
+use keys::{RegisteredCert, SigningKey};
+
+/// Directory (tenant) ID of the sandbox tenant. Fixed and obviously fake: every sandbox
+/// GUID starts with `5a4db0c5` ("sandbox").
+pub const SANDBOX_TENANT_ID: &str = "5a4db0c5-7e1a-4a47-8000-000000000001";
+/// Display name of the sandbox tenant.
+pub const SANDBOX_TENANT_NAME: &str = "Sandbox (practice) tenant";
+/// The tenant's domain: `.invalid` is reserved (RFC 2606) and never resolves.
+pub const SANDBOX_TENANT_DOMAIN: &str = "sandbox.invalid";
+/// Application (client) ID of the demo app registration.
+pub const SANDBOX_CLIENT_ID: &str = "5a4db0c5-a991-4d30-8000-000000000002";
+/// Display name of the demo app registration.
+pub const SANDBOX_APP_NAME: &str = "Sandbox demo app (Halo SSO practice)";
+/// Object ID of the demo app registration.
+pub const SANDBOX_APP_OBJECT_ID: &str = "5a4db0c5-0b1e-4c70-8000-000000000005";
+/// Object ID of the demo app's service principal (the `oid` of its app-only tokens).
+pub const SANDBOX_SP_OBJECT_ID: &str = "5a4db0c5-5e1f-4000-8000-000000000004";
+/// The demo client secret's **Value** (what the trainee pastes). Public and fake: it is
+/// printed by `entra-onboard sandbox` and shown on the portal page; it works only here.
+pub const SANDBOX_CLIENT_SECRET: &str = "SANDBOX~practice-secret.NOT-REAL_0123456789";
+/// The demo client secret's **Secret ID** (a GUID; pasting it instead of the Value gives
+/// AADSTS7000215, as in Entra).
+pub const SANDBOX_SECRET_ID: &str = "5a4db0c5-5ec1-4e70-8000-000000000003";
+/// The public client the Graph automation signs in with by default (Microsoft Graph
+/// Command Line Tools' well-known id), registered in the sandbox with `http://localhost`.
+pub const SANDBOX_PUBLIC_CLIENT_ID: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+/// Application permissions the demo app asks for (what the import feature needs).
+pub const SANDBOX_REQUIRED_ROLES: [&str; 2] = ["User.Read.All", "Group.Read.All"];
+/// Microsoft Graph, the only resource the sandbox issues access tokens for.
+pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
+/// Header on every response.
+pub const SANDBOX_HEADER: &str = "x-entra-onboard-sandbox";
+
+/// How long a sign-in page, a code or a consent prompt stays usable (Entra's codes live
+/// about ten minutes).
+const PENDING_TTL: Duration = Duration::from_secs(600);
+/// Cap on pending sign-ins and unredeemed codes, so a loop of requests cannot grow memory.
+const MAX_PENDING: usize = 1000;
+/// Lifetime of issued tokens.
+const TOKEN_LIFETIME_SECS: i64 = 3599;
+
+/// A demo user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoUser {
+    /// `preferred_username` / `upn`.
+    pub username: &'static str,
+    /// `name`.
+    pub name: &'static str,
+    /// `oid`.
+    pub oid: &'static str,
+    /// `amr`.
+    pub amr: &'static [&'static str],
+    /// Whether `amr` includes `mfa`.
+    pub mfa: bool,
+    /// Directory role, for the portal page.
+    pub role: &'static str,
+}
+
+/// The two demo users: an administrator who signed in with MFA, and a user with only a
+/// password (so the SSO report shows "MFA: yes" and "MFA: no").
+pub const DEMO_USERS: [DemoUser; 2] = [
+    DemoUser {
+        username: "admin@sandbox.invalid",
+        name: "Sandbox Admin",
+        oid: "5a4db0c5-ad01-4000-8000-000000000010",
+        amr: &["pwd", "mfa"],
+        mfa: true,
+        role: "Global Administrator",
+    },
+    DemoUser {
+        username: "user@sandbox.invalid",
+        name: "Sandbox User",
+        oid: "5a4db0c5-0fe1-4000-8000-000000000011",
+        amr: &["pwd"],
+        mfa: false,
+        role: "User (no admin role)",
+    },
+];
+
+/// True when `url` is a practice authority on this computer — the sandbox or a test
+/// provider, never Microsoft — so the UI labels the profile SANDBOX. The trust boundary's
+/// one loopback rule ([`entra_onboard_core::target::is_loopback_authority`]).
+pub use entra_onboard_core::target::is_loopback_authority as is_sandbox_authority;
+
+/// The sandbox could not start, or a change to its state was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// The port could not be bound.
+    #[error("the sandbox could not listen on 127.0.0.1:{port}: {reason}")]
+    Bind {
+        /// The port asked for (0 = any).
+        port: u16,
+        /// Why.
+        reason: String,
+    },
+    /// The signing key could not be made.
+    #[error("the sandbox's signing key could not be generated: {0}")]
+    Key(String),
+    /// The certificate is not usable.
+    #[error("the certificate cannot be registered: {0}")]
+    Certificate(String),
+    /// No such app in the sandbox.
+    #[error("the sandbox has no app with client ID {0}")]
+    UnknownApp(String),
+    /// The redirect URI is not one Entra would accept.
+    #[error("the redirect URI cannot be registered: {0}")]
+    RedirectUri(String),
+}
+
+impl SandboxError {
+    /// Stable code for the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SandboxError::Bind { .. } => "sandbox.bind",
+            SandboxError::Key(_) => "sandbox.key",
+            SandboxError::Certificate(_) => "sandbox.certificate",
+            SandboxError::UnknownApp(_) => "sandbox.unknown_app",
+            SandboxError::RedirectUri(_) => "sandbox.redirect_uri",
+        }
+    }
+}
+
+/// What the GUI shows about a running sandbox. No secret Value in it (the demo Value is
+/// the public constant [`SANDBOX_CLIENT_SECRET`]; the portal page shows it).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SandboxInfo {
+    /// `http://127.0.0.1:<port>`: the profile's `authority` (login host override).
+    pub base_url: String,
+    /// The portal page (`<base>/`).
+    pub portal_url: String,
+    /// Directory (tenant) ID.
+    pub tenant_id: String,
+    /// Tenant display name ("Sandbox (practice) tenant").
+    pub tenant_name: String,
+    /// Tenant domain (`sandbox.invalid`).
+    pub tenant_domain: String,
+    /// Application (client) ID of the demo app.
+    pub client_id: String,
+    /// Demo app display name.
+    pub app_name: String,
+    /// The demo secret's Secret ID (not the Value).
+    pub secret_id: String,
+    /// First three characters of the demo secret's Value, as Entra's `hint`.
+    pub secret_hint: String,
+    /// Redirect URIs registered on the demo app.
+    pub redirect_uris: Vec<String>,
+    /// Application permissions granted to the demo app (after admin consent).
+    pub granted_roles: Vec<String>,
+    /// The demo users.
+    pub demo_users: Vec<DemoUserInfo>,
+}
+
+impl SandboxInfo {
+    /// The portal page as an [`Endpoint`] of the sandbox's own practice target, for the
+    /// browser.
+    pub fn portal_endpoint(&self) -> Result<Endpoint, TargetError> {
+        Target::practice(&self.base_url)?.check_login("portal page", &self.portal_url)
+    }
+}
+
+/// A demo user, for the GUI.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DemoUserInfo {
+    /// Sign-in name.
+    pub username: String,
+    /// Display name.
+    pub name: String,
+    /// Whether the user's `amr` includes `mfa`.
+    pub mfa: bool,
+}
+
+/// What a registered certificate looks like, for the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateInfo {
+    /// Upper-case hex SHA-1 thumbprint (the portal's "Thumbprint").
+    pub thumbprint: String,
+    /// base64url SHA-256 of the DER (what `x5t#S256` must say).
+    pub x5t_s256: String,
+    /// Expiry.
+    pub not_after: chrono::DateTime<chrono::Utc>,
+}
+
+struct Secret {
+    id: String,
+    value: Sensitive<String>,
+    description: String,
+    expires: chrono::DateTime<chrono::Utc>,
+}
+
+struct App {
+    client_id: String,
+    object_id: String,
+    name: String,
+    public_client: bool,
+    redirect_uris: Vec<String>,
+    id_tokens_enabled: bool,
+    secrets: Vec<Secret>,
+    certificates: Vec<RegisteredCert>,
+    required_roles: Vec<String>,
+    granted_roles: Vec<String>,
+}
+
+impl App {
+    fn redirect_registered(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|r| redirect_matches(r, uri))
+    }
+}
+
+/// Entra's redirect URI match (reply-url.md): scheme, host and path exact (path
+/// case-sensitive), query exact, no fragment; the port is ignored for loopback hosts.
+pub fn redirect_matches(registered: &str, requested: &str) -> bool {
+    let (Ok(r), Ok(q)) = (Url::parse(registered), Url::parse(requested)) else {
+        return false;
+    };
+    if r.scheme() != q.scheme() || r.host_str() != q.host_str() || q.fragment().is_some() {
+        return false;
+    }
+    let loopback = matches!(r.host_str(), Some("localhost" | "127.0.0.1"));
+    if !loopback && r.port_or_known_default() != q.port_or_known_default() {
+        return false;
+    }
+    r.path() == q.path() && r.query() == q.query()
+}
+
+/// A response mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Query,
+    Fragment,
+    FormPost,
+}
+
+/// An authorize or consent request waiting for the user's choice.
+struct Pending {
+    created: Instant,
+    client_id: String,
+    redirect_uri: String,
+    mode: Mode,
+    state: Option<String>,
+    kind: PendingKind,
+}
+
+enum PendingKind {
+    SignIn {
+        code: bool,
+        id_token: bool,
+        scopes: Vec<String>,
+        nonce: Option<String>,
+        challenge: String,
+    },
+    Consent {
+        scope: String,
+    },
+}
+
+/// A finished choice waiting for the browser to pick it up (post/redirect/get).
+struct Completed {
+    created: Instant,
+    redirect_uri: String,
+    mode: Mode,
+    params: Vec<(String, String)>,
+}
+
+/// An authorization code.
+struct IssuedCode {
+    created: Instant,
+    client_id: String,
+    redirect_uri: String,
+    challenge: String,
+    nonce: Option<String>,
+    user: usize,
+    scopes: Vec<String>,
+}
+
+#[derive(Default)]
+struct Data {
+    apps: Vec<App>,
+    pending: HashMap<String, Pending>,
+    completed: HashMap<String, Completed>,
+    codes: HashMap<String, IssuedCode>,
+    /// Recently redeemed codes (for AADSTS54005 rather than "not valid").
+    redeemed: VecDeque<String>,
+}
+
+impl Data {
+    fn app(&self, client_id: &str) -> Option<&App> {
+        self.apps
+            .iter()
+            .find(|a| a.client_id.eq_ignore_ascii_case(client_id.trim()))
+    }
+
+    fn app_mut(&mut self, client_id: &str) -> Result<&mut App, SandboxError> {
+        self.apps
+            .iter_mut()
+            .find(|a| a.client_id.eq_ignore_ascii_case(client_id.trim()))
+            .ok_or_else(|| SandboxError::UnknownApp(client_id.to_string()))
+    }
+
+    /// Drops what has expired and, past the cap, the oldest.
+    fn sweep(&mut self) {
+        fn cap<T>(m: &mut HashMap<String, T>, created: impl Fn(&T) -> Instant) {
+            m.retain(|_, v| created(v).elapsed() < PENDING_TTL);
+            while m.len() >= MAX_PENDING {
+                let Some(oldest) = m
+                    .iter()
+                    .min_by_key(|(_, v)| created(v))
+                    .map(|(k, _)| k.clone())
+                else {
+                    break;
+                };
+                m.remove(&oldest);
+            }
+        }
+        cap(&mut self.pending, |p| p.created);
+        cap(&mut self.completed, |c| c.created);
+        cap(&mut self.codes, |c| c.created);
+        while self.redeemed.len() > MAX_PENDING {
+            self.redeemed.pop_front();
+        }
+    }
+}
+
+struct Inner {
+    base_url: String,
+    key: SigningKey,
+    data: Mutex<Data>,
+}
+
+/// The sandbox provider's state: apps, pending sign-ins, codes and the signing key.
+/// Cheap to clone (an `Arc`).
+#[derive(Clone)]
+pub struct IdpState(Arc<Inner>);
+
+impl std::fmt::Debug for IdpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdpState")
+            .field("base_url", &self.0.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+fn demo_app() -> App {
+    App {
+        client_id: SANDBOX_CLIENT_ID.into(),
+        object_id: SANDBOX_APP_OBJECT_ID.into(),
+        name: SANDBOX_APP_NAME.into(),
+        public_client: false,
+        redirect_uris: vec![WIZARD_REDIRECT_URI.into()],
+        id_tokens_enabled: true,
+        secrets: vec![Secret {
+            id: SANDBOX_SECRET_ID.into(),
+            value: Sensitive::new(SANDBOX_CLIENT_SECRET.into()),
+            description: "Sandbox practice secret".into(),
+            expires: chrono::Utc::now() + chrono::Months::new(12),
+        }],
+        certificates: Vec::new(),
+        required_roles: SANDBOX_REQUIRED_ROLES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        granted_roles: Vec::new(),
+    }
+}
+
+fn public_client_app() -> App {
+    App {
+        client_id: SANDBOX_PUBLIC_CLIENT_ID.into(),
+        object_id: "5a4db0c5-0b1e-4c70-8000-000000000006".into(),
+        name: "Microsoft Graph Command Line Tools (sandbox stand-in)".into(),
+        public_client: true,
+        redirect_uris: vec!["http://localhost".into()],
+        id_tokens_enabled: false,
+        secrets: Vec::new(),
+        certificates: Vec::new(),
+        required_roles: Vec::new(),
+        granted_roles: Vec::new(),
+    }
+}
+
+impl IdpState {
+    /// A fresh sandbox tenant (demo app not consented yet) served at `base_url`
+    /// (`http://127.0.0.1:<port>`, no trailing slash). Generates the signing key.
+    pub fn new(base_url: &str) -> Result<IdpState, SandboxError> {
+        let key = SigningKey::generate().map_err(SandboxError::Key)?;
+        Ok(IdpState(Arc::new(Inner {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            key,
+            data: Mutex::new(Data {
+                apps: vec![demo_app(), public_client_app()],
+                ..Data::default()
+            }),
+        })))
+    }
+
+    fn data(&self) -> MutexGuard<'_, Data> {
+        // A panic while holding the lock leaves consistent data (every change is one
+        // assignment), so a poisoned lock is still usable.
+        self.0.data.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        &self.0.base_url
+    }
+
+    /// The tenant's issuer, `<base>/<tenant id>/v2.0`.
+    pub fn issuer(&self) -> String {
+        format!("{}/{SANDBOX_TENANT_ID}/v2.0", self.0.base_url)
+    }
+
+    /// Registers a certificate (PEM or DER, public part only) on an app, as uploading a
+    /// `.cer` in the portal does. RSA ≥ 2048 bits only (Entra's minimum).
+    pub fn register_certificate(
+        &self,
+        client_id: &str,
+        cert: &[u8],
+    ) -> Result<CertificateInfo, SandboxError> {
+        let c = RegisteredCert::parse(cert).map_err(SandboxError::Certificate)?;
+        if c.key_bits < 2048 {
+            return Err(SandboxError::Certificate(format!(
+                "RSA key size {} is less than the minimum required 2048 bits",
+                c.key_bits
+            )));
+        }
+        let info = CertificateInfo {
+            thumbprint: c.thumbprint.clone(),
+            x5t_s256: c.x5t_s256.clone(),
+            not_after: c.not_after,
+        };
+        let mut d = self.data();
+        let app = d.app_mut(client_id)?;
+        if app.public_client {
+            return Err(SandboxError::Certificate(
+                "a public client has no credentials".into(),
+            ));
+        }
+        if !app.certificates.iter().any(|x| x.x5t_s256 == c.x5t_s256) {
+            app.certificates.push(c);
+        }
+        Ok(info)
+    }
+
+    /// Adds a client secret with this Value and expiry (e.g. an expired one to practise
+    /// AADSTS7000222). Returns its Secret ID.
+    pub fn add_secret(
+        &self,
+        client_id: &str,
+        value: Sensitive<String>,
+        expires: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, SandboxError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut d = self.data();
+        d.app_mut(client_id)?.secrets.push(Secret {
+            id: id.clone(),
+            value,
+            description: "Added through the sandbox API".into(),
+            expires,
+        });
+        Ok(id)
+    }
+
+    /// Registers a redirect URI on an app (Authentication blade). Refuses what Entra
+    /// refuses: not https (except http://localhost and http://127.0.0.1), a fragment, more
+    /// than 256 characters, the characters `! $ ' ( ) , ;`.
+    pub fn add_redirect_uri(&self, client_id: &str, uri: &str) -> Result<(), SandboxError> {
+        let bad = |m: &str| Err(SandboxError::RedirectUri(format!("{uri}: {m}")));
+        if uri.len() > REDIRECT_URI_MAX_LEN {
+            return bad("longer than 256 characters");
+        }
+        if uri.contains(REDIRECT_URI_FORBIDDEN) {
+            return bad("contains one of ! $ ' ( ) , ;");
+        }
+        let Ok(u) = Url::parse(uri) else {
+            return bad("not an absolute URL");
+        };
+        let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1"));
+        if !(u.scheme() == "https" || (u.scheme() == "http" && loopback)) {
+            return bad("must start with https:// (http:// only for localhost)");
+        }
+        if u.fragment().is_some() {
+            return bad("must not contain a fragment (#…)");
+        }
+        let mut d = self.data();
+        let app = d.app_mut(client_id)?;
+        if !app.redirect_uris.iter().any(|r| r == uri) {
+            app.redirect_uris.push(uri.to_string());
+        }
+        Ok(())
+    }
+
+    /// Removes a redirect URI (exact string). Returns whether it was registered.
+    pub fn remove_redirect_uri(&self, client_id: &str, uri: &str) -> Result<bool, SandboxError> {
+        let mut d = self.data();
+        let app = d.app_mut(client_id)?;
+        let before = app.redirect_uris.len();
+        app.redirect_uris.retain(|r| r != uri);
+        Ok(app.redirect_uris.len() != before)
+    }
+
+    /// The app's redirect URIs.
+    pub fn redirect_uris(&self, client_id: &str) -> Result<Vec<String>, SandboxError> {
+        let mut d = self.data();
+        Ok(d.app_mut(client_id)?.redirect_uris.clone())
+    }
+
+    /// Ticks or clears "ID tokens" (implicit grant and hybrid flows); cleared gives
+    /// AADSTS700054 to `response_type=code id_token`, as in Entra.
+    pub fn set_id_tokens_enabled(&self, client_id: &str, on: bool) -> Result<(), SandboxError> {
+        self.data().app_mut(client_id)?.id_tokens_enabled = on;
+        Ok(())
+    }
+
+    /// Sets the application permissions an app asks for (API permissions blade).
+    pub fn set_required_roles(
+        &self,
+        client_id: &str,
+        roles: Vec<String>,
+    ) -> Result<(), SandboxError> {
+        self.data().app_mut(client_id)?.required_roles = roles;
+        Ok(())
+    }
+
+    /// Grants admin consent for the app's required permissions, as Accept on the consent
+    /// page does.
+    pub fn grant_admin_consent(&self, client_id: &str) -> Result<(), SandboxError> {
+        let mut d = self.data();
+        let app = d.app_mut(client_id)?;
+        app.granted_roles = app.required_roles.clone();
+        Ok(())
+    }
+
+    /// Revokes every granted application permission.
+    pub fn revoke_admin_consent(&self, client_id: &str) -> Result<(), SandboxError> {
+        self.data().app_mut(client_id)?.granted_roles.clear();
+        Ok(())
+    }
+
+    /// Application permissions granted to the app.
+    pub fn granted_roles(&self, client_id: &str) -> Result<Vec<String>, SandboxError> {
+        Ok(self.data().app_mut(client_id)?.granted_roles.clone())
+    }
+
+    /// Verifies an access token this sandbox issued (signature and expiry) and returns its
+    /// claims — for the Graph double to accept the sandbox's tokens.
+    pub fn verify_access_token(&self, token: &str) -> Option<Value> {
+        self.0
+            .key
+            .verify(token)
+            .filter(|c| c.get("aud").and_then(Value::as_str) == Some(GRAPH_RESOURCE))
+    }
+
+    /// What the GUI shows.
+    pub fn info(&self) -> SandboxInfo {
+        let d = self.data();
+        let app = d.app(SANDBOX_CLIENT_ID);
+        SandboxInfo {
+            base_url: self.0.base_url.clone(),
+            portal_url: format!("{}/", self.0.base_url),
+            tenant_id: SANDBOX_TENANT_ID.into(),
+            tenant_name: SANDBOX_TENANT_NAME.into(),
+            tenant_domain: SANDBOX_TENANT_DOMAIN.into(),
+            client_id: SANDBOX_CLIENT_ID.into(),
+            app_name: SANDBOX_APP_NAME.into(),
+            secret_id: SANDBOX_SECRET_ID.into(),
+            secret_hint: SANDBOX_CLIENT_SECRET.chars().take(3).collect(),
+            redirect_uris: app.map(|a| a.redirect_uris.clone()).unwrap_or_default(),
+            granted_roles: app.map(|a| a.granted_roles.clone()).unwrap_or_default(),
+            demo_users: DEMO_USERS
+                .iter()
+                .map(|u| DemoUserInfo {
+                    username: u.username.into(),
+                    name: u.name.into(),
+                    mfa: u.mfa,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Which tenant a path segment names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Segment {
+    Tenant,
+    Organizations,
+    Common,
+}
+
+fn segment(s: &str) -> Option<Segment> {
+    if s.eq_ignore_ascii_case(SANDBOX_TENANT_ID) || s.eq_ignore_ascii_case(SANDBOX_TENANT_DOMAIN) {
+        Some(Segment::Tenant)
+    } else if s == "organizations" {
+        Some(Segment::Organizations)
+    } else if s == "common" {
+        Some(Segment::Common)
+    } else {
+        None
+    }
+}
+
+/// Query or form parameters; the first value of a name wins.
+#[derive(Debug, Default)]
+pub(crate) struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(raw: &[u8]) -> Params {
+        Params(url::form_urlencoded::parse(raw).into_owned().collect())
+    }
+
+    fn query(raw: Option<String>) -> Params {
+        Params::parse(raw.unwrap_or_default().as_bytes())
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut res = (status, body.to_string()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    res
+}
+
+async fn discovery(State(s): State<IdpState>, Path(tenant): Path<String>) -> Response {
+    let Some(seg) = segment(&tenant) else {
+        return errors::tenant_not_found(&tenant).json(s.base_url());
+    };
+    let b = s.base_url();
+    let (issuer, path) = match seg {
+        Segment::Tenant => (s.issuer(), SANDBOX_TENANT_ID.to_string()),
+        Segment::Organizations => (format!("{b}/{{tenantid}}/v2.0"), "organizations".into()),
+        Segment::Common => (format!("{b}/{{tenantid}}/v2.0"), "common".into()),
+    };
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "token_endpoint": format!("{b}/{path}/oauth2/v2.0/token"),
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "jwks_uri": format!("{b}/{path}/discovery/v2.0/keys"),
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": issuer,
+            "request_uri_parameter_supported": false,
+            "authorization_endpoint": format!("{b}/{path}/oauth2/v2.0/authorize"),
+            "end_session_endpoint": format!("{b}/{path}/oauth2/v2.0/logout"),
+            "http_logout_supported": true,
+            "frontchannel_logout_supported": true,
+            "code_challenge_methods_supported": ["S256"],
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "auth_time", "amr", "nonce", "name", "preferred_username", "email", "oid", "tid", "ver", "c_hash", "at_hash"],
+            "tenant_region_scope": "SANDBOX",
+            "cloud_instance_name": "sandbox.invalid",
+            "sandbox": true,
+        }),
+    )
+}
+
+async fn jwks(State(s): State<IdpState>, Path(tenant): Path<String>) -> Response {
+    let issuer = match segment(&tenant) {
+        Some(Segment::Tenant) => s.issuer(),
+        Some(_) => format!("{}/{{tenantid}}/v2.0", s.base_url()),
+        None => return errors::tenant_not_found(&tenant).json(s.base_url()),
+    };
+    json_response(StatusCode::OK, &s.0.key.jwks(&issuer))
+}
+
+async fn portal(State(s): State<IdpState>) -> Response {
+    let apps: Vec<pages::PortalApp> = {
+        let d = s.data();
+        d.apps
+            .iter()
+            .map(|a| pages::PortalApp {
+                name: a.name.clone(),
+                client_id: a.client_id.clone(),
+                object_id: a.object_id.clone(),
+                public_client: a.public_client,
+                redirect_uris: a.redirect_uris.clone(),
+                secrets: a
+                    .secrets
+                    .iter()
+                    .map(|x| {
+                        (
+                            x.description.clone(),
+                            x.expires.format("%Y-%m-%d").to_string(),
+                            x.value.expose().clone(),
+                            x.id.clone(),
+                        )
+                    })
+                    .collect(),
+                certificates: a
+                    .certificates
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.thumbprint.clone(),
+                            c.subject.clone(),
+                            c.not_after.format("%Y-%m-%d").to_string(),
+                        )
+                    })
+                    .collect(),
+                required_roles: a.required_roles.clone(),
+                granted_roles: a.granted_roles.clone(),
+                id_tokens: a.id_tokens_enabled,
+            })
+            .collect()
+    };
+    pages::portal(s.base_url(), &apps, &DEMO_USERS)
+}
+
+async fn error_lookup(RawQuery(q): RawQuery) -> Response {
+    let p = Params::query(q);
+    let code: String = p
+        .get("code")
+        .unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(10)
+        .collect();
+    pages::message(
+        StatusCode::OK,
+        &format!("AADSTS{code}"),
+        &format!(
+            "The sandbox mimics this Entra error. Microsoft's current text for it is at https://login.microsoftonline.com/error?code={code}."
+        ),
+    )
+}
+
+async fn info(State(s): State<IdpState>) -> Response {
+    json_response(
+        StatusCode::OK,
+        &serde_json::to_value(s.info()).unwrap_or_default(),
+    )
+}
+
+async fn not_found() -> Response {
+    pages::message(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "The sandbox does not serve this address. The portal is at /.",
+    )
+}
+
+/// The provider's routes, for serving alone ([`start`]) or merged with other sandbox
+/// routes (the Graph double): no fallback is set, so `Router::merge` with a router that
+/// has one works. Every response gets the [`SANDBOX_HEADER`] header and `no-store`.
+pub fn idp_router(state: IdpState) -> Router {
+    Router::new()
+        .route("/", get(portal))
+        .route("/error", get(error_lookup))
+        .route("/sandbox/info", get(info))
+        .route("/sandbox/signin", post(flows::signin))
+        .route("/sandbox/consent", post(flows::consent_decision))
+        .route("/sandbox/complete", get(flows::complete))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(jwks))
+        .route("/{tenant}/oauth2/v2.0/authorize", get(flows::authorize))
+        .route("/{tenant}/oauth2/v2.0/token", post(token::token))
+        .route("/{tenant}/oauth2/v2.0/logout", get(flows::logout))
+        .route("/{tenant}/v2.0/adminconsent", get(flows::admin_consent))
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::map_response(mark))
+}
+
+/// The SANDBOX marker and `no-store` on every response.
+async fn mark(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        SANDBOX_HEADER,
+        HeaderValue::from_static("practice tenant on this computer; not Microsoft"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res
+}
+
+/// How to start the sandbox.
+#[derive(Default)]
+pub struct SandboxOptions {
+    /// Port on 127.0.0.1; `None` or `Some(0)` picks a free one.
+    pub port: Option<u16>,
+    /// Start with admin consent already granted for the demo app.
+    pub pre_consented: bool,
+    /// More routes to serve on the same port (e.g. the Graph double), merged after the
+    /// provider's. May have a fallback.
+    pub extra_routes: Option<Router>,
+}
+
+/// A running sandbox. Dropping it stops the server; [`SandboxHandle::shutdown`] stops it
+/// and waits.
+pub struct SandboxHandle {
+    state: IdpState,
+    addr: SocketAddr,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SandboxHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxHandle")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SandboxHandle {
+    /// `http://127.0.0.1:<port>` — the profile's `authority`.
+    pub fn base_url(&self) -> &str {
+        self.state.base_url()
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// [`SANDBOX_TENANT_ID`].
+    pub fn tenant_id(&self) -> &'static str {
+        SANDBOX_TENANT_ID
+    }
+
+    /// [`SANDBOX_CLIENT_ID`].
+    pub fn client_id(&self) -> &'static str {
+        SANDBOX_CLIENT_ID
+    }
+
+    /// The provider's state (register a certificate, grant consent…).
+    pub fn state(&self) -> &IdpState {
+        &self.state
+    }
+
+    /// What the GUI shows.
+    pub fn info(&self) -> SandboxInfo {
+        self.state.info()
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for SandboxHandle {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Starts the sandbox on 127.0.0.1 (never another interface) and returns at once; it
+/// serves until the handle is dropped or shut down. Needs a Tokio runtime.
+pub async fn start(options: SandboxOptions) -> Result<SandboxHandle, SandboxError> {
+    let port = options.port.unwrap_or(0);
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        .await
+        .map_err(|e| SandboxError::Bind {
+            port,
+            reason: e.to_string(),
+        })?;
+    let addr = listener.local_addr().map_err(|e| SandboxError::Bind {
+        port,
+        reason: e.to_string(),
+    })?;
+    let state = IdpState::new(&format!("http://{addr}"))?;
+    if options.pre_consented {
+        state.grant_admin_consent(SANDBOX_CLIENT_ID)?;
+    }
+    let app = match options.extra_routes {
+        // The marker again after the merge, so the extra routes carry it too.
+        Some(extra) => idp_router(state.clone())
+            .merge(extra)
+            .layer(axum::middleware::map_response(mark)),
+        None => idp_router(state.clone())
+            .fallback(not_found)
+            .layer(axum::middleware::map_response(mark)),
+    };
+    let stop = CancellationToken::new();
+    let s = stop.clone();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { s.cancelled().await })
+            .await;
+    });
+    Ok(SandboxHandle {
+        state,
+        addr,
+        stop,
+        task: Some(task),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sandbox_authority_is_loopback_only() {
+        assert!(is_sandbox_authority("http://127.0.0.1:8123"));
+        assert!(is_sandbox_authority("http://localhost:8123/"));
+        assert!(is_sandbox_authority("http://[::1]:8123"));
+        assert!(!is_sandbox_authority("https://login.microsoftonline.com"));
+        assert!(!is_sandbox_authority("https://127.0.0.1.example.com"));
+        assert!(!is_sandbox_authority("http://10.0.0.1"));
+        assert!(!is_sandbox_authority("not a url"));
+    }
+
+    #[test]
+    fn redirect_uri_matching_is_entras() {
+        let reg = WIZARD_REDIRECT_URI;
+        assert!(redirect_matches(
+            reg,
+            "http://localhost:51234/entra-onboard/callback"
+        ));
+        assert!(redirect_matches(reg, reg));
+        assert!(!redirect_matches(
+            reg,
+            "http://localhost:51234/Entra-Onboard/callback"
+        ));
+        assert!(!redirect_matches(
+            reg,
+            "http://localhost:51234/entra-onboard/callback/"
+        ));
+        assert!(!redirect_matches(
+            reg,
+            "https://localhost/entra-onboard/callback"
+        ));
+        assert!(!redirect_matches(
+            reg,
+            "http://127.0.0.1:5/entra-onboard/callback"
+        ));
+        assert!(redirect_matches(
+            "http://localhost",
+            "http://localhost:4000/"
+        ));
+        assert!(redirect_matches(
+            "https://acme.halopsa.com/auth",
+            "https://ACME.halopsa.com/auth"
+        ));
+        assert!(!redirect_matches(
+            "https://acme.halopsa.com/auth",
+            "https://acme.halopsa.com:8443/auth"
+        ));
+        assert!(!redirect_matches(reg, "not a url"));
+    }
+
+    #[test]
+    fn identifiers_are_fixed_guids_and_the_secret_passes_step_3() {
+        for id in [
+            SANDBOX_TENANT_ID,
+            SANDBOX_CLIENT_ID,
+            SANDBOX_SECRET_ID,
+            SANDBOX_SP_OBJECT_ID,
+            SANDBOX_APP_OBJECT_ID,
+            DEMO_USERS[0].oid,
+            DEMO_USERS[1].oid,
+        ] {
+            assert_eq!(entra_onboard_core::ids::parse_guid(id).as_deref(), Some(id));
+            assert!(id.starts_with("5a4db0c5"));
+        }
+        assert!(
+            entra_onboard_core::steps::credential::check_secret_value(SANDBOX_CLIENT_SECRET)
+                .is_ok()
+        );
+        assert!(
+            entra_onboard_core::steps::credential::check_secret_value(SANDBOX_SECRET_ID).is_err()
+        );
+        assert!(SANDBOX_CLIENT_SECRET.starts_with("SANDBOX~"));
+    }
+
+    #[test]
+    fn state_api() {
+        let s = IdpState::new("http://127.0.0.1:9").unwrap();
+        assert!(s.granted_roles(SANDBOX_CLIENT_ID).unwrap().is_empty());
+        s.grant_admin_consent(SANDBOX_CLIENT_ID).unwrap();
+        assert_eq!(
+            s.granted_roles(SANDBOX_CLIENT_ID).unwrap(),
+            SANDBOX_REQUIRED_ROLES
+        );
+        assert_eq!(
+            s.granted_roles("nope").unwrap_err().code(),
+            "sandbox.unknown_app"
+        );
+        assert!(
+            s.add_redirect_uri(SANDBOX_CLIENT_ID, "http://acme.example/x")
+                .is_err()
+        );
+        assert!(
+            s.add_redirect_uri(SANDBOX_CLIENT_ID, "https://acme.example/a(b)")
+                .is_err()
+        );
+        s.add_redirect_uri(SANDBOX_CLIENT_ID, "https://acme.halopsa.com/auth")
+            .unwrap();
+        assert!(
+            s.remove_redirect_uri(SANDBOX_CLIENT_ID, "https://acme.halopsa.com/auth")
+                .unwrap()
+        );
+        let err = s
+            .register_certificate(SANDBOX_CLIENT_ID, b"not a cert")
+            .unwrap_err();
+        assert_eq!(err.code(), "sandbox.certificate");
+        let info = s.info();
+        assert_eq!(info.secret_hint, "SAN");
+        assert!(
+            !serde_json::to_string(&info)
+                .unwrap()
+                .contains(SANDBOX_CLIENT_SECRET)
+        );
+    }
+}

@@ -78,7 +78,7 @@ APP_FEATURES=(--features entra-onboard-app/custom-protocol)
 TAURI_CLI_VERSION=2.12.5
 # The CLI runs beforeBuildCommand (`npm run build`) in the frontend folder, which it finds by
 # looking for a package.json; TAURI_FRONTEND_PATH points it at ui/ rather than leaving it to
-# pick among ui/ and the test peers under engine/tests/.
+# pick among ui/ and the test peers under crates/engine/tests/.
 tauri_cli() {
   TAURI_APP_PATH="$ROOT" TAURI_FRONTEND_PATH="$ROOT/ui" \
     npx --yes "@tauri-apps/cli@$TAURI_CLI_VERSION" "$@"

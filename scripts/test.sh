@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing and runs every check and test:
-#   formatting, clippy (-D warnings), UI type check + lint + unit tests + build,
-#   engine and app tests (real Secret Service through gnome-keyring under dbus-run-session),
+#   formatting, the crates' dependency directions, clippy (-D warnings), UI type check +
+#   lint + unit tests + build, the tests of every crate and the app (real Secret Service
+#   through gnome-keyring under dbus-run-session),
 #   the real OpenID provider peer, the TypeScript bindings check, and the end-to-end test
 #   that drives the real app window under Xvfb through tauri-driver + WebKitWebDriver.
 . "$(dirname "$0")/lib.sh"
@@ -14,7 +15,7 @@ if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --locked --quiet
 fi
 ensure_ui_deps
-for peer in "$ROOT"/engine/tests/*/package.json; do
+for peer in "$ROOT"/crates/*/tests/*/package.json; do
   [ -f "$peer" ] || continue
   d=$(dirname "$peer")
   if [ ! -d "$d/node_modules" ]; then
@@ -27,6 +28,9 @@ cd "$ROOT"
 say "cargo fmt --check"
 cargo fmt --all -- --check
 
+say "Crate directions (core pure; engine without sandbox; sandbox without engine)"
+"$ROOT/scripts/check-crates.sh"
+
 say "UI: type check, lint, unit tests, build"
 npm --prefix ui run check --silent
 npm --prefix ui run lint --silent
@@ -36,7 +40,7 @@ build_ui
 say "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets "${APP_FEATURES[@]}" -- -D warnings
 
-say "Rust tests (engine, CLI, keychain, SSO test, app)"
+say "Rust tests (core, engine, sandbox, CLI, keychain, SSO test, app)"
 # A private session bus with an unlocked gnome-keyring: the keychain tests use the real
 # Secret Service, and nothing lands in this user's own keyring or config folder.
 scratch=$(mktemp -d)

@@ -1,4 +1,4 @@
-//! Tauri commands: one-line adapters over the engine. Every rule lives in `entra-onboard`;
+//! Tauri commands: one-line adapters over the engine. Every rule lives in `entra-onboard-core`;
 //! a command only picks the engine call, passes validated arguments and maps the error.
 //!
 //! Arguments from the webview are untrusted: profile ids are checked by the store (only a

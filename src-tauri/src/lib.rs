@@ -1,5 +1,6 @@
 //! The Entra Onboard desktop shell: a window, the app state and the command table. All
-//! behaviour is in the `entra-onboard` engine; see `commands.rs`.
+//! behaviour is in the crates (`entra-onboard-core` rules, `entra-onboard-engine` flows, the
+//! `entra-onboard-sandbox` practice tenant); see `commands.rs`.
 
 mod commands;
 mod error;

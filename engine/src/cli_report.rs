@@ -15,8 +15,8 @@ use chrono::Utc;
 
 use crate::cli::Format;
 use crate::dashboard::{CustomerCard, Dashboard, ExpiryLevel, dashboard};
-use crate::profile::{CredentialKind, ProfileStore};
 use crate::keychain::Keychain;
+use crate::profile::{CredentialKind, ProfileStore};
 use crate::transfer::{ImportSummary, Replace, export_bundle, import_bundle, read_import_file};
 
 fn w(e: std::io::Error) -> String {
@@ -232,7 +232,13 @@ pub fn render_import(sum: &ImportSummary, dir: &Path) -> String {
         );
     }
     for p in &sum.skipped {
-        let _ = writeln!(s, "  = {}  ({}) unchanged: {}", name(&p.name), p.id, p.reason);
+        let _ = writeln!(
+            s,
+            "  = {}  ({}) unchanged: {}",
+            name(&p.name),
+            p.id,
+            p.reason
+        );
     }
     for c in &sum.conflicts {
         let _ = writeln!(

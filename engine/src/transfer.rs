@@ -259,7 +259,8 @@ pub const MAX_LISTED_CHANGES: usize = 30;
 const MAX_SHOWN_CHARS: usize = 80;
 /// The fields that say who the customer is: a replacement changing any of them deletes the
 /// customer's keychain entries.
-pub const IDENTITY_FIELDS: [&str; 5] = ["authority", "cloud", "tenant_id", "client_id", "agent_url"];
+pub const IDENTITY_FIELDS: [&str; 5] =
+    ["authority", "cloud", "tenant_id", "client_id", "agent_url"];
 
 /// The import file as a whole could not be used (nothing was imported).
 #[derive(Debug, thiserror::Error)]
@@ -654,7 +655,12 @@ fn field_changes(here: &Profile, incoming: &Profile) -> Vec<FieldChange> {
         v
     };
     let mut out = Vec::new();
-    diff_values(String::new(), &as_value(here), &as_value(incoming), &mut out);
+    diff_values(
+        String::new(),
+        &as_value(here),
+        &as_value(incoming),
+        &mut out,
+    );
     out.sort_by_key(|c| !IDENTITY_FIELDS.contains(&top_field(&c.field)));
     out
 }
@@ -924,7 +930,10 @@ mod tests {
         assert!(sum.replaced.is_empty() && sum.imported.is_empty() && sum.skipped.is_empty());
         assert_eq!(sum.conflicts.len(), 2);
         let c = &sum.conflicts[0];
-        assert_eq!((c.id.as_str(), c.name.as_str(), c.name_here.as_str()), (a.id.as_str(), "Acme (renamed)", "Acme"));
+        assert_eq!(
+            (c.id.as_str(), c.name.as_str(), c.name_here.as_str()),
+            (a.id.as_str(), "Acme (renamed)", "Acme")
+        );
         assert_eq!(
             c.changes,
             [FieldChange {
@@ -940,12 +949,20 @@ mod tests {
         assert_eq!(file_of(&to, &b.id), before_b);
 
         // Replacing only the confirmed id (the app's confirmation) leaves the other one.
-        let sum = import_bundle(&to, &changed, &Replace::Only(vec![a.id.clone()]), no_keychain)
-            .unwrap();
+        let sum = import_bundle(
+            &to,
+            &changed,
+            &Replace::Only(vec![a.id.clone()]),
+            no_keychain,
+        )
+        .unwrap();
         assert_eq!(sum.replaced.len(), 1);
         assert_eq!(sum.replaced[0].name, "Acme (renamed)");
         assert_eq!(sum.replaced[0].fields, ["name"]);
-        assert!(sum.keychain_removed.is_empty(), "the identity did not change");
+        assert!(
+            sum.keychain_removed.is_empty(),
+            "the identity did not change"
+        );
         assert_eq!(sum.needs_credentials, ["Acme (renamed)"]);
         assert_eq!(sum.conflicts.len(), 1);
         assert_eq!(sum.conflicts[0].id, b.id);
@@ -955,7 +972,11 @@ mod tests {
         // --replace: every conflict.
         let sum = import_bundle(&to, &changed, &Replace::All, no_keychain).unwrap();
         assert_eq!(sum.replaced.len(), 1);
-        assert_eq!(sum.skipped.len(), 1, "Acme is now the same as the file's copy");
+        assert_eq!(
+            sum.skipped.len(),
+            1,
+            "Acme is now the same as the file's copy"
+        );
         assert_eq!(to.load(&b.id).unwrap().name, "Contoso (old)");
     }
 
@@ -1020,7 +1041,11 @@ mod tests {
         );
         assert_eq!(p.customer_tenants[0].name.as_deref(), Some("Fabrikam"));
         assert_eq!(p.credential.certificate_file, None);
-        assert_eq!(p.credential.thumbprint.as_deref(), Some("AB12"), "facts stay");
+        assert_eq!(
+            p.credential.thumbprint.as_deref(),
+            Some("AB12"),
+            "facts stay"
+        );
         let text = file_of(&store, &p.id);
         for word in ["/etc/shadow", "ceo@contoso.com", "consented", "declined"] {
             assert!(!text.contains(word), "{word} was imported: {text}");
@@ -1058,7 +1083,11 @@ mod tests {
             rejected,
             (1..=6).map(|i| (i, "transfer.bad_id")).collect::<Vec<_>>()
         );
-        assert!(sum.rejected[0].reason.contains("canonical UUID"), "{}", sum.rejected[0].reason);
+        assert!(
+            sum.rejected[0].reason.contains("canonical UUID"),
+            "{}",
+            sum.rejected[0].reason
+        );
         assert_eq!(sum.imported.len(), 1);
         assert_eq!(sum.imported[0].id, canonical);
         assert_eq!(store.scan().unwrap().profiles.len(), 1);
@@ -1092,10 +1121,22 @@ mod tests {
             ]
         );
         let reason = |i: usize| sum.rejected[i].reason.as_str();
-        assert!(reason(0).starts_with("its tenant_id \"common\""), "{}", reason(0));
-        assert!(reason(1).contains("customer_tenants[1].tenant"), "{}", reason(1));
+        assert!(
+            reason(0).starts_with("its tenant_id \"common\""),
+            "{}",
+            reason(0)
+        );
+        assert!(
+            reason(1).contains("customer_tenants[1].tenant"),
+            "{}",
+            reason(1)
+        );
         assert!(reason(2).contains("allowed_tenants[1]"), "{}", reason(2));
-        assert!(reason(3).contains("customer_tenants[0].tenant"), "{}", reason(3));
+        assert!(
+            reason(3).contains("customer_tenants[0].tenant"),
+            "{}",
+            reason(3)
+        );
         assert_eq!(sum.imported.len(), 2);
     }
 
@@ -1129,7 +1170,11 @@ mod tests {
         let c = &sum.conflicts[0];
         assert_eq!(c.identity_changes, ["authority", "agent_url"]);
         assert_eq!(
-            c.changes.iter().map(|c| c.field.as_str()).take(2).collect::<Vec<_>>(),
+            c.changes
+                .iter()
+                .map(|c| c.field.as_str())
+                .take(2)
+                .collect::<Vec<_>>(),
             ["agent_url", "authority"],
             "who-the-customer-is fields first"
         );
@@ -1140,7 +1185,9 @@ mod tests {
         assert!(sum.replaced.is_empty() && sum.keychain_removed.is_empty());
         assert_eq!(sum.rejected[0].code, "keychain.unavailable");
         assert!(
-            sum.rejected[0].reason.starts_with("not replaced: its authority, agent_url changed"),
+            sum.rejected[0]
+                .reason
+                .starts_with("not replaced: its authority, agent_url changed"),
             "{}",
             sum.rejected[0].reason
         );
@@ -1149,10 +1196,18 @@ mod tests {
         // Equivalent spellings are not identity changes (no keychain needed).
         let mut same = here.clone();
         same.tenant_id = here.tenant_id.to_uppercase();
-        same.agent_url = format!("{}/", here.agent_url.to_uppercase().replace("HTTPS", "https"));
+        same.agent_url = format!(
+            "{}/",
+            here.agent_url.to_uppercase().replace("HTTPS", "https")
+        );
         same.name = "Acme Ltd".into();
-        let sum = import_bundle(&store, &export_bundle(&[same], Utc::now()), &Replace::All, no_keychain)
-            .unwrap();
+        let sum = import_bundle(
+            &store,
+            &export_bundle(&[same], Utc::now()),
+            &Replace::All,
+            no_keychain,
+        )
+        .unwrap();
         assert_eq!(sum.replaced.len(), 1, "{:?}", sum.rejected);
         assert!(sum.keychain_removed.is_empty());
     }

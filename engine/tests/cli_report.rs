@@ -265,7 +265,9 @@ fn a_changed_copy_is_a_conflict_until_replace() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("Imported 0, replaced 0, unchanged 0, conflicts 1 (not replaced), rejected 0"),
+        text.contains(
+            "Imported 0, replaced 0, unchanged 0, conflicts 1 (not replaced), rejected 0"
+        ),
         "{text}"
     );
     assert!(text.contains("NOT replaced"), "{text}");
@@ -274,23 +276,35 @@ fn a_changed_copy_is_a_conflict_until_replace() {
         text.contains("verified: "),
         "losing this computer's pass is shown: {text}"
     );
-    assert!(text.contains("run the import again with --replace"), "{text}");
+    assert!(
+        text.contains("run the import again with --replace"),
+        "{text}"
+    );
     assert!(!text.contains("Keychain:"), "{text}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), before, "untouched");
 
-    let out = run(&["profiles", "--import", newer, "--format", "json"], home.path());
+    let out = run(
+        &["profiles", "--import", newer, "--format", "json"],
+        home.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
     let sum: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(sum["replaced"], serde_json::json!([]));
     assert_eq!(sum["conflicts"][0]["id"], ACME_ID);
-    assert_eq!(sum["conflicts"][0]["identityChanges"], serde_json::json!([]));
+    assert_eq!(
+        sum["conflicts"][0]["identityChanges"],
+        serde_json::json!([])
+    );
 
     // With --replace: replaced (same identity, so no keychain is needed), exit 0.
     let out = run(&["profiles", "--import", newer, "--replace"], home.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("replaced 1"), "{text}");
-    assert!(text.contains("replaced by the file's copy; changed: name, verified"), "{text}");
+    assert!(
+        text.contains("replaced by the file's copy; changed: name, verified"),
+        "{text}"
+    );
     let out = run(&["profiles", "--show", ACME_ID], home.path());
     let shown = stdout(&out);
     assert!(shown.contains("Acme Renamed"), "{shown}");
@@ -324,7 +338,13 @@ fn imports_clear_evidence_and_paths_and_refuse_bad_ids_and_tenants() {
     )
     .unwrap();
     let out = run(
-        &["profiles", "--import", bundle.to_str().unwrap(), "--format", "json"],
+        &[
+            "profiles",
+            "--import",
+            bundle.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
         home.path(),
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -354,7 +374,9 @@ fn imports_clear_evidence_and_paths_and_refuse_bad_ids_and_tenants() {
     assert!(!contoso.contains("id_rsa"), "{contoso}");
     assert!(contoso.contains("\"admin_consent\": null"), "{contoso}");
     assert!(
-        !contoso.contains("consented") && !contoso.contains("declined") && !contoso.contains("65004"),
+        !contoso.contains("consented")
+            && !contoso.contains("declined")
+            && !contoso.contains("65004"),
         "{contoso}"
     );
     let out = run(&["dashboard", "--format", "json"], home.path());

@@ -173,6 +173,8 @@ describe('customers', () => {
     render(App);
     await screen.findAllByTestId('customer-row');
     const file = new File(['{"format":"entra-onboard-profiles"}'], 'bundle.json', { type: 'application/json' });
+    // jsdom's File has no text().
+    Object.defineProperty(file, 'text', { value: async () => '{"format":"entra-onboard-profiles"}' });
 
     // Keep: nothing replaced, and the summary says so.
     await user.upload(screen.getByTestId('import-profiles'), file);

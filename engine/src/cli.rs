@@ -169,10 +169,16 @@ enum Command {
         /// Write every profile to one JSON file (no secrets in it) for another computer.
         #[arg(long, value_name = "FILE", conflicts_with = "import")]
         export: Option<PathBuf>,
-        /// Import an export file (or a single profile file): newer copies replace older
-        /// ones, the rest are skipped. Exit 1 when a profile in it was rejected.
+        /// Import an export file (or a single profile file). A customer already here with
+        /// other values is a conflict: listed and left alone unless --replace. Exit 1 when a
+        /// profile in it was rejected or left as a conflict.
         #[arg(long, value_name = "FILE")]
         import: Option<PathBuf>,
+        /// With --import: replace the customers already here with the file's copies (a
+        /// changed tenant, client id, cloud, authority or agent URL also deletes their
+        /// keychain entries).
+        #[arg(long, requires = "import")]
+        replace: bool,
         /// Output format for the list.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -447,9 +453,10 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
         } => crate::cli_report::export_profiles(&file, out),
         Command::Profiles {
             import: Some(file),
+            replace,
             format,
             ..
-        } => crate::cli_report::import_profiles(&file, format, out),
+        } => crate::cli_report::import_profiles(&file, replace, format, out),
         Command::Profiles { show, format, .. } => {
             let store = ProfileStore::open_default().map_err(|e| e.to_string())?;
             if let Some(id) = show {

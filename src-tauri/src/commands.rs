@@ -518,11 +518,23 @@ pub fn export_profiles(state: State<'_, AppState>) -> Result<ExportOutcome> {
     Ok(transfer::export_store(&state.store, chrono::Utc::now())?)
 }
 
-/// Imports profiles from an exported file's text (or one profile's JSON). Newer copies
-/// replace older ones; secrets must be entered again (the summary names who needs it).
+/// Imports profiles from an exported file's text (or one profile's JSON); secrets must be
+/// entered again (the summary names who needs it). Customers already here with other values
+/// come back as conflicts and are left alone; the UI shows their changed fields and, once
+/// the admin confirms, calls again with those ids in `replace`.
 #[tauri::command]
-pub fn import_profiles(state: State<'_, AppState>, text: String) -> Result<ImportSummary> {
-    Ok(transfer::import_bundle(&state.store, &text)?)
+pub fn import_profiles(
+    state: State<'_, AppState>,
+    text: String,
+    replace: Option<Vec<String>>,
+) -> Result<ImportSummary> {
+    let replace = replace.map_or(transfer::Replace::Nothing, transfer::Replace::Only);
+    Ok(transfer::import_bundle(
+        &state.store,
+        &text,
+        &replace,
+        Keychain::open,
+    )?)
 }
 
 /// The app's name and version, for the footer and the About line.

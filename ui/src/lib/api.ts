@@ -146,7 +146,8 @@ export const api = {
   dashboard: () => call<Dashboard>('dashboard'),
   exportReport: (profile: Profile) => call<string>('export_report', { profile }),
   exportProfiles: () => call<ExportOutcome>('export_profiles'),
-  importProfiles: (text: string) => call<ImportSummary>('import_profiles', { text }),
+  importProfiles: (text: string, replace: string[] | null = null) =>
+    call<ImportSummary>('import_profiles', { text, replace }),
   appInfo: () => call<AppInfo>('app_info'),
   syncPreview: (profile: Profile) => call<SyncPreview>('sync_preview', { profile }),
   exportSyncCsv: (profile: Profile) => call<string>('export_sync_csv', { profile }),

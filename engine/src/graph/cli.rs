@@ -7,7 +7,7 @@
 //! hidden `--graph-url` points at the test double or the sandbox (https, or http on
 //! loopback only).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -117,13 +117,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 fn read_token() -> Result<Sensitive<String>, String> {
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(64 * 1024)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("could not read the token from standard input: {e}"))?;
-    let text = String::from_utf8(bytes).map_err(|_| "the token is not UTF-8".to_string())?;
+    let text = crate::bounded::read_stdin(crate::bounded::MAX_STDIN_SECRET_BYTES, "a token")
+        .map_err(|e| e.to_string())?;
     let token = text.lines().next().unwrap_or_default().trim().to_string();
     if token.is_empty() {
         return Err("--token-stdin: standard input holds no token".into());
@@ -172,7 +167,7 @@ async fn connect(p: &Profile, g: &GraphArgs, scopes: &[&str]) -> Result<GraphCli
 }
 
 fn load(path: &Path) -> Result<Profile, String> {
-    Profile::read_file(path).map_err(|e| format!("{}: {e}", path.display()))
+    crate::cli::load(path)
 }
 
 fn profile_id(p: &Profile, path: &Path) -> Result<String, String> {
@@ -200,8 +195,12 @@ pub fn run_apply(a: ApplyArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
                 .cert
                 .as_ref()
                 .ok_or("--credential certificate needs --cert <file.pem>")?;
-            let pem =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let pem = crate::bounded::read_to_string(
+                path,
+                crate::bounded::MAX_PEM_BYTES,
+                "a PEM certificate",
+            )
+            .map_err(|e| e.to_string())?;
             let der = crate::sso_test::token::pem_block(&pem, "CERTIFICATE")
                 .ok_or_else(|| format!("{}: no PEM CERTIFICATE block", path.display()))?;
             CredentialRequest::Certificate { cert_der: der }

@@ -69,7 +69,7 @@ pub const PFX_PASSWORD_CHARS: usize = 24;
 /// Longest common name (X.520 `ub-common-name`).
 pub const MAX_COMMON_NAME_CHARS: usize = 64;
 /// Largest `.pfx` accepted on import: a leaf, a chain and a key fit in a few kilobytes.
-pub const MAX_PFX_BYTES: usize = 256 * 1024;
+pub const MAX_PFX_BYTES: usize = crate::bounded::MAX_PFX_BYTES as usize;
 
 /// Letters and digits without the look-alikes 0/O, 1/l/I: the password is pasted, but
 /// sometimes read out over the phone too. 56 symbols, so 24 of them ≈ 139 bits.

@@ -86,8 +86,8 @@ enum Command {
         /// With --capture: a customer tenant (ID or domain) instead of the profile's own.
         #[arg(long, value_name = "ID", requires = "capture")]
         tenant: Option<String>,
-        /// With --capture: seconds to wait for the answer.
-        #[arg(long, default_value_t = 300, value_name = "SECS")]
+        /// With --capture: seconds to wait for the answer (1 to 3600).
+        #[arg(long, default_value_t = 300, value_name = "SECS", value_parser = timeout_secs())]
         timeout: u64,
         /// With --capture: output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -130,8 +130,8 @@ enum Command {
     SsoTest {
         /// The profile JSON file.
         profile: PathBuf,
-        /// Seconds to wait for the browser to come back.
-        #[arg(long, default_value_t = 180, value_name = "SECS")]
+        /// Seconds to wait for the browser to come back (1 to 3600).
+        #[arg(long, default_value_t = 180, value_name = "SECS", value_parser = timeout_secs())]
         timeout: u64,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -321,6 +321,12 @@ where
             ExitCode::from(2)
         }
     }
+}
+
+/// `--timeout SECS`: 1 to [`crate::sso_test::MAX_TIMEOUT_SECS`], so a typo (or
+/// `18446744073709551615`) is a clear argument error, not an overflowing deadline.
+pub(crate) fn timeout_secs() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=crate::sso_test::MAX_TIMEOUT_SECS)
 }
 
 pub(crate) fn load(path: &std::path::Path) -> Result<Profile, String> {

@@ -149,8 +149,8 @@ pub enum TenantsAction {
         /// Every tenant not consented yet.
         #[arg(long)]
         all: bool,
-        /// Seconds to wait for each answer.
-        #[arg(long, default_value_t = 300, value_name = "SECS")]
+        /// Seconds to wait for each answer (1 to 3600).
+        #[arg(long, default_value_t = 300, value_name = "SECS", value_parser = crate::cli::timeout_secs())]
         timeout: u64,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]

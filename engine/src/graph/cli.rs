@@ -44,8 +44,8 @@ pub struct GraphArgs {
     /// Tools, 14d82eec-204b-4c2f-b7e8-296a70dab67e).
     #[arg(long, value_name = "GUID")]
     pub signin_client_id: Option<String>,
-    /// Seconds to wait for the sign-in in the browser.
-    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    /// Seconds to wait for the sign-in in the browser (1 to 3600).
+    #[arg(long, default_value_t = 300, value_name = "SECS", value_parser = crate::cli::timeout_secs())]
     pub timeout: u64,
     /// Graph base URL instead of the cloud's (tests and the sandbox).
     #[arg(long, hide = true, value_name = "URL")]

@@ -416,7 +416,9 @@ pub fn check_request(req: &CertificateRequest) -> Result<(), CertificateError> {
 pub fn validity(now: DateTime<Utc>, months: u32) -> (DateTime<Utc>, DateTime<Utc>) {
     // Whole seconds: X.509 times have no fractions, so what is shown equals what is signed.
     let now = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-    let not_before = now - TimeDelta::minutes(BACKDATE_MINUTES);
+    let not_before = now
+        .checked_sub_signed(TimeDelta::minutes(BACKDATE_MINUTES))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
     let not_after = now
         .checked_add_months(Months::new(months))
         .unwrap_or(DateTime::<Utc>::MAX_UTC);

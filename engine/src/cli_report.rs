@@ -176,7 +176,11 @@ pub fn import_profiles(
     out: &mut dyn Write,
 ) -> Result<ExitCode, String> {
     let store = ProfileStore::open_default().map_err(|e| e.to_string())?;
-    let text = read_import_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // A refused read already names the file.
+    let text = read_import_file(path).map_err(|e| match e {
+        crate::transfer::TransferError::File(e) => e.to_string(),
+        e => format!("{}: {e}", path.display()),
+    })?;
     let policy = if replace {
         Replace::All
     } else {

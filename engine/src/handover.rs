@@ -50,9 +50,13 @@ pub struct FollowUp {
     pub detail: Option<String>,
 }
 
-/// The date on which the credential should be replaced: 30 days before it expires.
+/// The date on which the credential should be replaced: 30 days before it expires (the
+/// first representable day for an expiry at the very start of the calendar, which a
+/// hand-edited profile can hold).
 pub fn rotate_by(expires_on: NaiveDate) -> NaiveDate {
-    expires_on - chrono::Duration::days(ROTATE_DAYS_BEFORE_EXPIRY)
+    expires_on
+        .checked_sub_days(chrono::Days::new(ROTATE_DAYS_BEFORE_EXPIRY.unsigned_abs()))
+        .unwrap_or(NaiveDate::MIN)
 }
 
 fn credential_label(kind: CredentialKind) -> &'static str {

@@ -12,6 +12,7 @@
 //! too.
 
 pub mod aadsts;
+pub mod bounded;
 pub mod browser;
 pub mod cli;
 pub mod cli_creds;

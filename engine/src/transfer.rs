@@ -57,7 +57,7 @@ pub const BUNDLE_FORMAT: &str = "entra-onboard-profiles";
 /// The bundle format version this build writes and reads.
 pub const BUNDLE_VERSION: u32 = 1;
 /// Largest import accepted. A bundle of a thousand customers is a few megabytes.
-pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
+pub const MAX_IMPORT_BYTES: usize = crate::bounded::MAX_BUNDLE_BYTES as usize;
 
 #[derive(Serialize)]
 struct BundleOut<'a> {
@@ -298,6 +298,9 @@ pub enum TransferError {
     /// The profile store could not be read.
     #[error(transparent)]
     Store(#[from] ProfileError),
+    /// The import file is not a regular file, too large or unreadable.
+    #[error(transparent)]
+    File(#[from] crate::bounded::ReadError),
 }
 
 impl TransferError {
@@ -310,24 +313,15 @@ impl TransferError {
             TransferError::TooNew(_) => "transfer.too_new",
             TransferError::Io { .. } => "transfer.io",
             TransferError::Store(e) => e.code(),
+            TransferError::File(e) => e.code(),
         }
     }
 }
 
-/// Reads an import file, refusing anything over [`MAX_IMPORT_BYTES`] before reading it.
+/// Reads an import file: a regular file of at most [`MAX_IMPORT_BYTES`], the cap checked
+/// while reading ([`crate::bounded`]).
 pub fn read_import_file(path: &Path) -> Result<String, TransferError> {
-    let io = |e: std::io::Error| TransferError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
-    let size = std::fs::metadata(path).map_err(io)?.len();
-    if size > MAX_IMPORT_BYTES as u64 {
-        return Err(TransferError::TooLarge {
-            size,
-            limit: MAX_IMPORT_BYTES,
-        });
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
+    let bytes = crate::bounded::read_file(path, MAX_IMPORT_BYTES as u64, "a profile export")?;
     String::from_utf8(bytes).map_err(|_| TransferError::Parse("it is not UTF-8 text".into()))
 }
 
@@ -1317,13 +1311,19 @@ mod tests {
         f.set_len(MAX_IMPORT_BYTES as u64 + 1).unwrap();
         assert_eq!(
             read_import_file(&path).unwrap_err().code(),
-            "transfer.too_large"
+            "file.too_large"
         );
         assert_eq!(
             read_import_file(&dir.path().join("missing.json"))
                 .unwrap_err()
                 .code(),
-            "transfer.io"
+            "file.io"
         );
+        #[cfg(unix)]
+        {
+            let err = read_import_file(Path::new("/dev/zero")).unwrap_err();
+            assert_eq!(err.code(), "file.not_regular");
+            assert!(err.to_string().contains("a profile export"), "{err}");
+        }
     }
 }

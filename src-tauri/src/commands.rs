@@ -296,7 +296,11 @@ pub async fn create_certificate(
         vault::create_certificate(&kc, &mut profile, &request, &dir, chrono::Utc::now())?;
     // Practice: the sandbox plays Entra, so "upload the .cer" happens here.
     if entra_onboard::sandbox::practice::is_practice(&profile)
-        && let Ok(pem) = std::fs::read(&certificate.files.pem)
+        && let Ok(pem) = entra_onboard::bounded::read_file(
+            &certificate.files.pem,
+            entra_onboard::bounded::MAX_PEM_BYTES,
+            "a PEM certificate",
+        )
     {
         let _ = state
             .sandbox()

@@ -432,7 +432,11 @@ fn demo_app() -> App {
             id: SANDBOX_SECRET_ID.into(),
             value: Sensitive::new(SANDBOX_CLIENT_SECRET.into()),
             description: "Sandbox practice secret".into(),
-            expires: chrono::Utc::now() + chrono::Months::new(12),
+            expires: {
+                let now = chrono::Utc::now();
+                now.checked_add_months(chrono::Months::new(12))
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+            },
         }],
         certificates: Vec::new(),
         required_roles: SANDBOX_REQUIRED_ROLES

@@ -321,7 +321,11 @@ async fn serve(
     }
 }
 
-async fn read_request(stream: &mut TcpStream, limits: Limits) -> Result<Request, ReadError> {
+// Generic over the reader so the parser can be fed arbitrary bytes in tests.
+async fn read_request(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    limits: Limits,
+) -> Result<Request, ReadError> {
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -407,6 +411,10 @@ async fn read_request(stream: &mut TcpStream, limits: Limits) -> Result<Request,
     request.body = body;
     Ok(request)
 }
+
+#[cfg(test)]
+#[path = "loopback_props.rs"]
+mod props;
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)

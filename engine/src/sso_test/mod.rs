@@ -55,6 +55,18 @@ pub type ProgressFn = Arc<dyn Fn(&SsoProgress) + Send + Sync>;
 
 /// Default wait for the admin to sign in.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
+/// Longest wait for the browser to come back, in seconds (the SSO test, consent capture,
+/// the Graph sign-in): an hour is far longer than any sign-in. The CLI refuses more
+/// (`--timeout`); options built in code are clamped to it by [`deadline_after`].
+pub const MAX_TIMEOUT_SECS: u64 = 3600;
+
+/// The deadline `timeout` from now, clamped to [`MAX_TIMEOUT_SECS`]: `Instant + Duration`
+/// panics when the sum cannot be represented, so no caller's options may reach it.
+pub fn deadline_after(timeout: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(timeout.min(Duration::from_secs(MAX_TIMEOUT_SECS)))
+        .unwrap_or(now)
+}
 
 /// How to run the test.
 #[derive(Clone)]
@@ -460,7 +472,7 @@ impl Run {
         }
 
         let waited = Instant::now();
-        let deadline = tokio::time::Instant::now() + options.timeout;
+        let deadline = deadline_after(options.timeout);
         let progress = self.progress.clone();
         let mut ignored = Vec::new();
         let outcome = loopback::wait(listener, &state, options.limits, deadline, cancel, |why| {

@@ -69,7 +69,7 @@ pub const PFX_PASSWORD_CHARS: usize = 24;
 /// Longest common name (X.520 `ub-common-name`).
 pub const MAX_COMMON_NAME_CHARS: usize = 64;
 /// Largest `.pfx` accepted on import: a leaf, a chain and a key fit in a few kilobytes.
-pub const MAX_PFX_BYTES: usize = 256 * 1024;
+pub const MAX_PFX_BYTES: usize = crate::bounded::MAX_PFX_BYTES as usize;
 
 /// Letters and digits without the look-alikes 0/O, 1/l/I: the password is pasted, but
 /// sometimes read out over the phone too. 56 symbols, so 24 of them ≈ 139 bits.
@@ -416,7 +416,9 @@ pub fn check_request(req: &CertificateRequest) -> Result<(), CertificateError> {
 pub fn validity(now: DateTime<Utc>, months: u32) -> (DateTime<Utc>, DateTime<Utc>) {
     // Whole seconds: X.509 times have no fractions, so what is shown equals what is signed.
     let now = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-    let not_before = now - TimeDelta::minutes(BACKDATE_MINUTES);
+    let not_before = now
+        .checked_sub_signed(TimeDelta::minutes(BACKDATE_MINUTES))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
     let not_after = now
         .checked_add_months(Months::new(months))
         .unwrap_or(DateTime::<Utc>::MAX_UTC);

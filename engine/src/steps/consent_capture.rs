@@ -456,7 +456,7 @@ pub async fn capture(
             message: e.to_string(),
         }),
     }
-    let deadline = tokio::time::Instant::now() + options.timeout;
+    let deadline = crate::sso_test::deadline_after(options.timeout);
     let cb = loopback::wait(listener, &state, options.limits, deadline, cancel, |why| {
         emit(ConsentProgress::Ignored {
             reason: why.to_string(),

@@ -43,7 +43,7 @@ use crate::target::{Target, TenantSegment};
 use crate::validation::Issues;
 
 /// Largest import accepted, in bytes (500 tenants with names are ~50 KB).
-pub const MAX_INPUT_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_INPUT_BYTES: usize = crate::bounded::MAX_TENANT_CSV_BYTES as usize;
 /// Most tenant rows kept from one import; further rows are listed as refused.
 pub const MAX_ROWS: usize = 5000;
 /// Longest customer name kept.

@@ -27,9 +27,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::plan::{Plan, RedirectPurpose};
 use crate::profile::{ConsentRecord, ConsentStatus, CredentialKind, Profile, TenantType};
 use crate::sandbox::idp::is_sandbox_authority;
-use crate::sso_test::loopback::html_escape as esc;
+use crate::sso_test::loopback::html_escape;
 use crate::steps::redirects::WIZARD_REDIRECT_URI;
 use crate::validation::Severity;
+
+/// Every value in the report: from the profile (names, tenants, Entra's words) — cleaned of
+/// control and bidi characters ([`crate::text::clean`]), then HTML-escaped.
+fn esc(s: &str) -> String {
+    html_escape(&crate::text::clean(s))
+}
 
 /// How long before expiry the report asks for the credential to be rotated (the same lead
 /// time as the calendar reminder and the dashboard's "rotate now" badge).

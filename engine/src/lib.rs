@@ -31,6 +31,7 @@ pub mod sandbox;
 pub mod sso_test;
 pub mod steps;
 pub mod sync_preview;
+pub mod text;
 pub mod transfer;
 pub mod validation;
 pub mod vault;

@@ -359,7 +359,7 @@ fn display_name(n: &str) -> String {
     if n.trim().is_empty() {
         "(unnamed customer)".into()
     } else {
-        n.trim().to_string()
+        crate::text::clean(n.trim()).into_owned()
     }
 }
 

@@ -126,7 +126,19 @@ impl GraphErrorBody {
     /// Parses Graph's `{"error":{…}}`; anything else becomes a body with the status and a
     /// short excerpt, so a proxy's HTML error page is still shown (never a token: responses
     /// do not carry the request's Authorization header).
+    ///
+    /// Every string is cleaned ([`crate::text::clean`]): it is shown in the terminal, the
+    /// UI and reports.
     pub fn parse(status: u16, body: &[u8]) -> GraphErrorBody {
+        let mut b = Self::parse_raw(status, body);
+        b.code = crate::text::cleaned(b.code);
+        b.message = crate::text::cleaned(b.message);
+        b.request_id = crate::text::cleaned_opt(b.request_id);
+        b.date = crate::text::cleaned_opt(b.date);
+        b
+    }
+
+    fn parse_raw(status: u16, body: &[u8]) -> GraphErrorBody {
         let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let e = &v["error"];
         if let Some(code) = e["code"].as_str() {

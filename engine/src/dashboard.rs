@@ -251,6 +251,20 @@ mod tests {
     }
 
     #[test]
+    fn a_card_shows_names_without_control_or_bidi_characters() {
+        let mut p = Profile::new("Acme\u{202E}gnp.exe\u{1b}]0;pwned\u{7}");
+        p.agent_url = "https://acme.halopsa.com\u{1b}[2J".into();
+        p.verified = Some(Verification {
+            verified_at: chrono::Utc::now(),
+            signed_in_as: Some("ada\u{2066}@contoso.com".into()),
+        });
+        let c = CustomerCard::of(&p, d("2025-06-01"));
+        assert_eq!(c.name, "Acmegnp.exe]0;pwned");
+        assert_eq!(c.agent_url, "https://acme.halopsa.com[2J");
+        assert_eq!(c.signed_in_as.as_deref(), Some("ada@contoso.com"));
+    }
+
+    #[test]
     fn expiry_levels_serialise_as_the_ui_expects() {
         let names: Vec<String> = [
             ExpiryLevel::None,

@@ -855,6 +855,25 @@ mod tests {
     }
 
     #[test]
+    fn control_and_bidi_characters_from_the_profile_are_removed() {
+        let mut p = acme();
+        p.name = "Acme\u{202E}gnp.exe\u{1b}[2J".into();
+        p.customer_tenants = vec![CustomerTenant {
+            tenant: "contoso.com".into(),
+            name: Some("Con\u{2066}toso\u{0}".into()),
+            consent: ConsentRecord {
+                status: ConsentStatus::Failed,
+                message: Some("AADSTS65004:\u{1b}]0;x\u{7} no\r\nTrace ID: 1".into()),
+                ..ConsentRecord::default()
+            },
+        }];
+        let html = report(&p);
+        assert!(!html.chars().any(|c| c != '\n' && crate::text::is_unsafe(c)));
+        assert!(html.contains("Acmegnp.exe[2J") && html.contains("Contoso"));
+        assert!(html.contains("AADSTS65004:]0;x no Trace ID: 1"), "{html}");
+    }
+
+    #[test]
     fn never_shows_more_than_the_three_character_hint() {
         let mut p = acme();
         p.credential = Default::default();

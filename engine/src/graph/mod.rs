@@ -471,6 +471,15 @@ mod tests {
         let e = GraphErrorBody::parse(502, b"<html>Bad gateway</html>");
         assert_eq!(e.code, "http_502");
         assert!(e.message.contains("Bad gateway"));
+        // A hostile or broken answer cannot drive the terminal or reorder the text.
+        let b = "{\"error\":{\"code\":\"Bad\\u001b[31m\",\"message\":\"no\\u202e\\r\\nSSO test: PASSED\",\"innerError\":{\"request-id\":\"r\\u0007\"}}}";
+        let e = GraphErrorBody::parse(400, b.as_bytes());
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str(), e.request_id.as_deref()),
+            ("Bad[31m", "no SSO test: PASSED", Some("r"))
+        );
+        let e = GraphErrorBody::parse(502, "<p>\u{1b}[2J\u{2066}x</p>".as_bytes());
+        assert_eq!(e.message, "<p>[2Jx</p>");
     }
 
     #[test]

@@ -595,6 +595,23 @@ mod tests {
     }
 
     #[test]
+    fn entras_words_reach_the_outcome_without_control_or_bidi_characters() {
+        let o = parse(&format!(
+            "error=invalid%1B_request&error_description=AADSTS90094%3A%1B%5D0%3Bx%07+admin%E2%80%AE+needed%0D%0ATrace+ID%3A+1&state={STATE}"
+        ))
+        .unwrap();
+        assert_eq!(o.error.as_deref(), Some("invalid_request"));
+        assert_eq!(
+            o.error_description.as_deref(),
+            Some("AADSTS90094:]0;x admin needed Trace ID: 1")
+        );
+        let o = parse(&format!("admin_consent=%1B%5B2JNo&state={STATE}")).unwrap();
+        assert!(!o.message.contains('\u{1b}'), "{}", o.message);
+        let e = parse(&format!("%1Bx=1&%1Bx=2&state={STATE}")).unwrap_err();
+        assert_eq!(e, ConsentRedirectError::Duplicate("x".into()));
+    }
+
+    #[test]
     fn bad_or_missing_state_is_refused_even_with_consent() {
         let q = format!("admin_consent=True&tenant={T}");
         assert_eq!(parse(&q).unwrap_err().code(), "consent.missing_state");

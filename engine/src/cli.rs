@@ -490,8 +490,15 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
                             .verified_at
                             .map(|d| format!("verified {}", d.format("%Y-%m-%d")))
                             .unwrap_or_else(|| "not verified".into());
-                        writeln!(out, "  {}  {}  {}  ({verified})", s.id, s.name, s.agent_url)
-                            .map_err(w)?;
+                        // Names and URLs may come from an imported file: cleaned for the terminal.
+                        writeln!(
+                            out,
+                            "  {}  {}  {}  ({verified})",
+                            s.id,
+                            crate::text::clean(&s.name),
+                            crate::text::clean(&s.agent_url)
+                        )
+                        .map_err(w)?;
                     }
                 }
             }
@@ -583,11 +590,11 @@ fn secret(action: SecretAction, out: &mut dyn Write) -> Result<ExitCode, String>
                     writeln!(out).map_err(w)?;
                 }
                 Format::Text => {
-                    let name = if p.name.trim().is_empty() {
+                    let name = crate::text::clean(if p.name.trim().is_empty() {
                         id.as_str()
                     } else {
                         p.name.trim()
-                    };
+                    });
                     if st.secret_stored {
                         let hint = hint.map(|h| format!(" · hint {h}…")).unwrap_or_default();
                         let expiry = match p.credential.expires_on {
@@ -774,11 +781,11 @@ fn sso_test(
 pub fn render_plan(p: &Profile, plan: &Plan) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let name = if p.name.trim().is_empty() {
+    let name = crate::text::clean(if p.name.trim().is_empty() {
         "(unnamed profile)"
     } else {
         p.name.trim()
-    };
+    });
     let _ = writeln!(s, "Entra Onboard plan for {name}");
     let _ = writeln!(
         s,

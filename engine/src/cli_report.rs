@@ -69,11 +69,11 @@ pub fn render_dashboard(d: &Dashboard, dir: &Path) -> String {
         let _ = writeln!(s, "  (none yet — create one in the desktop app)");
     }
     for c in &d.customers {
-        let name = if c.name.trim().is_empty() {
+        let name = crate::text::clean(if c.name.trim().is_empty() {
             "(unnamed)"
         } else {
             c.name.trim()
-        };
+        });
         let sandbox = if c.sandbox { " [SANDBOX]" } else { "" };
         let attention = if c.needs_attention() { "!" } else { " " };
         let _ = writeln!(
@@ -205,11 +205,12 @@ pub fn import_profiles(
 /// The import summary as text.
 pub fn render_import(sum: &ImportSummary, dir: &Path) -> String {
     use std::fmt::Write as _;
+    // Names come from the imported file: cleaned for the terminal.
     let name = |n: &str| {
         if n.trim().is_empty() {
             "(unnamed)".to_string()
         } else {
-            n.trim().to_string()
+            crate::text::clean(n.trim()).into_owned()
         }
     };
     let mut s = String::new();

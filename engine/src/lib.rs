@@ -33,6 +33,7 @@ pub mod sso_test;
 pub mod steps;
 pub mod sync_preview;
 pub mod target;
+pub mod text;
 pub mod transfer;
 pub mod validation;
 pub mod vault;

@@ -705,7 +705,7 @@ fn shown_value(v: &Value) -> String {
 /// A value from a file made safe to print: control characters dropped (they could move a
 /// terminal's cursor) and cut to [`MAX_SHOWN_CHARS`].
 fn shown(s: &str) -> String {
-    let clean: String = s.chars().filter(|c| !c.is_control()).collect();
+    let clean = crate::text::clean(s).into_owned();
     if clean.chars().count() > MAX_SHOWN_CHARS {
         let mut cut: String = clean.chars().take(MAX_SHOWN_CHARS - 1).collect();
         cut.push('…');
@@ -727,7 +727,7 @@ fn display_name(n: &str) -> String {
     if n.trim().is_empty() {
         "(unnamed customer)".into()
     } else {
-        n.trim().to_string()
+        crate::text::clean(n.trim()).into_owned()
     }
 }
 

@@ -116,6 +116,7 @@ function report(over: Partial<SsoReport> = {}): SsoReport {
     error: null,
     timings_ms: { discovery: 5n, browser: 100n, verdict: 8n, redeem: 4n, consent: 3n, total: 120n },
     ignoredRequests: [],
+    ignoredRequestsTotal: 0,
     testedAt: '2026-11-22T10:00:00Z',
     ...over,
   };
@@ -174,5 +175,16 @@ describe('test and save', () => {
     await user.click(screen.getByTestId('run-sso-test'));
     await user.click(await screen.findByTestId('cancel-sso-test'));
     expect(callsOf('cancel_browser_flow')).toHaveLength(1);
+  });
+
+  it('counts every stray request but lists only the ones the engine kept', async () => {
+    handlers.run_sso_test = () =>
+      report({ ignoredRequests: ['a request for another path', 'a PUT request'], ignoredRequestsTotal: 57 });
+    const user = userEvent.setup();
+    render(TestAndSave, { profile: profile(), plan: plan(), ongoto: vi.fn() });
+    await user.click(screen.getByTestId('run-sso-test'));
+    expect(await screen.findByText('57 stray request(s) ignored while waiting')).toBeInTheDocument();
+    expect(screen.getByText('a PUT request')).toBeInTheDocument();
+    expect(screen.getByText('… and 55 more (not listed)')).toBeInTheDocument();
   });
 });

@@ -325,9 +325,10 @@ pub async fn sign_in(
     let raw: RawToken = serde_json::from_slice(&body)
         .map_err(|_| SigninError::Token("the token endpoint did not answer with JSON".into()))?;
     if let Some(error) = raw.error {
+        // Shown in the terminal and the UI: no control or bidi characters.
         return Err(SigninError::Refused {
-            error,
-            description: raw.error_description.unwrap_or_default(),
+            error: crate::text::cleaned(error),
+            description: crate::text::cleaned(raw.error_description.unwrap_or_default()),
         });
     }
     let access = raw

@@ -965,14 +965,16 @@ pub async fn start(options: SandboxOptions) -> Result<SandboxHandle, SandboxErro
         state.grant_admin_consent(SANDBOX_CLIENT_ID)?;
     }
     let app = match options.extra_routes {
-        // The marker again after the merge, so the extra routes carry it too.
-        Some(extra) => idp_router(state.clone())
-            .merge(extra)
-            .layer(axum::middleware::map_response(mark)),
-        None => idp_router(state.clone())
-            .fallback(not_found)
-            .layer(axum::middleware::map_response(mark)),
-    };
+        Some(extra) => idp_router(state.clone()).merge(extra),
+        None => idp_router(state.clone()).fallback(not_found),
+    }
+    // Only its own origin, no cross-origin posts (DNS rebinding, CSRF): see `guard`.
+    .layer(axum::middleware::from_fn_with_state(
+        addr.port(),
+        super::guard::guard,
+    ))
+    // The marker again after the merge, so the extra routes and refusals carry it too.
+    .layer(axum::middleware::map_response(mark));
     let stop = CancellationToken::new();
     let s = stop.clone();
     let task = tokio::spawn(async move {

@@ -12,10 +12,12 @@
 //!   synthetic directories.
 //!
 //! [`start`] serves the provider; [`idp::idp_router`] gives its routes for merging with the
-//! Graph routes on the same port.
+//! Graph routes on the same port. Every server here answers only requests addressed to its
+//! own loopback origin and refuses cross-origin form posts ([`guard`]).
 
 pub mod directory;
 pub mod graph;
+mod guard;
 pub mod idp;
 pub mod practice;
 

@@ -19,7 +19,7 @@ fn handle(bytes: &[u8]) -> Option<(Request, Routed)> {
         .expect("a current-thread runtime");
     let mut reader = bytes;
     let request = rt
-        .block_on(read_request(&mut reader, Limits::default()))
+        .block_on(read_request(&mut reader, Limits::default(), &mut false))
         .ok()?;
     let routed = route(&request, STATE, WIZARD_CALLBACK_PATH);
     Some((request, routed))

@@ -294,6 +294,7 @@ pub async fn run(
     }
     run.report.timings_ms.total = ms(started.elapsed());
     run.report.tested_at = Some(chrono::Utc::now());
+    run.report.clean_text();
     run.emit(SsoProgress::Finished { ok: run.report.ok });
     Ok(run.report)
 }
@@ -474,17 +475,22 @@ impl Run {
         let waited = Instant::now();
         let deadline = deadline_after(options.timeout);
         let progress = self.progress.clone();
-        let mut ignored = Vec::new();
+        let mut ignored = loopback::IgnoredLog::default();
         let outcome = loopback::wait(listener, &state, options.limits, deadline, cancel, |why| {
-            ignored.push(why.to_string());
-            if let Some(f) = &progress {
+            // Only the kept reasons go to the UI, so a flood of requests cannot grow its list.
+            if ignored.push(why)
+                && let Some(f) = &progress
+            {
                 f(&SsoProgress::Ignored {
                     reason: why.to_string(),
                 });
             }
         })
         .await;
-        self.report.ignored_requests = ignored;
+        (
+            self.report.ignored_requests,
+            self.report.ignored_requests_total,
+        ) = ignored.into_parts();
         self.report.timings_ms.browser = ms(waited.elapsed());
         let cb = match outcome {
             Ok(cb) => cb,
@@ -796,6 +802,11 @@ fn summary(c: &IdClaims, roles: Vec<String>) -> ClaimsSummary {
 /// The report as text, for the CLI.
 pub fn render_text(r: &SsoReport) -> String {
     use std::fmt::Write as _;
+    // For the terminal: every field cleaned (a report built elsewhere included), so a
+    // value cannot carry an escape sequence or a line of its own.
+    let mut r = r.clone();
+    r.clean_text();
+    let r = &r;
     let mut s = String::new();
     let _ = writeln!(s, "SSO test: {}", if r.ok { "PASSED" } else { "FAILED" });
     for c in &r.checks {
@@ -846,10 +857,18 @@ pub fn render_text(r: &SsoReport) -> String {
         );
     }
     if !r.ignored_requests.is_empty() {
+        let more = r
+            .ignored_requests_total
+            .saturating_sub(r.ignored_requests.len() as u64);
         let _ = writeln!(
             s,
-            "\nIgnored while waiting: {}",
-            r.ignored_requests.join("; ")
+            "\nIgnored while waiting: {}{}",
+            r.ignored_requests.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
         );
     }
     let t = &r.timings_ms;

@@ -264,8 +264,9 @@ async fn post(
                 error_codes,
             }) => Err(TokenError::Endpoint {
                 status: status.as_u16(),
-                error,
-                description: error_description.unwrap_or_default(),
+                // Shown in reports and the terminal: no control or bidi characters.
+                error: crate::text::cleaned(error),
+                description: crate::text::cleaned(error_description.unwrap_or_default()),
                 codes: error_codes,
             }),
             _ => Err(TokenError::Transport(format!(

@@ -43,7 +43,7 @@ where
         limits: Limits::default(),
         http_timeout: Duration::from_secs(5),
         open_browser: Arc::new(move |url| {
-            let url = url.clone();
+            let url = url.url().clone();
             let port = url::Url::parse(
                 &url.query_pairs()
                     .find(|(k, _)| k == "redirect_uri")

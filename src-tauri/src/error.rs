@@ -40,6 +40,7 @@ from_engine_error!(
     entra_onboard::handover::HandoverError,
     entra_onboard::transfer::TransferError,
     entra_onboard::sync_preview::PreviewError,
+    entra_onboard::evidence::EvidenceError,
 );
 
 impl Error {

@@ -9,8 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
+/// A secret's byte patterns, each with the name of its encoding.
+type Encodings = Vec<(&'static str, Vec<u8>)>;
+
 /// The byte patterns of `secret` as it could sit in a file.
-fn patterns(secret: &str) -> Vec<(&'static str, Vec<u8>)> {
+fn patterns(secret: &str) -> Encodings {
     let le: Vec<u8> = secret.encode_utf16().flat_map(u16::to_le_bytes).collect();
     let be: Vec<u8> = secret.encode_utf16().flat_map(u16::to_be_bytes).collect();
     vec![
@@ -62,7 +65,7 @@ pub fn hits(roots: &[PathBuf], secrets: &[(&str, &str)]) -> Vec<String> {
     for root in roots {
         files_under(root, &mut files, &mut problems);
     }
-    let wanted: Vec<(&str, Vec<(&str, Vec<u8>)>)> = secrets
+    let wanted: Vec<(&str, Encodings)> = secrets
         .iter()
         .map(|(label, s)| (*label, patterns(s)))
         .collect();

@@ -41,6 +41,7 @@ from_engine_error!(
     entra_onboard::transfer::TransferError,
     entra_onboard::sync_preview::PreviewError,
     entra_onboard::target::TargetError,
+    entra_onboard::evidence::EvidenceError,
 );
 
 impl Error {

@@ -3,6 +3,7 @@
 
 use entra_onboard::graph::apply::ApplyReport;
 use entra_onboard::profile::Profile;
+use entra_onboard::sso_test::SsoReport;
 use entra_onboard::steps::certificate::CertificateInfo;
 use entra_onboard::steps::consent_capture::ConsentOutcome;
 use entra_onboard::steps::tenants::{AllowSummary, MergeSummary, TenantImport};
@@ -102,4 +103,15 @@ pub struct AppInfo {
     pub version: String,
     /// The keychain service name entries are stored under.
     pub keychain_service: String,
+}
+
+/// The answer to `run_sso_test`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SsoTestRun {
+    /// What the test found.
+    pub report: SsoReport,
+    /// For a pass: the id "Save as verified" (`mark_verified`) takes, once. `None` when
+    /// the test did not pass.
+    pub pass_id: Option<String>,
 }

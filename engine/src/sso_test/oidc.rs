@@ -1,7 +1,7 @@
 //! Discovery, the signing keys (JWKS) and ID-token validation, the way the SSO test needs
 //! them: strict, with Entra's rules on top of OpenID Connect Core §3.1.3.7.
 //!
-//! Signature checking is `jsonwebtoken`'s (RustCrypto backend); everything else is here
+//! Signature checking is `jsonwebtoken`'s (aws-lc-rs backend); everything else is here
 //! because the crate does not do it or does it loosely (security-checklist §3c): the
 //! algorithm is pinned to RS256 before any key is looked at (so `none`, HS256 keyed with
 //! the public key and friends never reach a verifier); claims are read with their JSON

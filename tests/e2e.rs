@@ -60,6 +60,13 @@ fn screenshots_dir() -> PathBuf {
     dir
 }
 
+/// What tauri-driver, WebKitWebDriver and the app printed, one file per test.
+fn logs_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e-logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
@@ -183,6 +190,14 @@ impl AppSession {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        // The log is test output too: the practice test searches it for secrets.
+        let log_name = format!(
+            "{}.log",
+            home.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "app".into())
+        );
+        let log = std::fs::File::create(logs_dir().join(log_name)).unwrap();
         let mut driver = Command::new("tauri-driver");
         driver
             .args([
@@ -194,8 +209,8 @@ impl AppSession {
             .env("DISPLAY", format!(":{display}"))
             // The app stores profiles here, not in the user's config folder.
             .env("ENTRA_ONBOARD_HOME", home)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
         for (k, v) in env {
             driver.env(k, v);
         }
@@ -379,6 +394,8 @@ async fn walk(c: &Client) -> Result<(), String> {
 
 #[path = "../crates/engine/tests/support/oidc_peer.rs"]
 mod oidc_peer;
+#[path = "../crates/engine/tests/support/secret_scan.rs"]
+mod secret_scan;
 
 /// Step 3 stores a secret in the real keychain; Test & save proves the sign-in against a
 /// real OpenID provider (oidc-provider, Entra-like) through the scripted browser, and the
@@ -515,15 +532,22 @@ async fn text_within(c: &Client, id: &str, secs: u64) -> Result<String, String> 
     e.text().await.map_err(|e| e.to_string())
 }
 
+/// The practice sandbox's demo secret, as step 3 pastes it.
+const PRACTICE_SECRET: &str = "SANDBOX~practice-secret.NOT-REAL_0123456789";
+
 /// The practice sandbox, from the customer list to a verified sign-in: Graph "Create it
 /// for me" and the doctor against the sandbox's Graph routes, the secret pasted from the
 /// sandbox "portal", consent captured through the loopback, the SSO test, then the
 /// certificate path (created, "uploaded" to the sandbox, tested). Screenshots of each.
+/// Afterwards, nothing on disk holds the secret or the .pfx password (see the end).
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver, WebKitWebDriver, node and a Secret Service; run by scripts/test.sh"]
 async fn practice_with_the_sandbox_in_the_real_window() {
     let home = tempfile_dir("practice");
     let exports = home.join("exports");
+    // The app's (and WebKit's) config, data and cache folders: throw-away, so the search
+    // below sees everything this run wrote, the webview's storage included.
+    let xdg = tempfile_dir("practice-xdg");
     let service = format!("com.entraonboard.e2e.practice.{}", std::process::id());
     let session = AppSession::start(
         &home,
@@ -531,14 +555,41 @@ async fn practice_with_the_sandbox_in_the_real_window() {
             ("BROWSER", oidc_peer::scripted_browser()),
             ("ENTRA_ONBOARD_KEYCHAIN_SERVICE", service.clone()),
             ("ENTRA_ONBOARD_EXPORT_DIR", exports.display().to_string()),
+            ("XDG_CONFIG_HOME", xdg.join("config").display().to_string()),
+            ("XDG_DATA_HOME", xdg.join("data").display().to_string()),
+            ("XDG_CACHE_HOME", xdg.join("cache").display().to_string()),
         ],
     )
     .await;
     let result = practice(&session.client).await;
     session.finish(result).await;
+
+    // The .pfx password the app generated, read back from the keychain before it is cleared.
+    let files: Vec<_> = std::fs::read_dir(home.join("profiles"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    assert_eq!(files.len(), 1, "one practice customer: {files:?}");
+    let id = files[0].file_stem().unwrap().to_string_lossy().to_string();
+    let out = Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            &service,
+            "username",
+            &format!("{id}/certificate-password"),
+        ])
+        .output()
+        .expect("secret-tool (libsecret-tools)");
+    let pfx_password = String::from_utf8_lossy(&out.stdout).to_string();
     let _ = Command::new("secret-tool")
         .args(["clear", "service", &service])
         .status();
+    assert!(
+        pfx_password.len() >= 16,
+        "the .pfx password is in the keychain"
+    );
 
     // The certificate files went to the export folder; the private key only inside the
     // password-protected .pfx.
@@ -557,10 +608,7 @@ async fn practice_with_the_sandbox_in_the_real_window() {
         html.contains("SANDBOX"),
         "the report is labelled as practice"
     );
-    assert!(
-        !html.contains("SANDBOX~practice-secret"),
-        "no secret in the report"
-    );
+    assert!(!html.contains(PRACTICE_SECRET), "no secret in the report");
     for n in &names {
         let bytes = std::fs::read(exports.join(n)).unwrap();
         assert!(
@@ -568,6 +616,29 @@ async fn practice_with_the_sandbox_in_the_real_window() {
             "{n} holds a plain private key"
         );
     }
+
+    // Secrets stay off disk, measured: the app's home (profiles, exports, kept
+    // certificates), its XDG config/data/cache folders (WebKit's local storage, IndexedDB
+    // and caches live there) and every test output (screenshots, the driver and app logs)
+    // hold neither the secret nor the .pfx password, in UTF-8 or UTF-16.
+    let data = xdg.join("data");
+    assert!(
+        secret_scan::count_files(std::slice::from_ref(&data)) > 0,
+        "the app wrote nothing under XDG_DATA_HOME: the search would not cover WebKit's storage"
+    );
+    let roots = [home.clone(), xdg.clone(), screenshots_dir(), logs_dir()];
+    let hits = secret_scan::hits(
+        &roots,
+        &[
+            ("the client secret", PRACTICE_SECRET),
+            ("the .pfx password", pfx_password.as_str()),
+        ],
+    );
+    assert!(
+        hits.is_empty(),
+        "secret bytes on disk after the practice flow:\n{}",
+        hits.join("\n")
+    );
 }
 
 async fn practice(c: &Client) -> Result<(), String> {
@@ -612,12 +683,7 @@ async fn practice(c: &Client) -> Result<(), String> {
         .click()
         .await
         .unwrap();
-    type_into(
-        c,
-        "secret-value",
-        "SANDBOX~practice-secret.NOT-REAL_0123456789",
-    )
-    .await;
+    type_into(c, "secret-value", PRACTICE_SECRET).await;
     by_test_id(c, "store-secret").await.click().await.unwrap();
     let status = text_within(c, "secret-status", 20).await?;
     assert!(status.contains("hint SAN…"), "{status}");

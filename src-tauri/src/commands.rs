@@ -3,18 +3,21 @@
 //!
 //! Arguments from the webview are untrusted: profile ids are checked by the store (only a
 //! UUID becomes a file name), and `open_consent_link` takes a profile, never a URL — Rust
-//! rebuilds the link and checks its host before the browser sees it.
+//! rebuilds the link and checks its host before the browser sees it. Every profile the
+//! webview sends to be saved passes through `evidence::from_ui` first: `verified`, consent
+//! records and the certificate file are the stored copy's, whatever the webview sent, and
+//! only an engine call that saw a pass or an answer changes them.
 
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use entra_onboard_core::cloud::{CloudInfo, all_clouds};
-use entra_onboard_core::ids::Sensitive;
-use entra_onboard_core::plan::Plan;
-use entra_onboard_core::profile::{Profile, ProfileSummary};
-use entra_onboard_core::steps::consent;
+use entra_onboard_engine::cloud::{CloudInfo, all_clouds};
+use entra_onboard_engine::ids::Sensitive;
 use entra_onboard_engine::keychain::Keychain;
-use entra_onboard_engine::sso_test::{self, SsoProgress, SsoReport, SsoTestOptions};
+use entra_onboard_engine::plan::Plan;
+use entra_onboard_engine::profile::{Profile, ProfileSummary};
+use entra_onboard_engine::sso_test::{self, SsoProgress, SsoTestOptions};
+use entra_onboard_engine::steps::consent;
 use entra_onboard_engine::vault::{self, CredentialStatus};
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
@@ -23,12 +26,10 @@ use crate::AppState;
 use crate::error::{Error, Result};
 use crate::models::{
     AppInfo, AppliedRegistration, CertificateCreated, CertificateImported, ConsentCaptured,
-    GraphSignedIn, StoredSecret, TenantsAllowed, TenantsImported,
+    GraphSignedIn, SsoTestRun, StoredSecret, TenantsAllowed, TenantsImported,
 };
-use entra_onboard_core::steps::credential::{self, ExpiryChoice};
-use entra_onboard_core::steps::reminder;
-use entra_onboard_core::steps::tenants::{self, Tracker};
 use entra_onboard_engine::dashboard::Dashboard;
+use entra_onboard_engine::evidence;
 use entra_onboard_engine::exports;
 use entra_onboard_engine::graph::apply::{ApplyProgressFn, ApplyStep};
 use entra_onboard_engine::graph::doctor::{DoctorReport, FixAction};
@@ -39,6 +40,9 @@ use entra_onboard_engine::steps::certificate::CertificateRequest;
 use entra_onboard_engine::steps::consent_capture::{
     self, ConsentCaptureOptions, ConsentProgress, ConsentProgressFn, ConsentRole,
 };
+use entra_onboard_engine::steps::credential::{self, ExpiryChoice};
+use entra_onboard_engine::steps::reminder;
+use entra_onboard_engine::steps::tenants::{self, Tracker};
 use entra_onboard_engine::sync_preview::{PreviewProgress, PreviewProgressFn, SyncPreview};
 use entra_onboard_engine::transfer::{self, ExportOutcome, ImportSummary};
 use entra_onboard_sandbox::SandboxInfo;
@@ -61,10 +65,11 @@ pub fn load_profile(state: State<'_, AppState>, id: String) -> Result<Profile> {
     Ok(state.store.load(&id)?)
 }
 
-/// Saves a profile as typed (valid or not) and returns the stored copy.
+/// Saves a profile as typed (valid or not), keeping the stored evidence, and returns the
+/// stored copy.
 #[tauri::command]
 pub fn save_profile(state: State<'_, AppState>, profile: Profile) -> Result<Profile> {
-    Ok(state.store.save(&profile)?)
+    Ok(evidence::save_from_ui(&state.store, profile)?)
 }
 
 /// Deletes a customer: its keychain entries, then its profile.
@@ -120,7 +125,7 @@ pub async fn store_secret(
     expires_on: Option<NaiveDate>,
 ) -> Result<StoredSecret> {
     let secret = Sensitive::new(secret);
-    let mut profile = profile;
+    let mut profile = evidence::from_ui(&state.store, profile)?;
     let kc = Keychain::open()?;
     let today = chrono::Local::now().date_naive();
     let status = vault::store_secret(&kc, &mut profile, &secret, expires_on, today)?;
@@ -129,13 +134,14 @@ pub async fn store_secret(
 }
 
 /// Runs the loopback SSO test with the customer's stored credential. Progress arrives as
-/// `sso-progress` events; the report is the answer. Only one test runs at a time.
+/// `sso-progress` events; the answer is the report and, for a pass, the id "Save as
+/// verified" needs. Only one test runs at a time.
 #[tauri::command]
 pub async fn run_sso_test(
     app: AppHandle,
     state: State<'_, AppState>,
     profile: Profile,
-) -> Result<SsoReport> {
+) -> Result<SsoTestRun> {
     let kc = Keychain::open()?;
     let credential = vault::test_credential(&kc, &profile).map_err(Error::credential)?;
     let cancel = state.begin_browser_flow()?;
@@ -149,10 +155,8 @@ pub async fn run_sso_test(
     let result = sso_test::run(&profile, &credential, &options, &cancel).await;
     state.end_browser_flow();
     let report = result.unwrap_or_else(|e| e.to_report());
-    if let Some(v) = report.verification() {
-        state.record_pass(&profile.id, v);
-    }
-    Ok(report)
+    let pass_id = state.passes.record(&profile, &report);
+    Ok(SsoTestRun { report, pass_id })
 }
 
 /// Cancels the browser wait in progress: the SSO test, the Graph sign-in or the consent
@@ -162,13 +166,20 @@ pub fn cancel_browser_flow(state: State<'_, AppState>) {
     state.cancel_browser_flow();
 }
 
-/// Marks the customer "verified" with the result of the SSO test that just passed in this
-/// window (the webview cannot claim a pass the engine did not see), and saves it.
+/// Marks the customer "verified" with the pass `pass_id` of an SSO test this window ran
+/// (the webview cannot claim a pass the engine did not see; a pass counts once), and saves.
 #[tauri::command]
-pub async fn mark_verified(state: State<'_, AppState>, profile: Profile) -> Result<Profile> {
-    let mut profile = profile;
-    profile.verified = Some(state.take_pass(&profile.id)?);
-    Ok(state.store.save(&profile)?)
+pub async fn mark_verified(
+    state: State<'_, AppState>,
+    profile: Profile,
+    pass_id: String,
+) -> Result<Profile> {
+    Ok(evidence::mark_verified(
+        &state.store,
+        &state.passes,
+        profile,
+        &pass_id,
+    )?)
 }
 
 /// Signs the admin in to Microsoft Graph for this customer (browser from Rust, loopback).
@@ -213,7 +224,7 @@ pub async fn apply_registration(
     } else {
         None
     };
-    let mut profile = profile;
+    let mut profile = evidence::from_ui(&state.store, profile)?;
     let progress: ApplyProgressFn = Arc::new(move |s: &ApplyStep| {
         let _ = app.emit("apply-step", s);
     });
@@ -263,7 +274,7 @@ pub async fn fix_registration(
     } else {
         None
     };
-    let mut profile = profile;
+    let mut profile = evidence::from_ui(&state.store, profile)?;
     let progress: ApplyProgressFn = Arc::new(move |s: &ApplyStep| {
         let _ = app.emit("apply-step", s);
     });
@@ -291,12 +302,16 @@ pub async fn create_certificate(
 ) -> Result<CertificateCreated> {
     let kc = Keychain::open()?;
     let dir = exports::export_dir().map_err(Error::export)?;
-    let mut profile = profile;
+    let mut profile = evidence::from_ui(&state.store, profile)?;
     let certificate =
         vault::create_certificate(&kc, &mut profile, &request, &dir, chrono::Utc::now())?;
     // Practice: the sandbox plays Entra, so "upload the .cer" happens here.
     if entra_onboard_sandbox::practice::is_practice(&profile)
-        && let Ok(pem) = std::fs::read(&certificate.files.pem)
+        && let Ok(pem) = entra_onboard_engine::bounded::read_file(
+            &certificate.files.pem,
+            entra_onboard_engine::bounded::MAX_PEM_BYTES,
+            "a PEM certificate",
+        )
     {
         let _ = state
             .sandbox()
@@ -323,7 +338,7 @@ pub async fn import_certificate(
     let password = Sensitive::new(password);
     let kc = Keychain::open()?;
     let keep = entra_onboard_engine::profile::app_home()?.join("certificates");
-    let mut profile = profile;
+    let mut profile = evidence::from_ui(&state.store, profile)?;
     let info =
         vault::import_certificate(&kc, &mut profile, &pfx, password, &keep, chrono::Utc::now())?;
     let profile = state.store.save(&profile)?;
@@ -370,7 +385,7 @@ pub async fn capture_consent(
     let result = consent_capture::capture(&profile, tenant.as_deref(), &options, &cancel).await;
     state.end_browser_flow();
     let outcome = result?;
-    let mut profile = profile;
+    let mut profile = evidence::from_ui(&state.store, profile)?;
     consent_capture::record_consent(
         &mut profile,
         tenant.as_deref(),
@@ -395,7 +410,7 @@ pub fn import_tenants(
     text: String,
 ) -> Result<TenantsImported> {
     let import = tenants::parse_tenant_list(&text)?;
-    let mut profile = profile;
+    let mut profile = evidence::from_ui(&state.store, profile)?;
     let merge = tenants::add_tenants(&mut profile, &import.rows);
     let profile = state.store.save(&profile)?;
     Ok(TenantsImported {
@@ -412,7 +427,7 @@ pub fn remove_tenant(
     profile: Profile,
     tenant: String,
 ) -> Result<Profile> {
-    let mut profile = profile;
+    let mut profile = evidence::from_ui(&state.store, profile)?;
     tenants::remove_tenant(&mut profile, &tenant);
     Ok(state.store.save(&profile)?)
 }
@@ -423,7 +438,7 @@ pub fn allow_consented_tenants(
     state: State<'_, AppState>,
     profile: Profile,
 ) -> Result<TenantsAllowed> {
-    let mut profile = profile;
+    let mut profile = evidence::from_ui(&state.store, profile)?;
     let summary = tenants::add_consented_to_allowed(&mut profile);
     let profile = state.store.save(&profile)?;
     Ok(TenantsAllowed { profile, summary })
@@ -520,11 +535,23 @@ pub fn export_profiles(state: State<'_, AppState>) -> Result<ExportOutcome> {
     Ok(transfer::export_store(&state.store, chrono::Utc::now())?)
 }
 
-/// Imports profiles from an exported file's text (or one profile's JSON). Newer copies
-/// replace older ones; secrets must be entered again (the summary names who needs it).
+/// Imports profiles from an exported file's text (or one profile's JSON); secrets must be
+/// entered again (the summary names who needs it). Customers already here with other values
+/// come back as conflicts and are left alone; the UI shows their changed fields and, once
+/// the admin confirms, calls again with those ids in `replace`.
 #[tauri::command]
-pub fn import_profiles(state: State<'_, AppState>, text: String) -> Result<ImportSummary> {
-    Ok(transfer::import_bundle(&state.store, &text)?)
+pub fn import_profiles(
+    state: State<'_, AppState>,
+    text: String,
+    replace: Option<Vec<String>>,
+) -> Result<ImportSummary> {
+    let replace = replace.map_or(transfer::Replace::Nothing, transfer::Replace::Only);
+    Ok(transfer::import_bundle(
+        &state.store,
+        &text,
+        &replace,
+        Keychain::open,
+    )?)
 }
 
 /// The app's name and version, for the footer and the About line.

@@ -26,21 +26,22 @@ macro_rules! from_engine_error {
 }
 
 from_engine_error!(
-    entra_onboard_core::profile::ProfileError,
-    entra_onboard_core::steps::consent::OpenLinkError,
+    entra_onboard_engine::profile::ProfileError,
+    entra_onboard_engine::steps::consent::OpenLinkError,
     entra_onboard_engine::browser::BrowserError,
     entra_onboard_engine::customers::DeleteError,
     entra_onboard_engine::keychain::KeychainError,
     entra_onboard_engine::vault::VaultError,
     entra_onboard_engine::graph::session::SessionError,
-    entra_onboard_core::steps::reminder::ReminderError,
-    entra_onboard_core::steps::tenants::TenantsError,
+    entra_onboard_engine::steps::reminder::ReminderError,
+    entra_onboard_engine::steps::tenants::TenantsError,
     entra_onboard_engine::steps::consent_capture::ConsentCaptureError,
     entra_onboard_sandbox::SandboxError,
     entra_onboard_engine::handover::HandoverError,
     entra_onboard_engine::transfer::TransferError,
     entra_onboard_engine::sync_preview::PreviewError,
-    entra_onboard_core::target::TargetError,
+    entra_onboard_engine::target::TargetError,
+    entra_onboard_engine::evidence::EvidenceError,
 );
 
 impl Error {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use tauri::Manager;
 
-use entra_onboard_core::profile::Verification;
+use entra_onboard_engine::evidence::SeenPasses;
 use entra_onboard_engine::graph::doctor::FixAction;
 use entra_onboard_engine::graph::session::GraphSession;
 use entra_onboard_engine::profile::ProfileStore;
@@ -37,8 +37,8 @@ pub struct AppState {
     previews: Mutex<HashMap<String, Arc<entra_onboard_engine::sync_preview::SyncPreview>>>,
     /// The practice sandbox, once started.
     sandbox: tokio::sync::OnceCell<Arc<PracticeSandbox>>,
-    /// Passing SSO tests of this session, by profile id, until "mark verified" takes them.
-    passes: Mutex<HashMap<String, Verification>>,
+    /// Passing SSO tests of this session, until "Save as verified" takes one (once).
+    passes: SeenPasses,
 }
 
 impl AppState {
@@ -50,7 +50,7 @@ impl AppState {
             offered_fixes: Mutex::new(HashMap::new()),
             sandbox: tokio::sync::OnceCell::new(),
             previews: Mutex::new(HashMap::new()),
-            passes: Mutex::new(HashMap::new()),
+            passes: SeenPasses::new(),
         }
     }
 
@@ -147,25 +147,6 @@ impl AppState {
 
     fn sign_out_graph(&self) {
         *self.graph.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-
-    fn record_pass(&self, profile_id: &str, v: Verification) {
-        self.passes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(profile_id.to_string(), v);
-    }
-
-    fn take_pass(&self, profile_id: &str) -> Result<Verification, error::Error> {
-        self.passes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(profile_id)
-            .cloned()
-            .ok_or(error::Error {
-                code: "sso_test.no_pass",
-                message: "There is no passing SSO test for this customer in this session; run the test first.".into(),
-            })
     }
 }
 

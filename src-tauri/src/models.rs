@@ -1,11 +1,12 @@
 //! Shapes that only the desktop shell sends to the UI (the engine's own types are used
 //! everywhere else).
 
-use entra_onboard_core::profile::Profile;
-use entra_onboard_core::steps::tenants::{AllowSummary, MergeSummary, TenantImport};
 use entra_onboard_engine::graph::apply::ApplyReport;
+use entra_onboard_engine::profile::Profile;
+use entra_onboard_engine::sso_test::SsoReport;
 use entra_onboard_engine::steps::certificate::CertificateInfo;
 use entra_onboard_engine::steps::consent_capture::ConsentOutcome;
+use entra_onboard_engine::steps::tenants::{AllowSummary, MergeSummary, TenantImport};
 use entra_onboard_engine::vault::CreatedCertificate;
 use entra_onboard_engine::vault::CredentialStatus;
 use serde::Serialize;
@@ -102,4 +103,15 @@ pub struct AppInfo {
     pub version: String,
     /// The keychain service name entries are stored under.
     pub keychain_service: String,
+}
+
+/// The answer to `run_sso_test`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SsoTestRun {
+    /// What the test found.
+    pub report: SsoReport,
+    /// For a pass: the id "Save as verified" (`mark_verified`) takes, once. `None` when
+    /// the test did not pass.
+    pub pass_id: Option<String>,
 }

@@ -24,7 +24,13 @@ fn file() -> Option<PathBuf> {
 }
 
 fn load() -> Option<Size> {
-    let s: Size = serde_json::from_slice(&std::fs::read(file()?).ok()?).ok()?;
+    let bytes = entra_onboard_engine::bounded::read_file(
+        &file()?,
+        entra_onboard_engine::bounded::MAX_STATE_BYTES,
+        "the window size",
+    )
+    .ok()?;
+    let s: Size = serde_json::from_slice(&bytes).ok()?;
     let ok = |v: f64| v.is_finite() && (MIN..=MAX).contains(&v);
     (ok(s.width) && ok(s.height)).then_some(s)
 }

@@ -3,6 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Profile } from '../src/lib/bindings/Profile';
 import type { SsoReport } from '../src/lib/bindings/SsoReport';
+import type { SsoTestRun } from '../src/lib/api';
 import { addMonths } from '../src/lib/format';
 import SecretEntry from '../src/components/SecretEntry.svelte';
 import TestAndSave from '../src/views/TestAndSave.svelte';
@@ -116,6 +117,7 @@ function report(over: Partial<SsoReport> = {}): SsoReport {
     error: null,
     timings_ms: { discovery: 5n, browser: 100n, verdict: 8n, redeem: 4n, consent: 3n, total: 120n },
     ignoredRequests: [],
+    ignoredRequestsTotal: 0,
     testedAt: '2026-11-22T10:00:00Z',
     ...over,
   };
@@ -123,8 +125,8 @@ function report(over: Partial<SsoReport> = {}): SsoReport {
 
 describe('test and save', () => {
   it('shows progress, the report and records the pass only through mark_verified', async () => {
-    let finish: (r: SsoReport) => void = () => {};
-    handlers.run_sso_test = () => new Promise<SsoReport>((resolve) => (finish = resolve));
+    let finish: (r: SsoTestRun) => void = () => {};
+    handlers.run_sso_test = () => new Promise<SsoTestRun>((resolve) => (finish = resolve));
     handlers.mark_verified = (args) => ({
       ...(args!.profile as Profile),
       verified: { verified_at: '2026-11-22T10:00:00Z', signed_in_as: 'ada@contoso.com' },
@@ -137,7 +139,7 @@ describe('test and save', () => {
     expect(await screen.findByText('Waiting for you to sign in in the browser')).toBeInTheDocument();
     expect(screen.getByTestId('cancel-sso-test')).toBeInTheDocument();
 
-    finish(report());
+    finish({ report: report(), passId: 'pass-1' });
     expect(await screen.findByTestId('sso-verdict')).toHaveTextContent('Sign-in proven.');
     expect(screen.getByTestId('check-credential')).toHaveTextContent('client secret accepted');
     expect(screen.getByTestId('sso-mfa')).toHaveTextContent('No');
@@ -146,16 +148,48 @@ describe('test and save', () => {
     await user.click(screen.getByTestId('mark-verified'));
     expect(await screen.findByTestId('verified-saved')).toBeInTheDocument();
     expect(screen.getByTestId('verified')).toHaveTextContent('ada@contoso.com');
+    // The shell gets the pass id it handed out with the report, and nothing else says "verified".
+    expect(callsOf('mark_verified')).toHaveLength(1);
+    expect(callsOf('mark_verified')[0]!.args!.passId).toBe('pass-1');
+    expect(screen.queryByTestId('mark-verified')).toBeNull();
+  });
+
+  it('says why the shell refused to save a pass, and keeps the report', async () => {
+    handlers.run_sso_test = () => ({ report: report(), passId: 'pass-1' });
+    handlers.mark_verified = () => {
+      throw {
+        code: 'sso_test.pass_used',
+        message: 'this passing SSO test was already used to save "verified"; run the SSO test again',
+      };
+    };
+    const user = userEvent.setup();
+    render(TestAndSave, { profile: reactive(profile()), plan: plan(), ongoto: vi.fn() });
+    await user.click(screen.getByTestId('run-sso-test'));
+    await user.click(await screen.findByTestId('mark-verified'));
+    expect(await screen.findByTestId('verify-error')).toHaveTextContent('already used');
+    expect(screen.getByTestId('sso-verdict')).toHaveTextContent('Sign-in proven.');
+    expect(screen.getByTestId('verified')).toHaveTextContent('Not verified yet');
+  });
+
+  it('offers no "Save as verified" for a pass the shell gave no id', async () => {
+    handlers.run_sso_test = () => ({ report: report(), passId: null });
+    const user = userEvent.setup();
+    render(TestAndSave, { profile: profile(), plan: plan(), ongoto: vi.fn() });
+    await user.click(screen.getByTestId('run-sso-test'));
+    expect(await screen.findByTestId('sso-verdict')).toHaveTextContent('Sign-in proven.');
+    expect(screen.queryByTestId('mark-verified')).toBeNull();
   });
 
   it('shows the failure, its fix and a way to the step that fixes it; no verify button', async () => {
-    handlers.run_sso_test = () =>
-      report({
+    handlers.run_sso_test = () => ({
+      report: report({
         ok: false,
         checks: [{ id: 'callback', ok: false, detail: 'Entra answered with an error' }],
         claims: null,
         error: { code: 'AADSTS700054', message: 'response_type id_token is not enabled', fix: 'Enable ID tokens.', step: 2 },
-      });
+      }),
+      passId: null,
+    });
     const ongoto = vi.fn();
     const user = userEvent.setup();
     render(TestAndSave, { profile: profile(), plan: plan(), ongoto });
@@ -174,5 +208,18 @@ describe('test and save', () => {
     await user.click(screen.getByTestId('run-sso-test'));
     await user.click(await screen.findByTestId('cancel-sso-test'));
     expect(callsOf('cancel_browser_flow')).toHaveLength(1);
+  });
+
+  it('counts every stray request but lists only the ones the engine kept', async () => {
+    handlers.run_sso_test = () => ({
+      report: report({ ignoredRequests: ['a request for another path', 'a PUT request'], ignoredRequestsTotal: 57 }),
+      passId: null,
+    });
+    const user = userEvent.setup();
+    render(TestAndSave, { profile: profile(), plan: plan(), ongoto: vi.fn() });
+    await user.click(screen.getByTestId('run-sso-test'));
+    expect(await screen.findByText('57 stray request(s) ignored while waiting')).toBeInTheDocument();
+    expect(screen.getByText('a PUT request')).toBeInTheDocument();
+    expect(screen.getByText('… and 55 more (not listed)')).toBeInTheDocument();
   });
 });

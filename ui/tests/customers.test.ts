@@ -2,6 +2,7 @@ import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CustomerCard } from '../src/lib/bindings/CustomerCard';
+import type { ImportSummary } from '../src/lib/bindings/ImportSummary';
 import type { ProfileSummary } from '../src/lib/bindings/ProfileSummary';
 import { dismissError } from '../src/lib/errors.svelte';
 import App from '../src/App.svelte';
@@ -125,5 +126,75 @@ describe('customers', () => {
     expect(await screen.findByTestId('expiry-badge')).toHaveTextContent('Credential expires in 5 days');
     expect(screen.getByTestId('customer-row')).toHaveTextContent('2 error(s) to fix');
     expect(screen.getByTestId('unreadable')).toHaveTextContent('x.json: not JSON');
+  });
+
+  it('asks before an import replaces a customer, showing what changes', async () => {
+    handlers.dashboard = () => ({ customers: rows.map(card), unreadable: [] });
+    const empty: ImportSummary = {
+      imported: [],
+      replaced: [],
+      conflicts: [],
+      skipped: [],
+      rejected: [],
+      keychainRemoved: [],
+      secretsNote: 'nothing to re-enter',
+      needsCredentials: [],
+    };
+    const first: ImportSummary = {
+      ...empty,
+      imported: [{ id: 'n', name: 'Northwind', credentialKind: 'none' }],
+      conflicts: [
+        {
+          id: 'a',
+          name: 'Contoso',
+          nameHere: 'Contoso',
+          changes: [{ field: 'agent_url', here: 'https://contoso.halopsa.com', incoming: 'https://evil.example' }],
+          moreChanges: 0,
+          identityChanges: ['agent_url'],
+          updatedHere: null,
+          updatedInFile: null,
+        },
+      ],
+    };
+    handlers.import_profiles = (a) =>
+      a!.replace
+        ? {
+            ...empty,
+            skipped: [{ id: 'n', name: 'Northwind', reason: 'same' }],
+            replaced: [{ id: 'a', name: 'Contoso', credentialKind: 'secret', fields: ['agent_url'] }],
+            keychainRemoved: [
+              { id: 'a', name: 'Contoso', because: ['agent_url'], message: 'deleted the client secret of Contoso' },
+            ],
+            needsCredentials: ['Contoso'],
+            secretsNote: 'Re-enter the secret for: Contoso.',
+          }
+        : first;
+    const user = userEvent.setup();
+    render(App);
+    await screen.findAllByTestId('customer-row');
+    const file = new File(['{"format":"entra-onboard-profiles"}'], 'bundle.json', { type: 'application/json' });
+    // jsdom's File has no text().
+    Object.defineProperty(file, 'text', { value: async () => '{"format":"entra-onboard-profiles"}' });
+
+    // Keep: nothing replaced, and the summary says so.
+    await user.upload(screen.getByTestId('import-profiles'), file);
+    let dialog = await screen.findByTestId('import-conflicts-dialog');
+    expect(within(dialog).getByTestId('import-conflict')).toHaveTextContent('https://evil.example');
+    expect(within(dialog).getByTestId('identity-change')).toHaveTextContent('deletes its stored client secret');
+    await user.click(within(dialog).getByTestId('keep-conflicts'));
+    expect(screen.queryByTestId('import-conflicts-dialog')).toBeNull();
+    expect(screen.getByTestId('import-kept')).toHaveTextContent('Not replaced');
+    expect(callsOf('import_profiles')).toHaveLength(1);
+    expect(callsOf('import_profiles')[0].args).toEqual({ text: '{"format":"entra-onboard-profiles"}', replace: null });
+
+    // Replace: a second call with exactly the confirmed ids.
+    await user.upload(screen.getByTestId('import-profiles'), file);
+    dialog = await screen.findByTestId('import-conflicts-dialog');
+    await user.click(within(dialog).getByTestId('confirm-replace'));
+    await waitFor(() => expect(screen.getByTestId('import-replaced')).toHaveTextContent('Replaced 1'));
+    expect(callsOf('import_profiles')[2].args).toEqual({ text: '{"format":"entra-onboard-profiles"}', replace: ['a'] });
+    expect(screen.getByTestId('keychain-removed')).toHaveTextContent('deleted the client secret of Contoso');
+    expect(screen.getByTestId('import-summary')).toHaveTextContent('Imported 1');
+    expect(screen.getByTestId('import-summary')).toHaveTextContent('Re-enter the secret for: Contoso.');
   });
 });

@@ -6,8 +6,8 @@ mod cli;
 // commands name them as `crate::profile`, `crate::steps`, `crate::graph`, … (the rules
 // among them are the core's, re-exported by the engine).
 use entra_onboard_engine::{
-    browser, dashboard, graph, handover, ids, keychain, plan, profile, sso_test, steps,
-    sync_preview, target, transfer, validation, vault,
+    bounded, browser, dashboard, graph, handover, ids, keychain, plan, profile, sso_test, steps,
+    sync_preview, target, text, transfer, validation, vault,
 };
 
 fn main() -> std::process::ExitCode {

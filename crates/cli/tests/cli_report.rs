@@ -233,26 +233,158 @@ fn export_then_import_on_a_new_computer() {
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).contains("\"updated_at\": \"2025-02-01T00:00:00Z\""));
 
-    // Importing again changes nothing; a newer single profile replaces.
+    // Importing again changes nothing.
     let out = run(
         &["profiles", "--import", bundle.to_str().unwrap()],
         new.path(),
     );
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        stdout(&out).contains("Imported 0, replaced 0, skipped 2, rejected 0"),
+        stdout(&out).contains(
+            "Imported 0, replaced 0, unchanged 2, conflicts 0 (not replaced), rejected 0"
+        ),
         "{}",
         stdout(&out)
     );
-    let newer = new.path().join("acme-newer.json");
+}
+
+#[test]
+fn a_changed_copy_is_a_conflict_until_replace() {
+    let home = home_with(&[(
+        &format!("{ACME_ID}.json"),
+        acme("2025-02-01T00:00:00Z", "Acme"),
+    )]);
+    let file = home.path().join("profiles").join(format!("{ACME_ID}.json"));
+    let before = std::fs::read_to_string(&file).unwrap();
+    let newer = home.path().join("acme-newer.json");
     std::fs::write(&newer, acme("2026-01-01T00:00:00Z", "Acme Renamed")).unwrap();
-    let out = run(
-        &["profiles", "--import", newer.to_str().unwrap()],
-        new.path(),
+    let newer = newer.to_str().unwrap();
+
+    // Without --replace: listed with the field that differs, nothing replaced, exit 1.
+    let out = run(&["profiles", "--import", newer], home.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "Imported 0, replaced 0, unchanged 0, conflicts 1 (not replaced), rejected 0"
+        ),
+        "{text}"
     );
-    assert!(stdout(&out).contains("replaced 1"), "{}", stdout(&out));
-    let out = run(&["profiles", "--show", ACME_ID], new.path());
-    assert!(stdout(&out).contains("Acme Renamed"));
+    assert!(text.contains("NOT replaced"), "{text}");
+    assert!(text.contains("name: Acme -> Acme Renamed"), "{text}");
+    assert!(
+        text.contains("verified: "),
+        "losing this computer's pass is shown: {text}"
+    );
+    assert!(
+        text.contains("run the import again with --replace"),
+        "{text}"
+    );
+    assert!(!text.contains("Keychain:"), "{text}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before, "untouched");
+
+    let out = run(
+        &["profiles", "--import", newer, "--format", "json"],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let sum: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(sum["replaced"], serde_json::json!([]));
+    assert_eq!(sum["conflicts"][0]["id"], ACME_ID);
+    assert_eq!(
+        sum["conflicts"][0]["identityChanges"],
+        serde_json::json!([])
+    );
+
+    // With --replace: replaced (same identity, so no keychain is needed), exit 0.
+    let out = run(&["profiles", "--import", newer, "--replace"], home.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("replaced 1"), "{text}");
+    assert!(
+        text.contains("replaced by the file's copy; changed: name, verified"),
+        "{text}"
+    );
+    let out = run(&["profiles", "--show", ACME_ID], home.path());
+    let shown = stdout(&out);
+    assert!(shown.contains("Acme Renamed"), "{shown}");
+    assert!(shown.contains("\"verified\": null"), "{shown}");
+
+    let out = run(&["profiles", "--replace"], home.path());
+    assert_eq!(out.status.code(), Some(2), "--replace needs --import");
+}
+
+#[test]
+fn imports_clear_evidence_and_paths_and_refuse_bad_ids_and_tenants() {
+    let home = tempfile::tempdir().unwrap();
+    let bundle = home.path().join("hostile.json");
+    let contoso = contoso().replace(
+        r#""kind": "secret","#,
+        r#""kind": "secret", "certificate_file": "/home/victim/.ssh/id_rsa","#,
+    );
+    assert!(contoso.contains("id_rsa"));
+    std::fs::write(
+        &bundle,
+        format!(
+            r#"{{"format":"entra-onboard-profiles","version":1,"profiles":[
+                {acme},
+                {contoso},
+                {{"name":"Upper","id":"{upper}"}},
+                {{"name":"Injected","customer_tenants":[{{"tenant":"common/oauth2/v2.0/authorize?client_id=x&redirect_uri=https://evil.example/&y="}}]}}
+            ]}}"#,
+            acme = acme("2025-02-01T00:00:00Z", "Acme"),
+            upper = ACME_ID.replace('-', ""),
+        ),
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "profiles",
+            "--import",
+            bundle.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let sum: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(sum["imported"].as_array().unwrap().len(), 2);
+    let rejected = sum["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 2);
+    assert_eq!(rejected[0]["position"], 3);
+    assert_eq!(rejected[0]["code"], "transfer.bad_id");
+    assert_eq!(rejected[1]["position"], 4);
+    assert_eq!(rejected[1]["code"], "transfer.bad_tenant");
+    assert!(
+        rejected[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("customer_tenants[0].tenant"),
+        "{}",
+        rejected[1]
+    );
+
+    let out = run(&["profiles", "--show", ACME_ID], home.path());
+    let acme = stdout(&out);
+    assert!(acme.contains("\"verified\": null"), "{acme}");
+    assert!(!acme.contains("it@acme.example"), "{acme}");
+    let out = run(&["profiles", "--show", CONTOSO_ID], home.path());
+    let contoso = stdout(&out);
+    assert!(!contoso.contains("id_rsa"), "{contoso}");
+    assert!(contoso.contains("\"admin_consent\": null"), "{contoso}");
+    assert!(
+        !contoso.contains("consented")
+            && !contoso.contains("declined")
+            && !contoso.contains("65004"),
+        "{contoso}"
+    );
+    let out = run(&["dashboard", "--format", "json"], home.path());
+    let d: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    for c in d["customers"].as_array().unwrap() {
+        assert_eq!(c["verifiedAt"], serde_json::Value::Null);
+        assert_eq!(c["consent"]["consented"], 0);
+    }
 }
 
 #[test]

@@ -338,3 +338,73 @@ fn without_a_session_bus_set_fails_closed_with_guidance() {
     // Nothing written anywhere as a stand-in: the folder holds only the profile.
     assert_eq!(files_under(home), vec![f.profile.clone()]);
 }
+
+/// `profiles --import` of a bundle that gives a customer another tenant and agent URL: left
+/// alone (and its secret kept) without --replace; with it, replaced and the secret deleted,
+/// so the old secret never answers for the new identity.
+#[test]
+fn an_import_replacing_who_the_customer_is_deletes_the_stored_secret() {
+    let id = uuid::Uuid::new_v4().to_string();
+    let f = Fixture::new(&format!(
+        r#"{{"id":"{id}","name":"Acme","tenant_id":"72f988bf-86f1-41af-91ab-2d7cd011db47","agent_url":"https://acme.halopsa.com"}}"#
+    ));
+    let out = f.run(&["secret", "set", f.path()], SECRET);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The customer is in the app's store as `secret set` left it.
+    let out = f.run(&["profiles", "--import", f.path()], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+
+    let bundle = f.dir.path().join("moved.json");
+    std::fs::write(
+        &bundle,
+        f.profile_text()
+            .replace(
+                "72f988bf-86f1-41af-91ab-2d7cd011db47",
+                "5a4db0c5-7e1a-4a47-8000-000000000001",
+            )
+            .replace("https://acme.halopsa.com", "https://evil.example"),
+    )
+    .unwrap();
+    let bundle = bundle.to_str().unwrap();
+
+    let out = f.run(&["profiles", "--import", bundle], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("conflicts 1 (not replaced)"), "{stdout}");
+    assert!(
+        stdout.contains("tenant_id: 72f988bf-86f1-41af-91ab-2d7cd011db47 -> 5a4db0c5"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Replacing it deletes its stored secret"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--replace"), "{stdout}");
+    let out = f.run(&["secret", "status", f.path()], "");
+    assert_eq!(out.status.code(), Some(0), "kept: {}", text(&out.stdout));
+
+    let out = f.run(
+        &[
+            "profiles",
+            "--import",
+            bundle,
+            "--replace",
+            "--format",
+            "json",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_no_secret(&out, SECRET);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["replaced"][0]["id"], id.as_str());
+    assert_eq!(v["keychainRemoved"][0]["id"], id.as_str());
+    assert_eq!(
+        v["keychainRemoved"][0]["because"],
+        serde_json::json!(["tenant_id", "agent_url"])
+    );
+    let out = f.run(&["secret", "status", f.path(), "--format", "json"], "");
+    assert_eq!(out.status.code(), Some(1), "the secret was deleted");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["stored"], false);
+}

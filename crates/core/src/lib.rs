@@ -3,7 +3,8 @@
 //! The rules, with no I/O: what a valid profile is and what the wizard derives from it.
 //! The customer [`profile`] model, [`ids`] and [`validation`], the [`cloud`]s, the one
 //! validated login [`target`] every URL is built from, the Entra error catalogue
-//! ([`aadsts`]), the Microsoft Graph [`permissions`] as data, one module per wizard step in
+//! ([`aadsts`]), the one sanitiser for text shown to the admin ([`text`]), the Microsoft
+//! Graph [`permissions`] as data, one module per wizard step in
 //! [`steps`], and the pure [`plan`] that assembles them.
 //!
 //! Deliberately not here (see `entra-onboard-engine`): files, the keychain, the network,
@@ -20,6 +21,7 @@ pub mod plan;
 pub mod profile;
 pub mod steps;
 pub mod target;
+pub mod text;
 pub mod validation;
 
 pub use plan::{Plan, plan};

@@ -418,6 +418,17 @@ pub enum ProfileError {
     /// No config folder could be found.
     #[error("could not find a configuration folder for this user; set ENTRA_ONBOARD_HOME")]
     NoConfigDir,
+    /// The file is not a regular file, too large, unreadable or not UTF-8 (the engine's
+    /// bounded reader says which; the core does no I/O, so it only carries the answer).
+    #[error("{message}")]
+    File {
+        /// The reader's stable code (`file.not_regular`, `file.too_large`, …).
+        code: &'static str,
+        /// What happened, naming the file and what to do.
+        message: String,
+        /// The file does not exist.
+        not_found: bool,
+    },
 }
 
 impl ProfileError {
@@ -430,6 +441,7 @@ impl ProfileError {
             ProfileError::NotFound(_) => "profile.not_found",
             ProfileError::BadId(_) => "profile.bad_id",
             ProfileError::NoConfigDir => "profile.no_config_dir",
+            ProfileError::File { code, .. } => code,
         }
     }
 }

@@ -156,15 +156,21 @@ impl CustomerCard {
         let plan = plan(p);
         let count = |s: Severity| plan.issues.iter().filter(|i| i.severity == s).count();
         let (expiry, days_left) = expiry_level(p.credential.expires_on, today);
+        // A card only shows: text from the profile (perhaps imported) is cleaned of control
+        // and bidi characters for the UI and the CLI.
+        let show = |s: &str| crate::text::clean(s).into_owned();
         CustomerCard {
             id: p.id.clone(),
-            name: p.name.clone(),
-            agent_url: p.agent_url.clone(),
-            tenant_id: p.tenant_id.clone(),
+            name: show(&p.name),
+            agent_url: show(&p.agent_url),
+            tenant_id: show(&p.tenant_id),
             cloud: p.cloud,
             sandbox: p.authority.as_deref().is_some_and(is_sandbox_authority),
             verified_at: p.verified.as_ref().map(|v| v.verified_at),
-            signed_in_as: p.verified.as_ref().and_then(|v| v.signed_in_as.clone()),
+            signed_in_as: p
+                .verified
+                .as_ref()
+                .and_then(|v| v.signed_in_as.as_deref().map(show)),
             credential_kind: p.credential.kind,
             expires_on: p.credential.expires_on,
             expiry,
@@ -242,6 +248,20 @@ mod tests {
         assert_eq!(at(EXPIRY_SOON_DAYS + 1).0, ExpiryLevel::Within60);
         assert_eq!(at(EXPIRY_WARN_DAYS).0, ExpiryLevel::Within60);
         assert_eq!(at(EXPIRY_WARN_DAYS + 1), (ExpiryLevel::Ok, Some(61)));
+    }
+
+    #[test]
+    fn a_card_shows_names_without_control_or_bidi_characters() {
+        let mut p = Profile::new("Acme\u{202E}gnp.exe\u{1b}]0;pwned\u{7}");
+        p.agent_url = "https://acme.halopsa.com\u{1b}[2J".into();
+        p.verified = Some(Verification {
+            verified_at: chrono::Utc::now(),
+            signed_in_as: Some("ada\u{2066}@contoso.com".into()),
+        });
+        let c = CustomerCard::of(&p, d("2025-06-01"));
+        assert_eq!(c.name, "Acmegnp.exe]0;pwned");
+        assert_eq!(c.agent_url, "https://acme.halopsa.com[2J");
+        assert_eq!(c.signed_in_as.as_deref(), Some("ada@contoso.com"));
     }
 
     #[test]

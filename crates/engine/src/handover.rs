@@ -26,10 +26,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::plan::{Plan, RedirectPurpose};
 use crate::profile::{ConsentRecord, ConsentStatus, CredentialKind, Profile, TenantType};
-use crate::sso_test::loopback::html_escape as esc;
+use crate::sso_test::loopback::html_escape;
 use crate::steps::redirects::WIZARD_REDIRECT_URI;
 use crate::target::is_loopback_authority as is_sandbox_authority;
 use crate::validation::Severity;
+
+/// Every value in the report: from the profile (names, tenants, Entra's words) — cleaned of
+/// control and bidi characters ([`crate::text::clean`]), then HTML-escaped.
+fn esc(s: &str) -> String {
+    html_escape(&crate::text::clean(s))
+}
 
 /// How long before expiry the report asks for the credential to be rotated (the same lead
 /// time as the calendar reminder and the dashboard's "rotate now" badge).
@@ -50,9 +56,13 @@ pub struct FollowUp {
     pub detail: Option<String>,
 }
 
-/// The date on which the credential should be replaced: 30 days before it expires.
+/// The date on which the credential should be replaced: 30 days before it expires (the
+/// first representable day for an expiry at the very start of the calendar, which a
+/// hand-edited profile can hold).
 pub fn rotate_by(expires_on: NaiveDate) -> NaiveDate {
-    expires_on - chrono::Duration::days(ROTATE_DAYS_BEFORE_EXPIRY)
+    expires_on
+        .checked_sub_days(chrono::Days::new(ROTATE_DAYS_BEFORE_EXPIRY.unsigned_abs()))
+        .unwrap_or(NaiveDate::MIN)
 }
 
 fn credential_label(kind: CredentialKind) -> &'static str {
@@ -846,6 +856,25 @@ mod tests {
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("&lt;b onmouseover=alert(2)&gt;Contoso&lt;/b&gt;"));
         assert!(html.contains("&lt;/td&gt;&lt;script&gt;x&lt;/script&gt;"));
+    }
+
+    #[test]
+    fn control_and_bidi_characters_from_the_profile_are_removed() {
+        let mut p = acme();
+        p.name = "Acme\u{202E}gnp.exe\u{1b}[2J".into();
+        p.customer_tenants = vec![CustomerTenant {
+            tenant: "contoso.com".into(),
+            name: Some("Con\u{2066}toso\u{0}".into()),
+            consent: ConsentRecord {
+                status: ConsentStatus::Failed,
+                message: Some("AADSTS65004:\u{1b}]0;x\u{7} no\r\nTrace ID: 1".into()),
+                ..ConsentRecord::default()
+            },
+        }];
+        let html = report(&p);
+        assert!(!html.chars().any(|c| c != '\n' && crate::text::is_unsafe(c)));
+        assert!(html.contains("Acmegnp.exe[2J") && html.contains("Contoso"));
+        assert!(html.contains("AADSTS65004:]0;x no Trace ID: 1"), "{html}");
     }
 
     #[test]

@@ -18,12 +18,15 @@
 //! which this crate's tests use but its code never does). Opening the system browser *is*
 //! here because the CLI needs it too.
 
+pub mod bounded;
 pub mod browser;
 pub mod customers;
 pub mod dashboard;
+pub mod evidence;
 pub mod exports;
 pub mod graph;
 pub mod handover;
+pub mod jws;
 pub mod keychain;
 pub mod sso_test;
 pub mod steps;
@@ -33,7 +36,7 @@ pub mod transfer;
 pub mod vault;
 
 // `plan` is both the core's module and its `plan()` function: one import brings both.
-pub use entra_onboard_core::{aadsts, cloud, ids, plan, target, validation};
+pub use entra_onboard_core::{aadsts, cloud, ids, plan, target, text, validation};
 
 /// The customer profile: the model is the core's; the files are this crate's.
 pub mod profile {

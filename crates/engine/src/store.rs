@@ -16,9 +16,19 @@ use ts_rs::TS;
 
 use crate::profile::{Profile, ProfileError, ProfileSummary, SCHEMA_VERSION};
 
-/// Largest profile file [`ProfileStore::scan`] reads. A real profile is a few kilobytes,
-/// even with thousands of customer tenants well under a megabyte.
-pub const MAX_PROFILE_FILE_BYTES: u64 = 20 * 1024 * 1024;
+/// Largest profile file read (the store and any path given). A real profile is a few
+/// kilobytes, even with thousands of customer tenants a few megabytes.
+pub const MAX_PROFILE_FILE_BYTES: u64 = crate::bounded::MAX_PROFILE_BYTES;
+
+impl From<crate::bounded::ReadError> for ProfileError {
+    fn from(e: crate::bounded::ReadError) -> Self {
+        ProfileError::File {
+            code: e.code(),
+            not_found: e.is_not_found(),
+            message: e.to_string(),
+        }
+    }
+}
 
 /// A `.json` file in the profile folder that could not be read as a profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -45,11 +55,9 @@ pub struct StoreScan {
 }
 
 /// Reads a profile from any path (the CLI's `<profile.json>`).
+/// Bounded: a regular file of at most [`MAX_PROFILE_FILE_BYTES`] (see [`crate::bounded`]).
 pub fn read_file(path: &Path) -> Result<Profile, ProfileError> {
-    let text = fs::read_to_string(path).map_err(|e| ProfileError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let text = crate::bounded::read_to_string(path, MAX_PROFILE_FILE_BYTES, "a profile")?;
     Profile::from_json(&text)
 }
 
@@ -146,21 +154,7 @@ impl ProfileStore {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let too_big = fs::metadata(&path)
-                .map(|m| m.len() > MAX_PROFILE_FILE_BYTES)
-                .unwrap_or(false);
-            let read = if too_big {
-                Err(ProfileError::Io {
-                    path: path.display().to_string(),
-                    message: format!(
-                        "the file is larger than {} MB, far more than any profile; it is not a profile",
-                        MAX_PROFILE_FILE_BYTES / (1024 * 1024)
-                    ),
-                })
-            } else {
-                read_file(&path)
-            };
-            match read {
+            match read_file(&path) {
                 Ok(p) => scan.profiles.push(p),
                 Err(e) => scan.unreadable.push(UnreadableProfile {
                     file,
@@ -181,12 +175,11 @@ impl ProfileStore {
     /// Loads one profile.
     pub fn load(&self, id: &str) -> Result<Profile, ProfileError> {
         let path = self.path_for(id)?;
-        match fs::read_to_string(&path) {
-            Ok(text) => Profile::from_json(&text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(ProfileError::NotFound(id.to_string()))
-            }
-            Err(e) => Err(Self::io(&path, e)),
+        match read_file(&path) {
+            Err(ProfileError::File {
+                not_found: true, ..
+            }) => Err(ProfileError::NotFound(id.to_string())),
+            r => r,
         }
     }
 
@@ -323,6 +316,47 @@ mod tests {
                 .profiles
                 .is_empty()
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn store_reads_are_bounded_to_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let good = store.save(&Profile::new("Acme")).unwrap();
+        // A device behind a profile-looking name, a FIFO (no writer: the open must not
+        // hang) and a sparse file over the cap: each listed, none read into memory.
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.json")).unwrap();
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(dir.path().join("pipe.json"))
+                .status()
+                .unwrap()
+                .success()
+        );
+        let big = fs::File::create(dir.path().join("big.json")).unwrap();
+        big.set_len(MAX_PROFILE_FILE_BYTES + 1).unwrap();
+        let scan = store.scan().unwrap();
+        assert_eq!(scan.profiles.len(), 1);
+        let files: Vec<(&str, &str)> = scan
+            .unreadable
+            .iter()
+            .map(|u| (u.file.as_str(), u.code.as_str()))
+            .collect();
+        assert_eq!(
+            files,
+            [
+                ("big.json", "file.too_large"),
+                ("pipe.json", "file.not_regular"),
+                ("zero.json", "file.not_regular")
+            ]
+        );
+        assert_eq!(store.list().unwrap().len(), 1);
+        // load() by id goes through the same read.
+        let id = uuid::Uuid::new_v4().to_string();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join(format!("{id}.json"))).unwrap();
+        assert_eq!(store.load(&id).unwrap_err().code(), "file.not_regular");
+        assert!(store.load(&good.id).is_ok());
     }
 
     #[test]

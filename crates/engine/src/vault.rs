@@ -261,10 +261,13 @@ fn certificate_credential(
                 .into(),
         );
     };
-    let bytes = std::fs::read(path).map_err(|e| {
-        format!(
-            "the certificate file {path} cannot be read ({e}); create or import it again in step 3"
-        )
+    let bytes = crate::bounded::read_file(
+        std::path::Path::new(path),
+        certificate::MAX_PFX_BYTES as u64,
+        "a .pfx certificate",
+    )
+    .map_err(|e| {
+        format!("the certificate file cannot be used ({e}); create or import it again in step 3")
     })?;
     let password = keychain
         .get_certificate_password(&key)

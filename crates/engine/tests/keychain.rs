@@ -313,6 +313,72 @@ fn a_customer_is_kept_when_the_keychain_refuses() {
     assert_eq!(store.list().unwrap().len(), 1, "nothing deleted");
 }
 
+/// An import that replaces a customer with another tenant, app or host deletes its keychain
+/// entries (secret and certificate password); one that keeps the identity leaves them.
+#[test]
+fn an_import_replacing_who_the_customer_is_deletes_its_keychain_entries() {
+    use entra_onboard_engine::transfer::{Replace, export_bundle, import_bundle};
+    let kc = open();
+    let dir = tempfile::tempdir().unwrap();
+    let store = entra_onboard_engine::ProfileStore::at(dir.path());
+    let mut p = entra_onboard_engine::Profile::new("Acme");
+    p.credential.kind = entra_onboard_engine::profile::CredentialKind::Certificate;
+    p.tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47".into();
+    p.agent_url = "https://acme.halopsa.com".into();
+    let p = store.save(&p).unwrap();
+    kc.set_secret(&p.id, &secret("s3cr3t-value~with.dots_and-more"))
+        .unwrap();
+    kc.set_certificate_password(&p.id, &secret("pfx password"))
+        .unwrap();
+    let other = profile_id();
+    kc.set_secret(&other, &secret("another-secret-value-1234"))
+        .unwrap();
+
+    // Same identity, new name: replaced, entries kept.
+    let mut renamed = p.clone();
+    renamed.name = "Acme Ltd".into();
+    let sum = import_bundle(
+        &store,
+        &export_bundle(&[renamed.clone()], chrono::Utc::now()),
+        &Replace::All,
+        || Ok(kc.clone()),
+    )
+    .unwrap();
+    assert_eq!(sum.replaced.len(), 1);
+    assert!(sum.keychain_removed.is_empty());
+    assert!(kc.get_secret(&p.id).unwrap().is_some());
+
+    // Not asked to replace: a conflict, entries kept.
+    let mut moved = renamed.clone();
+    moved.tenant_id = "5a4db0c5-7e1a-4a47-8000-000000000001".into();
+    let bundle = export_bundle(&[moved], chrono::Utc::now());
+    let sum = import_bundle(&store, &bundle, &Replace::Nothing, || Ok(kc.clone())).unwrap();
+    assert_eq!(sum.conflicts[0].identity_changes, ["tenant_id"]);
+    assert!(kc.get_secret(&p.id).unwrap().is_some());
+    assert!(kc.get_certificate_password(&p.id).unwrap().is_some());
+
+    // Replaced: both entries gone, and the summary says so.
+    let sum = import_bundle(&store, &bundle, &Replace::All, || Ok(kc.clone())).unwrap();
+    assert_eq!(sum.replaced.len(), 1, "{:?}", sum.rejected);
+    assert_eq!(sum.keychain_removed.len(), 1);
+    assert_eq!(sum.keychain_removed[0].id, p.id);
+    assert_eq!(sum.keychain_removed[0].because, ["tenant_id"]);
+    assert!(kc.get_secret(&p.id).unwrap().is_none(), "secret removed");
+    assert!(
+        kc.get_certificate_password(&p.id).unwrap().is_none(),
+        "certificate password removed"
+    );
+    assert_eq!(
+        store.load(&p.id).unwrap().tenant_id,
+        "5a4db0c5-7e1a-4a47-8000-000000000001"
+    );
+    assert!(
+        kc.get_secret(&other).unwrap().is_some(),
+        "other customers untouched"
+    );
+    kc.delete_all(&other).unwrap();
+}
+
 /// Step 3's store (shared by the app and `secret set`): a refused value changes nothing;
 /// a good one lands in the keychain and only its hint and expiry in the profile.
 #[test]

@@ -394,6 +394,148 @@ async fn admin_consent_accept_and_cancel_redirect_like_entra() {
     assert_eq!(sb.info().granted_roles, SANDBOX_REQUIRED_ROLES);
 }
 
+/// DNS rebinding: a page on another name that resolves here still sends its own `Host`;
+/// the sandbox (and the Graph double beside it) answers it with 421 and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_requests_addressed_to_its_own_loopback_origin_are_answered() {
+    let sb = sandbox(true).await;
+    let practice = entra_onboard_sandbox::practice::PracticeSandbox::start(Some(0))
+        .await
+        .unwrap();
+    let h = http();
+    for base in [sb.base_url().to_string(), practice.base_url()] {
+        let port = Url::parse(&base).unwrap().port().unwrap();
+        for path in ["/sandbox/info", "/v1.0/organization", "/"] {
+            for host in [
+                format!("evil.example:{port}"),
+                "evil.example".to_string(),
+                format!("127.0.0.1:{}", port.wrapping_add(1)),
+            ] {
+                let res = h
+                    .get(format!("{base}{path}"))
+                    .header("host", &host)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 421, "{base}{path} as {host}");
+                let body = res.text().await.unwrap();
+                assert!(
+                    body.contains("practice sandbox") && !body.contains(SANDBOX_CLIENT_ID),
+                    "{body}"
+                );
+            }
+        }
+        // A rebinding page cannot get a token with the (public) demo secret either.
+        let res = h
+            .post(format!("{base}/{SANDBOX_TENANT_ID}/oauth2/v2.0/token"))
+            .header("host", format!("evil.example:{port}"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", SANDBOX_CLIENT_ID),
+                ("client_secret", SANDBOX_CLIENT_SECRET),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 421);
+        // Its own names are answered.
+        for host in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+            let res = h
+                .get(format!("{base}/sandbox/info"))
+                .header("host", &host)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{host}");
+        }
+    }
+}
+
+/// A page elsewhere posting the consent form (or to the token endpoint) is refused with
+/// 403 and changes nothing; the sandbox's own page posting it, as a browser does
+/// (`Origin` its own, `Sec-Fetch-Site: same-origin`), works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_origin_form_posts_are_refused() {
+    let sb = sandbox(false).await;
+    let h = http();
+    let base = sb.base_url().to_string();
+    let mut u = Url::parse(&format!("{base}/organizations/v2.0/adminconsent")).unwrap();
+    u.query_pairs_mut()
+        .append_pair("client_id", SANDBOX_CLIENT_ID)
+        .append_pair("scope", "https://graph.microsoft.com/.default")
+        .append_pair(
+            "redirect_uri",
+            "http://localhost:47001/entra-onboard/callback",
+        )
+        .append_pair("state", "st");
+    let page = h.get(u).send().await.unwrap().text().await.unwrap();
+    let txn = hidden(&page, "txn");
+    let other_port = format!("http://127.0.0.1:{}", sb.addr().port().wrapping_add(1));
+    for headers in [
+        vec![("origin", "https://evil.example")],
+        vec![("origin", "null")],
+        vec![
+            ("origin", other_port.as_str()),
+            ("sec-fetch-site", "same-site"),
+        ],
+        vec![("sec-fetch-site", "cross-site")],
+    ] {
+        let mut req = h
+            .post(format!("{base}/sandbox/consent"))
+            .form(&[("txn", txn.as_str()), ("decision", "accept")]);
+        for (k, v) in &headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 403, "{headers:?}");
+        assert!(res.text().await.unwrap().contains("own pages"));
+        assert!(
+            sb.state()
+                .granted_roles(SANDBOX_CLIENT_ID)
+                .unwrap()
+                .is_empty(),
+            "nothing granted by {headers:?}"
+        );
+    }
+    let res = h
+        .post(format!("{base}/{SANDBOX_TENANT_ID}/oauth2/v2.0/token"))
+        .header("origin", "https://evil.example")
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", SANDBOX_CLIENT_ID),
+            ("client_secret", SANDBOX_CLIENT_SECRET),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // The page's own post, as a browser sends it.
+    let res = h
+        .post(format!("{base}/sandbox/consent"))
+        .header("origin", base.as_str())
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("txn", txn.as_str()), ("decision", "accept")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let next = res.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(
+        h.get(format!("{base}{next}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        302
+    );
+    assert_eq!(
+        sb.state().granted_roles(SANDBOX_CLIENT_ID).unwrap(),
+        SANDBOX_REQUIRED_ROLES
+    );
+}
+
 async fn token(
     h: &reqwest::Client,
     base: &str,

@@ -9,6 +9,10 @@
 // Pages whose form offers a choice as named submit buttons (the sandbox's sign-in page:
 // one button per demo user; its consent page: Accept / Cancel) are submitted with the
 // button whose value is $SCRIPTED_BROWSER_CHOICE, else the first named button, as a click.
+// A form POST carries `Origin` and `Sec-Fetch-Site` as a browser sends them (the Fetch
+// standard: `Origin` is `null` under the page's `Referrer-Policy: no-referrer`, or under
+// `same-origin` when the post leaves the page's origin), so the sandbox's refusal of
+// cross-origin posts is exercised by every flow that clicks through it.
 // No dependencies: Node's fetch.
 
 import fs from 'node:fs';
@@ -72,6 +76,21 @@ function parseForm(html, base) {
   return { action, method, fields };
 }
 
+// What a browser puts in `Origin` and `Sec-Fetch-Site` when a page at `from` (served with
+// `policy` as its Referrer-Policy) posts a form to `to`.
+function postOrigin(from, to, policy) {
+  const a = new URL(from);
+  const b = new URL(to);
+  const sameOrigin = a.origin === b.origin;
+  const sameSite = a.protocol === b.protocol && a.hostname === b.hostname;
+  const p = (policy ?? '').toLowerCase().split(',').map((x) => x.trim()).filter(Boolean).pop() ?? '';
+  const origin = p === 'no-referrer' || (p === 'same-origin' && !sameOrigin) ? 'null' : a.origin;
+  let site = 'cross-site';
+  if (sameOrigin) site = 'same-origin';
+  else if (sameSite) site = 'same-site';
+  return { origin, 'sec-fetch-site': site };
+}
+
 async function browse(start) {
   let url = start;
   let init = { method: 'GET' };
@@ -91,12 +110,16 @@ async function browse(start) {
     const body = await res.text();
     const form = res.headers.get('content-type')?.includes('text/html') ? parseForm(body, url) : undefined;
     if (form && init.method === 'GET') {
+      const page = url;
       url = form.action;
       init = form.method === 'POST'
         ? {
           method: 'POST',
           body: form.fields.toString(),
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            ...postOrigin(page, form.action, res.headers.get('referrer-policy')),
+          },
         }
         : { method: 'GET' };
       if (form.method !== 'POST') url = `${form.action}?${form.fields}`;

@@ -497,7 +497,7 @@ async fn a_slow_loris_does_not_block_the_callback() {
         Seen::default(),
         Duration::from_secs(5),
         Limits::default(),
-    ); // 10 s read timeout
+    ); // 5 s read timeout
     let cred = ClientCredential::Secret(Sensitive::new("s3cret".into()));
     let started = Instant::now();
     let r = sso_test::run(&profile(&h), &cred, &opts, &CancellationToken::new())

@@ -225,7 +225,14 @@ impl GraphDouble {
             ..Tenant::default()
         }));
         let stop = CancellationToken::new();
-        let app = Router::new().fallback(handle).with_state(state.clone());
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(state.clone())
+            // Its own origin only, no cross-origin posts, as every sandbox server.
+            .layer(axum::middleware::from_fn_with_state(
+                addr.port(),
+                super::guard::guard,
+            ));
         let s = stop.clone();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)

@@ -432,7 +432,11 @@ fn demo_app() -> App {
             id: SANDBOX_SECRET_ID.into(),
             value: Sensitive::new(SANDBOX_CLIENT_SECRET.into()),
             description: "Sandbox practice secret".into(),
-            expires: chrono::Utc::now() + chrono::Months::new(12),
+            expires: {
+                let now = chrono::Utc::now();
+                now.checked_add_months(chrono::Months::new(12))
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+            },
         }],
         certificates: Vec::new(),
         required_roles: SANDBOX_REQUIRED_ROLES
@@ -961,14 +965,16 @@ pub async fn start(options: SandboxOptions) -> Result<SandboxHandle, SandboxErro
         state.grant_admin_consent(SANDBOX_CLIENT_ID)?;
     }
     let app = match options.extra_routes {
-        // The marker again after the merge, so the extra routes carry it too.
-        Some(extra) => idp_router(state.clone())
-            .merge(extra)
-            .layer(axum::middleware::map_response(mark)),
-        None => idp_router(state.clone())
-            .fallback(not_found)
-            .layer(axum::middleware::map_response(mark)),
-    };
+        Some(extra) => idp_router(state.clone()).merge(extra),
+        None => idp_router(state.clone()).fallback(not_found),
+    }
+    // Only its own origin, no cross-origin posts (DNS rebinding, CSRF): see `guard`.
+    .layer(axum::middleware::from_fn_with_state(
+        addr.port(),
+        super::guard::guard,
+    ))
+    // The marker again after the merge, so the extra routes and refusals carry it too.
+    .layer(axum::middleware::map_response(mark));
     let stop = CancellationToken::new();
     let s = stop.clone();
     let task = tokio::spawn(async move {

@@ -22,10 +22,15 @@
 //! instead of passing its own test. Production crates never depend on it; the app and the
 //! CLI do (practice is a product feature), and the engine's tests take it as a
 //! dev-dependency.
+//!
+//! Every server here answers only requests addressed to its own loopback origin and refuses
+//! cross-origin form posts ([`guard`]).
 
 pub mod directory;
 pub mod graph;
+mod guard;
 pub mod idp;
+mod jws;
 pub mod practice;
 
 pub use idp::{

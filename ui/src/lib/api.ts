@@ -71,6 +71,11 @@ export interface AppInfo {
   version: string;
   keychainService: string;
 }
+/** The answer to `run_sso_test`: the report and, for a pass, the id "Save as verified" takes once. */
+export interface SsoTestRun {
+  report: SsoReport;
+  passId: string | null;
+}
 export interface TenantsAllowed {
   profile: Profile;
   summary: AllowSummary;
@@ -117,9 +122,10 @@ export const api = {
   /** The one call that carries a secret: straight from the password box to the keychain. */
   storeSecret: (profile: Profile, secret: string, expiresOn: string | null) =>
     call<StoredSecret>('store_secret', { profile, secret, expiresOn }),
-  runSsoTest: (profile: Profile) => call<SsoReport>('run_sso_test', { profile }),
+  runSsoTest: (profile: Profile) => call<SsoTestRun>('run_sso_test', { profile }),
   cancelBrowserFlow: () => call<null>('cancel_browser_flow'),
-  markVerified: (profile: Profile) => call<Profile>('mark_verified', { profile }),
+  /** Records the pass `passId` (from {@link SsoTestRun}); the shell accepts each pass once. */
+  markVerified: (profile: Profile, passId: string) => call<Profile>('mark_verified', { profile, passId }),
   graphSignIn: (profile: Profile) => call<GraphSignedIn>('graph_sign_in', { profile }),
   graphSignOut: () => call<null>('graph_sign_out'),
   applyRegistration: (profile: Profile, request: ApplyRequest) =>
@@ -146,7 +152,8 @@ export const api = {
   dashboard: () => call<Dashboard>('dashboard'),
   exportReport: (profile: Profile) => call<string>('export_report', { profile }),
   exportProfiles: () => call<ExportOutcome>('export_profiles'),
-  importProfiles: (text: string) => call<ImportSummary>('import_profiles', { text }),
+  importProfiles: (text: string, replace: string[] | null = null) =>
+    call<ImportSummary>('import_profiles', { text, replace }),
   appInfo: () => call<AppInfo>('app_info'),
   syncPreview: (profile: Profile) => call<SyncPreview>('sync_preview', { profile }),
   exportSyncCsv: (profile: Profile) => call<string>('export_sync_csv', { profile }),

@@ -149,8 +149,8 @@ pub enum TenantsAction {
         /// Every tenant not consented yet.
         #[arg(long)]
         all: bool,
-        /// Seconds to wait for each answer.
-        #[arg(long, default_value_t = 300, value_name = "SECS")]
+        /// Seconds to wait for each answer (1 to 3600).
+        #[arg(long, default_value_t = 300, value_name = "SECS", value_parser = crate::cli::timeout_secs())]
         timeout: u64,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -255,13 +255,7 @@ pub fn cert(action: CertAction, out: &mut dyn Write) -> CliResult {
         } => {
             let mut p = load(&profile)?;
             let id = keychain_id(&p, &profile)?;
-            let meta = std::fs::metadata(&pfx).map_err(|e| format!("{}: {e}", pfx.display()))?;
-            if meta.len() > certificate::MAX_PFX_BYTES as u64 {
-                return Err(
-                    certificate::CertificateError::PfxTooLarge(meta.len() as usize).to_string(),
-                );
-            }
-            let bytes = std::fs::read(&pfx).map_err(|e| format!("{}: {e}", pfx.display()))?;
+            let bytes = read_pfx(&pfx)?;
             let password = read_password("Password of the .pfx file (input hidden): ")?;
             let c = match certificate::import_pfx(&bytes, password, chrono::Utc::now()) {
                 Ok(c) => c,
@@ -321,27 +315,28 @@ pub fn cert(action: CertAction, out: &mut dyn Write) -> CliResult {
 /// Reads a password: without echo at a terminal, else standard input minus one trailing
 /// line break (bounded).
 pub fn read_password(prompt: &str) -> Result<Sensitive<String>, String> {
-    use std::io::{IsTerminal, Read};
+    use std::io::IsTerminal;
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         return rpassword::prompt_password(prompt)
             .map(Sensitive::new)
             .map_err(|e| format!("could not read the password from the terminal: {e}"));
     }
-    let mut bytes = Vec::new();
-    stdin
-        .lock()
-        .take(64 * 1024)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("could not read the password from standard input: {e}"))?;
-    let mut text = String::from_utf8(bytes)
-        .map_err(|_| "the password on standard input is not UTF-8 text".to_string())?;
+    let mut text = crate::bounded::read_stdin(crate::bounded::MAX_STDIN_SECRET_BYTES, "a password")
+        .map_err(|e| e.to_string())?;
     if text.ends_with("\r\n") {
         text.truncate(text.len() - 2);
     } else if text.ends_with('\n') {
         text.truncate(text.len() - 1);
     }
     Ok(Sensitive::new(text))
+}
+
+/// A `.pfx` named on the command line: a regular file of at most
+/// [`certificate::MAX_PFX_BYTES`], the cap checked while reading.
+fn read_pfx(pfx: &Path) -> Result<Vec<u8>, String> {
+    crate::bounded::read_file(pfx, certificate::MAX_PFX_BYTES as u64, "a .pfx certificate")
+        .map_err(|e| e.to_string())
 }
 
 /// The certificate credential of `sso-test --pfx`: the password from standard input
@@ -351,7 +346,7 @@ pub fn pfx_credential(
     pfx: &Path,
     password_stdin: bool,
 ) -> Result<ClientCredential, String> {
-    let bytes = std::fs::read(pfx).map_err(|e| format!("{}: {e}", pfx.display()))?;
+    let bytes = read_pfx(pfx)?;
     let password = if password_stdin {
         read_password("Password of the .pfx file (input hidden): ")?
     } else {
@@ -505,24 +500,20 @@ pub fn tenants_cmd(action: TenantsAction, out: &mut dyn Write) -> CliResult {
             format,
         } => {
             let mut p = load(&profile)?;
+            use crate::bounded::{self, ReadError};
+            let limit = tenants::MAX_INPUT_BYTES as u64;
+            let what = "a customer-tenant CSV";
             let text = if file.as_os_str() == "-" {
-                use std::io::Read;
-                let mut s = String::new();
-                std::io::stdin()
-                    .lock()
-                    .take(tenants::MAX_INPUT_BYTES as u64 + 1)
-                    .read_to_string(&mut s)
-                    .map_err(|e| format!("standard input: {e}"))?;
-                s
+                bounded::read_stdin(limit, what)
             } else {
-                let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-                String::from_utf8(bytes).map_err(|_| {
-                    format!(
-                        "{}: not UTF-8 text; save the CSV as 'CSV UTF-8' and try again",
-                        file.display()
-                    )
-                })?
-            };
+                bounded::read_to_string(&file, limit, what)
+            }
+            .map_err(|e| match e {
+                ReadError::NotUtf8 { path, .. } => {
+                    format!("{path}: not UTF-8 text; save the CSV as 'CSV UTF-8' and try again")
+                }
+                e => e.to_string(),
+            })?;
             let import = tenants::parse_tenant_list(&text).map_err(|e| e.to_string())?;
             let merged = tenants::add_tenants(&mut p, &import.rows);
             save(&profile, &mut p)?;

@@ -7,7 +7,7 @@
 //! Graph is always the profile's [`Target`]'s: the cloud's Graph host, or the practice
 //! provider's own origin — never a URL given on the command line.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -45,8 +45,8 @@ pub struct GraphArgs {
     /// Tools, 14d82eec-204b-4c2f-b7e8-296a70dab67e).
     #[arg(long, value_name = "GUID")]
     pub signin_client_id: Option<String>,
-    /// Seconds to wait for the sign-in in the browser.
-    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    /// Seconds to wait for the sign-in in the browser (1 to 3600).
+    #[arg(long, default_value_t = 300, value_name = "SECS", value_parser = crate::cli::timeout_secs())]
     pub timeout: u64,
     /// Read the Graph access token from standard input instead of signing in.
     #[arg(long, hide = true)]
@@ -115,13 +115,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 fn read_token() -> Result<Sensitive<String>, String> {
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(64 * 1024)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("could not read the token from standard input: {e}"))?;
-    let text = String::from_utf8(bytes).map_err(|_| "the token is not UTF-8".to_string())?;
+    let text = crate::bounded::read_stdin(crate::bounded::MAX_STDIN_SECRET_BYTES, "a token")
+        .map_err(|e| e.to_string())?;
     let token = text.lines().next().unwrap_or_default().trim().to_string();
     if token.is_empty() {
         return Err("--token-stdin: standard input holds no token".into());
@@ -168,7 +163,7 @@ async fn connect(p: &Profile, g: &GraphArgs, scopes: &[&str]) -> Result<GraphCli
 }
 
 fn load(path: &Path) -> Result<Profile, String> {
-    crate::profile::read_file(path).map_err(|e| format!("{}: {e}", path.display()))
+    crate::cli::load(path)
 }
 
 fn profile_id(p: &Profile, path: &Path) -> Result<String, String> {
@@ -196,8 +191,12 @@ pub fn run_apply(a: ApplyArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
                 .cert
                 .as_ref()
                 .ok_or("--credential certificate needs --cert <file.pem>")?;
-            let pem =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let pem = crate::bounded::read_to_string(
+                path,
+                crate::bounded::MAX_PEM_BYTES,
+                "a PEM certificate",
+            )
+            .map_err(|e| e.to_string())?;
             let der = crate::sso_test::pem_block(&pem, "CERTIFICATE")
                 .ok_or_else(|| format!("{}: no PEM CERTIFICATE block", path.display()))?;
             CredentialRequest::Certificate { cert_der: der }

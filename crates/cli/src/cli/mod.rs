@@ -116,8 +116,8 @@ enum Command {
         /// With --capture: a customer tenant (ID or domain) instead of the profile's own.
         #[arg(long, value_name = "ID", requires = "capture")]
         tenant: Option<String>,
-        /// With --capture: seconds to wait for the answer.
-        #[arg(long, default_value_t = 300, value_name = "SECS")]
+        /// With --capture: seconds to wait for the answer (1 to 3600).
+        #[arg(long, default_value_t = 300, value_name = "SECS", value_parser = timeout_secs())]
         timeout: u64,
         /// With --capture: output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -160,8 +160,8 @@ enum Command {
     SsoTest {
         /// The profile JSON file.
         profile: PathBuf,
-        /// Seconds to wait for the browser to come back.
-        #[arg(long, default_value_t = 180, value_name = "SECS")]
+        /// Seconds to wait for the browser to come back (1 to 3600).
+        #[arg(long, default_value_t = 180, value_name = "SECS", value_parser = timeout_secs())]
         timeout: u64,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -199,10 +199,16 @@ enum Command {
         /// Write every profile to one JSON file (no secrets in it) for another computer.
         #[arg(long, value_name = "FILE", conflicts_with = "import")]
         export: Option<PathBuf>,
-        /// Import an export file (or a single profile file): newer copies replace older
-        /// ones, the rest are skipped. Exit 1 when a profile in it was rejected.
+        /// Import an export file (or a single profile file). A customer already here with
+        /// other values is a conflict: listed and left alone unless --replace. Exit 1 when a
+        /// profile in it was rejected or left as a conflict.
         #[arg(long, value_name = "FILE")]
         import: Option<PathBuf>,
+        /// With --import: replace the customers already here with the file's copies (a
+        /// changed tenant, client id, cloud, authority or agent URL also deletes their
+        /// keychain entries).
+        #[arg(long, requires = "import")]
+        replace: bool,
         /// Output format for the list.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -353,8 +359,18 @@ where
     }
 }
 
+/// `--timeout SECS`: 1 to [`crate::sso_test::MAX_TIMEOUT_SECS`], so a typo (or
+/// `18446744073709551615`) is a clear argument error, not an overflowing deadline.
+pub(crate) fn timeout_secs() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=crate::sso_test::MAX_TIMEOUT_SECS)
+}
+
 pub(crate) fn load(path: &std::path::Path) -> Result<Profile, String> {
-    crate::profile::read_file(path).map_err(|e| format!("{}: {e}", path.display()))
+    crate::profile::read_file(path).map_err(|e| match e {
+        // A refused read already names the file.
+        e @ crate::profile::ProfileError::File { .. } => e.to_string(),
+        e => format!("{}: {e}", path.display()),
+    })
 }
 
 fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
@@ -479,9 +495,10 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
         } => crate::cli::report::export_profiles(&file, out),
         Command::Profiles {
             import: Some(file),
+            replace,
             format,
             ..
-        } => crate::cli::report::import_profiles(&file, format, out),
+        } => crate::cli::report::import_profiles(&file, replace, format, out),
         Command::Profiles { show, format, .. } => {
             let store = ProfileStore::open_default().map_err(|e| e.to_string())?;
             if let Some(id) = show {
@@ -505,8 +522,15 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
                             .verified_at
                             .map(|d| format!("verified {}", d.format("%Y-%m-%d")))
                             .unwrap_or_else(|| "not verified".into());
-                        writeln!(out, "  {}  {}  {}  ({verified})", s.id, s.name, s.agent_url)
-                            .map_err(w)?;
+                        // Names and URLs may come from an imported file: cleaned for the terminal.
+                        writeln!(
+                            out,
+                            "  {}  {}  {}  ({verified})",
+                            s.id,
+                            crate::text::clean(&s.name),
+                            crate::text::clean(&s.agent_url)
+                        )
+                        .map_err(w)?;
                     }
                 }
             }
@@ -598,11 +622,11 @@ fn secret(action: SecretAction, out: &mut dyn Write) -> Result<ExitCode, String>
                     writeln!(out).map_err(w)?;
                 }
                 Format::Text => {
-                    let name = if p.name.trim().is_empty() {
+                    let name = crate::text::clean(if p.name.trim().is_empty() {
                         id.as_str()
                     } else {
                         p.name.trim()
-                    };
+                    });
                     if st.secret_stored {
                         let hint = hint.map(|h| format!(" · hint {h}…")).unwrap_or_default();
                         let expiry = match p.credential.expires_on {
@@ -657,7 +681,7 @@ fn secret(action: SecretAction, out: &mut dyn Write) -> Result<ExitCode, String>
 /// Reads the secret from standard input: without echo at a terminal, else the whole input
 /// minus exactly one trailing line break (anything more is refused by the value check).
 fn read_secret() -> Result<Sensitive<String>, String> {
-    use std::io::{IsTerminal, Read};
+    use std::io::IsTerminal;
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         let v = rpassword::prompt_password("Paste the client secret Value (input hidden): ")
@@ -665,14 +689,9 @@ fn read_secret() -> Result<Sensitive<String>, String> {
         return Ok(Sensitive::new(v));
     }
     // Bounded: a secret is at most 512 characters; a larger input is a wrong file.
-    let mut bytes = Vec::new();
-    stdin
-        .lock()
-        .take(64 * 1024)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("could not read the secret from standard input: {e}"))?;
-    let mut text = String::from_utf8(bytes)
-        .map_err(|_| "the secret on standard input is not UTF-8 text".to_string())?;
+    let mut text =
+        crate::bounded::read_stdin(crate::bounded::MAX_STDIN_SECRET_BYTES, "a client secret")
+            .map_err(|e| e.to_string())?;
     if text.ends_with("\r\n") {
         text.truncate(text.len() - 2);
     } else if text.ends_with('\n') {
@@ -688,21 +707,22 @@ pub(crate) fn read_credential(
     key: Option<&std::path::Path>,
 ) -> Result<ClientCredential, String> {
     if secret_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .read_line(&mut line)
-            .map_err(|e| format!("reading the secret from stdin: {e}"))?;
-        let secret = line.trim_end_matches(['\r', '\n']).to_string();
+        let secret = crate::bounded::read_stdin_line(
+            crate::bounded::MAX_STDIN_SECRET_BYTES,
+            "a client secret",
+        )
+        .map_err(|e| format!("--secret-stdin: {e}"))?;
         if secret.is_empty() {
             return Err("--secret-stdin: standard input is empty".into());
         }
         return Ok(ClientCredential::Secret(Sensitive::new(secret)));
     }
     if let (Some(cert), Some(key)) = (cert, key) {
+        use crate::bounded::{MAX_PEM_BYTES, read_to_string};
         let cert_pem =
-            std::fs::read_to_string(cert).map_err(|e| format!("{}: {e}", cert.display()))?;
+            read_to_string(cert, MAX_PEM_BYTES, "a PEM certificate").map_err(|e| e.to_string())?;
         let key_pem = Sensitive::new(
-            std::fs::read_to_string(key).map_err(|e| format!("{}: {e}", key.display()))?,
+            read_to_string(key, MAX_PEM_BYTES, "a PEM private key").map_err(|e| e.to_string())?,
         );
         return ClientCredential::certificate_from_pem(&cert_pem, key_pem)
             .map_err(|e| e.to_string());
@@ -793,11 +813,11 @@ fn sso_test(
 pub fn render_plan(p: &Profile, plan: &Plan) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let name = if p.name.trim().is_empty() {
+    let name = crate::text::clean(if p.name.trim().is_empty() {
         "(unnamed profile)"
     } else {
         p.name.trim()
-    };
+    });
     let _ = writeln!(s, "Entra Onboard plan for {name}");
     let _ = writeln!(
         s,

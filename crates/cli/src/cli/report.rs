@@ -2,10 +2,10 @@
 //!
 //! - `entra-onboard report <profile.json> [--output report.html]`
 //! - `entra-onboard dashboard [--format text|json] [--search WORDS]`
-//! - `entra-onboard profiles --export bundle.json` / `--import bundle.json [--format json]`
+//! - `entra-onboard profiles --export bundle.json` / `--import bundle.json [--replace] [--format json]`
 //!
-//! Exit codes as everywhere: 0 done, 1 something was not imported (import only), 2 bad
-//! input or setup.
+//! Exit codes as everywhere: 0 done, 1 something was not imported (import only: rejected,
+//! or a conflict left as it was), 2 bad input or setup.
 
 use std::io::Write;
 use std::path::Path;
@@ -15,8 +15,9 @@ use chrono::Utc;
 
 use crate::cli::Format;
 use crate::dashboard::{CustomerCard, Dashboard, ExpiryLevel, dashboard};
+use crate::keychain::Keychain;
 use crate::profile::{CredentialKind, ProfileStore};
-use crate::transfer::{export_bundle, import_bundle, read_import_file};
+use crate::transfer::{ImportSummary, Replace, export_bundle, import_bundle, read_import_file};
 
 fn w(e: std::io::Error) -> String {
     e.to_string()
@@ -68,11 +69,11 @@ pub fn render_dashboard(d: &Dashboard, dir: &Path) -> String {
         let _ = writeln!(s, "  (none yet — create one in the desktop app)");
     }
     for c in &d.customers {
-        let name = if c.name.trim().is_empty() {
+        let name = crate::text::clean(if c.name.trim().is_empty() {
             "(unnamed)"
         } else {
             c.name.trim()
-        };
+        });
         let sandbox = if c.sandbox { " [SANDBOX]" } else { "" };
         let attention = if c.needs_attention() { "!" } else { " " };
         let _ = writeln!(
@@ -165,77 +166,130 @@ pub fn export_profiles(path: &Path, out: &mut dyn Write) -> Result<ExitCode, Str
     Ok(ExitCode::SUCCESS)
 }
 
-/// `profiles --import FILE`: a bundle or a single profile into the app's store. Exit 1
-/// when any profile in the file was rejected.
+/// `profiles --import FILE [--replace]`: a bundle or a single profile into the app's store.
+/// Customers already here with different values are conflicts: listed and left alone
+/// unless `replace`. Exit 1 when any profile in the file was rejected or left as a conflict.
 pub fn import_profiles(
     path: &Path,
+    replace: bool,
     format: Format,
     out: &mut dyn Write,
 ) -> Result<ExitCode, String> {
     let store = ProfileStore::open_default().map_err(|e| e.to_string())?;
-    let text = read_import_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let sum = import_bundle(&store, &text).map_err(|e| format!("{}: {e}", path.display()))?;
+    // A refused read already names the file.
+    let text = read_import_file(path).map_err(|e| match e {
+        crate::transfer::TransferError::File(e) => e.to_string(),
+        e => format!("{}: {e}", path.display()),
+    })?;
+    let policy = if replace {
+        Replace::All
+    } else {
+        Replace::Nothing
+    };
+    let sum = import_bundle(&store, &text, &policy, Keychain::open)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &sum).map_err(|e| e.to_string())?;
             writeln!(out).map_err(w)?;
         }
-        Format::Text => {
-            let name = |n: &str| {
-                if n.trim().is_empty() {
-                    "(unnamed)".to_string()
-                } else {
-                    n.trim().to_string()
-                }
-            };
-            writeln!(
-                out,
-                "Imported {}, replaced {}, skipped {}, rejected {} (into {}).",
-                sum.imported.len(),
-                sum.replaced.len(),
-                sum.skipped.len(),
-                sum.rejected.len(),
-                store.dir().display()
-            )
-            .map_err(w)?;
-            for p in &sum.imported {
-                writeln!(out, "  + {}  ({})", name(&p.name), p.id).map_err(w)?;
-            }
-            for p in &sum.replaced {
-                writeln!(
-                    out,
-                    "  ~ {}  ({}) replaced by the newer copy",
-                    name(&p.name),
-                    p.id
-                )
-                .map_err(w)?;
-            }
-            for p in &sum.skipped {
-                writeln!(
-                    out,
-                    "  = {}  ({}) skipped: {}",
-                    name(&p.name),
-                    p.id,
-                    p.reason
-                )
-                .map_err(w)?;
-            }
-            for r in &sum.rejected {
-                writeln!(
-                    out,
-                    "  ✗ #{} {}: {}",
-                    r.position,
-                    r.name.as_deref().map(name).unwrap_or_default(),
-                    r.reason
-                )
-                .map_err(w)?;
-            }
-            writeln!(out, "{}", sum.secrets_note).map_err(w)?;
-        }
+        Format::Text => write!(out, "{}", render_import(&sum, store.dir())).map_err(w)?,
     }
-    Ok(if sum.rejected.is_empty() {
+    Ok(if sum.rejected.is_empty() && sum.conflicts.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The import summary as text.
+pub fn render_import(sum: &ImportSummary, dir: &Path) -> String {
+    use std::fmt::Write as _;
+    // Names come from the imported file: cleaned for the terminal.
+    let name = |n: &str| {
+        if n.trim().is_empty() {
+            "(unnamed)".to_string()
+        } else {
+            crate::text::clean(n.trim()).into_owned()
+        }
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Imported {}, replaced {}, unchanged {}, conflicts {} (not replaced), rejected {} (into {}).",
+        sum.imported.len(),
+        sum.replaced.len(),
+        sum.skipped.len(),
+        sum.conflicts.len(),
+        sum.rejected.len(),
+        dir.display()
+    );
+    for p in &sum.imported {
+        let _ = writeln!(s, "  + {}  ({})", name(&p.name), p.id);
+    }
+    for p in &sum.replaced {
+        let _ = writeln!(
+            s,
+            "  ~ {}  ({}) replaced by the file's copy; changed: {}",
+            name(&p.name),
+            p.id,
+            p.fields.join(", ")
+        );
+    }
+    for p in &sum.skipped {
+        let _ = writeln!(
+            s,
+            "  = {}  ({}) unchanged: {}",
+            name(&p.name),
+            p.id,
+            p.reason
+        );
+    }
+    for c in &sum.conflicts {
+        let _ = writeln!(
+            s,
+            "  ! {}  ({}) is already on this computer{} with other values; NOT replaced. The file's copy would change:",
+            name(&c.name),
+            c.id,
+            if c.name_here.trim() == c.name.trim() {
+                String::new()
+            } else {
+                format!(" as {}", name(&c.name_here))
+            }
+        );
+        for f in &c.changes {
+            let _ = writeln!(s, "      {}: {} -> {}", f.field, f.here, f.incoming);
+        }
+        if c.more_changes > 0 {
+            let _ = writeln!(s, "      … and {} more field(s)", c.more_changes);
+        }
+        if !c.identity_changes.is_empty() {
+            let _ = writeln!(
+                s,
+                "      Replacing it deletes its stored secret and certificate password ({} changed).",
+                c.identity_changes.join(", ")
+            );
+        }
+    }
+    for r in &sum.rejected {
+        let _ = writeln!(
+            s,
+            "  ✗ #{} {}: {}",
+            r.position,
+            r.name.as_deref().map(name).unwrap_or_default(),
+            r.reason
+        );
+    }
+    for k in &sum.keychain_removed {
+        let _ = writeln!(s, "Keychain: {}.", k.message);
+    }
+    if !sum.conflicts.is_empty() {
+        let _ = writeln!(
+            s,
+            "{} customer(s) marked ! were left exactly as they are on this computer. To replace them with the file's copies, run the import again with --replace.",
+            sum.conflicts.len()
+        );
+    }
+    let _ = writeln!(s, "{}", sum.secrets_note);
+    s
 }

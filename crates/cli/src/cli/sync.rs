@@ -10,7 +10,7 @@
 //! (a missing permission, a tenant without P1/P2 for the last sign-in); 2 bad input (no
 //! import, invalid sync settings, no credential) or the preview could not run.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -57,13 +57,8 @@ pub struct SyncPreviewArgs {
 }
 
 fn read_token() -> Result<Sensitive<String>, String> {
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(64 * 1024)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("could not read the token from standard input: {e}"))?;
-    let text = String::from_utf8(bytes).map_err(|_| "the token is not UTF-8".to_string())?;
+    let text = crate::bounded::read_stdin(crate::bounded::MAX_STDIN_SECRET_BYTES, "a token")
+        .map_err(|e| e.to_string())?;
     let token = text.lines().next().unwrap_or_default().trim().to_string();
     if token.is_empty() {
         return Err("--token-stdin: standard input holds no token".into());
@@ -73,12 +68,15 @@ fn read_token() -> Result<Sensitive<String>, String> {
 
 /// Runs `entra-onboard sync-preview`.
 pub fn run(a: SyncPreviewArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
-    let p = crate::profile::read_file(&a.profile)
-        .map_err(|e| format!("{}: {e}", a.profile.display()))?;
+    let p = crate::cli::load(&a.profile)?;
     let existing = match &a.existing {
         Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text = crate::bounded::read_to_string(
+                path,
+                crate::bounded::MAX_EXISTING_USERS_BYTES,
+                "a Halo users CSV",
+            )
+            .map_err(|e| e.to_string())?;
             Some(ExistingUsers::from_csv(&text).map_err(|e| format!("{}: {e}", path.display()))?)
         }
         None => None,

@@ -136,7 +136,8 @@ fn as_tenant(cell: &str) -> Option<(String, bool)> {
 }
 
 fn clean_name(s: &str) -> Option<String> {
-    let s: String = s.chars().filter(|c| !c.is_control()).collect();
+    // A CSV cell: no control or bidi characters reach the tracker, the CLI or the export.
+    let s = crate::text::clean(s);
     let s = s.trim();
     (!s.is_empty()).then(|| s.chars().take(MAX_NAME_CHARS).collect())
 }
@@ -572,14 +573,18 @@ pub fn tracker(p: &Profile) -> Tracker {
                 ConsentStatus::Declined => counts.declined += 1,
                 ConsentStatus::Failed => counts.failed += 1,
             }
+            // Names and messages come from a CSV, a profile file or Entra: cleaned for
+            // the table, the CLI and the export (the stored profile is left as it is).
+            let show =
+                |s: &Option<String>| s.as_deref().map(|v| crate::text::clean(v).into_owned());
             TrackerRow {
                 tenant: t.tenant.clone(),
-                name: t.name.clone(),
+                name: show(&t.name),
                 status: t.consent.status,
-                tenant_id: t.consent.tenant_id.clone(),
+                tenant_id: show(&t.consent.tenant_id),
                 aadsts: t.consent.aadsts,
-                hint: t.consent.hint.clone(),
-                message: t.consent.message.clone(),
+                hint: show(&t.consent.hint),
+                message: show(&t.consent.message),
                 updated_at: t.consent.at,
                 consent_url: links.as_ref().ok().and_then(|l| l.link(&t.tenant)),
             }
@@ -827,11 +832,17 @@ mod tests {
         assert_eq!(i.rows[0].line, 1);
         assert_eq!(
             i.rows[0].name.as_deref(),
-            Some("ContosoLtd"),
-            "control characters are dropped from names"
+            Some("Contoso Ltd"),
+            "a line break in a name is shown as a space (crate::text::clean)"
         );
         assert_eq!(codes(&i), [(3, "tenants.not_tenant")]);
         assert_eq!(i.rows[1].line, 4);
+        // Escape sequences and bidi overrides never reach the tracker or the terminal.
+        let i = parse_tenant_list(&format!(
+            "{A},\"\u{1b}]0;pwned\u{7}Fab\u{202E}moc.exe\u{2066}\u{1b}[2J\"\n"
+        ))
+        .unwrap();
+        assert_eq!(i.rows[0].name.as_deref(), Some("]0;pwnedFabmoc.exe[2J"));
     }
 
     #[test]
@@ -921,6 +932,29 @@ mod tests {
     }
 
     #[test]
+    fn tracker_text_from_a_profile_file_is_cleaned() {
+        let mut p = profile();
+        p.customer_tenants = vec![CustomerTenant {
+            tenant: B.into(),
+            name: Some("Fab\u{202E}rikam\u{1b}[2J".into()),
+            consent: ConsentRecord {
+                status: ConsentStatus::Failed,
+                message: Some("AADSTS90094:\u{1b}]0;x\u{7} no\r\nTrace ID: 1".into()),
+                hint: Some("\u{2067}fix\u{2069}".into()),
+                ..Default::default()
+            },
+        }];
+        let row = &tracker(&p).rows[0];
+        assert_eq!(row.name.as_deref(), Some("Fabrikam[2J"));
+        assert_eq!(
+            row.message.as_deref(),
+            Some("AADSTS90094:]0;x no Trace ID: 1")
+        );
+        assert_eq!(row.hint.as_deref(), Some("fix"));
+        assert!(!export_csv(&p).contains('\u{1b}'));
+    }
+
+    #[test]
     fn export_is_rfc4180_and_guards_formulas() {
         let mut p = profile();
         p.customer_tenants = vec![
@@ -949,10 +983,8 @@ mod tests {
             "{out}"
         );
         assert!(out.contains(",'@SUM(A1) +1 -1,"), "{out}");
-        assert!(
-            out.contains("\"AADSTS90094: line one,\nline two\""),
-            "{out}"
-        );
+        // Shown on one line (cleaned like every tracker text), still quoted for its comma.
+        assert!(out.contains("\"AADSTS90094: line one, line two\""), "{out}");
         // read back by a CSV reader: same number of fields everywhere
         let mut r = csv::ReaderBuilder::new().from_reader(out.as_bytes());
         let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();

@@ -1015,15 +1015,19 @@ async fn read_and_plan(
                 let mut end = now.checked_add_months(Months::new(months)).unwrap_or(now);
                 let mut detail = format!("valid {months} months");
                 if let Some((iso, days)) = &policy.max_lifetime {
-                    let cap = now + chrono::Duration::days((*days - 1).max(1));
+                    // A lifetime past the end of the calendar (the policy is network input)
+                    // caps nothing.
+                    let cap_days = days.saturating_sub(1).max(1);
+                    let cap = chrono::TimeDelta::try_days(cap_days)
+                        .and_then(|d| now.checked_add_signed(d))
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC);
                     run.report
                         .policy_notes
                         .push(format!("Secrets may live at most {iso}."));
                     if end > cap {
                         end = cap;
                         detail = format!(
-                            "shortened to {} days: the policy allows at most {iso}",
-                            (*days - 1).max(1)
+                            "shortened to {cap_days} days: the policy allows at most {iso}"
                         );
                     }
                 }

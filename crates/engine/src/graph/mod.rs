@@ -125,7 +125,19 @@ impl GraphErrorBody {
     /// Parses Graph's `{"error":{…}}`; anything else becomes a body with the status and a
     /// short excerpt, so a proxy's HTML error page is still shown (never a token: responses
     /// do not carry the request's Authorization header).
+    ///
+    /// Every string is cleaned ([`crate::text::clean`]): it is shown in the terminal, the
+    /// UI and reports.
     pub fn parse(status: u16, body: &[u8]) -> GraphErrorBody {
+        let mut b = Self::parse_raw(status, body);
+        b.code = crate::text::cleaned(b.code);
+        b.message = crate::text::cleaned(b.message);
+        b.request_id = crate::text::cleaned_opt(b.request_id);
+        b.date = crate::text::cleaned_opt(b.date);
+        b
+    }
+
+    fn parse_raw(status: u16, body: &[u8]) -> GraphErrorBody {
         let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let e = &v["error"];
         if let Some(code) = e["code"].as_str() {
@@ -452,6 +464,15 @@ mod tests {
         let e = GraphErrorBody::parse(502, b"<html>Bad gateway</html>");
         assert_eq!(e.code, "http_502");
         assert!(e.message.contains("Bad gateway"));
+        // A hostile or broken answer cannot drive the terminal or reorder the text.
+        let b = "{\"error\":{\"code\":\"Bad\\u001b[31m\",\"message\":\"no\\u202e\\r\\nSSO test: PASSED\",\"innerError\":{\"request-id\":\"r\\u0007\"}}}";
+        let e = GraphErrorBody::parse(400, b.as_bytes());
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str(), e.request_id.as_deref()),
+            ("Bad[31m", "no SSO test: PASSED", Some("r"))
+        );
+        let e = GraphErrorBody::parse(502, "<p>\u{1b}[2J\u{2066}x</p>".as_bytes());
+        assert_eq!(e.message, "<p>[2Jx</p>");
     }
 
     #[test]

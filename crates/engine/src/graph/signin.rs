@@ -29,7 +29,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio::time::Instant;
 use ts_rs::TS;
 
 /// The default public client: **Microsoft Graph Command Line Tools**
@@ -271,7 +270,7 @@ pub async fn sign_in(
             message: e.to_string(),
         }),
     }
-    let deadline = Instant::now() + options.timeout;
+    let deadline = crate::sso_test::deadline_after(options.timeout);
     let cb = loopback::wait(
         listener,
         &state,
@@ -326,9 +325,10 @@ pub async fn sign_in(
     let raw: RawToken = serde_json::from_slice(&body)
         .map_err(|_| SigninError::Token("the token endpoint did not answer with JSON".into()))?;
     if let Some(error) = raw.error {
+        // Shown in the terminal and the UI: no control or bidi characters.
         return Err(SigninError::Refused {
-            error,
-            description: raw.error_description.unwrap_or_default(),
+            error: crate::text::cleaned(error),
+            description: crate::text::cleaned(raw.error_description.unwrap_or_default()),
         });
     }
     let access = raw

@@ -5,8 +5,25 @@
 //! one screen of code. So: one ephemeral port bound on 127.0.0.1 *and* [::1] before the
 //! browser opens (the redirect URI says `localhost`, which a browser may resolve either
 //! way; Entra ignores the port of `http://localhost` URIs); each connection in its own
-//! task with a deadline for the whole request (slow-loris cannot block the real callback);
-//! one request per connection (`Connection: close`); caps on header and body size.
+//! task with a short deadline for the whole request (slow-loris cannot block the real
+//! callback); one request per connection (`Connection: close`); caps on header and body
+//! size.
+//!
+//! Idle connections cannot starve the callback: at most [`Limits::max_connections`] are
+//! open at once, and when that many are open a new connection closes the *oldest one that
+//! has not yet sent its whole request* to make room (a browser sends its request at once,
+//! so the real callback is never the one waiting; a connection that has read its request
+//! is never closed this way, so a callback being answered is never lost). A connection
+//! that sent nothing before its deadline is closed without an answer (a browser's
+//! unused pre-connection); one that sent part of a request gets 408.
+//!
+//! Everything the listener reports about a refused request, and the display fields of a
+//! callback (`error`, `error_description`, `scope`), pass through [`crate::text::clean`]:
+//! a request method or parameter name with ESC or bidi characters in it reaches no
+//! terminal or report. `state`, `code`, `id_token`, `iss`, `tenant` and `admin_consent`
+//! are left raw: they are compared or validated, and cleaning could make a wrong value
+//! match; whoever shows them cleans them. [`IgnoredLog`] keeps the refusals for the
+//! report, bounded.
 //!
 //! Accepted: `POST <callback path>` with an `application/x-www-form-urlencoded` body
 //! (`response_mode=form_post`), and `GET <callback path>?…` (error redirects, and the
@@ -23,19 +40,22 @@
 //! Left out: HTTP/2, chunked request bodies (browsers send Content-Length for forms),
 //! keep-alive.
 
+use std::collections::VecDeque;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::ids::Sensitive;
 use crate::steps::redirects::WIZARD_CALLBACK_PATH;
+use crate::text::{clean, cleaned_opt};
 
 /// Limits on what one connection may send.
 #[derive(Debug, Clone, Copy)]
@@ -44,9 +64,11 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Form body (an ID token plus code, state and session state fit easily).
     pub max_body_bytes: usize,
-    /// Time for the whole request to arrive.
+    /// Time for the whole request (head and body) to arrive, from the connection's
+    /// accept. A browser sends its request at once; a few seconds is plenty.
     pub read_timeout: Duration,
-    /// Connections handled at once; more are closed at once.
+    /// Connections open at once. When full, a new connection closes the oldest one that
+    /// is still waiting for its request (see the module docs).
     pub max_connections: usize,
 }
 
@@ -55,9 +77,50 @@ impl Default for Limits {
         Limits {
             max_header_bytes: 8 * 1024,
             max_body_bytes: 64 * 1024,
-            read_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(5),
             max_connections: 32,
         }
+    }
+}
+
+/// The requests refused while waiting, for the report: the first [`IgnoredLog::MAX`]
+/// reasons (already cleaned by the listener) and how many there were in all, so a flood
+/// of stray requests cannot grow memory, the report or the UI's list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IgnoredLog {
+    reasons: Vec<String>,
+    total: u64,
+}
+
+impl IgnoredLog {
+    /// How many reasons are kept.
+    pub const MAX: usize = 20;
+
+    /// Counts one refusal and keeps its reason while there is room. Returns whether it was
+    /// kept (callers forward only kept ones as progress, so the UI list is bounded too).
+    pub fn push(&mut self, why: &str) -> bool {
+        self.total = self.total.saturating_add(1);
+        if self.reasons.len() < Self::MAX {
+            self.reasons.push(clean(why).chars().take(200).collect());
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The kept reasons, oldest first.
+    pub fn reasons(&self) -> &[String] {
+        &self.reasons
+    }
+
+    /// How many requests were refused in all.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The kept reasons and the total, for the report.
+    pub fn into_parts(self) -> (Vec<String>, u64) {
+        (self.reasons, self.total)
     }
 }
 
@@ -197,8 +260,18 @@ impl Listener {
     }
 }
 
+/// One open connection, as [`wait`] tracks it for eviction.
+struct Conn {
+    /// Set by the connection's task once its whole request has arrived; from then on it
+    /// is never evicted.
+    read_done: Arc<AtomicBool>,
+    /// Closes the connection while it is still reading.
+    evict: CancellationToken,
+}
+
 /// Serves the callback path until a response with `expected_state` arrives, the
-/// `deadline` passes or `cancel` fires. `on_ignored` hears about every refused request.
+/// `deadline` passes or `cancel` fires. `on_ignored` hears about every refused request
+/// (the reason is already cleaned; keep it in an [`IgnoredLog`]).
 pub async fn wait(
     listener: Listener,
     expected_state: &str,
@@ -210,7 +283,8 @@ pub async fn wait(
     let (tx, mut rx) = mpsc::channel::<Event>(64);
     let state: Arc<str> = Arc::from(expected_state);
     let path = listener.path;
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let max = limits.max_connections.max(1);
+    let mut open: VecDeque<Conn> = VecDeque::new();
     let mut tasks = JoinSet::new();
     let [first, rest @ ..] = listener.sockets.as_slice() else {
         return Err(LoopbackError::Bind("no socket".into()));
@@ -229,15 +303,26 @@ pub async fn wait(
             r = accept_opt(second) => r,
         };
         let Ok((stream, _)) = accepted else { continue };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            drop(stream); // too many at once
-            continue;
+        // Forget connections that are done or past reading (their tasks end on their own).
+        open.retain(|c| !c.read_done.load(Ordering::Acquire) && !c.evict.is_cancelled());
+        if open.len() >= max {
+            // Full: the oldest connection still waiting for its request makes room. It is
+            // only closed while reading (the task ignores `evict` afterwards), so a request
+            // that has arrived is always answered.
+            if let Some(oldest) = open.pop_front() {
+                oldest.evict.cancel();
+            }
+        }
+        let conn = Conn {
+            read_done: Arc::new(AtomicBool::new(false)),
+            evict: CancellationToken::new(),
         };
+        let (read_done, evict) = (conn.read_done.clone(), conn.evict.clone());
+        open.push_back(conn);
         let (tx, state) = (tx.clone(), state.clone());
         tasks.spawn(async move {
-            let event = serve(stream, &state, path, limits).await;
+            let event = serve(stream, &state, path, limits, &read_done, &evict).await;
             let _ = tx.send(event).await;
-            drop(permit);
         });
         // Reap finished tasks so the set does not grow without bound.
         while tasks.try_join_next().is_some() {}
@@ -277,9 +362,26 @@ async fn serve(
     expected_state: &str,
     callback_path: &str,
     limits: Limits,
+    read_done: &AtomicBool,
+    evict: &CancellationToken,
 ) -> Event {
-    let read = tokio::time::timeout(limits.read_timeout, read_request(&mut stream, limits)).await;
+    let mut got_bytes = false;
+    let read = tokio::select! {
+        // Evicted to make room for a newer connection: close without a word (counted).
+        _ = evict.cancelled() => {
+            return Event::Ignored(
+                "a connection that had not sent its request was closed to make room for a new one".into(),
+            );
+        }
+        r = tokio::time::timeout(limits.read_timeout, read_request(&mut stream, limits, &mut got_bytes)) => r,
+    };
+    read_done.store(true, Ordering::Release);
     let request = match read {
+        Err(_) if !got_bytes => {
+            // Nothing was sent (an idle or pre-opened connection): close, no answer, so a
+            // browser that pre-connected simply opens a new connection.
+            return Event::Ignored("a connection sent nothing and was closed (timed out)".into());
+        }
         Err(_) => {
             respond(&mut stream, 408, PAGE_IGNORED).await;
             return Event::Ignored("a connection sent its request too slowly (timed out)".into());
@@ -294,7 +396,12 @@ async fn serve(
         Ok(Ok(r)) => r,
     };
     match route(&request, expected_state, callback_path) {
-        Ok(cb) => {
+        Ok(mut cb) => {
+            // Shown in the browser page, the report and the UI; never compared as a value
+            // that decides anything but the explanation.
+            cb.error = cleaned_opt(cb.error);
+            cb.error_description = cleaned_opt(cb.error_description);
+            cb.scope = cleaned_opt(cb.scope);
             let page = if cb.error.is_some() {
                 page_error(&cb)
             } else if cb.admin_consent.is_some() {
@@ -316,12 +423,19 @@ async fn serve(
                 },
             )
             .await;
-            Event::Ignored(why)
+            // The reason quotes the request (its method, a parameter name): cleaned here,
+            // once, for every consumer.
+            Event::Ignored(clean(&why).into_owned())
         }
     }
 }
 
-async fn read_request(stream: &mut TcpStream, limits: Limits) -> Result<Request, ReadError> {
+// Generic over the reader so the parser can be fed arbitrary bytes in tests.
+async fn read_request(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    limits: Limits,
+    got_bytes: &mut bool,
+) -> Result<Request, ReadError> {
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -342,6 +456,7 @@ async fn read_request(stream: &mut TcpStream, limits: Limits) -> Result<Request,
                 ReadError::Status(400, "truncated request")
             });
         }
+        *got_bytes = true;
         buf.extend_from_slice(&chunk[..n]);
     };
     if head_end > limits.max_header_bytes {
@@ -407,6 +522,10 @@ async fn read_request(stream: &mut TcpStream, limits: Limits) -> Result<Request,
     request.body = body;
     Ok(request)
 }
+
+#[cfg(test)]
+#[path = "loopback_props.rs"]
+mod props;
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
@@ -753,6 +872,150 @@ mod tests {
                 && resp.contains("Return to the Entra Onboard wizard")
         );
         assert!(waiter.await.unwrap().is_ok());
+    }
+
+    /// Sends `request` on a new connection and returns the whole response.
+    async fn send(port: u16, request: &[u8]) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        let mut resp = Vec::new();
+        let _ = stream.read_to_end(&mut resp).await;
+        String::from_utf8_lossy(&resp).into_owned()
+    }
+
+    fn form_post(port: u16, body: &str) -> Vec<u8> {
+        format!(
+            "POST {WIZARD_CALLBACK_PATH} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn forty_idle_connections_do_not_starve_the_callback() {
+        let listener = Listener::bind().await.unwrap();
+        let port = listener.port();
+        // A long read deadline: what lets the callback through must be the eviction of
+        // idle connections, not their timing out.
+        let limits = Limits {
+            read_timeout: Duration::from_secs(120),
+            ..Limits::default()
+        };
+        let cancel = CancellationToken::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let waiter =
+            tokio::spawn(
+                async move { wait(listener, "s", limits, deadline, &cancel, |_| {}).await },
+            );
+        // More idle connections than the cap, held open, queued before the callback.
+        let mut idle = Vec::new();
+        for _ in 0..40 {
+            idle.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+        }
+        let resp = send(port, &form_post(port, "code=c&id_token=t&state=s")).await;
+        assert!(resp.starts_with("HTTP/1.1 200"), "{resp:?}");
+        let cb = waiter
+            .await
+            .unwrap()
+            .expect("the real callback ends the wait");
+        assert_eq!(cb.code.unwrap().expose(), "c");
+        drop(idle);
+    }
+
+    #[tokio::test]
+    async fn an_evicted_or_silent_connection_is_closed_without_an_answer() {
+        let listener = Listener::bind().await.unwrap();
+        let port = listener.port();
+        let limits = Limits {
+            read_timeout: Duration::from_secs(120),
+            max_connections: 2,
+            ..Limits::default()
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        let cancel = CancellationToken::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let waiter = tokio::spawn(async move {
+            wait(listener, "s", limits, deadline, &cancel, |why| {
+                let _ = tx.send(why.to_string());
+            })
+            .await
+        });
+        let mut oldest = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let _second = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let _third = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        // The third made room by closing the oldest, which gets no answer at all.
+        let mut buf = Vec::new();
+        oldest.read_to_end(&mut buf).await.unwrap();
+        assert!(buf.is_empty(), "{:?}", String::from_utf8_lossy(&buf));
+        assert!(rx.recv().await.unwrap().contains("to make room"));
+        let resp = send(port, &form_post(port, "code=c&state=s")).await;
+        assert!(resp.starts_with("HTTP/1.1 200"), "{resp:?}");
+        assert!(waiter.await.unwrap().is_ok());
+    }
+
+    #[tokio::test]
+    async fn control_and_bidi_characters_do_not_reach_the_log_or_the_callback() {
+        let listener = Listener::bind().await.unwrap();
+        let port = listener.port();
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        let cancel = CancellationToken::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let waiter = tokio::spawn(async move {
+            wait(listener, "s", Limits::default(), deadline, &cancel, |why| {
+                let _ = tx.send(why.to_string());
+            })
+            .await
+        });
+        let unsafe_char = |s: &str| s.chars().any(crate::text::is_unsafe);
+        // ESC in the method; an OSC title sequence and a bidi override in a parameter name
+        // given twice.
+        let method = format!(
+            "\u{1b}[2J\u{202E}PUT {WIZARD_CALLBACK_PATH} HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n"
+        );
+        let dup = "%1B%5D0%3Bpwned%07%E2%80%AEx=1&%1B%5D0%3Bpwned%07%E2%80%AEx=2&code=c&state=s";
+        for (request, status, words) in [
+            (method.into_bytes(), "405", "PUT request"),
+            (form_post(port, dup), "400", "twice"),
+        ] {
+            let resp = send(port, &request).await;
+            assert!(resp.starts_with(&format!("HTTP/1.1 {status}")), "{resp:?}");
+            let why = rx.recv().await.unwrap();
+            assert!(!unsafe_char(&why), "{why:?}");
+            assert!(why.contains(words), "{why:?}");
+        }
+        let resp = send(
+            port,
+            format!(
+                "GET {WIZARD_CALLBACK_PATH}?error=access%1B_denied&error_description=AADSTS65004%3A+%1B%5B31mdeclined%E2%80%AE%E2%81%A6%0D%0ATrace+ID%3A+1&scope=a%1Bb&state=s HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await;
+        assert!(resp.starts_with("HTTP/1.1 200") && !unsafe_char(&resp.replace("\r\n", "")));
+        let cb = waiter.await.unwrap().unwrap();
+        assert_eq!(
+            cb.error_description.as_deref(),
+            Some("AADSTS65004: [31mdeclined Trace ID: 1")
+        );
+        assert_eq!(cb.error.as_deref(), Some("access_denied"));
+        assert_eq!(cb.scope.as_deref(), Some("ab"));
+    }
+
+    #[test]
+    fn the_ignored_log_is_capped_and_counts_everything() {
+        let mut log = IgnoredLog::default();
+        for i in 0..1000 {
+            let kept = log.push(&format!("request {i}\u{1b}[31m {}", "x".repeat(500)));
+            assert_eq!(kept, i < IgnoredLog::MAX);
+        }
+        assert_eq!(log.total(), 1000);
+        assert_eq!(log.reasons().len(), IgnoredLog::MAX);
+        assert!(
+            log.reasons()
+                .iter()
+                .all(|r| r.chars().count() <= 200 && !r.contains('\u{1b}'))
+        );
+        assert!(log.reasons()[0].starts_with("request 0[31m "));
     }
 
     #[test]

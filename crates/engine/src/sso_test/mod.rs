@@ -55,6 +55,18 @@ pub type ProgressFn = Arc<dyn Fn(&SsoProgress) + Send + Sync>;
 
 /// Default wait for the admin to sign in.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
+/// Longest wait for the browser to come back, in seconds (the SSO test, consent capture,
+/// the Graph sign-in): an hour is far longer than any sign-in. The CLI refuses more
+/// (`--timeout`); options built in code are clamped to it by [`deadline_after`].
+pub const MAX_TIMEOUT_SECS: u64 = 3600;
+
+/// The deadline `timeout` from now, clamped to [`MAX_TIMEOUT_SECS`]: `Instant + Duration`
+/// panics when the sum cannot be represented, so no caller's options may reach it.
+pub fn deadline_after(timeout: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(timeout.min(Duration::from_secs(MAX_TIMEOUT_SECS)))
+        .unwrap_or(now)
+}
 
 /// How to run the test.
 #[derive(Clone)]
@@ -282,6 +294,7 @@ pub async fn run(
     }
     run.report.timings_ms.total = ms(started.elapsed());
     run.report.tested_at = Some(chrono::Utc::now());
+    run.report.clean_text();
     run.emit(SsoProgress::Finished { ok: run.report.ok });
     Ok(run.report)
 }
@@ -460,19 +473,24 @@ impl Run {
         }
 
         let waited = Instant::now();
-        let deadline = tokio::time::Instant::now() + options.timeout;
+        let deadline = deadline_after(options.timeout);
         let progress = self.progress.clone();
-        let mut ignored = Vec::new();
+        let mut ignored = loopback::IgnoredLog::default();
         let outcome = loopback::wait(listener, &state, options.limits, deadline, cancel, |why| {
-            ignored.push(why.to_string());
-            if let Some(f) = &progress {
+            // Only the kept reasons go to the UI, so a flood of requests cannot grow its list.
+            if ignored.push(why)
+                && let Some(f) = &progress
+            {
                 f(&SsoProgress::Ignored {
                     reason: why.to_string(),
                 });
             }
         })
         .await;
-        self.report.ignored_requests = ignored;
+        (
+            self.report.ignored_requests,
+            self.report.ignored_requests_total,
+        ) = ignored.into_parts();
         self.report.timings_ms.browser = ms(waited.elapsed());
         let cb = match outcome {
             Ok(cb) => cb,
@@ -784,6 +802,11 @@ fn summary(c: &IdClaims, roles: Vec<String>) -> ClaimsSummary {
 /// The report as text, for the CLI.
 pub fn render_text(r: &SsoReport) -> String {
     use std::fmt::Write as _;
+    // For the terminal: every field cleaned (a report built elsewhere included), so a
+    // value cannot carry an escape sequence or a line of its own.
+    let mut r = r.clone();
+    r.clean_text();
+    let r = &r;
     let mut s = String::new();
     let _ = writeln!(s, "SSO test: {}", if r.ok { "PASSED" } else { "FAILED" });
     for c in &r.checks {
@@ -834,10 +857,18 @@ pub fn render_text(r: &SsoReport) -> String {
         );
     }
     if !r.ignored_requests.is_empty() {
+        let more = r
+            .ignored_requests_total
+            .saturating_sub(r.ignored_requests.len() as u64);
         let _ = writeln!(
             s,
-            "\nIgnored while waiting: {}",
-            r.ignored_requests.join("; ")
+            "\nIgnored while waiting: {}{}",
+            r.ignored_requests.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
         );
     }
     let t = &r.timings_ms;

@@ -1,7 +1,7 @@
 //! Discovery, the signing keys (JWKS) and ID-token validation, the way the SSO test needs
 //! them: strict, with Entra's rules on top of OpenID Connect Core §3.1.3.7.
 //!
-//! Signature checking is `jsonwebtoken`'s (RustCrypto backend); everything else is here
+//! Signature checking is `jsonwebtoken`'s (aws-lc-rs backend); everything else is here
 //! because the crate does not do it or does it loosely (security-checklist §3c): the
 //! algorithm is pinned to RS256 before any key is looked at (so `none`, HS256 keyed with
 //! the public key and friends never reach a verifier); claims are read with their JSON
@@ -485,14 +485,42 @@ fn required_str<'v>(c: &'v Value, name: &'static str) -> Result<&'v str, OidcErr
         .ok_or_else(|| OidcError::claim(name, "missing"))
 }
 
+/// Largest magnitude a numeric date claim may have: 2^53 seconds, the integers JSON
+/// carries exactly (RFC 7493 §2.2). Anything beyond is not a date a provider issues, and
+/// keeping to it makes every sum and difference below exact and overflow-free.
+const MAX_NUMERIC_DATE: i64 = 1 << 53;
+
+/// A NumericDate claim (RFC 7519 §2: seconds, possibly fractional) as whole seconds.
 fn numeric(c: &Value, name: &'static str) -> Result<Option<i64>, OidcError> {
+    let out_of_range = || {
+        OidcError::claim(
+            name,
+            format!("not a date in seconds within ±2^53 ({MAX_NUMERIC_DATE})"),
+        )
+    };
     match c.get(name) {
         None => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .or_else(|| n.as_f64().map(|f| f as i64))
-            .map(Some)
-            .ok_or_else(|| OidcError::claim(name, "not a number")),
+        Some(Value::Number(n)) => {
+            let secs = if let Some(i) = n.as_i64() {
+                i
+            } else if n.is_u64() {
+                return Err(out_of_range());
+            } else {
+                // A fraction: only finite values inside the exact range, then truncated.
+                let f = n
+                    .as_f64()
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(out_of_range)?;
+                if f.abs() > MAX_NUMERIC_DATE as f64 {
+                    return Err(out_of_range());
+                }
+                f.trunc() as i64
+            };
+            if !(-MAX_NUMERIC_DATE..=MAX_NUMERIC_DATE).contains(&secs) {
+                return Err(out_of_range());
+            }
+            Ok(Some(secs))
+        }
         Some(_) => Err(OidcError::claim(name, "not a number")),
     }
 }
@@ -568,35 +596,40 @@ pub fn check_claims(c: &Value, x: &Expected<'_>) -> Result<IdClaims, OidcError> 
     {
         return Err(OidcError::claim("azp", format!("'{a}' is not this app")));
     }
+    // Claims are within ±2^53 (see `numeric`); `now` is the clock, also input, so every
+    // sum and difference saturates instead of overflowing.
     let exp = numeric(c, "exp")?.ok_or_else(|| OidcError::claim("exp", "missing"))?;
-    if now >= exp + MAX_SKEW_SECS {
+    if now >= exp.saturating_add(MAX_SKEW_SECS) {
         return Err(OidcError::claim(
             "exp",
-            format!("expired {} s ago", now - exp),
+            format!("expired {} s ago", now.saturating_sub(exp)),
         ));
     }
     if let Some(nbf) = numeric(c, "nbf")?
-        && now + MAX_SKEW_SECS < nbf
+        && now.saturating_add(MAX_SKEW_SECS) < nbf
     {
         return Err(OidcError::claim(
             "nbf",
-            format!("not valid for another {} s", nbf - now),
+            format!("not valid for another {} s", nbf.saturating_sub(now)),
         ));
     }
     let iat = numeric(c, "iat")?.ok_or_else(|| OidcError::claim("iat", "missing"))?;
-    if iat > now + MAX_SKEW_SECS {
+    if iat > now.saturating_add(MAX_SKEW_SECS) {
         return Err(OidcError::claim(
             "iat",
             format!(
                 "issued {} s in the future (check this computer's clock)",
-                iat - now
+                iat.saturating_sub(now)
             ),
         ));
     }
-    if iat < now - MAX_AGE_SECS - MAX_SKEW_SECS {
+    if iat < now.saturating_sub(MAX_AGE_SECS + MAX_SKEW_SECS) {
         return Err(OidcError::claim(
             "iat",
-            format!("issued {} s ago; not from this sign-in", now - iat),
+            format!(
+                "issued {} s ago; not from this sign-in",
+                now.saturating_sub(iat)
+            ),
         ));
     }
     let nonce = string_claim(c, "nonce")?.ok_or_else(|| OidcError::claim("nonce", "missing"))?;

@@ -29,14 +29,51 @@ pub struct SsoReport {
     #[serde(rename = "timings_ms")]
     #[ts(rename = "timings_ms")]
     pub timings_ms: Timings,
-    /// Requests the loopback listener refused while waiting (stray tabs, wrong state).
+    /// Requests the loopback listener refused while waiting (stray tabs, wrong state):
+    /// the first 20 (`loopback::IgnoredLog::MAX`), cleaned of control characters.
     pub ignored_requests: Vec<String>,
+    /// How many requests were refused in all (may exceed the length of the list).
+    #[ts(type = "number")]
+    pub ignored_requests_total: u64,
     /// When the test ended (this computer's clock, UTC).
     #[ts(type = "string | null")]
     pub tested_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl SsoReport {
+    /// Runs every string in the report through [`crate::text::clean`]. [`super::run`] does
+    /// this last, so whatever a check quoted — an issuer, a claim, Entra's description, a
+    /// refused request — reaches the CLI, the JSON and the UI without control or bidi
+    /// characters, whichever check put it there.
+    pub fn clean_text(&mut self) {
+        use crate::text::cleaned;
+        let each = |v: &mut Vec<String>| {
+            for s in v.iter_mut() {
+                *s = cleaned(std::mem::take(s));
+            }
+        };
+        for c in &mut self.checks {
+            c.id = cleaned(std::mem::take(&mut c.id));
+            c.detail = cleaned(std::mem::take(&mut c.detail));
+        }
+        if let Some(c) = &mut self.claims {
+            for s in [&mut c.name, &mut c.preferred_username, &mut c.oid] {
+                *s = s.take().map(cleaned);
+            }
+            c.tid = cleaned(std::mem::take(&mut c.tid));
+            if let Some(a) = &mut c.amr {
+                each(a);
+            }
+            each(&mut c.roles);
+        }
+        if let Some(e) = &mut self.error {
+            e.code = cleaned(std::mem::take(&mut e.code));
+            e.message = cleaned(std::mem::take(&mut e.message));
+            e.fix = cleaned(std::mem::take(&mut e.fix));
+        }
+        each(&mut self.ignored_requests);
+    }
+
     /// The record a passing test leaves on the profile ("verified on <date> as <user>");
     /// `None` for a failed test, so a failure can never mark a profile verified.
     pub fn verification(&self) -> Option<crate::profile::Verification> {
@@ -155,6 +192,11 @@ pub struct Timings {
 
 /// Explains an OAuth error from the callback or the token endpoint.
 pub fn explain_oauth(error: &str, description: &str, codes: &[u32]) -> ReportError {
+    // Both come from the network (a callback or a token endpoint) and are quoted below.
+    let (error, description) = (
+        &*crate::text::clean(error),
+        &*crate::text::clean(description),
+    );
     let code = aadsts::extract_code(description).or_else(|| codes.first().copied());
     let said = if description.is_empty() {
         error.to_string()

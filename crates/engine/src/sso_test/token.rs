@@ -17,7 +17,6 @@
 use crate::target::Endpoint;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -50,9 +49,8 @@ impl ClientCredential {
         let cert_der = pem_block(cert_pem, "CERTIFICATE").ok_or_else(|| {
             TokenError::Credential("the certificate file has no PEM CERTIFICATE block".into())
         })?;
-        EncodingKey::from_rsa_pem(key_pem.expose().as_bytes()).map_err(|_| {
-            TokenError::Credential("the key file is not an RSA private key in PEM".into())
-        })?;
+        crate::jws::key_from_pem(key_pem.expose())
+            .map_err(|e| TokenError::Credential(format!("the key file: {e}")))?;
         Ok(ClientCredential::Certificate { cert_der, key_pem })
     }
 
@@ -99,11 +97,9 @@ fn client_assertion(
     cert_der: &[u8],
     key_pem: &Sensitive<String>,
 ) -> Result<String, TokenError> {
-    let key = EncodingKey::from_rsa_pem(key_pem.expose().as_bytes())
-        .map_err(|_| TokenError::Credential("the key is not an RSA private key in PEM".into()))?;
-    let mut header = Header::new(Algorithm::PS256);
-    header.typ = Some("JWT".into());
-    header.x5t_s256 = Some(x5t_s256(cert_der));
+    let key = crate::jws::key_from_pem(key_pem.expose())
+        .map_err(|e| TokenError::Credential(format!("the certificate's key: {e}")))?;
+    let header = serde_json::json!({"typ": "JWT", "x5t#S256": x5t_s256(cert_der)});
     let now = chrono::Utc::now().timestamp();
     let claims = serde_json::json!({
         "aud": token_endpoint,
@@ -114,7 +110,7 @@ fn client_assertion(
         "iat": now,
         "exp": now + 300,
     });
-    jsonwebtoken::encode(&header, &claims, &key)
+    crate::jws::sign(&header, &claims, &key, crate::jws::RsaAlg::Ps256)
         .map_err(|e| TokenError::Credential(format!("could not sign the assertion: {e}")))
 }
 
@@ -264,8 +260,9 @@ async fn post(
                 error_codes,
             }) => Err(TokenError::Endpoint {
                 status: status.as_u16(),
-                error,
-                description: error_description.unwrap_or_default(),
+                // Shown in reports and the terminal: no control or bidi characters.
+                error: crate::text::cleaned(error),
+                description: crate::text::cleaned(error_description.unwrap_or_default()),
                 codes: error_codes,
             }),
             _ => Err(TokenError::Transport(format!(

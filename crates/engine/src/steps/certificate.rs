@@ -69,7 +69,7 @@ pub const PFX_PASSWORD_CHARS: usize = 24;
 /// Longest common name (X.520 `ub-common-name`).
 pub const MAX_COMMON_NAME_CHARS: usize = 64;
 /// Largest `.pfx` accepted on import: a leaf, a chain and a key fit in a few kilobytes.
-pub const MAX_PFX_BYTES: usize = 256 * 1024;
+pub const MAX_PFX_BYTES: usize = crate::bounded::MAX_PFX_BYTES as usize;
 
 /// Letters and digits without the look-alikes 0/O, 1/l/I: the password is pasted, but
 /// sometimes read out over the phone too. 56 symbols, so 24 of them ≈ 139 bits.
@@ -416,7 +416,9 @@ pub fn check_request(req: &CertificateRequest) -> Result<(), CertificateError> {
 pub fn validity(now: DateTime<Utc>, months: u32) -> (DateTime<Utc>, DateTime<Utc>) {
     // Whole seconds: X.509 times have no fractions, so what is shown equals what is signed.
     let now = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-    let not_before = now - TimeDelta::minutes(BACKDATE_MINUTES);
+    let not_before = now
+        .checked_sub_signed(TimeDelta::minutes(BACKDATE_MINUTES))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
     let not_after = now
         .checked_add_months(Months::new(months))
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
@@ -588,8 +590,6 @@ pub fn import_pfx(
     password: Sensitive<String>,
     now: DateTime<Utc>,
 ) -> Result<CertificateWithKey, CertificateError> {
-    use rsa::pkcs8::DecodePrivateKey as _;
-    use rsa::traits::PublicKeyParts as _;
     if bytes.len() > MAX_PFX_BYTES {
         return Err(CertificateError::PfxTooLarge(bytes.len()));
     }
@@ -611,13 +611,24 @@ pub fn import_pfx(
     // The certificate is the one whose public key is the private key's: matched by the key
     // itself, not by localKeyId, which some exporters leave out.
     let mut non_rsa = None;
+    let mut weak = false;
     let mut found = None;
     for key in &archive.keys {
-        let Ok(rsa_key) = rsa::RsaPrivateKey::from_pkcs8_der(key.key.as_der()) else {
-            non_rsa = Some(key.key.oid().to_string());
-            continue;
+        // aws-lc (not the `rsa` crate: RUSTSEC-2023-0071) reads the key.
+        let rsa_key = match aws_lc_rs::rsa::KeyPair::from_pkcs8(key.key.as_der()) {
+            Ok(k) => k,
+            // aws-lc reads RSA keys of 2048 bits and up only: a smaller one is still RSA,
+            // and is refused below as weak, by its certificate's size.
+            Err(e) if e.description_() == "TooSmall" => {
+                weak = true;
+                continue;
+            }
+            Err(_) => {
+                non_rsa = Some(key.key.oid().to_string());
+                continue;
+            }
         };
-        let n = rsa_key.n().to_bytes_be();
+        let (n, _) = crate::jws::public_components(&rsa_key);
         if let Some(c) = archive
             .certs
             .iter()
@@ -632,6 +643,16 @@ pub fn import_pfx(
         let leaf = inspect(archive.certs[0].cert.as_der())?;
         if leaf.key_algorithm != "RSA" {
             return Err(CertificateError::NotRsa(leaf.key_algorithm));
+        }
+        if weak
+            && let Some(bits) = archive
+                .certs
+                .iter()
+                .filter_map(|c| inspect(c.cert.as_der()).ok())
+                .map(|i| i.key_bits)
+                .find(|b| *b < MIN_KEY_BITS)
+        {
+            return Err(CertificateError::WeakKey(bits));
         }
         if let Some(oid) = non_rsa {
             return Err(CertificateError::NotRsa(key_algorithm_name(&oid)));

@@ -169,7 +169,7 @@ pub fn parse_consent_redirect(
     for (k, v) in url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes()) {
         if seen.iter().any(|(s, _)| *s == k) {
             return Err(ConsentRedirectError::Duplicate(
-                k.chars().take(20).collect(),
+                crate::text::clean(&k).chars().take(20).collect(),
             ));
         }
         seen.push((k.into_owned(), v.into_owned()));
@@ -201,8 +201,12 @@ pub fn interpret(
     expected_tenant: Option<&str>,
 ) -> Result<ConsentOutcome, ConsentRedirectError> {
     let tenant_id = f.tenant.as_deref().and_then(parse_guid);
-    if let Some(error) = f.error.as_deref().filter(|e| !e.is_empty()) {
-        let description = f.error_description.clone().unwrap_or_default();
+    // Entra's words are shown in the UI, the CLI and the tracker: cleaned of control and
+    // bidi characters (whatever path the fields came by).
+    let error_description = crate::text::cleaned_opt(f.error_description.clone());
+    let error = f.error.as_deref().map(crate::text::clean);
+    if let Some(error) = error.as_deref().filter(|e| !e.is_empty()) {
+        let description = error_description.clone().unwrap_or_default();
         let aadsts = crate::aadsts::extract_code(&description);
         let entry = aadsts.and_then(crate::aadsts::lookup);
         let declined = aadsts == Some(65004) || (aadsts.is_none() && error == "access_denied");
@@ -227,7 +231,7 @@ pub fn interpret(
             },
             tenant_id,
             error: Some(error.to_string()),
-            error_description: f.error_description.clone(),
+            error_description,
             aadsts,
             message,
             fix,
@@ -244,7 +248,10 @@ pub fn interpret(
             error: None,
             error_description: None,
             aadsts: None,
-            message: format!("Entra answered admin_consent={admin_consent} without an error."),
+            message: format!(
+                "Entra answered admin_consent={} without an error.",
+                crate::text::clean(admin_consent)
+            ),
             fix: Some("Run the admin-consent link again as an administrator and accept.".into()),
             step: Some(4),
         });
@@ -456,11 +463,15 @@ pub async fn capture(
             message: e.to_string(),
         }),
     }
-    let deadline = tokio::time::Instant::now() + options.timeout;
+    let deadline = crate::sso_test::deadline_after(options.timeout);
+    // Only the first reasons go to the UI: a flood of stray requests cannot grow its list.
+    let mut ignored = loopback::IgnoredLog::default();
     let cb = loopback::wait(listener, &state, options.limits, deadline, cancel, |why| {
-        emit(ConsentProgress::Ignored {
-            reason: why.to_string(),
-        })
+        if ignored.push(why) {
+            emit(ConsentProgress::Ignored {
+                reason: why.to_string(),
+            })
+        }
     })
     .await
     .map_err(ConsentCaptureError::Listener)?;
@@ -600,6 +611,23 @@ mod tests {
         // access_denied without a code is a decline
         let o = parse(&format!("error=access_denied&state={STATE}")).unwrap();
         assert_eq!(o.status, ConsentStatus::Declined);
+    }
+
+    #[test]
+    fn entras_words_reach_the_outcome_without_control_or_bidi_characters() {
+        let o = parse(&format!(
+            "error=invalid%1B_request&error_description=AADSTS90094%3A%1B%5D0%3Bx%07+admin%E2%80%AE+needed%0D%0ATrace+ID%3A+1&state={STATE}"
+        ))
+        .unwrap();
+        assert_eq!(o.error.as_deref(), Some("invalid_request"));
+        assert_eq!(
+            o.error_description.as_deref(),
+            Some("AADSTS90094:]0;x admin needed Trace ID: 1")
+        );
+        let o = parse(&format!("admin_consent=%1B%5B2JNo&state={STATE}")).unwrap();
+        assert!(!o.message.contains('\u{1b}'), "{}", o.message);
+        let e = parse(&format!("%1Bx=1&%1Bx=2&state={STATE}")).unwrap_err();
+        assert_eq!(e, ConsentRedirectError::Duplicate("x".into()));
     }
 
     #[test]

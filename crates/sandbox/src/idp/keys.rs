@@ -2,16 +2,13 @@
 //! written anywhere) with the JWKS that publishes it, and the certificates registered for
 //! an app, against which client assertions are verified.
 //!
-//! Crypto is library code: aws-lc-rs generates the key (fast even in debug builds),
-//! `rsa` re-encodes it, `jsonwebtoken` signs and verifies, `x509-parser` reads
-//! certificates. Nothing here is hand-rolled beyond base64url and hashing the DER.
+//! Crypto is library code: aws-lc-rs generates the key (fast even in debug builds) and
+//! signs ([`crate::jws`]), `jsonwebtoken` verifies, `x509-parser` reads certificates.
+//! Nothing here is hand-rolled beyond base64url and hashing the DER.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rsa::pkcs1::EncodeRsaPrivateKey as _;
-use rsa::pkcs8::DecodePrivateKey as _;
-use rsa::traits::PublicKeyParts as _;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -21,22 +18,15 @@ pub(crate) struct SigningKey {
     kid: String,
     n: String,
     e: String,
-    encoding: EncodingKey,
+    key: aws_lc_rs::rsa::KeyPair,
 }
 
 impl SigningKey {
     /// A fresh RSA-2048 key.
     pub(crate) fn generate() -> Result<SigningKey, String> {
-        use aws_lc_rs::encoding::AsDer as _;
-        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+        let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
             .map_err(|_| "the RSA key could not be generated".to_string())?;
-        let pkcs8 = pair
-            .as_der()
-            .map_err(|_| "the RSA key could not be encoded".to_string())?;
-        let key = rsa::RsaPrivateKey::from_pkcs8_der(pkcs8.as_ref()).map_err(|e| e.to_string())?;
-        let pkcs1 = key.to_pkcs1_der().map_err(|e| e.to_string())?;
-        let n = key.n().to_bytes_be();
-        let e = key.e().to_bytes_be();
+        let (n, e) = crate::jws::public_components(&key);
         // Entra's kids are short base64url strings derived from the key; so is this one.
         let mut h = Sha256::new();
         h.update(&n);
@@ -46,7 +36,7 @@ impl SigningKey {
             kid,
             n: URL_SAFE_NO_PAD.encode(n),
             e: URL_SAFE_NO_PAD.encode(e),
-            encoding: EncodingKey::from_rsa_der(pkcs1.as_bytes()),
+            key,
         })
     }
 
@@ -70,10 +60,8 @@ impl SigningKey {
 
     /// Signs `claims` as an RS256 JWT with `typ: JWT` and this key's `kid`.
     pub(crate) fn sign(&self, claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::RS256);
-        header.typ = Some("JWT".into());
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding)
+        let header = json!({"typ": "JWT", "kid": self.kid});
+        crate::jws::sign_rs256(&header, claims, &self.key)
             .expect("signing with a freshly generated RSA key cannot fail")
     }
 

@@ -68,7 +68,10 @@ pub(crate) fn page(status: StatusCode, title: &str, body: &str, script: Option<&
         HeaderValue::from_static(csp),
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    // Not `no-referrer`: with it, browsers send `Origin: null` on this page's own form
+    // posts, which the sandbox refuses as cross-origin (see `sandbox::guard`).
+    // `same-origin` still sends no Referer to any other site (the loopback callback).
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     h.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),

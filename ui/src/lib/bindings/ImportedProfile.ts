@@ -2,7 +2,7 @@
 import type { CredentialKind } from "./CredentialKind";
 
 /**
- * A profile that was imported or replaced.
+ * A profile that was imported.
  */
 export type ImportedProfile = { 
 /**

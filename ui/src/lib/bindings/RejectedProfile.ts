@@ -13,7 +13,8 @@ position: number,
  */
 name: string | null, 
 /**
- * Stable code (`profile.parse`, `profile.too_new`, `transfer.bad_id`, `profile.io`, …).
+ * Stable code (`profile.parse`, `profile.too_new`, `transfer.bad_id`,
+ * `transfer.bad_tenant`, `transfer.duplicate_id`, `keychain.*`, `profile.io`, …).
  */
 code: string, 
 /**

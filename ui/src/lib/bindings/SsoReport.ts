@@ -29,9 +29,14 @@ error: ReportError | null,
  */
 timings_ms: Timings, 
 /**
- * Requests the loopback listener refused while waiting (stray tabs, wrong state).
+ * Requests the loopback listener refused while waiting (stray tabs, wrong state):
+ * the first 20 (`loopback::IgnoredLog::MAX`), cleaned of control characters.
  */
 ignoredRequests: Array<string>, 
+/**
+ * How many requests were refused in all (may exceed the length of the list).
+ */
+ignoredRequestsTotal: number, 
 /**
  * When the test ended (this computer's clock, UTC).
  */

@@ -1,0 +1,629 @@
+//! The shell owns the evidence.
+//!
+//! A profile mixes two kinds of field. Most are *typed*: the admin may set them to anything
+//! (and the webview autosaves them as typed). A few are *evidence*: they say that something
+//! happened outside the wizard, and only the engine, having seen it happen, may write them:
+//!
+//! - `verified`: an SSO test passed ([`SeenPasses`] holds the passes the engine produced);
+//! - `admin_consent` and each `customer_tenants[i].consent`: Entra answered a consent
+//!   request ([`crate::steps::consent_capture::record_consent`], from an answer the
+//!   loopback listener parsed);
+//! - `credential.certificate_file`: the path of a .pfx the engine itself kept or wrote (a
+//!   path from the webview could point the SSO test at any file).
+//!
+//! Everything the webview sends goes through [`from_ui`] (or [`save_from_ui`]): the stored
+//! copy's evidence wins whatever the webview sent, and a profile the store does not know
+//! yet starts with none. "Save as verified" ([`mark_verified`]) needs the id of a pass the
+//! engine recorded in this process; a pass counts once, for the profile it was produced
+//! for, and only while that profile's sign-in settings are the ones that were tested.
+//!
+//! Deliberately left out: passes do not survive a restart (they live in memory; run the
+//! test again), and there is no history of tests — the profile keeps the last pass only.
+//! The webview can still *remove* a customer tenant row (that is typed data); it cannot
+//! give a row a consent it did not get.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use crate::cloud::Cloud;
+use crate::profile::{
+    ConsentRecord, CredentialKind, Profile, ProfileError, ProfileStore, TenantType, Verification,
+};
+use crate::sso_test::SsoReport;
+use crate::steps::tenants::tenant_key;
+
+/// `incoming` (from the webview) with `stored`'s evidence: `verified`, `admin_consent`,
+/// each customer tenant's consent record (matched by tenant) and the certificate file.
+/// Every typed field is `incoming`'s. A customer tenant row the stored copy does not have
+/// starts with no consent recorded.
+pub fn merge_from_ui(stored: &Profile, incoming: Profile) -> Profile {
+    let mut p = incoming;
+    p.verified = stored.verified.clone();
+    p.admin_consent = stored.admin_consent.clone();
+    p.credential.certificate_file = stored.credential.certificate_file.clone();
+    let records: HashMap<String, &ConsentRecord> = stored
+        .customer_tenants
+        .iter()
+        .map(|t| (tenant_key(&t.tenant), &t.consent))
+        .collect();
+    for row in &mut p.customer_tenants {
+        row.consent = records
+            .get(&tenant_key(&row.tenant))
+            .map(|r| (*r).clone())
+            .unwrap_or_default();
+    }
+    p
+}
+
+/// `incoming` with no evidence at all: what a profile the store has never seen may hold.
+pub fn without_evidence(incoming: Profile) -> Profile {
+    merge_from_ui(&Profile::default(), incoming)
+}
+
+/// The profile a webview sent, made safe to act on and to save: its typed fields with the
+/// stored copy's evidence ([`merge_from_ui`]). A profile not in the store yet (or whose
+/// file no longer parses, so its evidence cannot be trusted) keeps no evidence. Any other
+/// store failure (a bad id, an unreadable folder, a file from a newer app) is returned.
+pub fn from_ui(store: &ProfileStore, incoming: Profile) -> Result<Profile, ProfileError> {
+    if incoming.id.is_empty() {
+        return Ok(without_evidence(incoming));
+    }
+    match store.load(&incoming.id) {
+        Ok(stored) => Ok(merge_from_ui(&stored, incoming)),
+        Err(ProfileError::NotFound(_) | ProfileError::Parse(_)) => Ok(without_evidence(incoming)),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`from_ui`], then saves: the desktop's "save the profile as typed".
+pub fn save_from_ui(store: &ProfileStore, incoming: Profile) -> Result<Profile, ProfileError> {
+    store.save(&from_ui(store, incoming)?)
+}
+
+/// "Save as verified": the webview's profile ([`from_ui`]) with `verified` set from the
+/// pass `pass_id` that [`SeenPasses::record`] handed out, consumed by this call. Saved.
+pub fn mark_verified(
+    store: &ProfileStore,
+    passes: &SeenPasses,
+    incoming: Profile,
+    pass_id: &str,
+) -> Result<Profile, EvidenceError> {
+    let mut p = from_ui(store, incoming)?;
+    let (id, pass) = passes.take_entry(&p, pass_id)?;
+    p.verified = Some(pass.verification.clone());
+    match store.save(&p) {
+        Ok(saved) => Ok(saved),
+        Err(e) => {
+            // Nothing was recorded: the pass is still good for another try.
+            passes.put_back(id, pass);
+            Err(e.into())
+        }
+    }
+}
+
+/// Why a pass cannot verify this profile.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvidenceError {
+    /// No pass with that id was produced in this session.
+    #[error(
+        "there is no passing SSO test with that id in this session (passes are kept in memory until the app closes); run the SSO test in Test & save, then \"Save as verified\" from its report"
+    )]
+    NoPass,
+    /// The pass was already used.
+    #[error(
+        "this passing SSO test was already used to save \"verified\"; a pass counts once: run the SSO test again to verify again"
+    )]
+    PassUsed,
+    /// A later test ran for the same customer.
+    #[error(
+        "a later SSO test ran for this customer since this one passed; \"Save as verified\" from the latest test's report (run it again if it did not pass)"
+    )]
+    Superseded,
+    /// The pass was for another customer.
+    #[error(
+        "this passing SSO test was for another customer; run the SSO test for this customer, then \"Save as verified\""
+    )]
+    OtherProfile,
+    /// The sign-in settings changed since the test.
+    #[error(
+        "the customer's sign-in settings changed since the test passed ({fields}); run the SSO test again with the settings as they are now"
+    )]
+    Changed {
+        /// The profile fields that differ, e.g. `tenant_id, client_id`.
+        fields: String,
+    },
+    /// Loading or saving the profile failed.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+}
+
+impl EvidenceError {
+    /// Stable code for the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EvidenceError::NoPass => "sso_test.no_pass",
+            EvidenceError::PassUsed => "sso_test.pass_used",
+            EvidenceError::Superseded => "sso_test.pass_superseded",
+            EvidenceError::OtherProfile => "sso_test.pass_other_profile",
+            EvidenceError::Changed { .. } => "sso_test.pass_stale",
+            EvidenceError::Profile(e) => e.code(),
+        }
+    }
+}
+
+/// What an SSO test proved: the settings it signed in with. "Save as verified" compares
+/// them with the profile being saved.
+#[derive(Debug, Clone, PartialEq)]
+struct Tested {
+    cloud: Cloud,
+    authority: Option<String>,
+    tenant_type: TenantType,
+    tenant_id: String,
+    client_id: String,
+    allowed_tenants: Vec<String>,
+    credential_kind: CredentialKind,
+    secret_hint: Option<String>,
+    thumbprint_sha256: Option<String>,
+}
+
+impl Tested {
+    fn of(p: &Profile) -> Tested {
+        Tested {
+            cloud: p.cloud,
+            authority: p.authority.clone(),
+            tenant_type: p.tenant_type,
+            tenant_id: p.tenant_id.clone(),
+            client_id: p.client_id.clone(),
+            allowed_tenants: p.allowed_tenants.clone(),
+            credential_kind: p.credential.kind,
+            secret_hint: p.credential.secret_hint.clone(),
+            thumbprint_sha256: p.credential.thumbprint_sha256.clone(),
+        }
+    }
+
+    /// The profile fields that differ from `other`, by their profile names.
+    fn changed(&self, other: &Tested) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let mut diff = |same: bool, field| {
+            if !same {
+                out.push(field);
+            }
+        };
+        diff(self.cloud == other.cloud, "cloud");
+        diff(self.authority == other.authority, "authority");
+        diff(self.tenant_type == other.tenant_type, "tenant_type");
+        diff(self.tenant_id == other.tenant_id, "tenant_id");
+        diff(self.client_id == other.client_id, "client_id");
+        diff(
+            self.allowed_tenants == other.allowed_tenants,
+            "allowed_tenants",
+        );
+        diff(
+            self.credential_kind == other.credential_kind,
+            "credential.kind",
+        );
+        diff(
+            self.secret_hint == other.secret_hint,
+            "credential.secret_hint",
+        );
+        diff(
+            self.thumbprint_sha256 == other.thumbprint_sha256,
+            "credential.thumbprint_sha256",
+        );
+        out
+    }
+}
+
+/// A pass the engine produced and nobody used yet.
+#[derive(Debug, Clone)]
+struct Pass {
+    profile_id: String,
+    tested: Tested,
+    verification: Verification,
+}
+
+/// Why a pass id is no longer open.
+#[derive(Debug, Clone, Copy)]
+enum Retired {
+    Used,
+    Superseded,
+}
+
+/// How many retired pass ids are remembered (for a precise error); older ones are simply
+/// unknown.
+const RETIRED_KEPT: usize = 256;
+
+#[derive(Debug, Default)]
+struct Passes {
+    open: HashMap<String, Pass>,
+    retired: VecDeque<(String, Retired)>,
+}
+
+impl Passes {
+    fn retire(&mut self, id: String, why: Retired) {
+        if self.retired.len() >= RETIRED_KEPT {
+            self.retired.pop_front();
+        }
+        self.retired.push_back((id, why));
+    }
+}
+
+/// The SSO test passes of this session, held by the shell: recorded from a report the
+/// engine produced ([`Self::record`]), taken once by [`mark_verified`].
+#[derive(Debug, Default)]
+pub struct SeenPasses {
+    inner: Mutex<Passes>,
+}
+
+impl SeenPasses {
+    /// An empty store.
+    pub fn new() -> SeenPasses {
+        SeenPasses::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Passes> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records the outcome of an SSO test the engine ran on `tested`. Any earlier unused
+    /// pass of the same profile is retired (the latest test is the one that counts, so a
+    /// failed test cannot be followed by saving an older pass). When `report` passed, returns
+    /// the new pass's id (random, 128 bits) for "Save as verified".
+    pub fn record(&self, tested: &Profile, report: &SsoReport) -> Option<String> {
+        let mut passes = self.lock();
+        let earlier: Vec<String> = passes
+            .open
+            .iter()
+            .filter(|(_, p)| p.profile_id == tested.id)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in earlier {
+            passes.open.remove(&id);
+            passes.retire(id, Retired::Superseded);
+        }
+        let verification = report.verification()?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        passes.open.insert(
+            id.clone(),
+            Pass {
+                profile_id: tested.id.clone(),
+                tested: Tested::of(tested),
+                verification,
+            },
+        );
+        Some(id)
+    }
+
+    /// Consumes the pass `pass_id` for `profile` and returns what it verified. Refused —
+    /// and left unconsumed — when it was produced for another profile or for other
+    /// sign-in settings; refused when it was used or superseded already.
+    pub fn take(&self, profile: &Profile, pass_id: &str) -> Result<Verification, EvidenceError> {
+        self.take_entry(profile, pass_id)
+            .map(|(_, p)| p.verification)
+    }
+
+    fn take_entry(
+        &self,
+        profile: &Profile,
+        pass_id: &str,
+    ) -> Result<(String, Pass), EvidenceError> {
+        let mut passes = self.lock();
+        let Some(pass) = passes.open.get(pass_id) else {
+            return Err(match passes.retired.iter().find(|(id, _)| id == pass_id) {
+                Some((_, Retired::Used)) => EvidenceError::PassUsed,
+                Some((_, Retired::Superseded)) => EvidenceError::Superseded,
+                None => EvidenceError::NoPass,
+            });
+        };
+        if pass.profile_id != profile.id {
+            return Err(EvidenceError::OtherProfile);
+        }
+        let changed = pass.tested.changed(&Tested::of(profile));
+        if !changed.is_empty() {
+            return Err(EvidenceError::Changed {
+                fields: changed.join(", "),
+            });
+        }
+        let id = pass_id.to_string();
+        let pass = passes
+            .open
+            .remove(&id)
+            .expect("found above, under the same lock");
+        passes.retire(id.clone(), Retired::Used);
+        Ok((id, pass))
+    }
+
+    /// Reopens a pass whose save failed.
+    fn put_back(&self, id: String, pass: Pass) {
+        let mut passes = self.lock();
+        passes.retired.retain(|(r, _)| *r != id);
+        passes.open.insert(id, pass);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{ConsentStatus, CustomerTenant};
+
+    const T1: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+    fn consented() -> ConsentRecord {
+        ConsentRecord {
+            status: ConsentStatus::Consented,
+            at: Some(chrono::Utc::now()),
+            ..ConsentRecord::default()
+        }
+    }
+
+    fn verification(who: &str) -> Verification {
+        Verification {
+            verified_at: chrono::Utc::now(),
+            signed_in_as: Some(who.into()),
+        }
+    }
+
+    /// A passing report, as the SSO test produces it.
+    fn passing_report(who: &str) -> SsoReport {
+        use crate::sso_test::{Check, ClaimsSummary, Mfa};
+        SsoReport {
+            ok: true,
+            checks: vec![Check {
+                id: "callback".into(),
+                ok: true,
+                detail: "ok".into(),
+            }],
+            claims: Some(ClaimsSummary {
+                name: None,
+                preferred_username: Some(who.into()),
+                oid: None,
+                tid: T1.into(),
+                amr: None,
+                mfa: Mfa::NotVisible,
+                roles: Vec::new(),
+            }),
+            tested_at: Some(chrono::Utc::now()),
+            ..SsoReport::default()
+        }
+    }
+
+    fn failing_report() -> SsoReport {
+        let mut r = passing_report("x");
+        r.ok = false;
+        r
+    }
+
+    fn customer() -> Profile {
+        let mut p = Profile::new("Acme");
+        p.tenant_id = T1.into();
+        p.client_id = "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9".into();
+        p
+    }
+
+    #[test]
+    fn stored_evidence_survives_a_hostile_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let mut stored = customer();
+        stored.customer_tenants = vec![
+            CustomerTenant {
+                tenant: "contoso.onmicrosoft.com".into(),
+                name: None,
+                consent: consented(),
+            },
+            CustomerTenant {
+                tenant: "fabrikam.onmicrosoft.com".into(),
+                name: None,
+                consent: ConsentRecord::default(),
+            },
+        ];
+        stored.credential.certificate_file = Some("/home/a/kept.pfx".into());
+        let stored = store.save(&stored).unwrap();
+
+        // The webview claims a pass, a consent and a consented row it never got, points
+        // the certificate at another file, revokes a real consent and edits a typed field.
+        let mut hostile = stored.clone();
+        hostile.name = "Acme (renamed)".into();
+        hostile.verified = Some(verification("mallory@evil.example"));
+        hostile.admin_consent = Some(consented());
+        hostile.customer_tenants[0].consent = ConsentRecord::default();
+        hostile.customer_tenants[1].consent = consented();
+        hostile.customer_tenants.push(CustomerTenant {
+            tenant: "new.onmicrosoft.com".into(),
+            name: Some("New".into()),
+            consent: consented(),
+        });
+        hostile.credential.certificate_file = Some("/etc/shadow".into());
+
+        let saved = save_from_ui(&store, hostile).unwrap();
+        assert_eq!(
+            saved.name, "Acme (renamed)",
+            "typed fields are the webview's"
+        );
+        assert_eq!(saved.verified, None);
+        assert_eq!(saved.admin_consent, None);
+        assert_eq!(
+            saved.customer_tenants[0].consent, stored.customer_tenants[0].consent,
+            "a real consent cannot be revoked from the webview"
+        );
+        assert_eq!(saved.customer_tenants[1].consent, ConsentRecord::default());
+        assert_eq!(saved.customer_tenants[2].tenant, "new.onmicrosoft.com");
+        assert_eq!(saved.customer_tenants[2].consent, ConsentRecord::default());
+        assert_eq!(
+            saved.credential.certificate_file.as_deref(),
+            Some("/home/a/kept.pfx")
+        );
+        assert_eq!(store.load(&stored.id).unwrap(), saved);
+    }
+
+    #[test]
+    fn stored_verification_and_consent_are_kept_when_the_webview_drops_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let mut stored = customer();
+        stored.verified = Some(verification("alice@acme.example"));
+        stored.admin_consent = Some(consented());
+        let stored = store.save(&stored).unwrap();
+        let mut stale = stored.clone();
+        stale.verified = None;
+        stale.admin_consent = None;
+        let saved = save_from_ui(&store, stale).unwrap();
+        assert_eq!(saved.verified, stored.verified);
+        assert_eq!(saved.admin_consent, stored.admin_consent);
+    }
+
+    #[test]
+    fn a_profile_the_store_does_not_know_starts_without_evidence() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let mut p = customer();
+        p.verified = Some(verification("mallory@evil.example"));
+        p.admin_consent = Some(consented());
+        p.credential.certificate_file = Some("/etc/shadow".into());
+        let saved = save_from_ui(&store, p.clone()).unwrap();
+        assert_eq!(saved.verified, None);
+        assert_eq!(saved.admin_consent, None);
+        assert_eq!(saved.credential.certificate_file, None);
+        assert_eq!(saved.id, p.id);
+
+        // Same with no id at all (the store gives it one).
+        p.id.clear();
+        let saved = save_from_ui(&store, p).unwrap();
+        assert!(!saved.id.is_empty());
+        assert_eq!(saved.verified, None);
+    }
+
+    #[test]
+    fn a_bad_id_is_refused_not_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let mut p = customer();
+        p.id = "../../escape".into();
+        assert!(matches!(
+            save_from_ui(&store, p),
+            Err(ProfileError::BadId(_))
+        ));
+    }
+
+    #[test]
+    fn a_pass_is_consumed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let passes = SeenPasses::new();
+        let p = store.save(&customer()).unwrap();
+        let id = passes
+            .record(&p, &passing_report("alice@acme.example"))
+            .unwrap();
+
+        let saved = mark_verified(&store, &passes, p.clone(), &id).unwrap();
+        assert_eq!(
+            saved
+                .verified
+                .as_ref()
+                .and_then(|v| v.signed_in_as.as_deref()),
+            Some("alice@acme.example")
+        );
+        let again = mark_verified(&store, &passes, p.clone(), &id).unwrap_err();
+        assert!(matches!(again, EvidenceError::PassUsed), "{again}");
+        assert_eq!(again.code(), "sso_test.pass_used");
+        assert!(again.to_string().contains("run the SSO test again"));
+    }
+
+    #[test]
+    fn an_invented_pass_id_verifies_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let passes = SeenPasses::new();
+        let p = store.save(&customer()).unwrap();
+        let e = mark_verified(&store, &passes, p.clone(), "0123456789abcdef").unwrap_err();
+        assert!(matches!(e, EvidenceError::NoPass), "{e}");
+        assert_eq!(store.load(&p.id).unwrap().verified, None);
+    }
+
+    #[test]
+    fn a_failed_test_produces_no_pass() {
+        let passes = SeenPasses::new();
+        assert_eq!(passes.record(&customer(), &failing_report()), None);
+    }
+
+    #[test]
+    fn a_pass_for_profile_a_cannot_verify_b() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let passes = SeenPasses::new();
+        let a = store.save(&customer()).unwrap();
+        // B is a copy of A's settings under another id: only the id differs.
+        let mut b = a.clone();
+        b.id = uuid::Uuid::new_v4().to_string();
+        let b = store.save(&b).unwrap();
+        let id = passes
+            .record(&a, &passing_report("alice@acme.example"))
+            .unwrap();
+
+        let e = mark_verified(&store, &passes, b.clone(), &id).unwrap_err();
+        assert!(matches!(e, EvidenceError::OtherProfile), "{e}");
+        assert_eq!(store.load(&b.id).unwrap().verified, None);
+        // Refusing B did not spend A's pass.
+        assert!(mark_verified(&store, &passes, a, &id).is_ok());
+    }
+
+    #[test]
+    fn a_pass_does_not_verify_settings_that_were_not_tested() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let passes = SeenPasses::new();
+        let p = store.save(&customer()).unwrap();
+        let id = passes
+            .record(&p, &passing_report("alice@acme.example"))
+            .unwrap();
+        let mut changed = p.clone();
+        changed.tenant_id = "contoso.onmicrosoft.com".into();
+        changed.authority = Some("http://127.0.0.1:9".into());
+        let e = mark_verified(&store, &passes, changed, &id).unwrap_err();
+        assert!(matches!(e, EvidenceError::Changed { .. }), "{e}");
+        assert!(e.to_string().contains("authority, tenant_id"), "{e}");
+        assert_eq!(e.code(), "sso_test.pass_stale");
+        // A typed field the test does not depend on may change.
+        let mut renamed = p.clone();
+        renamed.name = "Acme Ltd".into();
+        assert!(mark_verified(&store, &passes, renamed, &id).is_ok());
+    }
+
+    #[test]
+    fn a_later_test_retires_an_unused_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let passes = SeenPasses::new();
+        let p = store.save(&customer()).unwrap();
+        let first = passes
+            .record(&p, &passing_report("alice@acme.example"))
+            .unwrap();
+        // The next test fails: the earlier pass can no longer be saved.
+        assert_eq!(passes.record(&p, &failing_report()), None);
+        let e = mark_verified(&store, &passes, p.clone(), &first).unwrap_err();
+        assert!(matches!(e, EvidenceError::Superseded), "{e}");
+        // Another customer's test does not retire this one's pass.
+        let second = passes
+            .record(&p, &passing_report("alice@acme.example"))
+            .unwrap();
+        assert_ne!(first, second);
+        passes.record(&customer(), &passing_report("bob@other.example"));
+        assert!(passes.take(&p, &second).is_ok());
+    }
+
+    #[test]
+    fn a_pass_put_back_after_a_failed_save_is_usable_again() {
+        // (A failing save cannot be staged portably here: tests may run as root.)
+        let passes = SeenPasses::new();
+        let p = customer();
+        let id = passes
+            .record(&p, &passing_report("alice@acme.example"))
+            .unwrap();
+        let (taken, pass) = passes.take_entry(&p, &id).unwrap();
+        assert!(matches!(passes.take(&p, &id), Err(EvidenceError::PassUsed)));
+        passes.put_back(taken, pass);
+        assert!(passes.take(&p, &id).is_ok());
+        assert!(matches!(passes.take(&p, &id), Err(EvidenceError::PassUsed)));
+    }
+}

@@ -98,7 +98,7 @@ impl Cli<'_> {
                 format!(
                     "node {}",
                     Path::new(env!("CARGO_MANIFEST_DIR"))
-                        .join("tests/scripted-browser.mjs")
+                        .join("../engine/tests/scripted-browser.mjs")
                         .display()
                 ),
             )

@@ -23,6 +23,8 @@ pub struct UiRules {
     pub certificate_key_bits: Vec<u32>,
     /// The preselected key size (Microsoft's recommendation).
     pub certificate_default_key_bits: u32,
+    /// The smallest RSA key an imported certificate may have (Entra refuses smaller ones).
+    pub certificate_min_key_bits: u32,
     /// Validities offered for a new certificate, in months, shortest first.
     pub certificate_months: Vec<u32>,
     /// The preselected validity.
@@ -38,6 +40,7 @@ pub fn ui_rules() -> UiRules {
     UiRules {
         certificate_key_bits: certificate::KEY_SIZES.to_vec(),
         certificate_default_key_bits: certificate::DEFAULT_KEY_BITS,
+        certificate_min_key_bits: certificate::MIN_KEY_BITS,
         certificate_months: certificate::MONTH_CHOICES.to_vec(),
         certificate_default_months: certificate::DEFAULT_MONTHS,
         consent_run_goes_on_after: tenants::CONSENT_RUN_GOES_ON_AFTER.to_vec(),

@@ -14,6 +14,10 @@ certificateKeyBits: Array<number>,
  */
 certificateDefaultKeyBits: number, 
 /**
+ * The smallest RSA key an imported certificate may have (Entra refuses smaller ones).
+ */
+certificateMinKeyBits: number, 
+/**
  * Validities offered for a new certificate, in months, shortest first.
  */
 certificateMonths: Array<number>, 

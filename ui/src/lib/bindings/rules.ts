@@ -8,6 +8,7 @@ export const RULES: UiRules = {
     4096
   ],
   "certificateDefaultKeyBits": 2048,
+  "certificateMinKeyBits": 2048,
   "certificateMonths": [
     6,
     12,

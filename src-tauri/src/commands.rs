@@ -28,7 +28,7 @@ use crate::models::{
     AppInfo, AppliedRegistration, CertificateCreated, CertificateImported, ConsentCaptured,
     GraphSignedIn, SsoTestRun, StoredSecret, TenantsAllowed, TenantsImported,
 };
-use entra_onboard_engine::dashboard::Dashboard;
+use entra_onboard_engine::dashboard::{CustomerCard, Dashboard};
 use entra_onboard_engine::evidence;
 use entra_onboard_engine::exports;
 use entra_onboard_engine::graph::apply::{ApplyProgressFn, ApplyStep};
@@ -40,9 +40,9 @@ use entra_onboard_engine::steps::certificate::CertificateRequest;
 use entra_onboard_engine::steps::consent_capture::{
     self, ConsentCaptureOptions, ConsentProgress, ConsentProgressFn, ConsentRole,
 };
-use entra_onboard_engine::steps::credential::{self, ExpiryChoice};
+use entra_onboard_engine::steps::credential::{self, SecretExpiryOptions};
 use entra_onboard_engine::steps::reminder;
-use entra_onboard_engine::steps::tenants::{self, Tracker};
+use entra_onboard_engine::steps::tenants::{self, Selection, Tracker};
 use entra_onboard_engine::sync_preview::{PreviewProgress, PreviewProgressFn, SyncPreview};
 use entra_onboard_engine::transfer::{self, ExportOutcome, ImportSummary};
 use entra_onboard_sandbox::SandboxInfo;
@@ -286,10 +286,11 @@ pub async fn fix_registration(
 
 // ---- Step 3: certificates, secret expiry, reminders -------------------------------------
 
-/// The expiry choices for a new secret (3–24 months, 12 by default), as dates from today.
+/// The expiry chooser for a new secret: the choices (3–24 months, 12 by default) as dates
+/// from today, and the range a typed date must fall in.
 #[tauri::command]
-pub fn secret_expiry_choices() -> Vec<ExpiryChoice> {
-    credential::secret_expiry_choices(chrono::Local::now().date_naive())
+pub fn secret_expiry_options() -> SecretExpiryOptions {
+    credential::secret_expiry_options(chrono::Local::now().date_naive())
 }
 
 /// "Create a certificate": files to the Downloads folder, the .pfx password to the
@@ -400,6 +401,13 @@ pub async fn capture_consent(
 #[tauri::command]
 pub fn tenant_tracker(profile: Profile) -> Tracker {
     tenants::tracker(&profile)
+}
+
+/// The tenants a consent run goes through ("Consent all pending", "Retry failed"), in the
+/// profile's order: the engine's selection, the same as `entra-onboard tenants consent`.
+#[tauri::command]
+pub fn select_tenants(profile: Profile, selection: Selection) -> Vec<String> {
+    tenants::select(&profile, &selection)
 }
 
 /// Adds pasted or imported (CSV) customer tenants; bad rows come back with line numbers.
@@ -516,6 +524,13 @@ pub fn dashboard(state: State<'_, AppState>) -> Result<Dashboard> {
         &state.store,
         chrono::Local::now().date_naive(),
     )?)
+}
+
+/// The search box: the ids of the cards the screen has that match `query` (every word, in
+/// any field), in their order. Pure over the cards sent, so typing reads no file.
+#[tauri::command]
+pub fn search_customers(cards: Vec<CustomerCard>, query: String) -> Vec<String> {
+    entra_onboard_engine::dashboard::search(&cards, &query)
 }
 
 /// Writes the customer's handover report (HTML, printable to PDF, no secrets) to Downloads

@@ -5,6 +5,9 @@
 mod commands;
 mod error;
 mod models;
+// Only writes `ui/src/lib/bindings/rules.ts` when the tests run: nothing calls it at run time.
+#[cfg(test)]
+mod rules;
 mod window_size;
 
 use std::collections::HashMap;
@@ -204,13 +207,14 @@ pub fn run() {
             commands::apply_registration,
             commands::check_registration,
             commands::fix_registration,
-            commands::secret_expiry_choices,
+            commands::secret_expiry_options,
             commands::create_certificate,
             commands::import_certificate,
             commands::export_reminder,
             commands::consent_roles,
             commands::capture_consent,
             commands::tenant_tracker,
+            commands::select_tenants,
             commands::import_tenants,
             commands::remove_tenant,
             commands::allow_consented_tenants,
@@ -220,6 +224,7 @@ pub fn run() {
             commands::open_sandbox_portal,
             commands::export_script,
             commands::dashboard,
+            commands::search_customers,
             commands::export_report,
             commands::export_profiles,
             commands::import_profiles,

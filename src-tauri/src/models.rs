@@ -1,5 +1,6 @@
 //! Shapes that only the desktop shell sends to the UI (the engine's own types are used
-//! everywhere else).
+//! everywhere else). Their TypeScript is generated like the engine's (`cargo test` writes
+//! `ui/src/lib/bindings/`), so the UI cannot drift from them.
 
 use entra_onboard_engine::graph::apply::ApplyReport;
 use entra_onboard_engine::profile::Profile;
@@ -10,10 +11,12 @@ use entra_onboard_engine::steps::tenants::{AllowSummary, MergeSummary, TenantImp
 use entra_onboard_engine::vault::CreatedCertificate;
 use entra_onboard_engine::vault::CredentialStatus;
 use serde::Serialize;
+use ts_rs::TS;
 
 /// The answer to `store_secret`: the saved profile and what the keychain now holds.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct StoredSecret {
     /// The profile as saved, with the new hint and expiry.
     pub profile: Profile,
@@ -22,8 +25,9 @@ pub struct StoredSecret {
 }
 
 /// Who signed in to Graph.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct GraphSignedIn {
     /// The admin's sign-in name, when the token says.
     pub user: Option<String>,
@@ -32,8 +36,9 @@ pub struct GraphSignedIn {
 }
 
 /// The answer to `apply_registration` / `fix_registration`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct AppliedRegistration {
     /// What was done, step by step, and what exists.
     pub report: ApplyReport,
@@ -42,8 +47,9 @@ pub struct AppliedRegistration {
 }
 
 /// The answer to `create_certificate`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct CertificateCreated {
     /// The profile as saved, with the certificate recorded.
     pub profile: Profile,
@@ -52,8 +58,9 @@ pub struct CertificateCreated {
 }
 
 /// The answer to `import_certificate`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct CertificateImported {
     /// The profile as saved.
     pub profile: Profile,
@@ -62,8 +69,9 @@ pub struct CertificateImported {
 }
 
 /// The answer to `capture_consent`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct ConsentCaptured {
     /// The profile as saved, with the outcome recorded.
     pub profile: Profile,
@@ -72,8 +80,9 @@ pub struct ConsentCaptured {
 }
 
 /// The answer to `import_tenants`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct TenantsImported {
     /// The profile as saved.
     pub profile: Profile,
@@ -84,8 +93,9 @@ pub struct TenantsImported {
 }
 
 /// The answer to `allow_consented_tenants`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct TenantsAllowed {
     /// The profile as saved.
     pub profile: Profile,
@@ -94,8 +104,9 @@ pub struct TenantsAllowed {
 }
 
 /// What the About line shows.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct AppInfo {
     /// Product name.
     pub name: String,
@@ -106,8 +117,9 @@ pub struct AppInfo {
 }
 
 /// The answer to `run_sso_test`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct SsoTestRun {
     /// What the test found.
     pub report: SsoReport,

@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Profile } from '../src/lib/bindings/Profile';
 import type { SsoReport } from '../src/lib/bindings/SsoReport';
 import type { SsoTestRun } from '../src/lib/api';
-import { addMonths } from '../src/lib/format';
+import type { SecretExpiryOptions } from '../src/lib/bindings/SecretExpiryOptions';
 import SecretEntry from '../src/components/SecretEntry.svelte';
 import TestAndSave from '../src/views/TestAndSave.svelte';
 import { noCredential, plan, profile } from './fixtures';
@@ -32,17 +32,24 @@ const noSecret = {
   certificatePasswordStored: false,
 };
 
+// The engine's expiry chooser. Dates far from today's and a 30-month cap, so a number or a
+// date computed in the UI instead of taken from here would show.
+const expiryOptions: SecretExpiryOptions = {
+  choices: [
+    { months: 3, expiresOn: '2031-04-30', default: false },
+    { months: 9, expiresOn: '2031-10-31', default: true },
+    { months: 30, expiresOn: '2033-07-31', default: false },
+  ],
+  defaultMonths: 9,
+  earliest: '2031-02-01',
+  latest: '2033-07-31',
+  maxMonths: 30,
+};
+
 beforeEach(() => {
   reset();
   progress = undefined;
-});
-
-describe('addMonths', () => {
-  it('adds calendar months and clamps to the last day of the month', () => {
-    expect(addMonths(12, new Date(2026, 10, 22))).toBe('2027-11-22');
-    expect(addMonths(1, new Date(2027, 0, 31))).toBe('2027-02-28');
-    expect(addMonths(24, new Date(2026, 1, 28))).toBe('2028-02-28');
-  });
+  handlers.secret_expiry_options = () => expiryOptions;
 });
 
 describe('secret entry', () => {
@@ -69,9 +76,44 @@ describe('secret entry', () => {
     expect(screen.queryByTestId('secret-value')).toBeNull();
     const [call] = callsOf('store_secret');
     expect(call.args!.secret).toBe(SECRET);
-    // The default expiry is 12 months out.
-    expect(call.args!.expiresOn).toBe(addMonths(12));
+    // The default expiry is the engine's default choice, as the engine dated it.
+    expect(call.args!.expiresOn).toBe('2031-10-31');
     expect(document.body.innerHTML).not.toContain(SECRET);
+  });
+
+  it("offers the engine's choices and date range, and stores nothing before they arrive", async () => {
+    handlers.credential_status = () => noSecret;
+    let release: (o: SecretExpiryOptions) => void = () => {};
+    handlers.secret_expiry_options = () => new Promise((r) => (release = r));
+    handlers.store_secret = (args) => {
+      const p = args!.profile as Profile;
+      return { profile: p, status: { ...noSecret, secretStored: true, secretHint: 'Abc', expiresOn: args!.expiresOn } };
+    };
+    const user = userEvent.setup();
+    render(SecretEntry, { profile: profile({ credential: noCredential({ kind: 'secret' }) }) });
+    await user.type(await screen.findByTestId('secret-value'), SECRET);
+    const select = screen.getByTestId('secret-expiry') as HTMLSelectElement;
+    // No lifetime of its own while waiting: nothing to choose, nothing to store.
+    expect(select).toBeDisabled();
+    expect(screen.getByTestId('store-secret')).toBeDisabled();
+
+    release(expiryOptions);
+    await waitFor(() => expect(select).toBeEnabled());
+    expect([...select.options].map((o) => o.value)).toEqual(['3', '9', '30', 'custom']);
+    expect(select.selectedOptions[0].textContent).toMatch(/^9 months .*\(default\)$/);
+    expect(screen.getByText(/Microsoft allows at most 30 months/)).toBeInTheDocument();
+
+    // Another date: the picker is bounded by the range the engine accepts.
+    await user.selectOptions(select, 'custom');
+    const date = screen.getByTestId('secret-expiry-date');
+    expect(date).toHaveAttribute('min', '2031-02-01');
+    expect(date).toHaveAttribute('max', '2033-07-31');
+
+    // A preset sends its engine-made date.
+    await user.selectOptions(select, '30');
+    await user.click(screen.getByTestId('store-secret'));
+    await screen.findByTestId('secret-status');
+    expect(callsOf('store_secret')[0].args!.expiresOn).toBe('2033-07-31');
   });
 
   it('keeps what was typed and names the problem when the engine refuses it', async () => {
@@ -211,9 +253,9 @@ describe('test and save', () => {
   });
 
   it('counts every stray request but lists only the ones the engine kept', async () => {
-    handlers.run_sso_test = () => ({
+    handlers.run_sso_test = (): SsoTestRun => ({
       report: report({ ignoredRequests: ['a request for another path', 'a PUT request'], ignoredRequestsTotal: 57 }),
-      passId: null,
+      passId: 'pass-1',
     });
     const user = userEvent.setup();
     render(TestAndSave, { profile: profile(), plan: plan(), ongoto: vi.fn() });

@@ -66,8 +66,11 @@ describe('customers', () => {
     expect(found[0]).toHaveTextContent(/Verified/);
     expect(found[1]).toHaveTextContent('Not verified yet');
 
+    // The engine searches (every word, any field); the screen shows what it keeps.
+    handlers.search_customers = (a) => (a!.query === 'fabrikam.example' ? ['b'] : ['a', 'b']);
     await user.type(screen.getByTestId('customer-search'), 'fabrikam.example');
-    expect(screen.getAllByTestId('customer-row')).toHaveLength(1);
+    await waitFor(() => expect(screen.getAllByTestId('customer-row')).toHaveLength(1));
+    expect(callsOf('search_customers').at(-1)!.args).toEqual({ cards: rows.map(card), query: 'fabrikam.example' });
 
     await user.click(within(screen.getByTestId('customer-row')).getByRole('button', { name: 'Open Fabrikam' }));
     expect(await screen.findByTestId('step-1')).toHaveAttribute('aria-current', 'step');
@@ -76,6 +79,48 @@ describe('customers', () => {
 
     await user.click(screen.getByTestId('back-to-customers'));
     expect(await screen.findAllByTestId('customer-row')).toHaveLength(2);
+  });
+
+  it("shows the engine's search result, never an older query's, and reads no profile for it", async () => {
+    handlers.dashboard = () => ({ customers: rows.map(card), unreadable: [] });
+    // Each answer waits until the test releases it, so they can arrive out of order.
+    const pending = new Map<string, (ids: string[]) => void>();
+    handlers.search_customers = (a) => new Promise((resolve) => pending.set(a!.query as string, resolve));
+    const user = userEvent.setup();
+    render(App);
+    await screen.findAllByTestId('customer-row');
+    await user.type(screen.getByTestId('customer-search'), 'help co');
+    expect([...pending.keys()]).toEqual(['h', 'he', 'hel', 'help', 'help ', 'help c', 'help co']);
+    // Until an answer comes, the list stays as it was: typing never waits for the engine.
+    expect(screen.getAllByTestId('customer-row')).toHaveLength(2);
+
+    // The newest query's answer wins, even over answers that arrive after it.
+    pending.get('help co')!(['b']);
+    await waitFor(() => expect(screen.getAllByTestId('customer-row')).toHaveLength(1));
+    pending.get('help')!(['a', 'b']);
+    pending.get('h')!([]);
+    await new Promise((r) => setTimeout(r, 0)); // let the late answers land
+    expect(screen.getAllByTestId('customer-row')).toHaveLength(1);
+    expect(screen.getByTestId('customer-row')).toHaveTextContent('Fabrikam');
+
+    // Clearing the box shows everyone without asking.
+    const asked = callsOf('search_customers').length;
+    await user.clear(screen.getByTestId('customer-search'));
+    await waitFor(() => expect(screen.getAllByTestId('customer-row')).toHaveLength(2));
+    expect(callsOf('search_customers')).toHaveLength(asked);
+    expect(callsOf('load_profile')).toHaveLength(0);
+    expect(callsOf('dashboard')).toHaveLength(1);
+  });
+
+  it('says when the engine keeps no customer', async () => {
+    handlers.dashboard = () => ({ customers: rows.map(card), unreadable: [] });
+    handlers.search_customers = () => [];
+    const user = userEvent.setup();
+    render(App);
+    await screen.findAllByTestId('customer-row');
+    await user.type(screen.getByTestId('customer-search'), 'northwind');
+    expect(await screen.findByText('No customer matches "northwind".')).toBeInTheDocument();
+    expect(screen.queryAllByTestId('customer-row')).toHaveLength(0);
   });
 
   it('creates a customer and opens the wizard', async () => {

@@ -327,6 +327,12 @@ proptest! {
         let _ = credential::expiry_status(Some(expires), today);
         let _ = credential::default_secret_expiry(today);
         let _ = credential::secret_expiry_choices(today);
+        // The chooser's bounds are always ones the check accepts (when there is a day left).
+        let o = credential::secret_expiry_options(today);
+        if o.earliest < o.latest {
+            prop_assert!(credential::check_secret_expiry(o.earliest, today).is_ok());
+            prop_assert!(credential::check_secret_expiry(o.latest, today).is_ok());
+        }
         if let Ok(d) = credential::secret_expiry_after(today, months) {
             prop_assert!(d > today);
         }

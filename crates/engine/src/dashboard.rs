@@ -202,6 +202,18 @@ impl CustomerCard {
     }
 }
 
+/// The search box over the cards the screen already has: the ids of those that match
+/// `query` ([`CustomerCard::matches`]: every word, in any field), in the cards' order.
+/// The app sends its cards rather than asking for a new dashboard, so typing does not
+/// re-read and re-plan every profile.
+pub fn search(cards: &[CustomerCard], query: &str) -> Vec<String> {
+    cards
+        .iter()
+        .filter(|c| c.matches(query))
+        .map(|c| c.id.clone())
+        .collect()
+}
+
 /// The start screen.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -334,6 +346,40 @@ mod tests {
                 total: 6
             }
         );
+    }
+
+    #[test]
+    fn search_wants_every_word_in_any_field_and_keeps_the_order() {
+        let card = |id: &str, name: &str, url: &str, tenant: &str| {
+            let mut p = Profile::new(name);
+            p.id = id.into();
+            p.agent_url = url.into();
+            p.tenant_id = tenant.into();
+            CustomerCard::of(&p, d("2025-06-01"))
+        };
+        let cards = [
+            card(
+                "1",
+                "Contoso Ltd",
+                "https://help.contoso.com",
+                "contoso.onmicrosoft.com",
+            ),
+            card(
+                "2",
+                "Fabrikam",
+                "https://fabrikam.halopsa.com",
+                "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            ),
+            card("3", "Contoso Pharma", "https://desk.pharma.example", ""),
+        ];
+        assert_eq!(search(&cards, ""), ["1", "2", "3"]);
+        assert_eq!(search(&cards, "  "), ["1", "2", "3"]);
+        assert_eq!(search(&cards, "contoso"), ["1", "3"]);
+        // Words from different fields, in any order and case: the whole query as one
+        // string ("pharma contoso") is in no field, yet both words are in card 3.
+        assert_eq!(search(&cards, "PHARMA   contoso"), ["3"]);
+        assert_eq!(search(&cards, "halopsa 72F988BF"), ["2"]);
+        assert!(search(&cards, "contoso fabrikam").is_empty());
     }
 
     #[test]

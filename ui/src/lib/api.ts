@@ -8,93 +8,64 @@ import type { Plan } from './bindings/Plan';
 import type { Profile } from './bindings/Profile';
 import type { ProfileSummary } from './bindings/ProfileSummary';
 import type { SsoProgress } from './bindings/SsoProgress';
-import type { ApplyReport } from './bindings/ApplyReport';
 import type { ApplyRequest } from './bindings/ApplyRequest';
 import type { ApplyStep } from './bindings/ApplyStep';
-import type { AllowSummary } from './bindings/AllowSummary';
-import type { CertificateInfo } from './bindings/CertificateInfo';
 import type { CertificateRequest } from './bindings/CertificateRequest';
-import type { ConsentOutcome } from './bindings/ConsentOutcome';
 import type { ConsentProgress } from './bindings/ConsentProgress';
 import type { ConsentRole } from './bindings/ConsentRole';
-import type { CreatedCertificate } from './bindings/CreatedCertificate';
 import type { DoctorReport } from './bindings/DoctorReport';
-import type { ExpiryChoice } from './bindings/ExpiryChoice';
+import type { SecretExpiryOptions } from './bindings/SecretExpiryOptions';
 import type { FixAction } from './bindings/FixAction';
 import type { GraphSigninProgress } from './bindings/GraphSigninProgress';
-import type { MergeSummary } from './bindings/MergeSummary';
 import type { SandboxInfo } from './bindings/SandboxInfo';
-import type { TenantImport } from './bindings/TenantImport';
 import type { Tracker } from './bindings/Tracker';
 import type { Dashboard } from './bindings/Dashboard';
 import type { ExportOutcome } from './bindings/ExportOutcome';
 import type { ImportSummary } from './bindings/ImportSummary';
 import type { PreviewProgress } from './bindings/PreviewProgress';
 import type { SyncPreview } from './bindings/SyncPreview';
-import type { SsoReport } from './bindings/SsoReport';
+import type { AppInfo } from './bindings/AppInfo';
+import type { AppliedRegistration } from './bindings/AppliedRegistration';
+import type { CertificateCreated } from './bindings/CertificateCreated';
+import type { CertificateImported } from './bindings/CertificateImported';
+import type { CommandError } from './bindings/CommandError';
+import type { ConsentCaptured } from './bindings/ConsentCaptured';
+import type { CustomerCard } from './bindings/CustomerCard';
+import type { ErrorCode } from './bindings/ErrorCode';
+import type { GraphSignedIn } from './bindings/GraphSignedIn';
+import type { Selection } from './bindings/Selection';
+import type { SsoTestRun } from './bindings/SsoTestRun';
+import type { StoredSecret } from './bindings/StoredSecret';
+import type { TenantsAllowed } from './bindings/TenantsAllowed';
+import type { TenantsImported } from './bindings/TenantsImported';
 
-/** The answer to `store_secret`: the saved profile and what the keychain now holds. */
-export interface StoredSecret {
-  profile: Profile;
-  status: CredentialStatus;
-}
+// The shell's own answers (src-tauri/src/models.rs) and its error, generated like the rest.
+export type { AppInfo } from './bindings/AppInfo';
+export type { AppliedRegistration } from './bindings/AppliedRegistration';
+export type { CertificateCreated } from './bindings/CertificateCreated';
+export type { CertificateImported } from './bindings/CertificateImported';
+export type { ConsentCaptured } from './bindings/ConsentCaptured';
+export type { GraphSignedIn } from './bindings/GraphSignedIn';
+export type { SsoTestRun } from './bindings/SsoTestRun';
+export type { StoredSecret } from './bindings/StoredSecret';
+export type { TenantsAllowed } from './bindings/TenantsAllowed';
+export type { TenantsImported } from './bindings/TenantsImported';
+export type { ErrorCode } from './bindings/ErrorCode';
 
-// Answers of the shell's own commands (src-tauri/src/models.rs): the saved profile plus
-// what the engine reported.
-export interface AppliedRegistration {
-  report: ApplyReport;
-  profile: Profile;
-}
-export interface GraphSignedIn {
-  user: string | null;
-  tenantId: string | null;
-}
-export interface CertificateCreated {
-  profile: Profile;
-  certificate: CreatedCertificate;
-}
-export interface CertificateImported {
-  profile: Profile;
-  info: CertificateInfo;
-}
-export interface ConsentCaptured {
-  profile: Profile;
-  outcome: ConsentOutcome;
-}
-export interface TenantsImported {
-  profile: Profile;
-  import: TenantImport;
-  merge: MergeSummary;
-}
-export interface AppInfo {
-  name: string;
-  version: string;
-  keychainService: string;
-}
-/** The answer to `run_sso_test`: the report and, for a pass, the id "Save as verified" takes once. */
-export interface SsoTestRun {
-  report: SsoReport;
-  passId: string | null;
-}
-export interface TenantsAllowed {
-  profile: Profile;
-  summary: AllowSummary;
-}
-
-/** A command failure as the Rust side reports it. Match on `code`, never on `message`. */
-export interface AppError {
-  code: string;
-  message: string;
-}
+/**
+ * A command failure as the Rust side reports it (`CommandError`, its `code` one of the
+ * generated {@link ErrorCode}s), or `unknown` for a rejection that did not come from a
+ * command. Match on `code`, never on `message`.
+ */
+export type AppError = CommandError | { code: 'unknown'; message: string };
 
 /** Normalises anything a rejected `invoke` can throw into an {@link AppError}. */
 export function toAppError(e: unknown): AppError {
   if (e && typeof e === 'object' && 'message' in e) {
     const o = e as { code?: unknown; message?: unknown };
-    return {
-      code: typeof o.code === 'string' ? o.code : 'unknown',
-      message: String(o.message),
-    };
+    const message = String(o.message);
+    // Only the shell's `Error` has a string `code`, and its codes are the generated union.
+    return typeof o.code === 'string' ? { code: o.code as ErrorCode, message } : { code: 'unknown', message };
   }
   if (typeof e === 'string') return { code: 'unknown', message: e };
   return { code: 'unknown', message: 'The command failed without saying why.' };
@@ -133,7 +104,8 @@ export const api = {
   checkRegistration: (profile: Profile) => call<DoctorReport>('check_registration', { profile }),
   fixRegistration: (profile: Profile, action: FixAction) =>
     call<AppliedRegistration>('fix_registration', { profile, action }),
-  secretExpiryChoices: () => call<ExpiryChoice[]>('secret_expiry_choices'),
+  /** The expiry chooser for a new secret: dated choices and the range a typed date must fall in. */
+  secretExpiryOptions: () => call<SecretExpiryOptions>('secret_expiry_options'),
   createCertificate: (profile: Profile, request: CertificateRequest) =>
     call<CertificateCreated>('create_certificate', { profile, request }),
   /** The .pfx bytes and its password go to Rust once; the password box is then emptied. */
@@ -144,12 +116,16 @@ export const api = {
   captureConsent: (profile: Profile, tenant: string | null) =>
     call<ConsentCaptured>('capture_consent', { profile, tenant }),
   tenantTracker: (profile: Profile) => call<Tracker>('tenant_tracker', { profile }),
+  /** The tenants a consent run goes through, in order: the engine's selection (as the CLI's). */
+  selectTenants: (profile: Profile, selection: Selection) => call<string[]>('select_tenants', { profile, selection }),
   importTenants: (profile: Profile, text: string) => call<TenantsImported>('import_tenants', { profile, text }),
   removeTenant: (profile: Profile, tenant: string) => call<Profile>('remove_tenant', { profile, tenant }),
   allowConsentedTenants: (profile: Profile) => call<TenantsAllowed>('allow_consented_tenants', { profile }),
   exportTenants: (profile: Profile) => call<string>('export_tenants', { profile }),
   exportScript: (profile: Profile, flavor: string) => call<string>('export_script', { profile, flavor }),
   dashboard: () => call<Dashboard>('dashboard'),
+  /** The ids of `cards` that match `query` (the engine's search: every word, in any field). */
+  searchCustomers: (cards: CustomerCard[], query: string) => call<string[]>('search_customers', { cards, query }),
   exportReport: (profile: Profile) => call<string>('export_report', { profile }),
   exportProfiles: () => call<ExportOutcome>('export_profiles'),
   importProfiles: (text: string, replace: string[] | null = null) =>

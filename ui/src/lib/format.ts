@@ -24,20 +24,3 @@ export function sheetAsText(rows: { screen: string; setting: string; value: stri
   return lines.join('\n');
 }
 
-/** `YYYY-MM-DD` of a local date. */
-export function isoDate(d: Date): string {
-  const m = String(d.getMonth() + 1).padStart(2, '0');
-  const day = String(d.getDate()).padStart(2, '0');
-  return `${d.getFullYear()}-${m}-${day}`;
-}
-
-/**
- * `YYYY-MM-DD` of `from` plus `n` calendar months, clamped to the month's last day (31 Jan
- * + 1 month is 28/29 Feb), as Entra counts a secret's lifetime.
- */
-export function addMonths(n: number, from: Date = new Date()): string {
-  const target = new Date(from.getFullYear(), from.getMonth() + n, 1);
-  const last = new Date(target.getFullYear(), target.getMonth() + 1, 0).getDate();
-  target.setDate(Math.min(from.getDate(), last));
-  return isoDate(target);
-}

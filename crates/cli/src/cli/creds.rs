@@ -661,9 +661,8 @@ pub fn tenants_cmd(action: TenantsAction, out: &mut dyn Write) -> CliResult {
                     }
                     Err(e) => {
                         all_consented = false;
-                        let no_answer =
-                            matches!(e.code(), "loopback.timeout" | "loopback.cancelled");
-                        if !no_answer {
+                        // The app's tracker follows the same stop policy.
+                        if !tenants::consent_run_goes_on_after(e.code()) {
                             return Err(e.to_string());
                         }
                         if format == Format::Text {

@@ -71,6 +71,45 @@ pub fn secret_expiry_choices(today: NaiveDate) -> Vec<ExpiryChoice> {
         .collect()
 }
 
+/// Everything the app's expiry chooser shows for a secret created `today`: the preset
+/// choices and the range a typed date must fall in — the range [`check_secret_expiry`]
+/// accepts, so the date picker cannot offer a day the engine then refuses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SecretExpiryOptions {
+    /// The preset lifetimes, dated from today; exactly one is the default.
+    pub choices: Vec<ExpiryChoice>,
+    /// The preselected lifetime, in months ([`SECRET_DEFAULT_MONTHS`]).
+    pub default_months: u32,
+    /// The earliest expiry accepted: tomorrow.
+    pub earliest: NaiveDate,
+    /// The latest expiry accepted: [`latest_secret_expiry`].
+    pub latest: NaiveDate,
+    /// Microsoft's maximum lifetime, in months ([`SECRET_MAX_MONTHS`]), for the hint.
+    pub max_months: u32,
+}
+
+/// The latest expiry a secret created `today` can have: [`SECRET_MAX_MONTHS`] months on
+/// (that day included).
+pub fn latest_secret_expiry(today: NaiveDate) -> NaiveDate {
+    // Only a clock at the end of the calendar has no date 24 months on.
+    today
+        .checked_add_months(Months::new(SECRET_MAX_MONTHS))
+        .unwrap_or(NaiveDate::MAX)
+}
+
+/// The expiry chooser for a secret created `today`.
+pub fn secret_expiry_options(today: NaiveDate) -> SecretExpiryOptions {
+    SecretExpiryOptions {
+        choices: secret_expiry_choices(today),
+        default_months: SECRET_DEFAULT_MONTHS,
+        earliest: today.succ_opt().unwrap_or(NaiveDate::MAX),
+        latest: latest_secret_expiry(today),
+        max_months: SECRET_MAX_MONTHS,
+    }
+}
+
 /// Checks step 3.
 pub fn check(p: &Profile, issues: &mut Issues) {
     let c = &p.credential;
@@ -446,10 +485,7 @@ pub fn check_secret_expiry(
         return Err(SecretValueError::ExpiryNotInFuture(expires_on));
     }
     // A secret created today for 24 months expires on today + 24 months; allow that day.
-    let max = today
-        .checked_add_months(Months::new(SECRET_MAX_MONTHS))
-        .unwrap_or(NaiveDate::MAX);
-    if expires_on > max {
+    if expires_on > latest_secret_expiry(today) {
         return Err(SecretValueError::ExpiryTooFar(expires_on));
     }
     Ok(())
@@ -714,6 +750,32 @@ mod tests {
             secret_expiry_after(today, 0).unwrap_err().code(),
             "secret.months_out_of_range"
         );
+    }
+
+    #[test]
+    fn the_chooser_offers_exactly_the_range_the_engine_accepts() {
+        let today = d("2025-03-31");
+        let o = secret_expiry_options(today);
+        assert_eq!(o.choices, secret_expiry_choices(today));
+        assert_eq!(o.default_months, SECRET_DEFAULT_MONTHS);
+        assert!(
+            o.choices
+                .iter()
+                .any(|c| c.default && c.months == o.default_months)
+        );
+        assert_eq!(o.max_months, SECRET_MAX_MONTHS);
+        assert_eq!((o.earliest, o.latest), (d("2025-04-01"), d("2027-03-31")));
+        // The picker's bounds are accepted; one day outside either is refused.
+        assert!(check_secret_expiry(o.earliest, today).is_ok());
+        assert!(check_secret_expiry(o.latest, today).is_ok());
+        assert!(check_secret_expiry(o.earliest.pred_opt().unwrap(), today).is_err());
+        assert!(check_secret_expiry(o.latest.succ_opt().unwrap(), today).is_err());
+        // The longest preset is the cap itself.
+        assert_eq!(o.choices.last().map(|c| c.expires_on), Some(o.latest));
+        // A clock at the end of the calendar gives bounds, not a panic.
+        let end = secret_expiry_options(NaiveDate::MAX);
+        assert_eq!((end.earliest, end.latest), (NaiveDate::MAX, NaiveDate::MAX));
+        assert!(end.choices.is_empty());
     }
 
     #[test]

@@ -32,7 +32,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::ids::{is_fqdn, parse_guid};
@@ -499,6 +499,8 @@ pub struct Tracker {
     pub rows: Vec<TrackerRow>,
     /// Counts per status.
     pub counts: TrackerCounts,
+    /// How many tenants a retry ([`Selection::Failed`]: failed or declined) goes through.
+    pub retryable: usize,
     /// Why there are no links yet (what to fix in steps 1–2).
     pub links_unavailable: Option<String>,
 }
@@ -593,12 +595,16 @@ pub fn tracker(p: &Profile) -> Tracker {
     Tracker {
         rows,
         counts,
+        retryable: select(p, &Selection::Failed).len(),
         links_unavailable: links.err(),
     }
 }
 
-/// Which tenants a consent run goes through.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which tenants a consent run goes through. The app sends it as `"pending"`,
+/// `"failed"`, `"notConsented"`, `"all"` or `{"one": "<tenant>"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub enum Selection {
     /// Every tenant.
     All,
@@ -628,6 +634,22 @@ pub fn select(p: &Profile, s: &Selection) -> Vec<String> {
         })
         .map(|t| t.tenant.clone())
         .collect()
+}
+
+/// The error codes after which a consent run over several tenants goes on to the next
+/// tenant; after any other error it stops. No answer in time (`loopback.timeout`: the
+/// customer's admin closed the tab or is away) leaves that tenant pending and is worth
+/// skipping. A cancel (`loopback.cancelled`) is the partner asking to stop, and any other
+/// failure — the listener cannot bind, the browser will not start, the profile cannot make
+/// links — would fail the same way for every tenant left. Answers from Entra (consented,
+/// declined, failed with an AADSTS code) are not errors: they are recorded and the run
+/// goes on. The CLI (`tenants consent`) and the app follow this one list.
+pub const CONSENT_RUN_GOES_ON_AFTER: [&str; 1] = ["loopback.timeout"];
+
+/// True when a consent run goes on to the next tenant after a capture failed with `code`
+/// (see [`CONSENT_RUN_GOES_ON_AFTER`]).
+pub fn consent_run_goes_on_after(code: &str) -> bool {
+    CONSENT_RUN_GOES_ON_AFTER.contains(&code)
 }
 
 /// Guards a cell against spreadsheet formula injection (see the module docs).
@@ -1058,5 +1080,36 @@ mod tests {
         );
         assert_eq!(select(&p, &Selection::One("B.COM".into())), ["b.com"]);
         assert_eq!(select(&p, &Selection::All).len(), 4);
+        // The tracker's retry count is the retry selection's, declined included.
+        assert_eq!(tracker(&p).retryable, 2);
+    }
+
+    #[test]
+    fn the_app_sends_a_selection_as_a_name_or_one_tenant() {
+        let parse = |j: &str| serde_json::from_str::<Selection>(j).unwrap();
+        assert_eq!(parse(r#""pending""#), Selection::Pending);
+        assert_eq!(parse(r#""failed""#), Selection::Failed);
+        assert_eq!(parse(r#""notConsented""#), Selection::NotConsented);
+        assert_eq!(parse(r#""all""#), Selection::All);
+        assert_eq!(
+            parse(r#"{"one":"contoso.com"}"#),
+            Selection::One("contoso.com".into())
+        );
+        assert!(serde_json::from_str::<Selection>(r#""declined""#).is_err());
+    }
+
+    #[test]
+    fn a_consent_run_skips_a_tenant_without_an_answer_and_stops_on_anything_else() {
+        assert!(consent_run_goes_on_after("loopback.timeout"));
+        for code in [
+            "loopback.cancelled",
+            "loopback.bind",
+            "browser.launch",
+            "consent_capture.profile",
+            "consent_capture.bad_tenant",
+            "",
+        ] {
+            assert!(!consent_run_goes_on_after(code), "{code}");
+        }
     }
 }

@@ -62,6 +62,9 @@ pub use crate::steps::credential::MIN_KEY_BITS;
 pub const DEFAULT_MONTHS: u32 = 12;
 /// Longest validity offered, in months.
 pub const MAX_MONTHS: u32 = 24;
+/// The validities the app's chooser offers, in months (the CLI takes any 1 to
+/// [`MAX_MONTHS`]): half-yearly steps, so the rotation lands on a predictable date.
+pub const MONTH_CHOICES: [u32; 4] = [6, 12, 18, 24];
 /// How far NotBefore is back-dated, in minutes (clock skew of the service desk).
 pub const BACKDATE_MINUTES: i64 = 15;
 /// Length of a generated `.pfx` password.
@@ -791,6 +794,26 @@ mod tests {
             key_bits: bits,
             months,
         }
+    }
+
+    #[test]
+    fn every_choice_the_app_offers_is_accepted_and_the_defaults_are_offered() {
+        // The app's choosers are built from these constants: a choice the engine would
+        // refuse, or a default that is not offered, would show as an error after a click.
+        for bits in KEY_SIZES {
+            for months in MONTH_CHOICES {
+                assert!(check_request(&req(bits, months)).is_ok(), "{bits}/{months}");
+            }
+        }
+        assert!(KEY_SIZES.contains(&DEFAULT_KEY_BITS));
+        assert_eq!(
+            KEY_SIZES[0], DEFAULT_KEY_BITS,
+            "the first size is the default"
+        );
+        assert!(KEY_SIZES.iter().all(|&b| b >= MIN_KEY_BITS));
+        assert!(MONTH_CHOICES.contains(&DEFAULT_MONTHS));
+        assert_eq!(MONTH_CHOICES.last(), Some(&MAX_MONTHS));
+        assert!(MONTH_CHOICES.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

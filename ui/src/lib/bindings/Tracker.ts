@@ -15,6 +15,10 @@ rows: Array<TrackerRow>,
  */
 counts: TrackerCounts, 
 /**
+ * How many tenants a retry ([`Selection::Failed`]: failed or declined) goes through.
+ */
+retryable: number, 
+/**
  * Why there are no links yet (what to fix in steps 1–2).
  */
 linksUnavailable: string | null, };

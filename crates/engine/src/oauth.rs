@@ -580,6 +580,78 @@ impl<'c, 'a: 'c> AsyncHttpClient<'c> for EndpointHttp<'a> {
     }
 }
 
+/// A one-shot token endpoint for tests of the flows that use this module.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::target::Target;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// What the token endpoint received.
+    pub(crate) struct Seen {
+        pub(crate) head: String,
+        pub(crate) form: Vec<(String, String)>,
+    }
+
+    impl Seen {
+        pub(crate) fn get(&self, name: &str) -> Option<&str> {
+            self.form
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    /// A token endpoint on 127.0.0.1 that answers one request with `status`, `ctype` and
+    /// `body`, and hands back what it was sent.
+    pub(crate) async fn endpoint_once(
+        status: u16,
+        ctype: &'static str,
+        body: String,
+    ) -> (Target, tokio::task::JoinHandle<Seen>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = Target::practice(&format!("http://127.0.0.1:{port}")).unwrap();
+        let task = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let (head, mut rest) = loop {
+                let n = s.read(&mut chunk).await.unwrap();
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break (
+                        String::from_utf8_lossy(&buf[..i]).to_string(),
+                        buf[i + 4..].to_vec(),
+                    );
+                }
+            };
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .unwrap_or(0);
+            while rest.len() < len {
+                let n = s.read(&mut chunk).await.unwrap();
+                rest.extend_from_slice(&chunk[..n]);
+            }
+            let answer = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(answer.as_bytes()).await;
+            let _ = s.shutdown().await;
+            Seen {
+                head,
+                form: url::form_urlencoded::parse(&rest).into_owned().collect(),
+            }
+        });
+        (target, task)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,9 +669,9 @@ mod tests {
         assert!(!format!("{c:?}").contains("abc~DEF"));
     }
 
+    use super::testing::{Seen, endpoint_once};
     use crate::target::{Target, TenantSegment};
     use std::time::Duration;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     fn pairs(u: &Url) -> Vec<(String, String)> {
         u.query_pairs().into_owned().collect()
@@ -691,71 +763,6 @@ mod tests {
         .err()
         .unwrap();
         assert!(e.contains("not a URL"), "{e}");
-    }
-
-    /// What the token endpoint received.
-    struct Seen {
-        head: String,
-        form: Vec<(String, String)>,
-    }
-
-    impl Seen {
-        fn get(&self, name: &str) -> Option<&str> {
-            self.form
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        }
-    }
-
-    /// A token endpoint on 127.0.0.1 that answers one request with `status`, `ctype` and
-    /// `body`, and hands back what it was sent.
-    async fn endpoint_once(
-        status: u16,
-        ctype: &'static str,
-        body: String,
-    ) -> (Target, tokio::task::JoinHandle<Seen>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let target = Target::practice(&format!("http://127.0.0.1:{port}")).unwrap();
-        let task = tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            let (head, mut rest) = loop {
-                let n = s.read(&mut chunk).await.unwrap();
-                buf.extend_from_slice(&chunk[..n]);
-                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    break (
-                        String::from_utf8_lossy(&buf[..i]).to_string(),
-                        buf[i + 4..].to_vec(),
-                    );
-                }
-            };
-            let len: usize = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().unwrap())
-                })
-                .unwrap_or(0);
-            while rest.len() < len {
-                let n = s.read(&mut chunk).await.unwrap();
-                rest.extend_from_slice(&chunk[..n]);
-            }
-            let answer = format!(
-                "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = s.write_all(answer.as_bytes()).await;
-            let _ = s.shutdown().await;
-            Seen {
-                head,
-                form: url::form_urlencoded::parse(&rest).into_owned().collect(),
-            }
-        });
-        (target, task)
     }
 
     fn http() -> reqwest::Client {

@@ -338,6 +338,102 @@ mod tests {
         );
     }
 
+    /// A browser that follows the link at once: the loopback gets `code` and the link's
+    /// `state` in the query, as Entra's `response_mode=query` sends them.
+    fn browser_with_code(code: &'static str) -> BrowserFn {
+        Arc::new(move |url: &crate::target::Endpoint| {
+            let q: Vec<(String, String)> = url.url().query_pairs().into_owned().collect();
+            let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            let redirect = url::Url::parse(&get("redirect_uri").unwrap()).unwrap();
+            let state = get("state").unwrap();
+            let port = redirect.port().unwrap();
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut s = std::net::TcpStream::connect(("localhost", port)).unwrap();
+                let req = format!(
+                    "GET /?code={code}&state={state} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+                );
+                s.write_all(req.as_bytes()).unwrap();
+                let _ = s.read_to_end(&mut Vec::new());
+            });
+            Ok(())
+        })
+    }
+
+    async fn sign_in_against(
+        status: u16,
+        body: &str,
+    ) -> (Result<SignedIn, SigninError>, crate::oauth::testing::Seen) {
+        let (target, seen) =
+            crate::oauth::testing::endpoint_once(status, "application/json", body.into()).await;
+        let p = Profile {
+            tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+            authority: Some(target.authority().to_string()),
+            ..Profile::default()
+        };
+        let options = SigninOptions {
+            timeout: Duration::from_secs(20),
+            open_browser: browser_with_code("the-code"),
+            ..SigninOptions::default()
+        };
+        let r = sign_in(
+            &p,
+            &["Application.ReadWrite.All"],
+            &options,
+            &CancellationToken::new(),
+        )
+        .await;
+        (r, seen.await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_code_is_redeemed_as_a_public_client_with_pkce_and_the_scopes() {
+        let payload = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            r#"{"tid":"72f988bf-86f1-41af-91ab-2d7cd011db47","upn":"admin@contoso.example","scp":"Application.ReadWrite.All"}"#,
+        );
+        let body = format!(r#"{{"access_token":"h.{payload}.s","token_type":"Bearer"}}"#);
+        let (r, seen) = sign_in_against(200, &body).await;
+        let signed_in = r.unwrap();
+        assert_eq!(signed_in.user.as_deref(), Some("admin@contoso.example"));
+        assert_eq!(signed_in.scopes, ["Application.ReadWrite.All"]);
+        assert!(
+            seen.head
+                .starts_with("POST /72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token "),
+            "{}",
+            seen.head
+        );
+        assert_eq!(seen.get("grant_type"), Some("authorization_code"));
+        assert_eq!(seen.get("code"), Some("the-code"));
+        assert_eq!(seen.get("client_id"), Some(DEFAULT_CLIENT_ID));
+        assert!(seen.get("code_verifier").is_some_and(|v| v.len() >= 43));
+        assert!(
+            seen.get("redirect_uri")
+                .is_some_and(|v| v.starts_with("http://localhost:") && v.ends_with('/'))
+        );
+        assert_eq!(
+            seen.get("scope"),
+            Some("https://graph.microsoft.com/Application.ReadWrite.All")
+        );
+        assert_eq!(seen.get("client_secret"), None);
+    }
+
+    #[tokio::test]
+    async fn a_refused_redemption_is_entras_error_not_a_transport_failure() {
+        let (r, _) = sign_in_against(
+            400,
+            r#"{"error":"invalid_grant","error_description":"AADSTS70008: The provided authorization code has expired.","error_codes":[70008]}"#,
+        )
+        .await;
+        match r.err().unwrap() {
+            SigninError::Refused { error, description } => {
+                assert_eq!(error, "invalid_grant");
+                assert!(description.starts_with("AADSTS70008"), "{description}");
+            }
+            other => panic!("{other}"),
+        }
+    }
+
     #[test]
     fn a_tenantless_profile_signs_in_to_organizations() {
         let (_, segment) = authority_for(&Profile::default()).unwrap();

@@ -60,9 +60,9 @@ pub enum KeyError {
 /// An RSA key from PEM: PKCS#8 (`-----BEGIN PRIVATE KEY-----`) or PKCS#1
 /// (`-----BEGIN RSA PRIVATE KEY-----`).
 pub fn key_from_pem(pem: &str) -> Result<RsaKeyPair, KeyError> {
-    let parsed = if let Some(der) = crate::sso_test::token::pem_block(pem, "PRIVATE KEY") {
+    let parsed = if let Some(der) = crate::oauth::pem_block(pem, "PRIVATE KEY") {
         RsaKeyPair::from_pkcs8(&der)
-    } else if let Some(der) = crate::sso_test::token::pem_block(pem, "RSA PRIVATE KEY") {
+    } else if let Some(der) = crate::oauth::pem_block(pem, "RSA PRIVATE KEY") {
         RsaKeyPair::from_der(&der)
     } else {
         return Err(KeyError::NotPem);

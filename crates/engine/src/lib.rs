@@ -3,7 +3,8 @@
 //! What the Entra Onboard wizard *does*, with no desktop dependency: the flows and every
 //! piece of I/O. The loopback [`sso_test`], the captured admin consent
 //! ([`steps::consent_capture`]), certificates ([`steps::certificate`]), Microsoft
-//! [`graph`] (sign-in, apply, doctor, access review), the [`sync_preview`], the OS
+//! [`graph`] (sign-in, apply, doctor, access review), the [`sync_preview`], the OAuth
+//! plumbing all three share ([`oauth`], on the `oauth2` crate), the OS
 //! [`keychain`] and what goes into it ([`vault`]), the profile files ([`profile`]'s
 //! `ProfileStore`), [`transfer`] between laptops, [`exports`], the [`customers`]
 //! [`dashboard`], the [`handover`] report and opening the system [`browser`].
@@ -28,6 +29,7 @@ pub mod graph;
 pub mod handover;
 pub mod jws;
 pub mod keychain;
+pub mod oauth;
 pub mod sso_test;
 pub mod steps;
 mod store;

@@ -18,17 +18,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::StaticToken;
-use crate::ids::Sensitive;
+use crate::oauth::{self, Authorization, AuthorizeRequest, TokenEndpoint, TokenError};
 use crate::profile::Profile;
 use crate::sso_test::loopback::{self, Limits, Listener, LoopbackError};
 use crate::sso_test::{BrowserFn, CancellationToken};
 use crate::steps::basics;
-use crate::target::{Endpoint, Target, TenantSegment};
+use crate::target::{Target, TenantSegment};
 use crate::validation::Issues;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use serde::Serialize;
 use ts_rs::TS;
 
 /// The default public client: **Microsoft Graph Command Line Tools**
@@ -46,9 +43,6 @@ use ts_rs::TS;
 /// Not chosen: Azure PowerShell's client (`1950a258-…`, used by CIPP with device code) —
 /// its pre-authorised scopes are fixed and it is aimed at Azure Resource Manager.
 pub const DEFAULT_CLIENT_ID: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
-
-/// Largest token-endpoint answer read.
-const MAX_TOKEN_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// What the sign-in does now (the GUI shows it; the CLI prints it to stderr).
 #[derive(Debug, Clone, Serialize, TS)]
@@ -167,12 +161,6 @@ pub fn scopes_for_doctor() -> Vec<&'static str> {
     vec!["Application.Read.All", "Directory.Read.All"]
 }
 
-fn random_b64(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).expect("the OS random generator failed");
-    URL_SAFE_NO_PAD.encode(buf)
-}
-
 /// The profile's [`Target`] and tenant segment: its tenant when valid, else
 /// `organizations` (the admin's own tenant). An authority the trust boundary refuses is an
 /// error before anything is opened.
@@ -191,34 +179,26 @@ pub fn authority_for(profile: &Profile) -> Result<(Target, TenantSegment), Signi
     Ok((target, segment))
 }
 
-/// Builds the authorize URL on `target` (exposed for tests and for showing it).
+/// The authorize link on `target` with PKCE and a fresh `state` (exposed for tests and for
+/// showing it).
 pub fn authorize_url(
     target: &Target,
     segment: &TenantSegment,
     client_id: &str,
     redirect_uri: &str,
     scope: &str,
-    state: &str,
-    challenge: &str,
-) -> Endpoint {
-    target.authorize(segment).with_query(&[
-        ("client_id", client_id),
-        ("response_type", "code"),
-        ("redirect_uri", redirect_uri),
-        ("response_mode", "query"),
-        ("scope", scope),
-        ("state", state),
-        ("code_challenge", challenge),
-        ("code_challenge_method", "S256"),
-        ("prompt", "select_account"),
-    ])
-}
-
-#[derive(Deserialize)]
-struct RawToken {
-    access_token: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
+) -> Result<Authorization, SigninError> {
+    oauth::authorize(
+        &target.authorize(segment),
+        &AuthorizeRequest {
+            client_id,
+            redirect_uri,
+            response_type: "code",
+            scope,
+            extra: &[("response_mode", "query"), ("prompt", "select_account")],
+        },
+    )
+    .map_err(SigninError::Token)
 }
 
 /// Signs the admin in and returns a Graph token with `scopes` (unqualified names such as
@@ -244,24 +224,15 @@ pub async fn sign_in(
         .join(" ");
     let listener = Listener::bind().await?.with_callback_path("/");
     let redirect_uri = listener.redirect_uri();
-    let state = random_b64(24);
-    let verifier = Sensitive::new(random_b64(48));
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose().as_bytes()));
-    let url = authorize_url(
-        &target,
-        &segment,
-        &options.client_id,
-        &redirect_uri,
-        &scope,
-        &state,
-        &challenge,
-    );
+    let authorization =
+        authorize_url(&target, &segment, &options.client_id, &redirect_uri, &scope)?;
+    let url = authorization.url();
     let emit = |p: SigninProgress| {
         if let Some(f) = &options.progress {
             f(&p);
         }
     };
-    match (options.open_browser)(&url) {
+    match (options.open_browser)(url) {
         Ok(()) => emit(SigninProgress::BrowserOpened {
             url: url.to_string(),
         }),
@@ -273,7 +244,7 @@ pub async fn sign_in(
     let deadline = crate::sso_test::deadline_after(options.timeout);
     let cb = loopback::wait(
         listener,
-        &state,
+        authorization.state(),
         Limits::default(),
         deadline,
         cancel,
@@ -293,48 +264,18 @@ pub async fn sign_in(
     let http =
         crate::sso_test::oidc::http_client(Duration::from_secs(30)).map_err(SigninError::Token)?;
     let token_endpoint = target.token(&segment);
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("client_id", options.client_id.as_str()),
-        ("code", code.expose().as_str()),
-        ("redirect_uri", redirect_uri.as_str()),
-        ("code_verifier", verifier.expose().as_str()),
-        ("scope", scope.as_str()),
-    ];
-    let mut res = http
-        .post(token_endpoint.url().clone())
-        .header("accept", "application/json")
-        .form(&form)
-        .send()
+    // A public client: no secret, no assertion; PKCE binds the code to this sign-in.
+    let tokens = TokenEndpoint::new(&http, &token_endpoint, &options.client_id, None)
+        .redeem_code(&code, authorization, Some(&scope))
         .await
-        .map_err(|e| SigninError::Token(crate::sso_test::oidc::transport(&e)))?;
-    // Bounded: a token answer is a few kilobytes.
-    let mut body = Vec::new();
-    while let Some(chunk) = res
-        .chunk()
-        .await
-        .map_err(|e| SigninError::Token(crate::sso_test::oidc::transport(&e)))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_TOKEN_RESPONSE_BYTES {
-            return Err(SigninError::Token(
-                "the token endpoint's answer is too large".into(),
-            ));
-        }
-    }
-    let raw: RawToken = serde_json::from_slice(&body)
-        .map_err(|_| SigninError::Token("the token endpoint did not answer with JSON".into()))?;
-    if let Some(error) = raw.error {
-        // Shown in the terminal and the UI: no control or bidi characters.
-        return Err(SigninError::Refused {
-            error: crate::text::cleaned(error),
-            description: crate::text::cleaned(raw.error_description.unwrap_or_default()),
-        });
-    }
-    let access = raw
-        .access_token
-        .ok_or_else(|| SigninError::Token("no access_token in the answer".into()))?;
-    let claims = crate::sso_test::oidc::unverified_payload(&access).unwrap_or_default();
+        .map_err(|e| match e {
+            TokenError::Endpoint {
+                error, description, ..
+            } => SigninError::Refused { error, description },
+            other => SigninError::Token(other.to_string()),
+        })?;
+    let claims =
+        crate::sso_test::oidc::unverified_payload(tokens.access_token.expose()).unwrap_or_default();
     let text = |k: &str| claims.get(k).and_then(|v| v.as_str()).map(str::to_string);
     Ok(SignedIn {
         tenant_id: text("tid"),
@@ -342,7 +283,7 @@ pub async fn sign_in(
         scopes: text("scp")
             .map(|s| s.split(' ').map(str::to_string).collect())
             .unwrap_or_default(),
-        token: StaticToken::new(Sensitive::new(access)),
+        token: StaticToken::new(tokens.access_token),
     })
 }
 
@@ -360,15 +301,15 @@ mod tests {
         let (target, segment) = authority_for(&p).unwrap();
         assert_eq!(target.authority(), "https://login.microsoftonline.us");
         assert_eq!(segment.as_str(), "72f988bf-86f1-41af-91ab-2d7cd011db47");
-        let url = authorize_url(
+        let authorization = authorize_url(
             &target,
             &segment,
             DEFAULT_CLIENT_ID,
             "http://localhost:5555/",
             "https://graph.microsoft.us/Application.ReadWrite.All",
-            "st",
-            "ch",
-        );
+        )
+        .unwrap();
+        let url = authorization.url();
         let q: Vec<(String, String)> = url.url().query_pairs().into_owned().collect();
         let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(
@@ -395,6 +336,102 @@ mod tests {
                 "Policy.Read.All"
             ]
         );
+    }
+
+    /// A browser that follows the link at once: the loopback gets `code` and the link's
+    /// `state` in the query, as Entra's `response_mode=query` sends them.
+    fn browser_with_code(code: &'static str) -> BrowserFn {
+        Arc::new(move |url: &crate::target::Endpoint| {
+            let q: Vec<(String, String)> = url.url().query_pairs().into_owned().collect();
+            let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            let redirect = url::Url::parse(&get("redirect_uri").unwrap()).unwrap();
+            let state = get("state").unwrap();
+            let port = redirect.port().unwrap();
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut s = std::net::TcpStream::connect(("localhost", port)).unwrap();
+                let req = format!(
+                    "GET /?code={code}&state={state} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+                );
+                s.write_all(req.as_bytes()).unwrap();
+                let _ = s.read_to_end(&mut Vec::new());
+            });
+            Ok(())
+        })
+    }
+
+    async fn sign_in_against(
+        status: u16,
+        body: &str,
+    ) -> (Result<SignedIn, SigninError>, crate::oauth::testing::Seen) {
+        let (target, seen) =
+            crate::oauth::testing::endpoint_once(status, "application/json", body.into()).await;
+        let p = Profile {
+            tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+            authority: Some(target.authority().to_string()),
+            ..Profile::default()
+        };
+        let options = SigninOptions {
+            timeout: Duration::from_secs(20),
+            open_browser: browser_with_code("the-code"),
+            ..SigninOptions::default()
+        };
+        let r = sign_in(
+            &p,
+            &["Application.ReadWrite.All"],
+            &options,
+            &CancellationToken::new(),
+        )
+        .await;
+        (r, seen.await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_code_is_redeemed_as_a_public_client_with_pkce_and_the_scopes() {
+        let payload = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            r#"{"tid":"72f988bf-86f1-41af-91ab-2d7cd011db47","upn":"admin@contoso.example","scp":"Application.ReadWrite.All"}"#,
+        );
+        let body = format!(r#"{{"access_token":"h.{payload}.s","token_type":"Bearer"}}"#);
+        let (r, seen) = sign_in_against(200, &body).await;
+        let signed_in = r.unwrap();
+        assert_eq!(signed_in.user.as_deref(), Some("admin@contoso.example"));
+        assert_eq!(signed_in.scopes, ["Application.ReadWrite.All"]);
+        assert!(
+            seen.head
+                .starts_with("POST /72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token "),
+            "{}",
+            seen.head
+        );
+        assert_eq!(seen.get("grant_type"), Some("authorization_code"));
+        assert_eq!(seen.get("code"), Some("the-code"));
+        assert_eq!(seen.get("client_id"), Some(DEFAULT_CLIENT_ID));
+        assert!(seen.get("code_verifier").is_some_and(|v| v.len() >= 43));
+        assert!(
+            seen.get("redirect_uri")
+                .is_some_and(|v| v.starts_with("http://localhost:") && v.ends_with('/'))
+        );
+        assert_eq!(
+            seen.get("scope"),
+            Some("https://graph.microsoft.com/Application.ReadWrite.All")
+        );
+        assert_eq!(seen.get("client_secret"), None);
+    }
+
+    #[tokio::test]
+    async fn a_refused_redemption_is_entras_error_not_a_transport_failure() {
+        let (r, _) = sign_in_against(
+            400,
+            r#"{"error":"invalid_grant","error_description":"AADSTS70008: The provided authorization code has expired.","error_codes":[70008]}"#,
+        )
+        .await;
+        match r.err().unwrap() {
+            SigninError::Refused { error, description } => {
+                assert_eq!(error, "invalid_grant");
+                assert!(description.starts_with("AADSTS70008"), "{description}");
+            }
+            other => panic!("{other}"),
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! 1. the sign-in the service desk does works — the front-channel ID token (so
 //!    "ID tokens not enabled", AADSTS700054, is caught) is validated ([`oidc`]);
 //! 2. the stored credential works — the code is redeemed with PKCE and the secret or a
-//!    certificate assertion ([`token`]); that ID token is validated too;
+//!    certificate assertion ([`crate::oauth`]); that ID token is validated too;
 //! 3. consent exists — a client-credentials token for `https://<graph>/.default`, whose
 //!    `roles` are read (not validated: a Graph token is Graph's to validate).
 //!
@@ -22,31 +22,26 @@
 pub mod loopback;
 pub mod oidc;
 pub mod report;
-pub(crate) mod token;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
+pub use crate::oauth::{ClientCredential, pem_block};
 pub use loopback::Limits;
 pub use report::{Check, ClaimsSummary, Mfa, ReportError, SsoReport, Timings};
-pub use token::{ClientCredential, pem_block};
 pub use tokio_util::sync::CancellationToken;
 
 use crate::browser::BrowserError;
-use crate::ids::Sensitive;
+use crate::oauth::{self, Authorization, AuthorizeRequest, TokenEndpoint, TokenError};
 use crate::profile::{Profile, SignInScope};
 use crate::steps::basics::{self, TenantRef};
 use crate::steps::consent::tenant_segment;
 use crate::target::{Endpoint, Target, TenantSegment};
 use crate::validation::Issues;
 use oidc::{Expected, IdClaims, IssuerRule, Jwks, OidcError};
-use token::TokenError;
 
 /// Opens the authorize URL. The default is [`crate::browser::open`] (honours `$BROWSER`).
 pub type BrowserFn = Arc<dyn Fn(&Endpoint) -> Result<(), BrowserError> + Send + Sync>;
@@ -248,12 +243,6 @@ fn resolve(p: &Profile) -> Result<TestTarget, SsoTestError> {
     })
 }
 
-fn random_b64(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).expect("the OS random generator failed");
-    URL_SAFE_NO_PAD.encode(buf)
-}
-
 fn ms(d: Duration) -> Option<u64> {
     Some(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
@@ -445,24 +434,22 @@ impl Run {
         self.emit(SsoProgress::Listening {
             redirect_uri: redirect_uri.clone(),
         });
-        let state = random_b64(32);
-        let nonce = random_b64(32);
-        let verifier = Sensitive::new(random_b64(32));
-        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose().as_bytes()));
-        // The authorize endpoint was checked against the target by `discover`; the query
-        // pairs are appended through the URL API.
-        let url = endpoints.authorize.with_query(&[
-            ("client_id", &t.client_id),
-            ("response_type", "code id_token"),
-            ("response_mode", "form_post"),
-            ("redirect_uri", &redirect_uri),
-            ("scope", "openid profile email"),
-            ("state", &state),
-            ("nonce", &nonce),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ]);
-        match (options.open_browser)(&url) {
+        let nonce = oauth::random_token();
+        // The authorize endpoint was checked against the target by `discover`; oauth2 adds
+        // PKCE S256 and `state`, and the link stays an Endpoint on that target.
+        let authorization = oauth::authorize(
+            &endpoints.authorize,
+            &AuthorizeRequest {
+                client_id: &t.client_id,
+                redirect_uri: &redirect_uri,
+                response_type: "code id_token",
+                scope: "openid profile email",
+                extra: &[("response_mode", "form_post"), ("nonce", &nonce)],
+            },
+        )
+        .map_err(|e| StepError::Setup(SsoTestError::Http(e)))?;
+        let url = authorization.url();
+        match (options.open_browser)(url) {
             Ok(()) => self.emit(SsoProgress::BrowserOpened {
                 url: url.to_string(),
             }),
@@ -476,7 +463,8 @@ impl Run {
         let deadline = deadline_after(options.timeout);
         let progress = self.progress.clone();
         let mut ignored = loopback::IgnoredLog::default();
-        let outcome = loopback::wait(listener, &state, options.limits, deadline, cancel, |why| {
+        let state = authorization.state();
+        let outcome = loopback::wait(listener, state, options.limits, deadline, cancel, |why| {
             // Only the kept reasons go to the UI, so a flood of requests cannot grow its list.
             if ignored.push(why)
                 && let Some(f) = &progress
@@ -522,8 +510,7 @@ impl Run {
                 &jwks,
                 cb,
                 &nonce,
-                &verifier,
-                &redirect_uri,
+                authorization,
                 home_tenant,
             )
             .await;
@@ -543,10 +530,10 @@ impl Run {
         jwks: &Jwks,
         cb: loopback::Callback,
         nonce: &str,
-        verifier: &Sensitive<String>,
-        redirect_uri: &str,
+        authorization: Authorization,
         home_tenant: Option<String>,
     ) -> Result<(), StepError> {
+        let redirect_uri = authorization.redirect_uri().to_string();
         if let Some(error) = &cb.error {
             let e = report::explain_oauth(
                 error,
@@ -651,17 +638,9 @@ impl Run {
                 Err(m) => return Err(self.fail("credential", m.clone(), bad_callback(&m))),
             };
         let redeem_started = Instant::now();
-        let tokens = match token::redeem_code(
-            http,
-            &token_endpoint,
-            &t.client_id,
-            credential,
-            &code,
-            verifier,
-            redirect_uri,
-        )
-        .await
-        {
+        let token_client =
+            TokenEndpoint::new(http, &token_endpoint, &t.client_id, Some(credential));
+        let tokens = match token_client.redeem_code(&code, authorization, None).await {
             Ok(tk) => tk,
             Err(e) => {
                 return Err(self.fail_token(
@@ -711,15 +690,7 @@ impl Run {
         // (3) Consent: an app-only token for Graph.
         self.emit(SsoProgress::CheckingConsent);
         let consent_started = Instant::now();
-        let app_token = match token::client_credentials(
-            http,
-            &token_endpoint,
-            &t.client_id,
-            credential,
-            &t.graph_scope,
-        )
-        .await
-        {
+        let app_token = match token_client.client_credentials(&t.graph_scope).await {
             Ok(tk) => tk,
             Err(e) => {
                 return Err(self.fail_token(

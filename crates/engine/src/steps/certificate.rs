@@ -49,8 +49,8 @@ use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
 use crate::ids::Sensitive;
+use crate::oauth::ClientCredential;
 use crate::profile::{CredentialKind, CredentialMeta, Profile};
-use crate::sso_test::ClientCredential;
 
 /// RSA key sizes offered; the first is the default.
 pub const KEY_SIZES: [u32; 3] = [2048, 3072, 4096];
@@ -853,10 +853,7 @@ mod tests {
                 .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())
         );
         // The SSO test's own x5t#S256 (token.rs) must be the SHA-256 base64url shown here.
-        assert_eq!(
-            t.sha256_base64url,
-            crate::sso_test::token::x5t_s256(&c.cert_der)
-        );
+        assert_eq!(t.sha256_base64url, crate::oauth::x5t_s256(&c.cert_der));
         let raw = URL_SAFE_NO_PAD.decode(&t.sha1_base64url).unwrap();
         assert_eq!(hex_upper(&raw), t.sha1_hex);
         assert_eq!(STANDARD.decode(&t.sha1_base64).unwrap(), raw);
@@ -991,7 +988,7 @@ mod tests {
         )
         .unwrap();
         let pem = String::from_utf8(fixture("client-cert.pem")).unwrap();
-        let der = crate::sso_test::token::pem_block(&pem, "CERTIFICATE").unwrap();
+        let der = crate::oauth::pem_block(&pem, "CERTIFICATE").unwrap();
         assert_eq!(c.cert_der, der);
         assert_eq!(c.info.key_bits, 2048);
         assert!(c.client_credential().is_ok());
@@ -1034,11 +1031,8 @@ mod tests {
         write_files(&c, &files, false).unwrap();
         assert_eq!(std::fs::read(&files.cer).unwrap(), c.cert_der);
         assert_eq!(
-            crate::sso_test::token::pem_block(
-                &std::fs::read_to_string(&files.pem).unwrap(),
-                "CERTIFICATE"
-            )
-            .unwrap(),
+            crate::oauth::pem_block(&std::fs::read_to_string(&files.pem).unwrap(), "CERTIFICATE")
+                .unwrap(),
             c.cert_der
         );
         let mode = std::fs::metadata(&files.pfx).unwrap().permissions().mode();

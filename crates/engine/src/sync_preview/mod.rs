@@ -47,8 +47,8 @@ pub use tokio_util::sync::CancellationToken;
 use crate::graph::permissions;
 use crate::graph::{GraphClient, GraphError, StaticToken, odata_string, with_query};
 use crate::ids::parse_guid;
+use crate::oauth::ClientCredential;
 use crate::profile::{Profile, TenantType};
-use crate::sso_test::ClientCredential;
 use crate::steps::basics;
 use crate::steps::consent;
 use crate::steps::sync::{MatchRule, SyncSettings, applies, user_property};
@@ -405,7 +405,7 @@ pub enum PreviewError {
         /// The tenant.
         tenant: String,
         /// The token endpoint's answer.
-        source: crate::sso_test::token::TokenError,
+        source: crate::oauth::TokenError,
     },
     /// The export of the service desk's users could not be read.
     #[error("the existing-users file is not usable: {0}")]
@@ -576,13 +576,14 @@ pub async fn app_only_client(
     })?;
     let http = crate::sso_test::oidc::http_client(Duration::from_secs(30))
         .map_err(|e| PreviewError::Graph(GraphError::Transport(e)))?;
-    let tokens = crate::sso_test::token::client_credentials(
+    let token_endpoint = target.token(&segment);
+    let tokens = crate::oauth::TokenEndpoint::new(
         &http,
-        &target.token(&segment),
+        &token_endpoint,
         client_id.as_str(),
-        credential,
-        &target.graph_default_scope(),
+        Some(credential),
     )
+    .client_credentials(&target.graph_default_scope())
     .await
     .map_err(|source| PreviewError::Token {
         tenant: tenant.to_string(),

@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use super::StaticToken;
 use crate::ids::Sensitive;
+use crate::loopback::{self, Limits, Listener, LoopbackError};
 use crate::profile::Profile;
-use crate::sso_test::loopback::{self, Limits, Listener, LoopbackError};
 use crate::sso_test::{BrowserFn, CancellationToken};
 use crate::steps::basics;
 use crate::target::{Endpoint, Target, TenantSegment};
@@ -290,8 +290,7 @@ pub async fn sign_in(
         .code
         .ok_or_else(|| SigninError::Token("the answer has no authorization code".into()))?;
     emit(SigninProgress::Redeeming);
-    let http =
-        crate::sso_test::oidc::http_client(Duration::from_secs(30)).map_err(SigninError::Token)?;
+    let http = crate::http::http_client(Duration::from_secs(30)).map_err(SigninError::Token)?;
     let token_endpoint = target.token(&segment);
     let form = [
         ("grant_type", "authorization_code"),

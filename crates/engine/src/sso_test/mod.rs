@@ -19,7 +19,6 @@
 //!
 //! Left out: federated credentials, `prompt=select_account`, refresh tokens, v1.0 tokens.
 
-pub mod loopback;
 pub mod oidc;
 pub mod report;
 pub(crate) mod token;
@@ -33,13 +32,14 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
-pub use loopback::Limits;
+pub use crate::loopback::Limits;
 pub use report::{Check, ClaimsSummary, Mfa, ReportError, SsoReport, Timings};
 pub use token::{ClientCredential, pem_block};
 pub use tokio_util::sync::CancellationToken;
 
 use crate::browser::BrowserError;
 use crate::ids::Sensitive;
+use crate::loopback;
 use crate::profile::{Profile, SignInScope};
 use crate::steps::basics::{self, TenantRef};
 use crate::steps::consent::tenant_segment;
@@ -267,7 +267,7 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Result<SsoReport, SsoTestError> {
     let target = resolve(profile)?;
-    let http = oidc::http_client(options.http_timeout).map_err(SsoTestError::Http)?;
+    let http = crate::http::http_client(options.http_timeout).map_err(SsoTestError::Http)?;
     let started = Instant::now();
     let mut run = Run {
         report: SsoReport::default(),

@@ -78,7 +78,8 @@ use crate::text::{clean, cleaned_opt};
 /// Limits on what one connection may send.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Request line plus headers.
+    /// Request line plus headers (hyper's `max_header_size`; its read buffer is at least
+    /// 8 KiB whatever this says, but a complete head over this is refused with 431).
     pub max_header_bytes: usize,
     /// Form body (an ID token plus code, state and session state fit easily).
     pub max_body_bytes: usize,

@@ -5,7 +5,7 @@
 //! suite stays fast; proptest shrinks and prints any failing input.
 //!
 //! The loopback callback parser is property-tested next to it, in
-//! `src/sso_test/loopback_props.rs` (it is private).
+//! `crates/engine/src/loopback/props.rs` (it is private).
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use proptest::prelude::*;

@@ -24,9 +24,9 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::loopback::html_escape;
 use crate::plan::{Plan, RedirectPurpose};
 use crate::profile::{ConsentRecord, ConsentStatus, CredentialKind, Profile, TenantType};
-use crate::sso_test::loopback::html_escape;
 use crate::steps::redirects::WIZARD_REDIRECT_URI;
 use crate::target::is_loopback_authority as is_sandbox_authority;
 use crate::validation::Severity;

@@ -10,7 +10,7 @@
 //! refuses to send anywhere else; the authorize link comes back as an `Endpoint` too (the
 //! pairs oauth2 added, appended to the Endpoint it was given).
 //!
-//! **HTTP**: our reqwest client ([`crate::sso_test::oidc::http_client`]: no redirects, no
+//! **HTTP**: our reqwest client ([`crate::http::http_client`]: no redirects, no
 //! proxies from the environment, timeouts) behind oauth2's [`AsyncHttpClient`], the answer
 //! read to at most 256 KiB. Not oauth2's own reqwest feature: it is built for reqwest
 //! 0.12, ours is 0.13 (so oauth2 runs with no default features).
@@ -459,17 +459,21 @@ enum HttpFailure {
 /// Our reqwest client as oauth2's HTTP client, bound to one token [`Endpoint`]: it sends
 /// nowhere else, reads at most [`MAX_RESPONSE_BYTES`], and remembers the status so a
 /// non-OAuth failure can be told by it.
-struct EndpointHttp<'a> {
-    http: &'a reqwest::Client,
-    endpoint: &'a Endpoint,
+///
+/// It owns clones (reqwest's client is a shared handle) rather than borrowing: a borrowed
+/// lifetime here makes the flows' futures only "Send for some lifetime", which Tauri's
+/// async commands cannot accept.
+struct EndpointHttp {
+    http: reqwest::Client,
+    endpoint: Endpoint,
     status: AtomicU16,
 }
 
-impl<'a> EndpointHttp<'a> {
-    fn new(http: &'a reqwest::Client, endpoint: &'a Endpoint) -> Self {
+impl EndpointHttp {
+    fn new(http: &reqwest::Client, endpoint: &Endpoint) -> Self {
         EndpointHttp {
-            http,
-            endpoint,
+            http: http.clone(),
+            endpoint: endpoint.clone(),
             status: AtomicU16::new(0),
         }
     }
@@ -571,7 +575,7 @@ impl<'a> EndpointHttp<'a> {
     }
 }
 
-impl<'c, 'a: 'c> AsyncHttpClient<'c> for EndpointHttp<'a> {
+impl<'c> AsyncHttpClient<'c> for EndpointHttp {
     type Error = HttpFailure;
     type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpFailure>> + Send + 'c>>;
 
@@ -766,7 +770,7 @@ mod tests {
     }
 
     fn http() -> reqwest::Client {
-        crate::sso_test::oidc::http_client(Duration::from_secs(10)).unwrap()
+        crate::http::http_client(Duration::from_secs(10)).unwrap()
     }
 
     const CLIENT: &str = "aaaaaaaa-0000-4000-8000-000000000001";

@@ -295,8 +295,8 @@ impl GraphClient {
     /// A client for the Graph of `target` (the cloud's Graph host, or the practice
     /// provider's own origin): the token is only ever sent there.
     pub fn new(target: &Target, token: Arc<dyn TokenSource>) -> Result<GraphClient, GraphError> {
-        let http = crate::sso_test::oidc::http_client(Duration::from_secs(30))
-            .map_err(GraphError::Transport)?;
+        let http =
+            crate::http::http_client(Duration::from_secs(30)).map_err(GraphError::Transport)?;
         Ok(GraphClient {
             http,
             target: target.clone(),

@@ -18,9 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::StaticToken;
+use crate::loopback::{self, Limits, Listener, LoopbackError};
 use crate::oauth::{self, Authorization, AuthorizeRequest, TokenEndpoint, TokenError};
 use crate::profile::Profile;
-use crate::sso_test::loopback::{self, Limits, Listener, LoopbackError};
 use crate::sso_test::{BrowserFn, CancellationToken};
 use crate::steps::basics;
 use crate::target::{Target, TenantSegment};
@@ -261,8 +261,7 @@ pub async fn sign_in(
         .code
         .ok_or_else(|| SigninError::Token("the answer has no authorization code".into()))?;
     emit(SigninProgress::Redeeming);
-    let http =
-        crate::sso_test::oidc::http_client(Duration::from_secs(30)).map_err(SigninError::Token)?;
+    let http = crate::http::http_client(Duration::from_secs(30)).map_err(SigninError::Token)?;
     let token_endpoint = target.token(&segment);
     // A public client: no secret, no assertion; PKCE binds the code to this sign-in.
     let tokens = TokenEndpoint::new(&http, &token_endpoint, &options.client_id, None)

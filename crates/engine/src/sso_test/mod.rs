@@ -19,7 +19,6 @@
 //!
 //! Left out: federated credentials, `prompt=select_account`, refresh tokens, v1.0 tokens.
 
-pub mod loopback;
 pub mod oidc;
 pub mod report;
 
@@ -29,12 +28,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use ts_rs::TS;
 
+pub use crate::loopback::Limits;
 pub use crate::oauth::{ClientCredential, pem_block};
-pub use loopback::Limits;
 pub use report::{Check, ClaimsSummary, Mfa, ReportError, SsoReport, Timings};
 pub use tokio_util::sync::CancellationToken;
 
 use crate::browser::BrowserError;
+use crate::loopback;
 use crate::oauth::{self, Authorization, AuthorizeRequest, TokenEndpoint, TokenError};
 use crate::profile::{Profile, SignInScope};
 use crate::steps::basics::{self, TenantRef};
@@ -256,7 +256,7 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Result<SsoReport, SsoTestError> {
     let target = resolve(profile)?;
-    let http = oidc::http_client(options.http_timeout).map_err(SsoTestError::Http)?;
+    let http = crate::http::http_client(options.http_timeout).map_err(SsoTestError::Http)?;
     let started = Instant::now();
     let mut run = Run {
         report: SsoReport::default(),

@@ -20,8 +20,6 @@
 //! Left out: Entra's per-key `issuer` in the common key set, app-specific signing keys
 //! (`?appid=`), encrypted ID tokens, `acr`/`auth_time`/`max_age`.
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
@@ -31,7 +29,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
-use super::loopback::constant_time_eq;
+use crate::loopback::constant_time_eq;
+// Moved to `crate::http`; still reachable here for code written against the old path.
+pub use crate::http::http_client;
 use crate::ids::parse_guid;
 use crate::target::{Endpoint, Target, TenantSegment};
 
@@ -679,19 +679,6 @@ pub fn check_claims(c: &Value, x: &Expected<'_>) -> Result<IdClaims, OidcError> 
 pub fn unverified_payload(token: &str) -> Option<Value> {
     let payload = token.split('.').nth(1)?;
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
-}
-
-/// The HTTP client for every provider call: no redirects (the token endpoint must answer
-/// itself), no proxies from the environment, TLS verified, timeouts.
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .user_agent(concat!("entra-onboard/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

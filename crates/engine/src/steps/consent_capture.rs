@@ -1,7 +1,7 @@
 //! Step 4 (and step 5 per customer) — admin consent, captured: the wizard opens the
 //! admin-consent link itself, with its own loopback redirect URI and a fresh `state`, and
 //! reads Entra's answer on the loopback listener of the SSO test
-//! ([`crate::sso_test::loopback`]).
+//! ([`crate::loopback`]).
 //!
 //! Entra's answer (entra-docs `v2-admin-consent.md`,
 //! <https://learn.microsoft.com/entra/identity-platform/v2-admin-consent>) is a redirect to
@@ -25,9 +25,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ids::{TenantId, parse_guid};
+use crate::loopback::{self, Limits, LoopbackError};
 use crate::profile::{ConsentRecord, ConsentStatus, CustomerTenant, Profile, TenantType};
 use crate::sso_test::BrowserFn;
-use crate::sso_test::loopback::{self, Limits, LoopbackError};
 use crate::steps::basics;
 use crate::target::{Endpoint, TenantSegment};
 use crate::validation::{Issues, Severity};

@@ -574,7 +574,7 @@ pub async fn app_only_client(
             tenant.trim()
         ))
     })?;
-    let http = crate::sso_test::oidc::http_client(Duration::from_secs(30))
+    let http = crate::http::http_client(Duration::from_secs(30))
         .map_err(|e| PreviewError::Graph(GraphError::Transport(e)))?;
     let token_endpoint = target.token(&segment);
     let tokens = crate::oauth::TokenEndpoint::new(

@@ -1,13 +1,19 @@
-//! The loopback listener that receives the sign-in response (RFC 8252 §7.3).
+//! The loopback listener that receives a browser's answer (RFC 8252 §7.3): the SSO test's
+//! sign-in response, the admin-consent redirect ([`crate::steps::consent_capture`]) and
+//! the Graph sign-in ([`crate::graph::signin`]).
 //!
-//! Why hand-written rather than a web framework: it serves exactly one path, must never
-//! be slowed down by a stray or hostile connection, and every limit should be visible in
-//! one screen of code. So: one ephemeral port bound on 127.0.0.1 *and* [::1] before the
-//! browser opens (the redirect URI says `localhost`, which a browser may resolve either
-//! way; Entra ignores the port of `http://localhost` URIs); each connection in its own
-//! task with a short deadline for the whole request (slow-loris cannot block the real
-//! callback); one request per connection (`Connection: close`); caps on header and body
-//! size.
+//! One ephemeral port bound on 127.0.0.1 *and* [::1] before the browser opens (the
+//! redirect URI says `localhost`, which a browser may resolve either way; Entra ignores
+//! the port of `http://localhost` URIs), serving exactly one path.
+//!
+//! HTTP/1 is hyper's (`hyper::server::conn::http1`, compiled in anyway through reqwest
+//! and axum): the request line, headers and body framing are parsed by a well-kept parser,
+//! not by hand. What this module adds is the limits, all in [`Limits`] and
+//! `http1_builder`: headers at most [`Limits::max_header_bytes`] (hyper answers 431),
+//! the body at most [`Limits::max_body_bytes`] (`http_body_util::Limited`; 413), the whole
+//! request within [`Limits::read_timeout`] of the connection's accept (hyper's header read
+//! timeout, then the same deadline for the body), one request per connection (keep-alive
+//! off, `Connection: close`), so a slow-loris cannot block the real callback.
 //!
 //! Idle connections cannot starve the callback: at most [`Limits::max_connections`] are
 //! open at once, and when that many are open a new connection closes the *oldest one that
@@ -20,33 +26,45 @@
 //! Everything the listener reports about a refused request, and the display fields of a
 //! callback (`error`, `error_description`, `scope`), pass through [`crate::text::clean`]:
 //! a request method or parameter name with ESC or bidi characters in it reaches no
-//! terminal or report. `state`, `code`, `id_token`, `iss`, `tenant` and `admin_consent`
-//! are left raw: they are compared or validated, and cleaning could make a wrong value
-//! match; whoever shows them cleans them. [`IgnoredLog`] keeps the refusals for the
-//! report, bounded.
+//! terminal or report (a raw control character in the request line or a header never gets
+//! past hyper's parser at all). `state`, `code`, `id_token`, `iss`, `tenant` and
+//! `admin_consent` are left raw: they are compared or validated, and cleaning could make a
+//! wrong value match; whoever shows them cleans them. [`IgnoredLog`] keeps the refusals
+//! for the report, bounded.
 //!
 //! Accepted: `POST <callback path>` with an `application/x-www-form-urlencoded` body
 //! (`response_mode=form_post`), and `GET <callback path>?…` (error redirects, and the
 //! `admin_consent=True&tenant=…` redirect of `/adminconsent`, see
-//! [`crate::steps::consent_capture`]). Anything
-//! else gets 404/405/411/413/415/400 and the wait goes on. A response whose `state` is
-//! missing or wrong is refused with 400 and the wait goes on. The first response with the
-//! right `state` ends the wait; the listener is closed when [`wait`] returns.
+//! [`crate::steps::consent_capture`]). Anything else gets 404/405/413/415/400 (or
+//! hyper's own 400/414/431 for what does not parse) and the wait goes on. A response
+//! whose `state` is missing or wrong is refused with 400 and the wait goes on. The first
+//! response with the right `state` ends the wait; the listener is closed when [`wait`]
+//! returns.
 //!
 //! Every page is static, HTML-escaped, `no-store`, has no external resources
 //! (CSP `default-src 'none'`) and tells the admin to return to the wizard. The page never
 //! redirects anywhere (no open redirector, RFC 9700 §4.11.1).
 //!
-//! Left out: HTTP/2, chunked request bodies (browsers send Content-Length for forms),
-//! keep-alive.
+//! Left out: HTTP/2, keep-alive, absolute-form request targets (`POST http://…`, a
+//! proxy's form: 404), header limits below hyper's 8 KiB minimum buffer.
 
 use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Body, Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -60,7 +78,8 @@ use crate::text::{clean, cleaned_opt};
 /// Limits on what one connection may send.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Request line plus headers.
+    /// Request line plus headers (hyper's `max_header_size`; its read buffer is at least
+    /// 8 KiB whatever this says, but a complete head over this is refused with 431).
     pub max_header_bytes: usize,
     /// Form body (an ID token plus code, state and session state fit easily).
     pub max_body_bytes: usize,
@@ -321,7 +340,7 @@ pub async fn wait(
         open.push_back(conn);
         let (tx, state) = (tx.clone(), state.clone());
         tasks.spawn(async move {
-            let event = serve(stream, &state, path, limits, &read_done, &evict).await;
+            let event = serve(stream, state, path, limits, read_done, evict).await;
             let _ = tx.send(event).await;
         });
         // Reap finished tasks so the set does not grow without bound.
@@ -336,66 +355,172 @@ async fn accept_opt(l: Option<&TcpListener>) -> std::io::Result<(TcpStream, Sock
     }
 }
 
-struct Request {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+/// hyper's HTTP/1 server connection with the listener's limits: the whole head within
+/// `max_header_bytes` (hyper answers 431) and `read_timeout` (hyper closes the connection;
+/// [`serve`] answers 408 if part of a request had arrived), one request per connection.
+fn http1_builder(limits: Limits) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.read_timeout)
+        // hyper's read buffer cannot be smaller than 8 KiB; `max_header_size` is the exact cap.
+        .max_buf_size(limits.max_header_bytes.max(8 * 1024))
+        .max_header_size(limits.max_header_bytes)
+        .max_headers(100)
+        .keep_alive(false)
+        // A client may shut down its sending side once its request is out (`nc -N`, some
+        // scripts): the answer still goes back, as it did before hyper.
+        .half_close(true)
+        .title_case_headers(true);
+    builder
 }
 
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-enum ReadError {
-    Status(u16, &'static str),
-    Closed,
-}
-
-async fn serve(
-    mut stream: TcpStream,
-    expected_state: &str,
-    callback_path: &str,
+/// Serves one connection: one request, answered, then closed. Generic over the stream so
+/// the property tests can feed it arbitrary bytes. The [`Event`] is returned only once the
+/// answer is written (or the browser is gone), because [`wait`] returning closes every
+/// connection still open.
+async fn serve<S>(
+    stream: S,
+    expected_state: Arc<str>,
+    callback_path: &'static str,
     limits: Limits,
-    read_done: &AtomicBool,
-    evict: &CancellationToken,
-) -> Event {
-    let mut got_bytes = false;
-    let read = tokio::select! {
-        // Evicted to make room for a newer connection: close without a word (counted).
-        _ = evict.cancelled() => {
+    read_done: Arc<AtomicBool>,
+    evict: CancellationToken,
+) -> Event
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // The whole request (head and body) must arrive within `read_timeout` of the accept.
+    let deadline = Instant::now() + limits.read_timeout;
+    // What the one request decided; taken after the connection ends.
+    let decided: Arc<Mutex<Option<Event>>> = Arc::default();
+    let service = {
+        let (decided, read_done) = (decided.clone(), read_done.clone());
+        service_fn(move |request: Request<Incoming>| {
+            let (decided, read_done, state) =
+                (decided.clone(), read_done.clone(), expected_state.clone());
+            async move {
+                let (status, page, event) =
+                    answer(request, &state, callback_path, limits, deadline, &read_done).await;
+                if let Ok(mut slot) = decided.lock() {
+                    *slot = Some(event);
+                }
+                Ok::<_, Infallible>(page_response(status, page))
+            }
+        })
+    };
+    let mut conn = http1_builder(limits).serve_connection(
+        TokioIo::new(Watched {
+            inner: stream,
+            got_bytes: false,
+        }),
+        service,
+    );
+    // Evicted to make room for a newer connection: only while the request is still
+    // arriving. Once it has (`read_done`), the eviction is ignored and the answer goes out.
+    let evicted = async {
+        evict.cancelled().await;
+        if read_done.load(Ordering::Acquire) {
+            std::future::pending::<()>().await;
+        }
+    };
+    let ended = tokio::select! {
+        ended = &mut conn => ended,
+        () = evicted => {
             return Event::Ignored(
                 "a connection that had not sent its request was closed to make room for a new one".into(),
             );
         }
-        r = tokio::time::timeout(limits.read_timeout, read_request(&mut stream, limits, &mut got_bytes)) => r,
     };
     read_done.store(true, Ordering::Release);
-    let request = match read {
-        Err(_) if !got_bytes => {
-            // Nothing was sent (an idle or pre-opened connection): close, no answer, so a
-            // browser that pre-connected simply opens a new connection.
-            return Event::Ignored("a connection sent nothing and was closed (timed out)".into());
+    // The request was read and decided (even if the browser left before the answer was
+    // written, the decision stands, as a callback whose page was not shown still counts).
+    if let Some(event) = decided.lock().ok().and_then(|mut slot| slot.take()) {
+        return event;
+    }
+    match ended {
+        Ok(()) => Event::Ignored("a connection closed without a request".into()),
+        Err(e) if e.is_timeout() => {
+            let mut stream = conn.into_parts().io.into_inner();
+            if !stream.got_bytes {
+                // Nothing was sent (an idle or pre-opened connection): close, no answer,
+                // so a browser that pre-connected simply opens a new connection.
+                return Event::Ignored(
+                    "a connection sent nothing and was closed (timed out)".into(),
+                );
+            }
+            // hyper closes a connection whose head is late without a word; a client that
+            // sent half a request is told why. Nothing else was written to it.
+            let _ = stream.write_all(REQUEST_TIMEOUT).await;
+            let _ = stream.shutdown().await;
+            Event::Ignored("a connection sent its request too slowly (timed out)".into())
         }
+        // hyper has already answered these (431/414, 400) before closing.
+        Err(e) if e.is_parse_too_large() => {
+            Event::Ignored("request headers or target too large (431/414)".into())
+        }
+        Err(e) if e.is_parse() => {
+            Event::Ignored("a request that is not well-formed HTTP/1.1 (400)".into())
+        }
+        Err(e) if e.is_incomplete_message() => {
+            Event::Ignored("a connection closed in the middle of its request".into())
+        }
+        Err(_) => Event::Ignored("a connection failed before its request was read".into()),
+    }
+}
+
+/// The answer to a late head (see [`serve`]): written directly, as hyper has given up on
+/// the connection. No body, so no page to secure.
+const REQUEST_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
+
+/// Reads the body within the limits and decides: the status, the page and what the wait
+/// hears. Sets `read_done` once nothing more will be read.
+async fn answer(
+    request: Request<Incoming>,
+    expected_state: &str,
+    callback_path: &str,
+    limits: Limits,
+    deadline: Instant,
+    read_done: &AtomicBool,
+) -> (StatusCode, Page, Event) {
+    let (head, body) = request.into_parts();
+    let refused =
+        |status: StatusCode, why: &str| (status, Page::Ignored, Event::Ignored(why.into()));
+    // A declared length over the cap is refused before a byte of it is read.
+    if body
+        .size_hint()
+        .upper()
+        .is_some_and(|n| n > limits.max_body_bytes as u64)
+    {
+        read_done.store(true, Ordering::Release);
+        return refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large (413)",
+        );
+    }
+    let collected = tokio::time::timeout_at(
+        deadline,
+        Limited::new(body, limits.max_body_bytes).collect(),
+    )
+    .await;
+    read_done.store(true, Ordering::Release);
+    let body = match collected {
         Err(_) => {
-            respond(&mut stream, 408, PAGE_IGNORED).await;
-            return Event::Ignored("a connection sent its request too slowly (timed out)".into());
+            return refused(
+                StatusCode::REQUEST_TIMEOUT,
+                "a connection sent its request too slowly (timed out)",
+            );
         }
-        Ok(Err(ReadError::Closed)) => {
-            return Event::Ignored("a connection closed without a request".into());
+        Ok(Err(e)) if e.is::<LengthLimitError>() => {
+            return refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large (413)",
+            );
         }
-        Ok(Err(ReadError::Status(status, why))) => {
-            respond(&mut stream, status, PAGE_IGNORED).await;
-            return Event::Ignored(format!("{why} ({status})"));
-        }
-        Ok(Ok(r)) => r,
+        Ok(Err(_)) => return refused(StatusCode::BAD_REQUEST, "truncated body (400)"),
+        Ok(Ok(body)) => body.to_bytes(),
     };
-    match route(&request, expected_state, callback_path) {
+    match route(&head, &body, expected_state, callback_path) {
         Ok(mut cb) => {
             // Shown in the browser page, the report and the UI; never compared as a value
             // that decides anything but the explanation.
@@ -403,172 +528,119 @@ async fn serve(
             cb.error_description = cleaned_opt(cb.error_description);
             cb.scope = cleaned_opt(cb.scope);
             let page = if cb.error.is_some() {
-                page_error(&cb)
+                Page::Html(page_error(&cb))
             } else if cb.admin_consent.is_some() {
-                PAGE_CONSENT_DONE.to_string()
+                Page::Static(PAGE_CONSENT_DONE)
             } else {
-                PAGE_DONE.to_string()
+                Page::Static(PAGE_DONE)
             };
-            respond(&mut stream, 200, &page).await;
-            Event::Valid(cb)
+            (StatusCode::OK, page, Event::Valid(cb))
         }
         Err((status, why)) => {
-            respond(
-                &mut stream,
-                status,
-                if status == 404 {
-                    PAGE_NOT_FOUND
-                } else {
-                    PAGE_IGNORED
-                },
-            )
-            .await;
+            let page = if status == StatusCode::NOT_FOUND {
+                Page::Static(PAGE_NOT_FOUND)
+            } else {
+                Page::Ignored
+            };
             // The reason quotes the request (its method, a parameter name): cleaned here,
             // once, for every consumer.
-            Event::Ignored(clean(&why).into_owned())
+            (status, page, Event::Ignored(clean(&why).into_owned()))
         }
     }
 }
 
-// Generic over the reader so the parser can be fed arbitrary bytes in tests.
-async fn read_request(
-    stream: &mut (impl tokio::io::AsyncRead + Unpin),
-    limits: Limits,
-    got_bytes: &mut bool,
-) -> Result<Request, ReadError> {
-    let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = find(&buf, b"\r\n\r\n") {
-            break i;
+/// A stream that notes whether any byte arrived: a connection that sent nothing before
+/// its deadline is closed silently, one that sent part of a request gets 408.
+struct Watched<S> {
+    inner: S,
+    got_bytes: bool,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.got_bytes = true;
         }
-        if buf.len() > limits.max_header_bytes {
-            return Err(ReadError::Status(431, "request headers too large"));
-        }
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|_| ReadError::Closed)?;
-        if n == 0 {
-            return Err(if buf.is_empty() {
-                ReadError::Closed
-            } else {
-                ReadError::Status(400, "truncated request")
-            });
-        }
-        *got_bytes = true;
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    if head_end > limits.max_header_bytes {
-        return Err(ReadError::Status(431, "request headers too large"));
+        polled
     }
-    let head = std::str::from_utf8(&buf[..head_end])
-        .map_err(|_| ReadError::Status(400, "request head is not UTF-8"))?;
-    let mut lines = head.split("\r\n");
-    let mut parts = lines.next().unwrap_or_default().split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(ReadError::Status(400, "malformed request line"));
-    };
-    if !version.starts_with("HTTP/1.") {
-        return Err(ReadError::Status(400, "not HTTP/1.x"));
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
     }
-    let mut headers = Vec::new();
-    for line in lines {
-        let Some((k, v)) = line.split_once(':') else {
-            return Err(ReadError::Status(400, "malformed header"));
-        };
-        if headers.len() >= 100 {
-            return Err(ReadError::Status(431, "too many headers"));
-        }
-        headers.push((k.trim().to_string(), v.trim().to_string()));
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
     }
-    let mut request = Request {
-        method: method.to_string(),
-        target: target.to_string(),
-        headers,
-        body: Vec::new(),
-    };
-    if request.header("transfer-encoding").is_some() {
-        return Err(ReadError::Status(
-            411,
-            "chunked request bodies are not accepted",
-        ));
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
-    let length = match request.header("content-length") {
-        None => 0,
-        Some(v) => v
-            .parse::<usize>()
-            .map_err(|_| ReadError::Status(400, "bad Content-Length"))?,
-    };
-    if length > limits.max_body_bytes {
-        return Err(ReadError::Status(413, "request body too large"));
-    }
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < length {
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|_| ReadError::Closed)?;
-        if n == 0 {
-            return Err(ReadError::Status(400, "truncated body"));
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    if body.len() > length {
-        return Err(ReadError::Status(400, "more body than Content-Length"));
-    }
-    request.body = body;
-    Ok(request)
 }
 
 #[cfg(test)]
-#[path = "loopback_props.rs"]
 mod props;
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
 
 /// Decides what a well-formed request is. `Err((status, why))` = refuse and keep waiting.
 fn route(
-    r: &Request,
+    r: &hyper::http::request::Parts,
+    body: &[u8],
     expected_state: &str,
     callback_path: &str,
-) -> Result<Callback, (u16, String)> {
-    let (path, query) = r.target.split_once('?').unwrap_or((r.target.as_str(), ""));
-    if path != callback_path {
-        return Err((404, "a request for another path".into()));
+) -> Result<Callback, (StatusCode, String)> {
+    // Origin-form only (`/path?query`): an absolute-form target is a proxy's request.
+    if r.uri.scheme().is_some() || r.uri.path() != callback_path {
+        return Err((StatusCode::NOT_FOUND, "a request for another path".into()));
     }
-    let host_ok = r.header("host").is_some_and(|h| {
-        let host = h.rsplit_once(':').map_or(h, |(host, _)| host);
-        matches!(host, "localhost" | "127.0.0.1" | "[::1]")
-    });
+    let query = r.uri.query().unwrap_or_default();
+    let host_ok = r
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|h| {
+            let host = h.rsplit_once(':').map_or(h, |(host, _)| host);
+            matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+        });
     if !host_ok {
         return Err((
-            400,
+            StatusCode::BAD_REQUEST,
             "a request with a Host that is not this computer".into(),
         ));
     }
     let (via, raw) = match r.method.as_str() {
         "POST" => {
             let ct = r
-                .header("content-type")
-                .unwrap_or_default()
-                .to_ascii_lowercase();
+                .headers
+                .get(header::CONTENT_TYPE)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).to_ascii_lowercase())
+                .unwrap_or_default();
             if !ct.starts_with("application/x-www-form-urlencoded") {
-                return Err((415, "a POST that is not a form".into()));
+                return Err((
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "a POST that is not a form".into(),
+                ));
             }
-            (Via::FormPost, r.body.as_slice())
+            (Via::FormPost, body)
         }
         "GET" => (Via::Query, query.as_bytes()),
         _ => {
             return Err((
-                405,
+                StatusCode::METHOD_NOT_ALLOWED,
                 format!(
                     "a {} request",
-                    r.method.chars().take(10).collect::<String>()
+                    r.method.as_str().chars().take(10).collect::<String>()
                 ),
             ));
         }
@@ -577,7 +649,7 @@ fn route(
     for (k, v) in url::form_urlencoded::parse(raw) {
         if fields.iter().any(|(seen, _)| *seen == k) {
             return Err((
-                400,
+                StatusCode::BAD_REQUEST,
                 format!(
                     "a response with '{}' twice",
                     k.chars().take(20).collect::<String>()
@@ -598,20 +670,20 @@ fn route(
         || take("admin_consent").is_some();
     if !has_result {
         return Err((
-            400,
+            StatusCode::BAD_REQUEST,
             "a request without code, id_token, admin_consent or error".into(),
         ));
     }
     match take("state") {
         None => {
             return Err((
-                400,
+                StatusCode::BAD_REQUEST,
                 "a response without state (refused; still waiting)".into(),
             ));
         }
         Some(s) if !constant_time_eq(s.as_bytes(), expected_state.as_bytes()) => {
             return Err((
-                400,
+                StatusCode::BAD_REQUEST,
                 "a response with the wrong state (refused; still waiting)".into(),
             ));
         }
@@ -638,38 +710,41 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn respond(stream: &mut TcpStream, status: u16, body: &str) {
-    let reason = match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        411 => "Length Required",
-        413 => "Content Too Large",
-        415 => "Unsupported Media Type",
-        431 => "Request Header Fields Too Large",
-        _ => "Error",
+/// The page a request gets.
+enum Page {
+    Static(&'static str),
+    Html(String),
+    /// [`PAGE_IGNORED`].
+    Ignored,
+}
+
+/// Every answer: the page, `no-store`, no referrer, nothing loaded or framed, and the
+/// connection closed after it (hyper writes the status line and `Content-Length`).
+fn page_response(status: StatusCode, page: Page) -> Response<Full<Bytes>> {
+    let body = match page {
+        Page::Static(s) => Bytes::from_static(s.as_bytes()),
+        Page::Html(s) => Bytes::from(s),
+        Page::Ignored => Bytes::from_static(PAGE_IGNORED.as_bytes()),
     };
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\n\
-         Content-Type: text/html; charset=utf-8\r\n\
-         Content-Length: {}\r\n\
-         Cache-Control: no-store\r\n\
-         Pragma: no-cache\r\n\
-         Referrer-Policy: no-referrer\r\n\
-         Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'\r\n\
-         X-Content-Type-Options: nosniff\r\n\
-         X-Frame-Options: DENY\r\n\
-         Connection: close\r\n\r\n",
-        body.len()
-    );
-    // Best effort: the browser may already be gone. Flush and shut down so it sees a
-    // complete response rather than a reset (MSAL.NET #5474).
-    let _ = stream.write_all(head.as_bytes()).await;
-    let _ = stream.write_all(body.as_bytes()).await;
-    let _ = stream.flush().await;
-    let _ = stream.shutdown().await;
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::PRAGMA, "no-cache"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CONNECTION, "close"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
 }
 
 /// Escapes the five HTML-significant characters.
@@ -729,20 +804,35 @@ fn page_error(cb: &Callback) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncReadExt;
 
-    fn req(method: &str, target: &str, body: &str) -> Request {
-        Request {
-            method: method.into(),
-            target: target.into(),
-            headers: vec![
-                ("Host".into(), "localhost:1234".into()),
-                (
-                    "Content-Type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                ),
-            ],
+    /// A request as hyper hands it over: the parsed head and the whole body.
+    struct Req {
+        head: hyper::http::request::Parts,
+        body: Vec<u8>,
+    }
+
+    fn req(method: &str, target: &str, body: &str) -> Req {
+        let (head, ()) = Request::builder()
+            .method(method)
+            .uri(target)
+            .header("Host", "localhost:1234")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(())
+            .expect("a valid test request")
+            .into_parts();
+        Req {
+            head,
             body: body.as_bytes().to_vec(),
         }
+    }
+
+    fn route(
+        r: &Req,
+        expected_state: &str,
+        callback_path: &str,
+    ) -> Result<Callback, (StatusCode, String)> {
+        super::route(&r.head, &r.body, expected_state, callback_path)
     }
 
     #[test]
@@ -827,7 +917,9 @@ mod tests {
             "a consent answer without state is refused like any other"
         );
         let mut evil = req("POST", p, "code=c&state=s");
-        evil.headers[0].1 = "evil.example:80".into();
+        evil.head
+            .headers
+            .insert(header::HOST, HeaderValue::from_static("evil.example:80"));
         assert_eq!(route(&evil, "s", WIZARD_CALLBACK_PATH).unwrap_err().0, 400);
     }
 
@@ -967,14 +1059,21 @@ mod tests {
             .await
         });
         let unsafe_char = |s: &str| s.chars().any(crate::text::is_unsafe);
-        // ESC in the method; an OSC title sequence and a bidi override in a parameter name
-        // given twice.
+        // ESC and a bidi override in the method (hyper's parser refuses the request, so
+        // the method is never quoted); an OSC title sequence and a bidi override in a
+        // parameter name given twice (quoted, cleaned).
         let method = format!(
             "\u{1b}[2J\u{202E}PUT {WIZARD_CALLBACK_PATH} HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n"
         );
         let dup = "%1B%5D0%3Bpwned%07%E2%80%AEx=1&%1B%5D0%3Bpwned%07%E2%80%AEx=2&code=c&state=s";
         for (request, status, words) in [
-            (method.into_bytes(), "405", "PUT request"),
+            (method.into_bytes(), "400", "not well-formed"),
+            (
+                format!("PUT {WIZARD_CALLBACK_PATH} HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n")
+                    .into_bytes(),
+                "405",
+                "PUT request",
+            ),
             (form_post(port, dup), "400", "twice"),
         ] {
             let resp = send(port, &request).await;
@@ -999,6 +1098,142 @@ mod tests {
         );
         assert_eq!(cb.error.as_deref(), Some("access_denied"));
         assert_eq!(cb.scope.as_deref(), Some("ab"));
+    }
+
+    /// One connection served over an in-memory stream: sends `bytes`, shuts the sending
+    /// side down if `then_close`, and returns the decision and the whole answer.
+    async fn serve_bytes(bytes: &[u8], limits: Limits, then_close: bool) -> (Event, String) {
+        let (mut client, server) = tokio::io::duplex(256 * 1024);
+        let serving = serve(
+            server,
+            Arc::from("s"),
+            WIZARD_CALLBACK_PATH,
+            limits,
+            Arc::new(AtomicBool::new(false)),
+            CancellationToken::new(),
+        );
+        let browser = async {
+            let _ = client.write_all(bytes).await;
+            if then_close {
+                let _ = client.shutdown().await;
+            }
+            let mut answer = Vec::new();
+            let _ = client.read_to_end(&mut answer).await;
+            String::from_utf8_lossy(&answer).into_owned()
+        };
+        tokio::join!(serving, browser)
+    }
+
+    fn ignored(event: &Event) -> &str {
+        match event {
+            Event::Ignored(why) => why,
+            Event::Valid(cb) => panic!("a callback: {cb:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn headers_over_the_limit_get_431_from_hyper() {
+        let big = format!(
+            "GET {WIZARD_CALLBACK_PATH}?code=c&state=s HTTP/1.1\r\nHost: localhost\r\nX-Pad: {}\r\n\r\n",
+            "a".repeat(9 * 1024)
+        );
+        let (event, answer) = serve_bytes(big.as_bytes(), Limits::default(), false).await;
+        assert!(answer.starts_with("HTTP/1.1 431 "), "{answer:?}");
+        assert!(ignored(&event).contains("too large"), "{event:?}");
+        // The limit is the configured one, not hyper's buffer: 2 KiB of headers are
+        // refused when the limit says 1 KiB, and accepted under the default.
+        let limits = Limits {
+            max_header_bytes: 1024,
+            ..Limits::default()
+        };
+        let padded = format!(
+            "GET {WIZARD_CALLBACK_PATH}?code=c&state=s HTTP/1.1\r\nHost: localhost\r\nX-Pad: {}\r\n\r\n",
+            "a".repeat(2 * 1024)
+        );
+        let (_, answer) = serve_bytes(padded.as_bytes(), limits, false).await;
+        assert!(answer.starts_with("HTTP/1.1 431 "), "{answer:?}");
+        let (event, answer) = serve_bytes(padded.as_bytes(), Limits::default(), false).await;
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{answer:?}");
+        assert!(matches!(event, Event::Valid(_)));
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_limit_get_413_declared_or_chunked() {
+        let limits = Limits {
+            max_body_bytes: 100,
+            ..Limits::default()
+        };
+        let form = format!("code=c&state=s&pad={}", "a".repeat(200));
+        // Declared: refused before the body is read.
+        let (event, answer) = serve_bytes(&form_post(1234, &form), limits, false).await;
+        assert!(answer.starts_with("HTTP/1.1 413 "), "{answer:?}");
+        assert!(ignored(&event).contains("too large"), "{event:?}");
+        // Chunked: no length up front, so `Limited` stops it once it passes the cap.
+        let chunked = format!(
+            "POST {WIZARD_CALLBACK_PATH} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{form}\r\n0\r\n\r\n",
+            form.len()
+        );
+        let (event, answer) = serve_bytes(chunked.as_bytes(), limits, false).await;
+        assert!(answer.starts_with("HTTP/1.1 413 "), "{answer:?}");
+        assert!(ignored(&event).contains("too large"), "{event:?}");
+        // Under the cap, chunked is read like any other body.
+        let small = "code=c&state=s";
+        let chunked = format!(
+            "POST {WIZARD_CALLBACK_PATH} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{small}\r\n0\r\n\r\n",
+            small.len()
+        );
+        let (event, answer) = serve_bytes(chunked.as_bytes(), limits, false).await;
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{answer:?}");
+        assert!(matches!(event, Event::Valid(_)));
+    }
+
+    #[tokio::test]
+    async fn a_body_that_stops_arriving_gets_408_at_the_deadline() {
+        // The head is complete, half the declared body never comes: the same per-connection
+        // deadline that bounds the head bounds the body.
+        let limits = Limits {
+            read_timeout: Duration::from_millis(300),
+            ..Limits::default()
+        };
+        let mut partial = form_post(1234, "code=c&state=s");
+        partial.truncate(partial.len() - 5);
+        let (event, answer) = serve_bytes(&partial, limits, false).await;
+        assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
+        assert!(ignored(&event).contains("too slowly"), "{event:?}");
+        // Half a head: hyper gives up on it, the listener still says 408.
+        let (event, answer) = serve_bytes(
+            b"POST /entra-onboard/callback HTTP/1.1\r\nHo",
+            limits,
+            false,
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
+        assert!(ignored(&event).contains("too slowly"), "{event:?}");
+        // Nothing at all: closed without a word.
+        let (event, answer) = serve_bytes(b"", limits, false).await;
+        assert_eq!(answer, "");
+        assert!(ignored(&event).contains("sent nothing"), "{event:?}");
+    }
+
+    #[tokio::test]
+    async fn one_request_per_connection() {
+        // A wrong-state request with the right one pipelined behind it on the same
+        // connection: the first is answered and the connection closed; the second is
+        // never read (the browser opens a new connection for each navigation).
+        let mut two = form_post(1234, "code=c&state=WRONG");
+        two.extend_from_slice(&form_post(1234, "code=c&state=s"));
+        let (event, answer) = serve_bytes(&two, Limits::default(), false).await;
+        assert!(ignored(&event).contains("wrong state"), "{event:?}");
+        assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "{answer:?}");
+        assert!(answer.contains("Connection: close\r\n"), "{answer:?}");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_half_closes_after_its_request_is_still_answered() {
+        let (event, answer) =
+            serve_bytes(&form_post(1234, "code=c&state=s"), Limits::default(), true).await;
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{answer:?}");
+        assert!(matches!(event, Event::Valid(_)));
     }
 
     #[test]

@@ -46,6 +46,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use subtle::ConstantTimeEq as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -609,7 +610,7 @@ fn route(
                 "a response without state (refused; still waiting)".into(),
             ));
         }
-        Some(s) if !constant_time_eq(s.as_bytes(), expected_state.as_bytes()) => {
+        Some(s) if !bool::from(s.as_bytes().ct_eq(expected_state.as_bytes())) => {
             return Err((
                 400,
                 "a response with the wrong state (refused; still waiting)".into(),
@@ -628,14 +629,6 @@ fn route(
         tenant: take("tenant"),
         scope: take("scope"),
     })
-}
-
-/// Equality that does not stop at the first differing byte.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn respond(stream: &mut TcpStream, status: u16, body: &str) {

@@ -33,12 +33,15 @@
 //! missing or wrong is refused with 400 and the wait goes on. The first response with the
 //! right `state` ends the wait; the listener is closed when [`wait`] returns.
 //!
-//! Every page is static, HTML-escaped, `no-store`, has no external resources
+//! Every page ([`pages`]) is a maud template with every value HTML-escaped, `no-store`, has no external resources
 //! (CSP `default-src 'none'`) and tells the admin to return to the wizard. The page never
 //! redirects anywhere (no open redirector, RFC 9700 §4.11.1).
 //!
 //! Left out: HTTP/2, chunked request bodies (browsers send Content-Length for forms),
 //! keep-alive.
+
+#[path = "loopback_pages.rs"]
+mod pages;
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -384,14 +387,14 @@ async fn serve(
             return Event::Ignored("a connection sent nothing and was closed (timed out)".into());
         }
         Err(_) => {
-            respond(&mut stream, 408, PAGE_IGNORED).await;
+            respond(&mut stream, 408, &pages::not_accepted()).await;
             return Event::Ignored("a connection sent its request too slowly (timed out)".into());
         }
         Ok(Err(ReadError::Closed)) => {
             return Event::Ignored("a connection closed without a request".into());
         }
         Ok(Err(ReadError::Status(status, why))) => {
-            respond(&mut stream, status, PAGE_IGNORED).await;
+            respond(&mut stream, status, &pages::not_accepted()).await;
             return Event::Ignored(format!("{why} ({status})"));
         }
         Ok(Ok(r)) => r,
@@ -404,11 +407,11 @@ async fn serve(
             cb.error_description = cleaned_opt(cb.error_description);
             cb.scope = cleaned_opt(cb.scope);
             let page = if cb.error.is_some() {
-                page_error(&cb)
+                pages::error(&cb)
             } else if cb.admin_consent.is_some() {
-                PAGE_CONSENT_DONE.to_string()
+                pages::consent_received()
             } else {
-                PAGE_DONE.to_string()
+                pages::sign_in_received()
             };
             respond(&mut stream, 200, &page).await;
             Event::Valid(cb)
@@ -417,10 +420,10 @@ async fn serve(
             respond(
                 &mut stream,
                 status,
-                if status == 404 {
-                    PAGE_NOT_FOUND
+                &if status == 404 {
+                    pages::not_found()
                 } else {
-                    PAGE_IGNORED
+                    pages::not_accepted()
                 },
             )
             .await;
@@ -663,60 +666,6 @@ async fn respond(stream: &mut TcpStream, status: u16, body: &str) {
     let _ = stream.write_all(body.as_bytes()).await;
     let _ = stream.flush().await;
     let _ = stream.shutdown().await;
-}
-
-/// Escapes the five HTML-significant characters.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn page(title: &str, body_html: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;line-height:1.5}}</style>\
-         </head><body><h1>{title}</h1>{body_html}</body></html>"
-    )
-}
-
-const PAGE_DONE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in received</title>\
-<style>body{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;line-height:1.5}</style></head>\
-<body><h1>Sign-in received</h1><p>Entra Onboard is checking the result. Return to the Entra Onboard wizard to see it; you can close this tab.</p></body></html>";
-
-const PAGE_CONSENT_DONE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Consent received</title>\
-<style>body{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;line-height:1.5}</style></head>\
-<body><h1>Consent received</h1><p>Entra Onboard has recorded the answer. Return to the Entra Onboard wizard to see it; you can close this tab.</p></body></html>";
-
-const PAGE_IGNORED: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not accepted</title></head>\
-<body><h1>Not accepted</h1><p>This request does not belong to the running sign-in test and was ignored. Return to the Entra Onboard wizard.</p></body></html>";
-
-const PAGE_NOT_FOUND: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found</title></head>\
-<body><h1>Not found</h1><p>Return to the Entra Onboard wizard.</p></body></html>";
-
-fn page_error(cb: &Callback) -> String {
-    let error = html_escape(cb.error.as_deref().unwrap_or_default());
-    let description = html_escape(cb.error_description.as_deref().unwrap_or_default());
-    page(
-        if cb.admin_consent.is_some() {
-            "Consent not granted"
-        } else {
-            "Sign-in failed"
-        },
-        &format!(
-            "<p>Microsoft returned an error: <code>{error}</code></p><p>{description}</p>\
-             <p>Return to the Entra Onboard wizard: it explains the error and which step fixes it. You can close this tab.</p>"
-        ),
-    )
 }
 
 #[cfg(test)]
@@ -1009,24 +958,6 @@ mod tests {
                 .all(|r| r.chars().count() <= 200 && !r.contains('\u{1b}'))
         );
         assert!(log.reasons()[0].starts_with("request 0[31m "));
-    }
-
-    #[test]
-    fn error_page_is_escaped() {
-        let cb = Callback {
-            via: Via::Query,
-            code: None,
-            id_token: None,
-            iss: None,
-            error: Some("<script>".into()),
-            error_description: Some("\"'&".into()),
-            admin_consent: None,
-            tenant: None,
-            scope: None,
-        };
-        let html = page_error(&cb);
-        assert!(!html.contains("<script>"));
-        assert!(html.contains("&lt;script&gt;") && html.contains("&quot;&#39;&amp;"));
     }
 
     #[test]

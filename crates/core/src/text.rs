@@ -19,7 +19,7 @@
 //!
 //! Deliberately left alone: every other character, including other invisible ones
 //! (zero-width joiners are needed by some scripts) and HTML-significant ones — escaping for
-//! HTML is the page builder's job (the engine's `loopback::html_escape`); this
+//! HTML is the page templates' job (maud, in the engine and the sandbox); this
 //! function does not replace it. Values that are *compared* (a `state`, an `iss`, a tenant
 //! GUID) are compared raw and cleaned only where they are shown, so cleaning can never make
 //! two different values equal.

@@ -5,7 +5,9 @@
 //!
 //! The page is inert by construction: no script, no external resource (fonts, images,
 //! styles are inline), a Content-Security-Policy meta that forbids everything but inline
-//! styles, every value HTML-escaped, and URLs shown as text rather than links (a profile
+//! styles, every value cleaned of control and bidi characters and HTML-escaped (the page is
+//! a maud template, checked at compile time; maud escapes whatever it splices in), and
+//! URLs shown as text rather than links (a profile
 //! is typed input; a `javascript:` agent URL must not become clickable). Print CSS gives A4
 //! pages, repeated table headers, no dark backgrounds and no section split mid-table where
 //! avoidable.
@@ -19,12 +21,11 @@
 //! not for the record), and the plan's informational notes (only errors and warnings
 //! become follow-ups).
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use maud::{DOCTYPE, Markup, PreEscaped, Render, html};
 
-use crate::loopback::html_escape;
 use crate::plan::{Plan, RedirectPurpose};
 use crate::profile::{ConsentRecord, ConsentStatus, CredentialKind, Profile, TenantType};
 use crate::steps::redirects::WIZARD_REDIRECT_URI;
@@ -32,9 +33,13 @@ use crate::target::is_loopback_authority as is_sandbox_authority;
 use crate::validation::Severity;
 
 /// Every value in the report: from the profile (names, tenants, Entra's words) — cleaned of
-/// control and bidi characters ([`crate::text::clean`]), then HTML-escaped.
-fn esc(s: &str) -> String {
-    html_escape(&crate::text::clean(s))
+/// control and bidi characters ([`crate::text::clean`]), then HTML-escaped by maud.
+struct Clean<'a>(&'a str);
+
+impl Render for Clean<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        crate::text::clean(self.0).render_to(buffer);
+    }
 }
 
 /// How long before expiry the report asks for the credential to be rotated (the same lead
@@ -241,32 +246,26 @@ fn fmt_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn or_dash(s: &str) -> String {
-    if s.trim().is_empty() {
-        "—".into()
-    } else {
-        esc(s.trim())
+fn or_dash(s: &str) -> Markup {
+    html! {
+        @if s.trim().is_empty() { "—" } @else { (Clean(s.trim())) }
     }
 }
 
-/// Two-column table of facts; values are already HTML.
-fn facts(out: &mut String, rows: &[(&str, String)]) {
-    out.push_str("<table class=\"facts\"><tbody>");
-    for (k, v) in rows {
-        let _ = write!(
-            out,
-            "<tr><th scope=\"row\">{}</th><td>{v}</td></tr>",
-            esc(k)
-        );
+/// Two-column table of facts; the values are markup already.
+fn facts(rows: &[(&str, Markup)]) -> Markup {
+    html! {
+        table.facts { tbody {
+            @for (k, v) in rows {
+                tr { th scope="row" { (Clean(k)) } td { (v) } }
+            }
+        } }
     }
-    out.push_str("</tbody></table>");
 }
 
-fn code(s: &str) -> String {
-    if s.trim().is_empty() {
-        "—".into()
-    } else {
-        format!("<code>{}</code>", esc(s.trim()))
+fn code(s: &str) -> Markup {
+    html! {
+        @if s.trim().is_empty() { "—" } @else { code { (Clean(s.trim())) } }
     }
 }
 
@@ -334,72 +333,77 @@ pub fn handover_html(
         profile.name.trim().to_string()
     };
     let sandbox = is_sandbox_authority(profile.authority.as_deref().unwrap_or(""));
-    let errors = plan
-        .issues
-        .iter()
-        .filter(|i| i.severity == Severity::Error)
-        .count();
-    let warnings = plan
-        .issues
-        .iter()
-        .filter(|i| i.severity == Severity::Warning)
-        .count();
-    let c = &profile.credential;
-
-    let mut h = String::with_capacity(16 * 1024);
     let title = format!("Entra ID handover — {name} — {today}");
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta http-equiv=\"Content-Security-Policy\" content=\"{REPORT_CSP}\">\
-<meta name=\"referrer\" content=\"no-referrer\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<meta name=\"color-scheme\" content=\"light\">\
-<meta name=\"generator\" content=\"Entra Onboard {}\">\
-<title>{}</title><style>{STYLE}</style></head><body>\n",
-        esc(app_version),
-        esc(&title)
-    );
-
-    if sandbox {
-        h.push_str(
-            "<div class=\"sandbox\" role=\"alert\">SANDBOX — practice data, not a real tenant\
-<small>This report was made against the practice sandbox on the partner's computer. Nothing in it exists in Microsoft Entra ID.</small></div>\n",
-        );
-    }
-
-    let _ = writeln!(
-        h,
-        "<header><p class=\"kicker\">Microsoft Entra ID single sign-on · handover report</p>\
-<h1>{}</h1><p class=\"meta\">Prepared {} · service desk {}</p></header>",
-        esc(&name),
-        esc(&fmt_time(now)),
-        or_dash(&profile.agent_url),
-    );
-
-    // --- Status summary -------------------------------------------------------------------
-    let verified_html = match &profile.verified {
-        Some(v) => format!(
-            "<span class=\"ok\">Verified</span><span class=\"sub\">{}{}</span>",
-            esc(&fmt_time(v.verified_at)),
-            v.signed_in_as
-                .as_deref()
-                .map(|u| format!(" as {}", esc(u)))
-                .unwrap_or_default()
-        ),
-        None => {
-            "<span class=\"bad\">NOT verified</span><span class=\"sub\">no passing SSO test</span>"
-                .into()
+    // The line breaks between sections only make the saved file readable as text.
+    html! {
+        (DOCTYPE) "\n"
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="Content-Security-Policy" content=(REPORT_CSP);
+                meta name="referrer" content="no-referrer";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light";
+                meta name="generator" content={ "Entra Onboard " (Clean(app_version)) };
+                title { (Clean(&title)) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                "\n"
+                @if sandbox {
+                    div.sandbox role="alert" {
+                        "SANDBOX — practice data, not a real tenant"
+                        small { "This report was made against the practice sandbox on the partner's computer. Nothing in it exists in Microsoft Entra ID." }
+                    }
+                    "\n"
+                }
+                header {
+                    p.kicker { "Microsoft Entra ID single sign-on · handover report" }
+                    h1 { (Clean(&name)) }
+                    p.meta { "Prepared " (Clean(&fmt_time(now))) " · service desk " (or_dash(&profile.agent_url)) }
+                }
+                "\n"
+                (summary_section(profile, plan, today)) "\n"
+                (tenant_section(profile, plan)) "\n"
+                (service_desk_section(profile, plan)) "\n"
+                (redirects_section(plan)) "\n"
+                (credential_section(profile)) "\n"
+                (consent_section(profile)) "\n"
+                (settings_section(plan)) "\n"
+                (sso_test_section(profile)) "\n"
+                (follow_ups_section(profile, plan, today)) "\n"
+                footer {
+                    "Generated by Entra Onboard " (Clean(app_version)) " on " (Clean(&fmt_time(now)))
+                    ". This report contains no secrets or passwords: client secrets and certificate private keys stay with the service desk and the partner's keychain."
+                }
+                "\n"
+            }
         }
+        "\n"
+    }
+    .into_string()
+}
+
+/// The four cards at the top: SSO test, configuration errors, credential expiry, consent.
+fn summary_section(profile: &Profile, plan: &Plan, today: NaiveDate) -> Markup {
+    let count = |s: Severity| plan.issues.iter().filter(|i| i.severity == s).count();
+    let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+    let c = &profile.credential;
+    let verified_card = match &profile.verified {
+        Some(v) => html! {
+            span.ok { "Verified" }
+            span.sub {
+                (Clean(&fmt_time(v.verified_at)))
+                @if let Some(u) = &v.signed_in_as { " as " (Clean(u)) }
+            }
+        },
+        None => html! { span.bad { "NOT verified" } span.sub { "no passing SSO test" } },
     };
-    let errors_html = if errors == 0 {
-        format!("<span class=\"ok\">None</span><span class=\"sub\">{warnings} warning(s)</span>")
-    } else {
-        format!(
-            "<span class=\"bad\">{errors} remaining</span><span class=\"sub\">{warnings} warning(s)</span>"
-        )
+    let errors_card = html! {
+        @if errors == 0 { span.ok { "None" } } @else { span.bad { (errors) " remaining" } }
+        span.sub { (warnings) " warning(s)" }
     };
-    let expiry_html = match (c.kind, c.expires_on) {
+    let expiry_card = match (c.kind, c.expires_on) {
         (CredentialKind::Secret | CredentialKind::Certificate, Some(exp)) => {
             let days = (exp - today).num_days();
             let class = if days < 0 {
@@ -409,18 +413,16 @@ pub fn handover_html(
             } else {
                 "ok"
             };
-            let when = if days < 0 {
-                format!("expired {} day(s) ago", -days)
-            } else {
-                format!("{days} day(s) left")
-            };
-            format!("<span class=\"{class}\">{exp}</span><span class=\"sub\">{when}</span>")
+            html! {
+                span class=(class) { (exp) }
+                span.sub {
+                    @if days < 0 { "expired " (-days) " day(s) ago" } @else { (days) " day(s) left" }
+                }
+            }
         }
-        (CredentialKind::Federated, _) => {
-            "No expiry<span class=\"sub\">federated credential</span>".into()
-        }
-        (CredentialKind::None, _) => "<span class=\"warn\">No credential</span>".into(),
-        _ => "<span class=\"warn\">Not recorded</span>".into(),
+        (CredentialKind::Federated, _) => html! { "No expiry" span.sub { "federated credential" } },
+        (CredentialKind::None, _) => html! { span.warn { "No credential" } },
+        _ => html! { span.warn { "Not recorded" } },
     };
     let coverage = crate::dashboard::ConsentCoverage::of(profile);
     let consent_class = if coverage.declined + coverage.failed > 0 {
@@ -430,48 +432,55 @@ pub fn handover_html(
     } else {
         "warn"
     };
-    let consent_html = format!(
-        "<span class=\"{consent_class}\">{} of {} tenant(s)</span><span class=\"sub\">consented</span>",
-        coverage.consented, coverage.total
-    );
-    h.push_str("<section class=\"keep\" aria-label=\"Status summary\"><div class=\"summary\">");
-    for (label, value) in [
-        ("SSO test", verified_html),
-        ("Configuration errors", errors_html),
-        ("Credential expiry", expiry_html),
-        ("Admin consent", consent_html),
-    ] {
-        let _ = write!(
-            h,
-            "<div class=\"card\"><div class=\"label\">{label}</div><div class=\"value\">{value}</div></div>"
-        );
+    let consent_card = html! {
+        span class=(consent_class) { (coverage.consented) " of " (coverage.total) " tenant(s)" }
+        span.sub { "consented" }
+    };
+    html! {
+        section.keep aria-label="Status summary" { div.summary {
+            @for (label, value) in [
+                ("SSO test", verified_card),
+                ("Configuration errors", errors_card),
+                ("Credential expiry", expiry_card),
+                ("Admin consent", consent_card),
+            ] {
+                div.card { div.label { (label) } div.value { (value) } }
+            }
+        } }
     }
-    h.push_str("</div></section>\n");
+}
 
-    // --- Tenant and application ------------------------------------------------------------
-    h.push_str("<section class=\"keep\"><h2>Tenant and application</h2>");
+fn tenant_section(profile: &Profile, plan: &Plan) -> Markup {
     let mut rows = vec![
-        ("Microsoft cloud", esc(&plan.cloud.label)),
+        ("Microsoft cloud", html! { (Clean(&plan.cloud.label)) }),
         ("Directory (tenant) ID", code(&profile.tenant_id)),
         (
             "Tenant type",
-            match profile.tenant_type {
-                TenantType::Single => "Single tenant (this organisation only)".to_string(),
-                TenantType::Multi => "Multi-tenant (any organisation)".to_string(),
+            html! {
+                @match profile.tenant_type {
+                    TenantType::Single => "Single tenant (this organisation only)",
+                    TenantType::Multi => "Multi-tenant (any organisation)",
+                }
             },
         ),
         ("Application (client) ID", code(&profile.client_id)),
         ("Sign-in authority", code(&plan.authority)),
     ];
     if profile.tenant_type == TenantType::Multi && !profile.allowed_tenants.is_empty() {
-        let list: Vec<String> = profile.allowed_tenants.iter().map(|t| code(t)).collect();
-        rows.push(("Tenants allowed to sign in", list.join("<br>")));
+        rows.push((
+            "Tenants allowed to sign in",
+            html! {
+                @for (i, t) in profile.allowed_tenants.iter().enumerate() {
+                    @if i > 0 { br; }
+                    (code(t))
+                }
+            },
+        ));
     }
-    facts(&mut h, &rows);
-    h.push_str("</section>\n");
+    html! { section.keep { h2 { "Tenant and application" } (facts(&rows)) } }
+}
 
-    // --- Service desk ---------------------------------------------------------------------
-    h.push_str("<section class=\"keep\"><h2>Service desk</h2>");
+fn service_desk_section(profile: &Profile, plan: &Plan) -> Markup {
     let who = match profile.sso_for {
         crate::profile::SsoFor::Agents => "Agents",
         crate::profile::SsoFor::Users => "Portal users",
@@ -487,7 +496,7 @@ pub fn handover_html(
     if let Some(a) = profile.auth_url.as_deref().filter(|a| !a.trim().is_empty()) {
         rows.push(("Authorisation server", code(a)));
     }
-    rows.push(("Signs in with Entra ID", who.to_string()));
+    rows.push(("Signs in with Entra ID", html! { (who) }));
     let mut integrations = Vec::new();
     if profile.features.import {
         integrations.push("User import from Entra ID");
@@ -497,56 +506,55 @@ pub fn handover_html(
     }
     rows.push((
         "Other integrations",
-        if integrations.is_empty() {
-            "None".into()
-        } else {
-            integrations.join(", ")
+        html! {
+            @if integrations.is_empty() { "None" } @else { (integrations.join(", ")) }
         },
     ));
-    facts(&mut h, &rows);
-    h.push_str("</section>\n");
+    html! { section.keep { h2 { "Service desk" } (facts(&rows)) } }
+}
 
-    // --- Redirect URIs --------------------------------------------------------------------
-    h.push_str("<section><h2>Redirect URIs registered (platform: Web)</h2>");
-    if plan.redirect_uris.is_empty() {
-        h.push_str(
-            "<p class=\"muted\">None yet: the service desk address is missing or invalid.</p>",
-        );
-    } else {
-        h.push_str("<table><thead><tr><th scope=\"col\">Redirect URI</th><th scope=\"col\">Used for</th><th scope=\"col\">Note</th></tr></thead><tbody>");
-        for r in &plan.redirect_uris {
-            let purposes: Vec<&str> = r.purposes.iter().map(|p| purpose_label(*p)).collect();
-            let note = if r.remove_after_onboarding {
-                "<span class=\"badge warn\">Remove after onboarding</span>".to_string()
-            } else {
-                String::new()
-            };
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{note}</td></tr>",
-                code(&r.uri),
-                esc(&purposes.join(", "))
-            );
+fn redirects_section(plan: &Plan) -> Markup {
+    html! {
+        section {
+            h2 { "Redirect URIs registered (platform: Web)" }
+            @if plan.redirect_uris.is_empty() {
+                p.muted { "None yet: the service desk address is missing or invalid." }
+            } @else {
+                table {
+                    thead { tr { th scope="col" { "Redirect URI" } th scope="col" { "Used for" } th scope="col" { "Note" } } }
+                    tbody {
+                        @for r in &plan.redirect_uris {
+                            @let purposes: Vec<&str> = r.purposes.iter().map(|p| purpose_label(*p)).collect();
+                            tr {
+                                td { (code(&r.uri)) }
+                                td { (Clean(&purposes.join(", "))) }
+                                td {
+                                    @if r.remove_after_onboarding {
+                                        span class="badge warn" { "Remove after onboarding" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        h.push_str("</tbody></table>");
     }
-    h.push_str("</section>\n");
+}
 
-    // --- Credential -----------------------------------------------------------------------
-    h.push_str("<section class=\"keep\"><h2>Credential</h2>");
-    let mut rows = vec![("Kind", esc(credential_label(c.kind)))];
+fn credential_section(profile: &Profile) -> Markup {
+    let c = &profile.credential;
+    let mut rows = vec![("Kind", html! { (credential_label(c.kind)) })];
     match c.kind {
         CredentialKind::Secret => {
             let hint = c.secret_hint.as_deref().map(safe_hint).unwrap_or_default();
             rows.push((
                 "Secret hint",
-                if hint.is_empty() {
-                    "—".into()
-                } else {
-                    format!(
-                        "{}… <span class=\"muted\">(first characters only, as Entra lists them; the secret itself is not in this report)</span>",
-                        code(&hint)
-                    )
+                html! {
+                    @if hint.is_empty() { "—" } @else {
+                        (code(&hint)) "… "
+                        span.muted { "(first characters only, as Entra lists them; the secret itself is not in this report)" }
+                    }
                 },
             ));
         }
@@ -563,7 +571,7 @@ pub fn handover_html(
                 rows.push(("Subject", code(s)));
             }
             if let Some(b) = c.key_bits {
-                rows.push(("Key", format!("RSA {b} bits")));
+                rows.push(("Key", html! { "RSA " (b) " bits" }));
             }
         }
         CredentialKind::Federated => {
@@ -585,133 +593,136 @@ pub fn handover_html(
     if matches!(c.kind, CredentialKind::Secret | CredentialKind::Certificate) {
         rows.push((
             "Expires",
-            c.expires_on
-                .map(|d| esc(&d.to_string()))
-                .unwrap_or_else(|| "<span class=\"warn\">Not recorded</span>".into()),
+            html! {
+                @match c.expires_on {
+                    Some(d) => (d),
+                    None => span.warn { "Not recorded" },
+                }
+            },
         ));
         if let Some(exp) = c.expires_on {
-            rows.push(("Rotate by", esc(&rotate_by(exp).to_string())));
+            rows.push(("Rotate by", html! { (rotate_by(exp)) }));
         }
     }
-    facts(&mut h, &rows);
-    h.push_str("</section>\n");
+    html! { section.keep { h2 { "Credential" } (facts(&rows)) } }
+}
 
-    // --- Consent --------------------------------------------------------------------------
-    h.push_str("<section><h2>Admin consent</h2><table><thead><tr><th scope=\"col\">Tenant</th><th scope=\"col\">Status</th><th scope=\"col\">Recorded</th><th scope=\"col\">Details</th></tr></thead><tbody>");
+fn consent_section(profile: &Profile) -> Markup {
     let home = profile.admin_consent.clone().unwrap_or_default();
-    let home_label = format!("Home tenant<br>{}", code(&profile.tenant_id));
-    let mut consent_row = |who: String, rec: &ConsentRecord| {
+    let row = |who: Markup, rec: &ConsentRecord| {
         let class = match rec.status {
             ConsentStatus::Consented => "ok",
             ConsentStatus::Pending => "warn",
             _ => "bad",
         };
-        let _ = write!(
-            h,
-            "<tr><td>{who}</td><td><span class=\"badge {class}\">{}</span></td><td>{}</td><td>{}</td></tr>",
-            status_label(rec.status),
-            rec.at
-                .map(|t| esc(&fmt_time(t)))
-                .unwrap_or_else(|| "—".into()),
-            or_dash(&consent_detail(rec))
-        );
-    };
-    consent_row(home_label, &home);
-    for t in &profile.customer_tenants {
-        let who = match t.name.as_deref().filter(|n| !n.trim().is_empty()) {
-            Some(n) => format!("{}<br>{}", esc(n.trim()), code(&t.tenant)),
-            None => code(&t.tenant),
-        };
-        consent_row(who, &t.consent);
-    }
-    h.push_str("</tbody></table></section>\n");
-
-    // --- Settings sheet -------------------------------------------------------------------
-    h.push_str("<section><h2>Service desk SSO settings</h2>");
-    if plan.settings_sheet.is_empty() {
-        h.push_str(
-            "<p class=\"muted\">Not available until the configuration errors are fixed.</p>",
-        );
-    } else {
-        h.push_str("<table><thead><tr><th scope=\"col\">Setting</th><th scope=\"col\">Value</th><th scope=\"col\">Note</th></tr></thead><tbody>");
-        let mut screen = None;
-        for r in &plan.settings_sheet {
-            if screen != Some(r.screen.as_str()) {
-                screen = Some(r.screen.as_str());
-                let _ = write!(
-                    h,
-                    "<tr><td colspan=\"3\" class=\"screen-name\">{}</td></tr>",
-                    esc(&r.screen)
-                );
+        html! {
+            tr {
+                td { (who) }
+                td { span class={ "badge " (class) } { (status_label(rec.status)) } }
+                td {
+                    @match rec.at {
+                        Some(t) => (Clean(&fmt_time(t))),
+                        None => "—",
+                    }
+                }
+                td { (or_dash(&consent_detail(rec))) }
             }
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td class=\"muted\">{}</td></tr>",
-                esc(&r.setting),
-                code(&r.value),
-                r.note.as_deref().map(esc).unwrap_or_default()
-            );
         }
-        h.push_str("</tbody></table>");
+    };
+    html! {
+        section {
+            h2 { "Admin consent" }
+            table {
+                thead { tr { th scope="col" { "Tenant" } th scope="col" { "Status" } th scope="col" { "Recorded" } th scope="col" { "Details" } } }
+                tbody {
+                    (row(html! { "Home tenant" br; (code(&profile.tenant_id)) }, &home))
+                    @for t in &profile.customer_tenants {
+                        @let who = html! {
+                            @match t.name.as_deref().filter(|n| !n.trim().is_empty()) {
+                                Some(n) => { (Clean(n.trim())) br; (code(&t.tenant)) },
+                                None => (code(&t.tenant)),
+                            }
+                        };
+                        (row(who, &t.consent))
+                    }
+                }
+            }
+        }
     }
-    h.push_str("</section>\n");
+}
 
-    // --- SSO test -------------------------------------------------------------------------
-    h.push_str("<section class=\"keep\"><h2>SSO test</h2>");
-    match &profile.verified {
+fn settings_section(plan: &Plan) -> Markup {
+    // A row naming the screen before the first setting of each screen.
+    let screen_starts =
+        |i: usize| i == 0 || plan.settings_sheet[i - 1].screen != plan.settings_sheet[i].screen;
+    html! {
+        section {
+            h2 { "Service desk SSO settings" }
+            @if plan.settings_sheet.is_empty() {
+                p.muted { "Not available until the configuration errors are fixed." }
+            } @else {
+                table {
+                    thead { tr { th scope="col" { "Setting" } th scope="col" { "Value" } th scope="col" { "Note" } } }
+                    tbody {
+                        @for (i, r) in plan.settings_sheet.iter().enumerate() {
+                            @if screen_starts(i) {
+                                tr { td colspan="3" class="screen-name" { (Clean(&r.screen)) } }
+                            }
+                            tr {
+                                td { (Clean(&r.setting)) }
+                                td { (code(&r.value)) }
+                                td.muted { @if let Some(n) = &r.note { (Clean(n)) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn sso_test_section(profile: &Profile) -> Markup {
+    let body = match &profile.verified {
         Some(v) => {
             let mut rows = vec![
-                ("Result", "<span class=\"badge ok\">Passed</span>".to_string()),
-                ("Tested", esc(&fmt_time(v.verified_at))),
+                ("Result", html! { span class="badge ok" { "Passed" } }),
+                ("Tested", html! { (Clean(&fmt_time(v.verified_at))) }),
             ];
             if let Some(u) = &v.signed_in_as {
-                rows.push(("Signed in as", esc(u)));
+                rows.push(("Signed in as", html! { (Clean(u)) }));
             }
-            facts(&mut h, &rows);
-            h.push_str("<p class=\"muted\">A real sign-in through Microsoft Entra ID returned valid ID tokens for this app, and the credential was accepted by the token endpoint.</p>");
+            html! {
+                (facts(&rows))
+                p.muted { "A real sign-in through Microsoft Entra ID returned valid ID tokens for this app, and the credential was accepted by the token endpoint." }
+            }
         }
-        None => h.push_str(
-            "<p><span class=\"badge bad\">Not verified</span> No passing SSO test has been recorded for this connection.</p>",
-        ),
-    }
-    h.push_str("</section>\n");
+        None => html! {
+            p { span class="badge bad" { "Not verified" } " No passing SSO test has been recorded for this connection." }
+        },
+    };
+    html! { section.keep { h2 { "SSO test" } (body) } }
+}
 
-    // --- Follow-ups -----------------------------------------------------------------------
-    h.push_str("<section><h2>Follow-ups</h2>");
+fn follow_ups_section(profile: &Profile, plan: &Plan, today: NaiveDate) -> Markup {
     let todo = follow_ups(profile, plan, today);
-    if todo.is_empty() {
-        h.push_str("<p class=\"ok\">Nothing left to do.</p>");
-    } else {
-        h.push_str("<ol class=\"followups\">");
-        for f in &todo {
-            let _ = write!(
-                h,
-                "<li>{}{}{}</li>",
-                if f.urgent {
-                    "<span class=\"badge bad\">Now</span> "
-                } else {
-                    ""
-                },
-                esc(&f.text),
-                f.detail
-                    .as_deref()
-                    .map(|d| format!("<br><span class=\"detail\">{}</span>", esc(d)))
-                    .unwrap_or_default()
-            );
+    html! {
+        section {
+            h2 { "Follow-ups" }
+            @if todo.is_empty() {
+                p.ok { "Nothing left to do." }
+            } @else {
+                ol.followups {
+                    @for f in &todo {
+                        li {
+                            @if f.urgent { span class="badge bad" { "Now" } " " }
+                            (Clean(&f.text))
+                            @if let Some(d) = &f.detail { br; span.detail { (Clean(d)) } }
+                        }
+                    }
+                }
+            }
         }
-        h.push_str("</ol>");
     }
-    h.push_str("</section>\n");
-
-    let _ = write!(
-        h,
-        "<footer>Generated by Entra Onboard {} on {}. This report contains no secrets or passwords: \
-client secrets and certificate private keys stay with the service desk and the partner's keychain.</footer>\n\
-</body></html>\n",
-        esc(app_version),
-        esc(&fmt_time(now))
-    );
-    h
 }
 
 /// The report's file name without extension: `Entra handover - <customer> - <date>`.
@@ -916,7 +927,7 @@ mod tests {
             .errors()
             .next()
             .expect("an invalid tenant id is an error");
-        assert!(html.contains(&esc(&first_error.message)));
+        assert!(html.contains(&html! { (Clean(&first_error.message)) }.into_string()));
         assert!(html.contains(" remaining"));
     }
 

@@ -41,12 +41,14 @@
 //! response with the right `state` ends the wait; the listener is closed when [`wait`]
 //! returns.
 //!
-//! Every page is static, HTML-escaped, `no-store`, has no external resources
+//! Every page ([`pages`]) is a maud template with every value HTML-escaped, `no-store`, has no external resources
 //! (CSP `default-src 'none'`) and tells the admin to return to the wizard. The page never
 //! redirects anywhere (no open redirector, RFC 9700 §4.11.1).
 //!
 //! Left out: HTTP/2, keep-alive, absolute-form request targets (`POST http://…`, a
 //! proxy's form: 404), header limits below hyper's 8 KiB minimum buffer.
+
+mod pages;
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -64,6 +66,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use subtle::ConstantTimeEq as _;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -528,17 +531,17 @@ async fn answer(
             cb.error_description = cleaned_opt(cb.error_description);
             cb.scope = cleaned_opt(cb.scope);
             let page = if cb.error.is_some() {
-                Page::Html(page_error(&cb))
+                Page::Html(pages::error(&cb))
             } else if cb.admin_consent.is_some() {
-                Page::Static(PAGE_CONSENT_DONE)
+                Page::Html(pages::consent_received())
             } else {
-                Page::Static(PAGE_DONE)
+                Page::Html(pages::sign_in_received())
             };
             (StatusCode::OK, page, Event::Valid(cb))
         }
         Err((status, why)) => {
             let page = if status == StatusCode::NOT_FOUND {
-                Page::Static(PAGE_NOT_FOUND)
+                Page::Html(pages::not_found())
             } else {
                 Page::Ignored
             };
@@ -681,7 +684,7 @@ fn route(
                 "a response without state (refused; still waiting)".into(),
             ));
         }
-        Some(s) if !constant_time_eq(s.as_bytes(), expected_state.as_bytes()) => {
+        Some(s) if !bool::from(s.as_bytes().ct_eq(expected_state.as_bytes())) => {
             return Err((
                 StatusCode::BAD_REQUEST,
                 "a response with the wrong state (refused; still waiting)".into(),
@@ -702,19 +705,10 @@ fn route(
     })
 }
 
-/// Equality that does not stop at the first differing byte.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// The page a request gets.
+/// The page a request gets (templates in `loopback/pages.rs`).
 enum Page {
-    Static(&'static str),
     Html(String),
-    /// [`PAGE_IGNORED`].
+    /// The "not accepted" page.
     Ignored,
 }
 
@@ -722,9 +716,8 @@ enum Page {
 /// connection closed after it (hyper writes the status line and `Content-Length`).
 fn page_response(status: StatusCode, page: Page) -> Response<Full<Bytes>> {
     let body = match page {
-        Page::Static(s) => Bytes::from_static(s.as_bytes()),
         Page::Html(s) => Bytes::from(s),
-        Page::Ignored => Bytes::from_static(PAGE_IGNORED.as_bytes()),
+        Page::Ignored => Bytes::from(pages::not_accepted()),
     };
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
@@ -745,60 +738,6 @@ fn page_response(status: StatusCode, page: Page) -> Response<Full<Bytes>> {
         headers.insert(name, HeaderValue::from_static(value));
     }
     response
-}
-
-/// Escapes the five HTML-significant characters.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn page(title: &str, body_html: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;line-height:1.5}}</style>\
-         </head><body><h1>{title}</h1>{body_html}</body></html>"
-    )
-}
-
-const PAGE_DONE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in received</title>\
-<style>body{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;line-height:1.5}</style></head>\
-<body><h1>Sign-in received</h1><p>Entra Onboard is checking the result. Return to the Entra Onboard wizard to see it; you can close this tab.</p></body></html>";
-
-const PAGE_CONSENT_DONE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Consent received</title>\
-<style>body{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;line-height:1.5}</style></head>\
-<body><h1>Consent received</h1><p>Entra Onboard has recorded the answer. Return to the Entra Onboard wizard to see it; you can close this tab.</p></body></html>";
-
-const PAGE_IGNORED: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not accepted</title></head>\
-<body><h1>Not accepted</h1><p>This request does not belong to the running sign-in test and was ignored. Return to the Entra Onboard wizard.</p></body></html>";
-
-const PAGE_NOT_FOUND: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found</title></head>\
-<body><h1>Not found</h1><p>Return to the Entra Onboard wizard.</p></body></html>";
-
-fn page_error(cb: &Callback) -> String {
-    let error = html_escape(cb.error.as_deref().unwrap_or_default());
-    let description = html_escape(cb.error_description.as_deref().unwrap_or_default());
-    page(
-        if cb.admin_consent.is_some() {
-            "Consent not granted"
-        } else {
-            "Sign-in failed"
-        },
-        &format!(
-            "<p>Microsoft returned an error: <code>{error}</code></p><p>{description}</p>\
-             <p>Return to the Entra Onboard wizard: it explains the error and which step fixes it. You can close this tab.</p>"
-        ),
-    )
 }
 
 #[cfg(test)]
@@ -1251,24 +1190,6 @@ mod tests {
                 .all(|r| r.chars().count() <= 200 && !r.contains('\u{1b}'))
         );
         assert!(log.reasons()[0].starts_with("request 0[31m "));
-    }
-
-    #[test]
-    fn error_page_is_escaped() {
-        let cb = Callback {
-            via: Via::Query,
-            code: None,
-            id_token: None,
-            iss: None,
-            error: Some("<script>".into()),
-            error_description: Some("\"'&".into()),
-            admin_consent: None,
-            tenant: None,
-            scope: None,
-        };
-        let html = page_error(&cb);
-        assert!(!html.contains("<script>"));
-        assert!(html.contains("&lt;script&gt;") && html.contains("&quot;&#39;&amp;"));
     }
 
     #[test]

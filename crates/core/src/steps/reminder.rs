@@ -20,6 +20,15 @@
 //! character (§3.1), TEXT values escaped (`\\`, `\;`, `\,`, `\n`) and stripped of other
 //! control characters (§3.3.11).
 //!
+//! Written here, not with the `icalendar` crate's builder (the tests parse the file back
+//! with that crate's parser). Its writer, checked at 0.17.17, would need a workaround for
+//! most of what Outlook and Google read: its folding leaves a 76-octet continuation line
+//! whenever the rest of a line is exactly 75 octets; it writes a wall-clock `DTSTAMP` and a
+//! random `UID` into the `VALARM` (where RFC 5545 has neither), so the same reminder is not
+//! the same file twice; `all_day()` ends the event on its start day (DTEND is exclusive);
+//! a chrono duration becomes `-PT2592000S` rather than `-P30D`; and a CR or other control
+//! character in a TEXT value reaches the file unescaped. The tests below would fail on each.
+//!
 //! Left out: time zones (all-day dates are floating by design), recurrence (each credential
 //! has one expiry), a second alarm (calendar apps let the admin add one).
 
@@ -335,6 +344,38 @@ mod tests {
             assert!(std::str::from_utf8(part.as_bytes()).is_ok());
         }
         assert_eq!(fold(&line).replace("\r\n ", ""), line);
+    }
+
+    #[test]
+    fn folding_holds_for_every_length() {
+        // Every remainder length, ASCII and multi-byte: the last continuation line of a
+        // fold is where writers go one octet over (a space plus 75 octets).
+        let mut p = profile();
+        for n in 0..160 {
+            for filler in ["x", "é", "老", "😀", " "] {
+                p.name = format!("{}{}", "x".repeat(n % 7), filler.repeat(n));
+                let ics = rotation_reminder(&p, now()).unwrap();
+                for line in ics.split("\r\n") {
+                    assert!(line.len() <= 75, "{} octets: {line:?}", line.len());
+                    assert!(!line.contains('\r') && !line.contains('\n'));
+                }
+                let unfolded = icalendar::parser::unfold(&ics);
+                assert!(unfolded.contains(&escape_text(p.name.trim())), "{unfolded}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_reminder_is_the_same_file_and_the_alarm_is_minimal() {
+        let p = profile();
+        let ics = rotation_reminder(&p, now()).unwrap();
+        assert_eq!(ics, rotation_reminder(&p, now()).unwrap());
+        let unfolded = icalendar::parser::unfold(&ics);
+        let cal = icalendar::parser::read_calendar(&unfolded).unwrap();
+        let alarm = &cal.components[0].components[0];
+        let mut names: Vec<&str> = alarm.properties.iter().map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["ACTION", "DESCRIPTION", "TRIGGER"]);
     }
 
     #[test]

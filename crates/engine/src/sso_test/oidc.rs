@@ -27,11 +27,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq as _;
 use tokio::sync::Mutex;
 
-use crate::loopback::constant_time_eq;
-// Moved to `crate::http`; still reachable here for code written against the old path.
-pub use crate::http::http_client;
 use crate::ids::parse_guid;
 use crate::target::{Endpoint, Target, TenantSegment};
 
@@ -633,7 +631,7 @@ pub fn check_claims(c: &Value, x: &Expected<'_>) -> Result<IdClaims, OidcError> 
         ));
     }
     let nonce = string_claim(c, "nonce")?.ok_or_else(|| OidcError::claim("nonce", "missing"))?;
-    if !constant_time_eq(nonce.as_bytes(), x.nonce.as_bytes()) {
+    if !bool::from(nonce.as_bytes().ct_eq(x.nonce.as_bytes())) {
         return Err(OidcError::claim(
             "nonce",
             "does not match this sign-in (a replayed or injected token)",
@@ -645,7 +643,7 @@ pub fn check_claims(c: &Value, x: &Expected<'_>) -> Result<IdClaims, OidcError> 
             string_claim(c, "c_hash")?.ok_or_else(|| OidcError::claim("c_hash", "missing"))?;
         let digest = Sha256::digest(code.as_bytes());
         let want = URL_SAFE_NO_PAD.encode(&digest[..16]);
-        if !constant_time_eq(c_hash.as_bytes(), want.as_bytes()) {
+        if !bool::from(c_hash.as_bytes().ct_eq(want.as_bytes())) {
             return Err(OidcError::claim(
                 "c_hash",
                 "does not match the authorization code (a swapped code)",

@@ -33,6 +33,7 @@ use crate::target::{Endpoint, TenantSegment};
 use crate::validation::{Issues, Severity};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use subtle::ConstantTimeEq as _;
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
@@ -177,7 +178,7 @@ pub fn parse_consent_redirect(
     let get = |name: &str| seen.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     match get("state") {
         None => return Err(ConsentRedirectError::MissingState),
-        Some(s) if !loopback::constant_time_eq(s.as_bytes(), expected_state.as_bytes()) => {
+        Some(s) if !bool::from(s.as_bytes().ct_eq(expected_state.as_bytes())) => {
             return Err(ConsentRedirectError::BadState);
         }
         Some(_) => {}

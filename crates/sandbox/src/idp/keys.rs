@@ -186,11 +186,6 @@ pub(crate) fn pem_block(pem: &str, label: &str) -> Option<Vec<u8>> {
     None
 }
 
-/// Compares two secrets in time that does not depend on where they first differ.
-pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Decodes standard base64 (HTTP Basic).
 pub(crate) fn b64_std(s: &str) -> Option<Vec<u8>> {
     STANDARD.decode(s.trim()).ok()
@@ -248,9 +243,6 @@ mod tests {
             ),
             None
         );
-        assert!(same_secret(b"abc", b"abc"));
-        assert!(!same_secret(b"abc", b"abd"));
-        assert!(!same_secret(b"abc", b"abcd"));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The provider's HTML: sign-in (pick a demo user), admin consent (Accept / Cancel), the
 //! form_post page, error pages and the "portal". Every page has the SANDBOX banner, no
 //! external resources (CSP `default-src 'none'`; the only script is the form_post
-//! auto-submit, as on Entra), is `no-store`, cannot be framed, and escapes every value.
+//! auto-submit, as on Entra), is `no-store`, cannot be framed, and escapes every value:
+//! the pages are maud templates, checked at compile time, and maud escapes every value it
+//! splices in.
 //!
 //! Forms use `<button name=… value=…>` for the choice so that one form serves every
 //! choice (the scripted test browser submits the first named button unless
@@ -9,22 +11,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-
-/// Escapes text for an HTML element or a quoted attribute.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;background:#f3f2f1;color:#1b1b1b}\
 .banner{background:#8a1c00;color:#fff;padding:10px 16px;font-weight:700;letter-spacing:.04em}\
@@ -40,17 +27,33 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #edebe9;
 .err{border-left:4px solid #a80000;padding-left:12px}.muted{color:#605e5c;font-size:.9rem}";
 
 /// A full page with the SANDBOX banner.
-pub(crate) fn page(status: StatusCode, title: &str, body: &str, script: Option<&str>) -> Response {
-    let script_tag = script
-        .map(|s| format!("<script>{s}</script>"))
-        .unwrap_or_default();
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<meta name=\"robots\" content=\"noindex\"><title>SANDBOX · {title}</title><style>{STYLE}</style></head><body>\
-<div class=\"banner\" role=\"banner\">SANDBOX — practice tenant, not Microsoft<small>Entra Onboard's built-in practice provider on this computer. Nothing here is a real tenant, user or secret.</small></div>\
-<main>{body}</main>{script_tag}</body></html>",
-        title = esc(title)
-    );
+pub(crate) fn page(
+    status: StatusCode,
+    title: &str,
+    body: Markup,
+    script: Option<&str>,
+) -> Response {
+    let html = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                meta name="robots" content="noindex";
+                title { "SANDBOX · " (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                div.banner role="banner" {
+                    "SANDBOX — practice tenant, not Microsoft"
+                    small { "Entra Onboard's built-in practice provider on this computer. Nothing here is a real tenant, user or secret." }
+                }
+                main { (body) }
+                @if let Some(s) = script { script { (PreEscaped(s)) } }
+            }
+        }
+    }
+    .into_string();
     let csp = if script.is_some() {
         // The form_post page submits itself, as Entra's does.
         "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
@@ -81,80 +84,79 @@ pub(crate) fn page(status: StatusCode, title: &str, body: &str, script: Option<&
 
 /// The account picker.
 pub(crate) fn sign_in(txn: &str, app_name: &str, users: &[super::DemoUser]) -> Response {
-    let mut buttons = String::new();
-    for u in users {
-        buttons.push_str(&format!(
-            "<button type=\"submit\" name=\"user\" value=\"{}\"><strong>{}</strong><br><span class=\"muted\">{} · {}</span></button>",
-            esc(u.username),
-            esc(u.name),
-            esc(u.username),
-            if u.mfa {
-                "password + MFA (amr: pwd, mfa)"
-            } else {
-                "password only (amr: pwd)"
+    let body = html! {
+        h1 { "Sign in to " (super::SANDBOX_TENANT_NAME) }
+        p { strong { (app_name) } " wants to sign you in. Pick a demo account — there is no password to type in the sandbox." }
+        form method="post" action="/sandbox/signin" {
+            input type="hidden" name="txn" value=(txn);
+            @for u in users {
+                button type="submit" name="user" value=(u.username) {
+                    strong { (u.name) }
+                    br;
+                    span.muted {
+                        (u.username) " · "
+                        @if u.mfa { "password + MFA (amr: pwd, mfa)" } @else { "password only (amr: pwd)" }
+                    }
+                }
             }
-        ));
-    }
-    let body = format!(
-        "<h1>Sign in to {tenant}</h1><p><strong>{app}</strong> wants to sign you in. Pick a demo account — there is no password to type in the sandbox.</p>\
-<form method=\"post\" action=\"/sandbox/signin\"><input type=\"hidden\" name=\"txn\" value=\"{txn}\">{buttons}\
-<button type=\"submit\" name=\"action\" value=\"cancel\">Cancel (returns access_denied, like closing the sign-in)</button></form>\
-<p class=\"muted\">In Microsoft Entra this page asks for the password and, for accounts with MFA, a second factor.</p>",
-        tenant = esc(super::SANDBOX_TENANT_NAME),
-        app = esc(app_name),
-        txn = esc(txn),
-    );
-    page(StatusCode::OK, "Sign in", &body, None)
+            button type="submit" name="action" value="cancel" { "Cancel (returns access_denied, like closing the sign-in)" }
+        }
+        p.muted { "In Microsoft Entra this page asks for the password and, for accounts with MFA, a second factor." }
+    };
+    page(StatusCode::OK, "Sign in", body, None)
 }
 
 /// The admin-consent prompt.
 pub(crate) fn consent(txn: &str, app_name: &str, client_id: &str, roles: &[String]) -> Response {
-    let list: String = if roles.is_empty() {
-        "<li>Sign in and read user profile (delegated)</li>".into()
-    } else {
-        roles
-            .iter()
-            .map(|r| format!("<li><code>{}</code> (Application)</li>", esc(r)))
-            .collect()
-    };
     let admin = &super::DEMO_USERS[0];
-    let body = format!(
-        "<h1>Permissions requested</h1><p><strong>{app}</strong> <span class=\"muted\">(<code>{cid}</code>)</span> wants these permissions in <strong>{tenant}</strong>:</p><ul>{list}</ul>\
-<p>Signed in as <strong>{admin}</strong> ({upn}), Global Administrator. Accepting consents on behalf of your whole organisation.</p>\
-<form method=\"post\" action=\"/sandbox/consent\"><input type=\"hidden\" name=\"txn\" value=\"{txn}\"><div class=\"row\">\
-<button type=\"submit\" class=\"primary\" name=\"decision\" value=\"accept\">Accept</button>\
-<button type=\"submit\" name=\"decision\" value=\"cancel\">Cancel</button></div></form>",
-        app = esc(app_name),
-        cid = esc(client_id),
-        tenant = esc(super::SANDBOX_TENANT_NAME),
-        admin = esc(admin.name),
-        upn = esc(admin.username),
-        txn = esc(txn),
-    );
-    page(StatusCode::OK, "Permissions requested", &body, None)
+    let body = html! {
+        h1 { "Permissions requested" }
+        p {
+            strong { (app_name) } " " span.muted { "(" code { (client_id) } ")" }
+            " wants these permissions in " strong { (super::SANDBOX_TENANT_NAME) } ":"
+        }
+        ul {
+            @if roles.is_empty() {
+                li { "Sign in and read user profile (delegated)" }
+            }
+            @for r in roles {
+                li { code { (r) } " (Application)" }
+            }
+        }
+        p {
+            "Signed in as " strong { (admin.name) } " (" (admin.username) "), Global Administrator. "
+            "Accepting consents on behalf of your whole organisation."
+        }
+        form method="post" action="/sandbox/consent" {
+            input type="hidden" name="txn" value=(txn);
+            div.row {
+                button type="submit" class="primary" name="decision" value="accept" { "Accept" }
+                button type="submit" name="decision" value="cancel" { "Cancel" }
+            }
+        }
+    };
+    page(StatusCode::OK, "Permissions requested", body, None)
 }
 
 /// `response_mode=form_post`: a form that posts itself to the redirect URI.
 pub(crate) fn form_post(action: &str, fields: &[(String, String)]) -> Response {
-    let inputs: String = fields
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                esc(k),
-                esc(v)
-            )
-        })
-        .collect();
-    let body = format!(
-        "<h1>Working…</h1><p>Returning to the app at <code>{a}</code>.</p><form method=\"POST\" name=\"hiddenform\" action=\"{a}\">{inputs}\
-<noscript><p>Script is disabled. Click Submit to continue.</p><input type=\"submit\" value=\"Submit\"></noscript></form>",
-        a = esc(action)
-    );
+    let body = html! {
+        h1 { "Working…" }
+        p { "Returning to the app at " code { (action) } "." }
+        form method="POST" name="hiddenform" action=(action) {
+            @for (k, v) in fields {
+                input type="hidden" name=(k) value=(v);
+            }
+            noscript {
+                p { "Script is disabled. Click Submit to continue." }
+                input type="submit" value="Submit";
+            }
+        }
+    };
     page(
         StatusCode::OK,
         "Working…",
-        &body,
+        body,
         Some("document.forms[0].submit();"),
     )
 }
@@ -162,24 +164,28 @@ pub(crate) fn form_post(action: &str, fields: &[(String, String)]) -> Response {
 /// An error Entra shows instead of redirecting (AADSTS50011, 700016, 90002…).
 pub(crate) fn error(e: &super::errors::AadError) -> Response {
     let t = super::errors::Trace::new();
-    let body = format!(
-        "<h1>Sign in</h1><div class=\"err\"><p><strong>Sorry, but we’re having trouble signing you in.</strong></p><p>{}</p></div>\
-<h2>Troubleshooting details</h2><table><tr><th>Request Id</th><td><code>{}</code></td></tr><tr><th>Correlation Id</th><td><code>{}</code></td></tr>\
-<tr><th>Timestamp</th><td>{}</td></tr><tr><th>Message</th><td>{}</td></tr></table>\
-<p class=\"muted\">This is the sandbox's copy of Entra's error page. The same error from Microsoft carries the same AADSTS code.</p>",
-        esc(&e.headline()),
-        esc(&t.trace_id),
-        esc(&t.correlation_id),
-        esc(&t.timestamp),
-        esc(&e.headline()),
-    );
-    page(StatusCode::BAD_REQUEST, "Sign in error", &body, None)
+    let headline = e.headline();
+    let body = html! {
+        h1 { "Sign in" }
+        div.err {
+            p { strong { "Sorry, but we’re having trouble signing you in." } }
+            p { (headline) }
+        }
+        h2 { "Troubleshooting details" }
+        table {
+            tr { th { "Request Id" } td { code { (t.trace_id) } } }
+            tr { th { "Correlation Id" } td { code { (t.correlation_id) } } }
+            tr { th { "Timestamp" } td { (t.timestamp) } }
+            tr { th { "Message" } td { (headline) } }
+        }
+        p.muted { "This is the sandbox's copy of Entra's error page. The same error from Microsoft carries the same AADSTS code." }
+    };
+    page(StatusCode::BAD_REQUEST, "Sign in error", body, None)
 }
 
 /// A plain message page.
 pub(crate) fn message(status: StatusCode, title: &str, text: &str) -> Response {
-    let body = format!("<h1>{}</h1><p>{}</p>", esc(title), esc(text));
-    page(status, title, &body, None)
+    page(status, title, html! { h1 { (title) } p { (text) } }, None)
 }
 
 /// What the portal page shows.
@@ -200,117 +206,147 @@ pub(crate) struct PortalApp {
 /// Authentication, Certificates & secrets and API permissions blades on one page.
 pub(crate) fn portal(base: &str, apps: &[PortalApp], users: &[super::DemoUser]) -> Response {
     let tid = super::SANDBOX_TENANT_ID;
-    let mut s = format!(
-        "<h1>{tenant}</h1><table><tr><th>Directory (tenant) ID</th><td><span class=\"copy\">{tid}</span></td></tr>\
-<tr><th>Primary domain</th><td><code>{domain}</code></td></tr>\
-<tr><th>Login host override (profile <code>authority</code>)</th><td><span class=\"copy\">{base}</span></td></tr></table>\
-<p class=\"muted\">Point a profile at the sandbox by setting <code>\"authority\": \"{base}\"</code> with the tenant and client IDs below. Remove the override before using the profile with a real tenant.</p>",
-        tenant = esc(super::SANDBOX_TENANT_NAME),
-        domain = esc(super::SANDBOX_TENANT_DOMAIN),
-        base = esc(base),
-    );
-    for a in apps {
-        s.push_str(&format!(
-            "<h2>App registration: {name}</h2><table><tr><th>Application (client) ID</th><td><span class=\"copy\">{cid}</span></td></tr>\
-<tr><th>Object ID</th><td><code>{oid}</code></td></tr><tr><th>Directory (tenant) ID</th><td><span class=\"copy\">{tid}</span></td></tr>\
-<tr><th>Client type</th><td>{kind}</td></tr><tr><th>ID tokens (implicit grant and hybrid flows)</th><td>{idt}</td></tr></table>",
-            name = esc(&a.name),
-            cid = esc(&a.client_id),
-            oid = esc(&a.object_id),
-            kind = if a.public_client {
-                "Public client (Mobile and desktop applications)"
-            } else {
-                "Confidential (Web)"
-            },
-            idt = if a.id_tokens { "Enabled" } else { "Not enabled" },
-        ));
-        s.push_str("<h3>Authentication · Redirect URIs</h3><ul>");
-        for u in &a.redirect_uris {
-            s.push_str(&format!("<li><code>{}</code></li>", esc(u)));
+    let body = html! {
+        h1 { (super::SANDBOX_TENANT_NAME) }
+        table {
+            tr { th { "Directory (tenant) ID" } td { span.copy { (tid) } } }
+            tr { th { "Primary domain" } td { code { (super::SANDBOX_TENANT_DOMAIN) } } }
+            tr { th { "Login host override (profile " code { "authority" } ")" } td { span.copy { (base) } } }
         }
-        if a.redirect_uris.is_empty() {
-            s.push_str("<li class=\"muted\">none</li>");
+        p.muted {
+            "Point a profile at the sandbox by setting " code { "\"authority\": \"" (base) "\"" }
+            " with the tenant and client IDs below. Remove the override before using the profile with a real tenant."
         }
-        s.push_str("</ul><p class=\"muted\">As in Entra, the port of a <code>http://localhost</code> redirect URI is ignored; the path must match exactly.</p>");
-        if !a.public_client {
-            s.push_str("<h3>Certificates &amp; secrets · Client secrets</h3><table><tr><th>Description</th><th>Expires</th><th>Value</th><th>Secret ID</th></tr>");
-            for (desc, expires, value, id) in &a.secrets {
-                s.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td><span class=\"copy\">{}</span></td><td><code>{}</code></td></tr>",
-                    esc(desc),
-                    esc(expires),
-                    esc(value),
-                    esc(id)
-                ));
-            }
-            s.push_str("</table><p><strong>Paste the Value, not the Secret ID.</strong> The Secret ID is a GUID that names the secret; Entra refuses it as a secret (AADSTS7000215). Real Entra shows the Value only once, right after you create it.</p>");
-            s.push_str("<h3>Certificates &amp; secrets · Certificates</h3>");
-            if a.certificates.is_empty() {
-                s.push_str("<p class=\"muted\">No certificate uploaded. The desktop app (or <code>IdpState::register_certificate</code>) uploads one.</p>");
-            } else {
-                s.push_str(
-                    "<table><tr><th>Thumbprint (SHA-1)</th><th>Subject</th><th>Expires</th></tr>",
-                );
-                for (thumb, subject, expires) in &a.certificates {
-                    s.push_str(&format!(
-                        "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                        esc(thumb),
-                        esc(subject),
-                        esc(expires)
-                    ));
+        @for a in apps { (portal_app(a, tid)) }
+        h2 { "Demo users" }
+        table {
+            tr { th { "User" } th { "Sign-in" } th { "Role" } }
+            @for u in users {
+                tr {
+                    td { (u.name) br; code { (u.username) } }
+                    td { @if u.mfa { "password + MFA" } @else { "password only" } }
+                    td { (u.role) }
                 }
-                s.push_str("</table>");
             }
-            s.push_str("<h3>API permissions (Microsoft Graph, Application)</h3><table><tr><th>Permission</th><th>Status</th></tr>");
-            for r in &a.required_roles {
-                let granted = a.granted_roles.contains(r);
-                s.push_str(&format!(
-                    "<tr><td><code>{}</code></td><td>{}</td></tr>",
-                    esc(r),
-                    if granted {
-                        format!("Granted for {}", esc(super::SANDBOX_TENANT_NAME))
-                    } else {
-                        "Not granted — use the admin-consent link (step 4)".into()
+        }
+        h2 { "Endpoints" }
+        table {
+            tr { th { "OpenID Connect metadata" } td { code { (base) "/" (tid) "/v2.0/.well-known/openid-configuration" } } }
+            tr { th { "Authorize" } td { code { (base) "/" (tid) "/oauth2/v2.0/authorize" } } }
+            tr { th { "Token" } td { code { (base) "/" (tid) "/oauth2/v2.0/token" } } }
+            tr { th { "Admin consent" } td { code { (base) "/" (tid) "/v2.0/adminconsent" } } }
+        }
+    };
+    page(StatusCode::OK, "Sandbox portal", body, None)
+}
+
+/// One app registration on the portal page.
+fn portal_app(a: &PortalApp, tid: &str) -> Markup {
+    html! {
+        h2 { "App registration: " (a.name) }
+        table {
+            tr { th { "Application (client) ID" } td { span.copy { (a.client_id) } } }
+            tr { th { "Object ID" } td { code { (a.object_id) } } }
+            tr { th { "Directory (tenant) ID" } td { span.copy { (tid) } } }
+            tr {
+                th { "Client type" }
+                td { @if a.public_client { "Public client (Mobile and desktop applications)" } @else { "Confidential (Web)" } }
+            }
+            tr {
+                th { "ID tokens (implicit grant and hybrid flows)" }
+                td { @if a.id_tokens { "Enabled" } @else { "Not enabled" } }
+            }
+        }
+        h3 { "Authentication · Redirect URIs" }
+        ul {
+            @for u in &a.redirect_uris { li { code { (u) } } }
+            @if a.redirect_uris.is_empty() { li.muted { "none" } }
+        }
+        p.muted { "As in Entra, the port of a " code { "http://localhost" } " redirect URI is ignored; the path must match exactly." }
+        @if !a.public_client {
+            h3 { "Certificates & secrets · Client secrets" }
+            table {
+                tr { th { "Description" } th { "Expires" } th { "Value" } th { "Secret ID" } }
+                @for (desc, expires, value, id) in &a.secrets {
+                    tr { td { (desc) } td { (expires) } td { span.copy { (value) } } td { code { (id) } } }
+                }
+            }
+            p {
+                strong { "Paste the Value, not the Secret ID." }
+                " The Secret ID is a GUID that names the secret; Entra refuses it as a secret (AADSTS7000215). Real Entra shows the Value only once, right after you create it."
+            }
+            h3 { "Certificates & secrets · Certificates" }
+            @if a.certificates.is_empty() {
+                p.muted { "No certificate uploaded. The desktop app (or " code { "IdpState::register_certificate" } ") uploads one." }
+            } @else {
+                table {
+                    tr { th { "Thumbprint (SHA-1)" } th { "Subject" } th { "Expires" } }
+                    @for (thumb, subject, expires) in &a.certificates {
+                        tr { td { code { (thumb) } } td { (subject) } td { (expires) } }
                     }
-                ));
+                }
             }
-            s.push_str("</table>");
+            h3 { "API permissions (Microsoft Graph, Application)" }
+            table {
+                tr { th { "Permission" } th { "Status" } }
+                @for r in &a.required_roles {
+                    tr {
+                        td { code { (r) } }
+                        td {
+                            @if a.granted_roles.contains(r) {
+                                "Granted for " (super::SANDBOX_TENANT_NAME)
+                            } @else {
+                                "Not granted — use the admin-consent link (step 4)"
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
-    s.push_str("<h2>Demo users</h2><table><tr><th>User</th><th>Sign-in</th><th>Role</th></tr>");
-    for u in users {
-        s.push_str(&format!(
-            "<tr><td>{}<br><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-            esc(u.name),
-            esc(u.username),
-            if u.mfa {
-                "password + MFA"
-            } else {
-                "password only"
-            },
-            esc(u.role)
-        ));
-    }
-    s.push_str("</table>");
-    s.push_str(&format!(
-        "<h2>Endpoints</h2><table><tr><th>OpenID Connect metadata</th><td><code>{b}/{tid}/v2.0/.well-known/openid-configuration</code></td></tr>\
-<tr><th>Authorize</th><td><code>{b}/{tid}/oauth2/v2.0/authorize</code></td></tr><tr><th>Token</th><td><code>{b}/{tid}/oauth2/v2.0/token</code></td></tr>\
-<tr><th>Admin consent</th><td><code>{b}/{tid}/v2.0/adminconsent</code></td></tr></table>",
-        b = esc(base)
-    ));
-    page(StatusCode::OK, "Sandbox portal", &s, None)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::esc;
+    use super::*;
 
-    #[test]
-    fn every_markup_character_is_escaped() {
-        assert_eq!(
-            esc(r#"<a href="x" onclick='y'>&</a>"#),
-            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
-        );
-        assert_eq!(esc("plain café"), "plain café");
+    async fn html(res: Response) -> String {
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    const HOSTILE: &str = r#"<a href="x" onclick='y'>&</a>"#;
+    // maud leaves `'` as is: every attribute it writes is double-quoted.
+    const ESCAPED: &str = "&lt;a href=&quot;x&quot; onclick='y'&gt;&amp;&lt;/a&gt;";
+
+    #[tokio::test]
+    async fn every_value_is_escaped_in_text_and_attributes() {
+        let page = html(message(StatusCode::BAD_REQUEST, HOSTILE, HOSTILE)).await;
+        assert!(page.contains(&format!("<title>SANDBOX · {ESCAPED}</title>")));
+        assert!(page.contains(&format!("<h1>{ESCAPED}</h1><p>{ESCAPED}</p>")));
+        let fields = [("state".to_string(), HOSTILE.to_string())];
+        let page = html(form_post(HOSTILE, &fields)).await;
+        assert!(page.contains(&format!("action=\"{ESCAPED}\"")));
+        assert!(page.contains(&format!("name=\"state\" value=\"{ESCAPED}\"")));
+        assert!(!page.contains("<a href"), "{page}");
+    }
+
+    #[tokio::test]
+    async fn every_page_has_the_banner_and_only_the_form_post_page_a_script() {
+        let banner =
+            "<div class=\"banner\" role=\"banner\">SANDBOX — practice tenant, not Microsoft";
+        let page = html(message(StatusCode::OK, "t", "x")).await;
+        assert!(page.contains(banner) && !page.contains("<script"));
+        let res = form_post("http://localhost/cb", &[]);
+        let csp = res.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(csp.contains("script-src 'unsafe-inline'"));
+        let page = html(res).await;
+        assert!(page.contains(banner));
+        assert!(page.contains("<script>document.forms[0].submit();</script></body></html>"));
     }
 }

@@ -18,10 +18,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
+use subtle::ConstantTimeEq as _;
 
 use super::errors::{self, AadError};
 use super::flows::{id_token_claims, pairwise_sub, resource_scopes};
-use super::keys::{jwt_header, s256, same_secret};
+use super::keys::{jwt_header, s256};
 use super::{
     App, DEMO_USERS, GRAPH_RESOURCE, IdpState, PENDING_TTL, Params, SANDBOX_CLIENT_ID,
     SANDBOX_SP_OBJECT_ID, SANDBOX_TENANT_DOMAIN, SANDBOX_TENANT_ID, SANDBOX_TENANT_NAME, Segment,
@@ -148,7 +149,7 @@ fn authenticate(
             let hit = app
                 .secrets
                 .iter()
-                .find(|x| same_secret(x.value.expose().as_bytes(), given.as_bytes()));
+                .find(|x| bool::from(x.value.expose().as_bytes().ct_eq(given.as_bytes())));
             match hit {
                 None => Err(errors::invalid_secret(&app.client_id)),
                 Some(x) if x.expires < chrono::Utc::now() => {
@@ -330,7 +331,7 @@ fn code_grant(s: &IdpState, client_id: &str, auth: Auth, f: &Params) -> Result<V
     let verifier = f
         .get("code_verifier")
         .ok_or_else(|| errors::missing("code_verifier"))?;
-    if !same_secret(s256(verifier).as_bytes(), issued.challenge.as_bytes()) {
+    if !bool::from(s256(verifier).as_bytes().ct_eq(issued.challenge.as_bytes())) {
         return Err(errors::invalid_grant(
             501481,
             "The Code_Verifier does not match the code_challenge supplied in the authorization request.",

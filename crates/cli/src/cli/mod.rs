@@ -432,9 +432,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
         } => {
             let p = load(&profile)?;
             let plan = plan(&p);
-            let mut issues = crate::validation::Issues::default();
-            let b = crate::steps::basics::check(&p, &mut issues);
-            let Some(app) = b.client_id else {
+            let Some(app) = &plan.basics.client_id else {
                 let msg = plan
                     .issues
                     .iter()
@@ -443,7 +441,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
                     .unwrap_or_else(|| "client_id is not valid".into());
                 return Err(msg);
             };
-            let script = crate::steps::csp::script(&app, p.cloud, flavor.into());
+            let script = crate::steps::csp::script(app, p.cloud, flavor.into());
             match output {
                 Some(path) => {
                     crate::profile::write_atomic(&path, to_ps1(&script).as_bytes())

@@ -47,7 +47,7 @@ use crate::plan::plan;
 use crate::profile::{CredentialKind, Profile};
 use crate::steps::basics;
 use crate::steps::redirects::WIZARD_REDIRECT_URI;
-use crate::validation::{Issues, Severity};
+use crate::validation::Severity;
 
 /// Longest secret lifetime Entra accepts (how-to-add-credentials.md: 24 months).
 pub const SECRET_MAX_MONTHS: u32 = 24;
@@ -314,8 +314,6 @@ fn desired(profile: &Profile, options: &ApplyOptions) -> Result<Desired, ApplyEr
             "name: the registration is found or created by name; give the profile a name.".into(),
         ));
     }
-    let mut issues = Issues::default();
-    let b = basics::check(profile, &mut issues);
     let mut redirects: Vec<String> = plan.redirect_uris.iter().map(|r| r.uri.clone()).collect();
     if profile.verified.is_some() {
         // Onboarding is done (an SSO test passed): the loopback URI is not added again;
@@ -334,7 +332,7 @@ fn desired(profile: &Profile, options: &ApplyOptions) -> Result<Desired, ApplyEr
         remove,
         prune: options.prune_redirect_uris,
         perms: permissions::required(profile),
-        client_id: b.client_id.map(|c| c.as_str().to_string()),
+        client_id: plan.basics.client_id.map(|c| c.as_str().to_string()),
     })
 }
 

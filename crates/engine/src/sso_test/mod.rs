@@ -44,7 +44,6 @@ use crate::profile::{Profile, SignInScope};
 use crate::steps::basics::{self, TenantRef};
 use crate::steps::consent::tenant_segment;
 use crate::target::{Endpoint, Target, TenantSegment};
-use crate::validation::Issues;
 use oidc::{Expected, IdClaims, IssuerRule, Jwks, OidcError};
 use token::TokenError;
 
@@ -195,15 +194,9 @@ struct TestTarget {
 }
 
 fn resolve(p: &Profile) -> Result<TestTarget, SsoTestError> {
-    let mut issues = Issues::default();
-    let b = basics::check(p, &mut issues);
-    let bad: Vec<String> = issues
-        .0
-        .iter()
-        .filter(|i| i.severity == crate::validation::Severity::Error)
-        .filter(|i| matches!(i.field.as_str(), "tenant_id" | "client_id" | "authority"))
-        .map(|i| format!("{}: {}", i.field, i.message))
-        .collect();
+    // Step 1 is checked here once; the test passes what it resolved down.
+    let b = basics::resolve(p);
+    let bad = b.errors_on(&["tenant_id", "client_id", "authority"]);
     if !bad.is_empty() {
         return Err(SsoTestError::Profile(bad.join(" ")));
     }

@@ -171,6 +171,7 @@ def main(argv):
     long_ones.sort(reverse=True)
     for length, path, first, name, is_test in long_ones:
         print(f"{length:5} {path}:{first} {name}{' (test)' if is_test else ''}")
+    sys.stdout.flush()
     failing = [f for f in long_ones if not f[4]]
     if failing:
         print(

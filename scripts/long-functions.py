@@ -17,6 +17,14 @@ import os
 import re
 import sys
 
+# Functions over the limit that another change is rewriting; listed, not failed. An entry
+# whose function is gone or short enough fails the check until it is removed here.
+PENDING = {
+    ("crates/engine/src/handover.rs", "handover_html"): "the handover report moves to a template",
+    ("crates/engine/src/sso_test/mod.rs", "after_callback"): "code redemption and client "
+    "credentials move to the oauth2 crate",
+}
+
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -163,24 +171,46 @@ def main(argv):
             paths.append(a)
     paths = paths or ["crates", "src-tauri"]
     long_ones = []
+    all_functions = set()
     for path in rust_files(paths):
         for name, first, last, is_test in functions(path):
             length = last - first + 1
+            key = (os.path.normpath(path), name)
+            if length > limit and not is_test:
+                all_functions.add(key)
             if length > limit and (show_all or not is_test):
                 long_ones.append((length, path, first, name, is_test))
     long_ones.sort(reverse=True)
+    failing = []
     for length, path, first, name, is_test in long_ones:
-        print(f"{length:5} {path}:{first} {name}{' (test)' if is_test else ''}")
+        why = PENDING.get((os.path.normpath(path), name))
+        note = " (test)" if is_test else f" (pending: {why})" if why else ""
+        print(f"{length:5} {path}:{first} {name}{note}")
+        if not is_test and not why:
+            failing.append(name)
+    stale = [
+        f"{path} {name}"
+        for (path, name) in PENDING
+        if any(os.path.normpath(p).startswith(os.path.normpath(path)) or
+               os.path.normpath(path).startswith(os.path.normpath(p)) for p in paths)
+        and (path, name) not in all_functions
+    ]
     sys.stdout.flush()
-    failing = [f for f in long_ones if not f[4]]
+    if stale:
+        print(
+            "No longer over the limit (remove from PENDING in scripts/long-functions.py): "
+            + ", ".join(stale),
+            file=sys.stderr,
+        )
     if failing:
         print(
             f"{len(failing)} function(s) over {limit} lines: split each by what it does "
             "(one function per check group, resource or phase).",
             file=sys.stderr,
         )
+    if failing or stale:
         return 1
-    print(f"No function over {limit} lines (tests exempt).")
+    print(f"No function over {limit} lines (tests exempt, {len(PENDING)} pending).")
     return 0
 
 

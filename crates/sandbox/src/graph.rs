@@ -1102,7 +1102,8 @@ fn permission_grants(t: &mut Tenant, r: Request) -> Response {
     }
 }
 
-/// `/policies` and `/identity`: app management policies, Conditional Access, security defaults.
+/// `/policies` and `/identity`: app management policies, Conditional Access, security
+/// defaults.
 fn policies(t: &mut Tenant, r: Request) -> Response {
     let Request { method, segs, .. } = r;
     match (method, segs) {
@@ -1142,7 +1143,8 @@ fn policies(t: &mut Tenant, r: Request) -> Response {
     }
 }
 
-/// The directory: `/users`, `/groups` (and their transitive members), `/subscribedSkus`.
+/// The directory: `/users`, `/groups` (and their transitive members),
+/// `/subscribedSkus`.
 fn directory(t: &mut Tenant, r: Request) -> Response {
     let Request {
         method,
@@ -1186,8 +1188,9 @@ fn directory(t: &mut Tenant, r: Request) -> Response {
     }
 }
 
-/// Updates an application: `web` merged, `keyCredentials` replaced whole (each needs its `key`), `id`/`appId` read-only.
-/// https://learn.microsoft.com/graph/api/application-update?view=graph-rest-1.0
+/// Updates an application: `web` merged, `keyCredentials` replaced whole (each needs its
+/// `key`), `id`/`appId` read-only.
+/// <https://learn.microsoft.com/graph/api/application-update?view=graph-rest-1.0>
 fn update_application(t: &mut Tenant, id: &str, body: Value) -> Response {
     let Some(a) = t.applications.iter_mut().find(|a| a["id"] == id) else {
         return not_found(id);
@@ -1234,8 +1237,9 @@ fn update_application(t: &mut Tenant, id: &str, body: Value) -> Response {
     no_content()
 }
 
-/// Adds a client secret, unless the tenant's or the app's management policy refuses it (checked by the double's own policy reader).
-/// https://learn.microsoft.com/graph/api/application-addpassword?view=graph-rest-1.0
+/// Adds a client secret, unless the tenant's or the app's management policy refuses it
+/// (checked by the double's own policy reader).
+/// <https://learn.microsoft.com/graph/api/application-addpassword?view=graph-rest-1.0>
 fn add_password(t: &mut Tenant, id: &str, body: Value) -> Response {
     let Some(idx) = t.applications.iter().position(|a| a["id"] == id) else {
         return not_found(id);
@@ -1308,8 +1312,9 @@ fn add_password(t: &mut Tenant, id: &str, body: Value) -> Response {
     ok(200, out)
 }
 
-/// Creates the service principal of an application (after the replication misses a fault asks for).
-/// https://learn.microsoft.com/graph/api/serviceprincipal-post-serviceprincipals?view=graph-rest-1.0
+/// Creates the service principal of an application (after the replication misses a fault
+/// asks for).
+/// <https://learn.microsoft.com/graph/api/serviceprincipal-post-serviceprincipals?view=graph-rest-1.0>
 fn create_service_principal(t: &mut Tenant, body: Value) -> Response {
     let Some(app_id) = body["appId"].as_str().map(str::to_string) else {
         return error(400, "Request_BadRequest", "Property 'appId' is required.");
@@ -1364,7 +1369,7 @@ fn create_service_principal(t: &mut Tenant, body: Value) -> Response {
 }
 
 /// Grants an application permission: an app role of resource `id` assigned to a principal.
-/// https://learn.microsoft.com/graph/api/serviceprincipal-post-approleassignedto?view=graph-rest-1.0
+/// <https://learn.microsoft.com/graph/api/serviceprincipal-post-approleassignedto?view=graph-rest-1.0>
 fn assign_app_role(t: &mut Tenant, id: &str, body: Value) -> Response {
     if t.faults.deny_consent {
         return error(
@@ -1422,7 +1427,7 @@ fn assign_app_role(t: &mut Tenant, id: &str, body: Value) -> Response {
 }
 
 /// Grants delegated permissions (admin consent for all principals, or for one).
-/// https://learn.microsoft.com/graph/api/oauth2permissiongrant-post-oauth2permissiongrants?view=graph-rest-1.0
+/// <https://learn.microsoft.com/graph/api/oauth2permissiongrant-post-oauth2permissiongrants?view=graph-rest-1.0>
 fn create_grant(t: &mut Tenant, body: Value) -> Response {
     if t.faults.deny_consent {
         return error(
@@ -1470,8 +1475,9 @@ fn create_grant(t: &mut Tenant, body: Value) -> Response {
     ok(201, g)
 }
 
-/// Users, paged; `signInActivity` needs AuditLog.Read.All and a premium tenant, as in Graph.
-/// https://learn.microsoft.com/graph/api/user-list?view=graph-rest-1.0
+/// Users, paged; `signInActivity` needs AuditLog.Read.All and a premium tenant, as in
+/// Graph.
+/// <https://learn.microsoft.com/graph/api/user-list?view=graph-rest-1.0>
 fn list_users(t: &Tenant, query: &str) -> Response {
     let select = selected(query);
     if let Some(r) = denied(t, USER_READ) {
@@ -1514,8 +1520,9 @@ fn list_users(t: &Tenant, query: &str) -> Response {
     )
 }
 
-/// A group's members, nested groups included, paged (the expansion is cached per group).
-/// https://learn.microsoft.com/graph/api/group-list-transitivemembers?view=graph-rest-1.0
+/// A group's members, nested groups included, paged (the expansion is cached per
+/// group).
+/// <https://learn.microsoft.com/graph/api/group-list-transitivemembers?view=graph-rest-1.0>
 fn transitive_members(t: &mut Tenant, id: &str, query: &str) -> Response {
     if let Some(r) = denied(t, GROUP_READ) {
         return r;
@@ -1586,7 +1593,7 @@ fn transitive_members(t: &mut Tenant, id: &str, query: &str) -> Response {
 }
 
 /// The tenant's licences, with how many users hold each.
-/// https://learn.microsoft.com/graph/api/subscribedsku-list?view=graph-rest-1.0
+/// <https://learn.microsoft.com/graph/api/subscribedsku-list?view=graph-rest-1.0>
 fn subscribed_skus(t: &Tenant) -> Response {
     if let Some(r) = denied(
         t,

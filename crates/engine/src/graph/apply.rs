@@ -1156,10 +1156,7 @@ async fn valid_key_credentials(
     now: DateTime<Utc>,
 ) -> Result<Vec<Value>, ()> {
     let mut keep: Vec<Value> = Vec::new();
-    if !app["keyCredentials"]
-        .as_array()
-        .is_some_and(|k| !k.is_empty())
-    {
+    if app["keyCredentials"].as_array().is_none_or(Vec::is_empty) {
         return Ok(keep);
     }
     let id = app["id"].as_str().unwrap_or_default();

@@ -1130,8 +1130,8 @@ impl<'a> Run<'a> {
         self.read_users(client, first, &rules, tally, read).await
     }
 
-    /// 1. Groups: each reference resolved and its transitive members read. `None` when a
-    /// missing permission stopped the tenant (the finding is recorded).
+    /// Groups (first): each reference resolved and its transitive members read. `None`
+    /// when a missing permission stopped the tenant (the finding is recorded).
     async fn read_groups(
         &mut self,
         client: &GraphClient,
@@ -1182,8 +1182,8 @@ impl<'a> Run<'a> {
         Ok(Some(groups))
     }
 
-    /// 2. Licences (only when licences decide who is active): the tenant's SKUs, and which
-    /// of them the "licences that make a user active" name. Returns their skuIds.
+    /// Licences (second, only when licences decide who is active): the tenant's SKUs,
+    /// and which of them the "licences that make a user active" name. Returns their skuIds.
     async fn read_licences(
         &mut self,
         client: &GraphClient,
@@ -1254,8 +1254,9 @@ impl<'a> Run<'a> {
         Ok(active_skus)
     }
 
-    /// 3a. The first users request. With the last-sign-in mapping on, one user is probed
-    /// first: a refusal of `signInActivity` is a finding and the read goes on without it.
+    /// Users (third): the first request. With the last-sign-in mapping on, one user is
+    /// probed first: a refusal of `signInActivity` is a finding and the read goes on
+    /// without it.
     /// `None` when the users themselves cannot be read (the finding is recorded).
     async fn first_users_page(
         &mut self,
@@ -1312,7 +1313,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// 3b. The users, page by page from `first`: each classified and counted, then dropped.
+    /// Users (third), page by page from `first`: each classified and counted, then dropped.
     async fn read_users(
         &mut self,
         client: &GraphClient,

@@ -72,7 +72,7 @@ pub(crate) async fn authorize(
     let p = Params::query(q);
     let client = match registered_client(&s, &tenant, &p) {
         Ok(c) => c,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let state = p.get("state");
 
@@ -143,25 +143,25 @@ fn registered_client<'p>(
     s: &IdpState,
     tenant: &str,
     p: &'p Params,
-) -> Result<Client<'p>, Response> {
+) -> Result<Client<'p>, Box<Response>> {
     if segment(tenant).is_none() {
-        return Err(pages::error(&errors::tenant_not_found(tenant)));
+        return Err(Box::new(pages::error(&errors::tenant_not_found(tenant))));
     }
     let Some(client_id) = p.get("client_id") else {
-        return Err(pages::error(&errors::missing("client_id")));
+        return Err(Box::new(pages::error(&errors::missing("client_id"))));
     };
     let Some(redirect_uri) = p.get("redirect_uri") else {
-        return Err(pages::error(&errors::missing("redirect_uri")));
+        return Err(Box::new(pages::error(&errors::missing("redirect_uri"))));
     };
     let d = s.data();
     let Some(app) = d.app(client_id) else {
-        return Err(pages::error(&errors::app_not_found(client_id)));
+        return Err(Box::new(pages::error(&errors::app_not_found(client_id))));
     };
     if !app.redirect_registered(redirect_uri) {
-        return Err(pages::error(&errors::redirect_mismatch(
+        return Err(Box::new(pages::error(&errors::redirect_mismatch(
             redirect_uri,
             client_id,
-        )));
+        ))));
     }
     Ok(Client {
         client_id,

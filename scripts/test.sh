@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what is missing and runs every check and test:
-#   formatting, the crates' dependency directions, clippy (-D warnings), UI type check +
-#   lint + unit tests + build, the tests of every crate and the app (real Secret Service
-#   through gnome-keyring under dbus-run-session),
+#   formatting, the crates' dependency directions, function length, clippy (-D warnings),
+#   UI type check + lint + unit tests + build, the tests of every crate and the app (real
+#   Secret Service through gnome-keyring under dbus-run-session),
 #   the real OpenID provider peer, the TypeScript bindings check, and the end-to-end test
 #   that drives the real app window under Xvfb through tauri-driver + WebKitWebDriver.
 . "$(dirname "$0")/lib.sh"
 
-install_apt "${APT_RUN[@]}" "${APT_TEST[@]}"
+install_apt "${APT_RUN[@]}" "${APT_TEST[@]}" python3
 ensure_rust
 ensure_node
 if ! command -v tauri-driver >/dev/null 2>&1; then
@@ -30,6 +30,9 @@ cargo fmt --all -- --check
 
 say "Crate directions (core pure; engine without sandbox; sandbox without engine)"
 "$ROOT/scripts/check-crates.sh"
+
+say "No function over 150 lines (tests exempt)"
+python3 "$ROOT/scripts/long-functions.py"
 
 say "UI: type check, lint, unit tests, build"
 npm --prefix ui run check --silent

@@ -48,6 +48,11 @@ pub struct Plan {
     pub settings_sheet: Vec<SettingRow>,
     /// Every error, warning and note, in step order.
     pub issues: Vec<Issue>,
+    /// Step 1 resolved (tenant, client, target): a flow that plans passes this down
+    /// instead of checking step 1 again. Not sent to the UI.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub basics: basics::Basics,
 }
 
 impl Plan {
@@ -84,5 +89,6 @@ pub fn plan(profile: &Profile) -> Plan {
         csp_scripts,
         settings_sheet,
         issues,
+        basics: b,
     }
 }

@@ -371,194 +371,32 @@ pub fn import_bundle(
     store: &ProfileStore,
     text: &str,
     replace: &Replace,
-    mut open_keychain: impl FnMut() -> Result<Keychain, KeychainError>,
+    open_keychain: impl FnMut() -> Result<Keychain, KeychainError>,
 ) -> Result<ImportSummary, TransferError> {
     let list = entries(text)?;
-    let mut sum = ImportSummary::default();
-    let mut keychain: Option<Keychain> = None;
-    let mut seen_ids: HashSet<String> = HashSet::new();
+    let mut run = Import {
+        store,
+        replace,
+        open_keychain,
+        keychain: None,
+        seen_ids: HashSet::new(),
+        sum: ImportSummary::default(),
+    };
     for (i, value) in list.into_iter().enumerate() {
-        let position = i + 1;
         let name_in_file = value
             .get("name")
             .and_then(Value::as_str)
             .map(str::to_string);
-        let reject = |sum: &mut ImportSummary, code: &str, reason: String| {
-            sum.rejected.push(RejectedProfile {
-                position,
-                name: name_in_file.clone(),
-                code: code.into(),
-                reason,
-            })
-        };
-        if !value.is_object() {
-            reject(
-                &mut sum,
-                "profile.parse",
-                "this entry is not a profile (not a JSON object)".into(),
-            );
-            continue;
-        }
-        let mut p = match Profile::from_json(&value.to_string()) {
-            Ok(p) => p,
-            Err(e) => {
-                reject(&mut sum, e.code(), e.to_string());
-                continue;
-            }
-        };
-        // A hint longer than three characters could be a pasted secret: refuse it rather
-        // than store it (export never writes one).
-        if p.credential
-            .secret_hint
-            .as_ref()
-            .is_some_and(|h| h.chars().count() > 3)
-        {
-            reject(
-                &mut sum,
-                "transfer.secret_in_profile",
-                "its secret hint is longer than three characters and could be the secret itself; keep only the first three characters and import again".into(),
-            );
-            continue;
-        }
-        if !p.id.is_empty() && !is_canonical_uuid(&p.id) {
-            reject(
-                &mut sum,
-                "transfer.bad_id",
-                format!(
-                    "its id {:?} is not a canonical UUID (lower-case hex in 8-4-4-4-12 groups, like 3f2b8c1e-0d4a-4b6e-9f10-2a3b4c5d6e7f); write it that way, or remove the \"id\" line to import it as a new customer",
-                    shown(&p.id)
-                ),
-            );
-            continue;
-        }
-        if let Err((field, value)) = check_tenants(&p) {
-            reject(
-                &mut sum,
-                "transfer.bad_tenant",
-                format!(
-                    "its {field} {:?} is not a tenant ID (a GUID like 72f988bf-86f1-41af-91ab-2d7cd011db47) or a domain (contoso.com); correct or remove it in the file and import again",
-                    shown(&value)
-                ),
-            );
-            continue;
-        }
-        clear_local_facts(&mut p);
-        if p.id.is_empty() {
-            match store.save_imported(&p) {
-                Ok(saved) => sum.imported.push(imported(&saved)),
-                Err(e) => reject(&mut sum, e.code(), e.to_string()),
-            }
-            continue;
-        }
-        if !seen_ids.insert(p.id.clone()) {
-            reject(
-                &mut sum,
-                "transfer.duplicate_id",
-                format!(
-                    "its id {} is used by an earlier profile in the same file; give one of them a new id (or remove its \"id\" line) and import again",
-                    p.id
-                ),
-            );
-            continue;
-        }
-        let existing = match store.load(&p.id) {
-            Ok(existing) => existing,
-            Err(ProfileError::NotFound(_)) => {
-                match store.save_imported(&p) {
-                    Ok(saved) => sum.imported.push(imported(&saved)),
-                    Err(e) => reject(&mut sum, e.code(), e.to_string()),
-                }
-                continue;
-            }
-            Err(e) => {
-                reject(
-                    &mut sum,
-                    e.code(),
-                    format!(
-                        "this computer has a profile with the same id that cannot be read ({e}); fix or delete that file, then import again"
-                    ),
-                );
-                continue;
-            }
-        };
-        // What the file can carry is compared with this computer's copy minus what an
-        // import clears anyway; equal means the file has nothing new for this customer.
-        let mut comparable = existing.clone();
-        clear_local_facts(&mut comparable);
-        if field_changes(&comparable, &p).is_empty() {
-            sum.skipped.push(SkippedProfile {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                reason: "this computer already has this customer with the same values".into(),
+        if let Err(r) = run.entry(value) {
+            run.sum.rejected.push(RejectedProfile {
+                position: i + 1,
+                name: name_in_file,
+                code: r.code,
+                reason: r.reason,
             });
-            continue;
-        }
-        let changes = field_changes(&existing, &p);
-        let identity = identity_changes(&existing, &p);
-        if !replace.allows(&p.id) {
-            sum.conflicts.push(ImportConflict {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                name_here: existing.name.clone(),
-                more_changes: changes.len().saturating_sub(MAX_LISTED_CHANGES),
-                changes: changes.into_iter().take(MAX_LISTED_CHANGES).collect(),
-                identity_changes: identity,
-                updated_here: existing.updated_at,
-                updated_in_file: p.updated_at,
-            });
-            continue;
-        }
-        if !identity.is_empty() {
-            // The old secret must never answer for another tenant, app or host: the entries
-            // go first, and without them gone the profile is not replaced.
-            let removed = match keychain.as_ref() {
-                Some(k) => k.delete_all(&p.id),
-                None => match open_keychain() {
-                    Ok(k) => keychain.insert(k).delete_all(&p.id),
-                    Err(e) => Err(e),
-                },
-            };
-            if let Err(e) = removed {
-                reject(
-                    &mut sum,
-                    e.code(),
-                    format!(
-                        "not replaced: its {} changed, so this customer's stored secret and certificate password must be deleted first, and the keychain refused: {e}",
-                        identity.join(", ")
-                    ),
-                );
-                continue;
-            }
-            sum.keychain_removed.push(KeychainRemoval {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                message: format!(
-                    "deleted the client secret and certificate password stored for {} (if there were any), because its {} changed; enter them again in step 3",
-                    display_name(&p.name),
-                    identity.join(", ")
-                ),
-                because: identity,
-            });
-        }
-        match store.save_imported(&p) {
-            Ok(saved) => {
-                let mut fields: Vec<String> = Vec::new();
-                for c in &changes {
-                    let top = top_field(&c.field).to_string();
-                    if !fields.contains(&top) {
-                        fields.push(top);
-                    }
-                }
-                sum.replaced.push(ReplacedProfile {
-                    id: saved.id.clone(),
-                    name: saved.name.clone(),
-                    credential_kind: saved.credential.kind,
-                    fields,
-                });
-            }
-            Err(e) => reject(&mut sum, e.code(), e.to_string()),
         }
     }
+    let mut sum = run.sum;
     sum.needs_credentials = sum
         .imported
         .iter()
@@ -569,6 +407,203 @@ pub fn import_bundle(
         .collect();
     sum.secrets_note = secrets_note(&sum.needs_credentials);
     Ok(sum)
+}
+
+/// Why one entry of the file was not imported.
+struct Rejection {
+    code: String,
+    reason: String,
+}
+
+impl Rejection {
+    fn new(code: &str, reason: impl Into<String>) -> Rejection {
+        Rejection {
+            code: code.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// One import: where profiles go, what may be replaced, the keychain (opened once, when
+/// first needed) and what happened so far.
+struct Import<'a, K> {
+    store: &'a ProfileStore,
+    replace: &'a Replace,
+    open_keychain: K,
+    keychain: Option<Keychain>,
+    /// Ids seen earlier in the file (a second profile with one is refused).
+    seen_ids: HashSet<String>,
+    sum: ImportSummary,
+}
+
+impl<K: FnMut() -> Result<Keychain, KeychainError>> Import<'_, K> {
+    /// One entry of the file: checked, then saved as new, skipped as unchanged, listed as a
+    /// conflict, or replacing this computer's copy.
+    fn entry(&mut self, value: Value) -> Result<(), Rejection> {
+        let mut p = checked_profile(&value)?;
+        clear_local_facts(&mut p);
+        if p.id.is_empty() {
+            return self.save_new(&p);
+        }
+        if !self.seen_ids.insert(p.id.clone()) {
+            return Err(Rejection::new(
+                "transfer.duplicate_id",
+                format!(
+                    "its id {} is used by an earlier profile in the same file; give one of them a new id (or remove its \"id\" line) and import again",
+                    p.id
+                ),
+            ));
+        }
+        match self.store.load(&p.id) {
+            Ok(existing) => self.merge(p, existing),
+            Err(ProfileError::NotFound(_)) => self.save_new(&p),
+            Err(e) => Err(Rejection::new(
+                e.code(),
+                format!(
+                    "this computer has a profile with the same id that cannot be read ({e}); fix or delete that file, then import again"
+                ),
+            )),
+        }
+    }
+
+    /// A customer this computer does not have.
+    fn save_new(&mut self, p: &Profile) -> Result<(), Rejection> {
+        let saved = self
+            .store
+            .save_imported(p)
+            .map_err(|e| Rejection::new(e.code(), e.to_string()))?;
+        self.sum.imported.push(imported(&saved));
+        Ok(())
+    }
+
+    /// A customer this computer has (`existing`): skipped when the file has nothing new,
+    /// a conflict unless replacing it is allowed, else replaced — after the keychain
+    /// entries are deleted when an identity field changed.
+    fn merge(&mut self, p: Profile, existing: Profile) -> Result<(), Rejection> {
+        // What the file can carry is compared with this computer's copy minus what an
+        // import clears anyway; equal means the file has nothing new for this customer.
+        let mut comparable = existing.clone();
+        clear_local_facts(&mut comparable);
+        if field_changes(&comparable, &p).is_empty() {
+            self.sum.skipped.push(SkippedProfile {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                reason: "this computer already has this customer with the same values".into(),
+            });
+            return Ok(());
+        }
+        let changes = field_changes(&existing, &p);
+        let identity = identity_changes(&existing, &p);
+        if !self.replace.allows(&p.id) {
+            self.sum.conflicts.push(ImportConflict {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                name_here: existing.name.clone(),
+                more_changes: changes.len().saturating_sub(MAX_LISTED_CHANGES),
+                changes: changes.into_iter().take(MAX_LISTED_CHANGES).collect(),
+                identity_changes: identity,
+                updated_here: existing.updated_at,
+                updated_in_file: p.updated_at,
+            });
+            return Ok(());
+        }
+        if !identity.is_empty() {
+            self.forget_credentials(&p, identity)?;
+        }
+        let saved = self
+            .store
+            .save_imported(&p)
+            .map_err(|e| Rejection::new(e.code(), e.to_string()))?;
+        let mut fields: Vec<String> = Vec::new();
+        for c in &changes {
+            let top = top_field(&c.field).to_string();
+            if !fields.contains(&top) {
+                fields.push(top);
+            }
+        }
+        self.sum.replaced.push(ReplacedProfile {
+            id: saved.id.clone(),
+            name: saved.name.clone(),
+            credential_kind: saved.credential.kind,
+            fields,
+        });
+        Ok(())
+    }
+
+    /// The old secret must never answer for another tenant, app or host: the keychain
+    /// entries go first, and without them gone the profile is not replaced.
+    fn forget_credentials(&mut self, p: &Profile, identity: Vec<String>) -> Result<(), Rejection> {
+        let removed = match self.keychain.as_ref() {
+            Some(k) => k.delete_all(&p.id),
+            None => match (self.open_keychain)() {
+                Ok(k) => self.keychain.insert(k).delete_all(&p.id),
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = removed {
+            return Err(Rejection::new(
+                e.code(),
+                format!(
+                    "not replaced: its {} changed, so this customer's stored secret and certificate password must be deleted first, and the keychain refused: {e}",
+                    identity.join(", ")
+                ),
+            ));
+        }
+        self.sum.keychain_removed.push(KeychainRemoval {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            message: format!(
+                "deleted the client secret and certificate password stored for {} (if there were any), because its {} changed; enter them again in step 3",
+                display_name(&p.name),
+                identity.join(", ")
+            ),
+            because: identity,
+        });
+        Ok(())
+    }
+}
+
+/// One entry of the file as a profile, refused when it is not one, could carry a secret
+/// (a hint longer than three characters: export never writes one), or has an id or tenant
+/// this app would not write.
+fn checked_profile(value: &Value) -> Result<Profile, Rejection> {
+    if !value.is_object() {
+        return Err(Rejection::new(
+            "profile.parse",
+            "this entry is not a profile (not a JSON object)",
+        ));
+    }
+    let p = Profile::from_json(&value.to_string())
+        .map_err(|e| Rejection::new(e.code(), e.to_string()))?;
+    if p.credential
+        .secret_hint
+        .as_ref()
+        .is_some_and(|h| h.chars().count() > 3)
+    {
+        return Err(Rejection::new(
+            "transfer.secret_in_profile",
+            "its secret hint is longer than three characters and could be the secret itself; keep only the first three characters and import again",
+        ));
+    }
+    if !p.id.is_empty() && !is_canonical_uuid(&p.id) {
+        return Err(Rejection::new(
+            "transfer.bad_id",
+            format!(
+                "its id {:?} is not a canonical UUID (lower-case hex in 8-4-4-4-12 groups, like 3f2b8c1e-0d4a-4b6e-9f10-2a3b4c5d6e7f); write it that way, or remove the \"id\" line to import it as a new customer",
+                shown(&p.id)
+            ),
+        ));
+    }
+    if let Err((field, value)) = check_tenants(&p) {
+        return Err(Rejection::new(
+            "transfer.bad_tenant",
+            format!(
+                "its {field} {:?} is not a tenant ID (a GUID like 72f988bf-86f1-41af-91ab-2d7cd011db47) or a domain (contoso.com); correct or remove it in the file and import again",
+                shown(&value)
+            ),
+        ));
+    }
+    Ok(p)
 }
 
 /// True for a UUID written the one way this app writes it: lower-case, hyphenated.

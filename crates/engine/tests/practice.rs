@@ -119,3 +119,89 @@ async fn practice_consent_then_sso_test_then_graph_doctor() {
     let forged = GraphSession::with_token(&p, Sensitive::new("forged".into())).unwrap();
     assert!(session::doctor_for(&forged, &p).await.is_err());
 }
+
+/// Step 1 is checked once per operation (issue 12): each flow resolves the profile's basics
+/// once and passes them down. Counted on this thread — a current-thread runtime keeps every
+/// engine call on it — by the core's debug-build counter.
+#[cfg(debug_assertions)]
+#[tokio::test(flavor = "current_thread")]
+async fn each_operation_checks_step_1_once() {
+    use entra_onboard_engine::graph::doctor::doctor_with_access;
+    use entra_onboard_engine::graph::session::ApplyRequest;
+    use entra_onboard_engine::steps::basics::checks_on_this_thread;
+
+    let sb = PracticeSandbox::start(Some(0))
+        .await
+        .expect("sandbox starts");
+    let mut p = sb.practice_profile("Practice Co");
+    let cancel = CancellationToken::new();
+    let credential = ClientCredential::Secret(Sensitive::new(SANDBOX_CLIENT_SECRET.into()));
+    let mut checks = checks_on_this_thread();
+    let mut once = |what: &str| {
+        let now = checks_on_this_thread();
+        assert_eq!(
+            now - checks,
+            1,
+            "{what} checked step 1 {} times",
+            now - checks
+        );
+        checks = now;
+    };
+
+    let sso_options = SsoTestOptions {
+        timeout: Duration::from_secs(30),
+        open_browser: scripted_browser(),
+        ..SsoTestOptions::default()
+    };
+    sso_test::run(&p, &credential, &sso_options, &cancel)
+        .await
+        .unwrap();
+    once("the SSO test");
+
+    let options = ConsentCaptureOptions {
+        timeout: Duration::from_secs(30),
+        open_browser: scripted_browser(),
+        ..ConsentCaptureOptions::default()
+    };
+    consent_capture::capture(&p, None, &options, &cancel)
+        .await
+        .expect("consent captured");
+    once("the consent capture");
+
+    entra_onboard_engine::sync_preview::run_for_profile(&p, &credential, None, &cancel)
+        .await
+        .expect("sync preview runs");
+    once("the sync preview");
+
+    let signin = SigninOptions {
+        timeout: Duration::from_secs(30),
+        open_browser: scripted_browser(),
+        ..SigninOptions::default()
+    };
+    let session = GraphSession::sign_in_with(&p, signin, &cancel)
+        .await
+        .expect("graph sign-in against the sandbox");
+    once("the Graph sign-in");
+
+    session::doctor_for(&session, &p)
+        .await
+        .expect("doctor runs");
+    once("the doctor");
+
+    doctor_with_access(&p, session.client(), chrono::Utc::now())
+        .await
+        .expect("doctor --access runs");
+    once("the doctor with the access review");
+
+    let dry_run = ApplyRequest {
+        add_secret: false,
+        secret_months: 12,
+        grant_consent: true,
+        remove_wizard_uri: false,
+        dry_run: true,
+    };
+    session::apply_for(&session, &mut p, &dry_run, None, None)
+        .await
+        .expect("apply (dry run) runs");
+    once("apply");
+}

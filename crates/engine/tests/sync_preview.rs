@@ -545,7 +545,10 @@ async fn csp_two_tenants_with_licences_per_site() {
         },
     ];
     assert_eq!(
-        entra_onboard_engine::sync_preview::preview_tenants(&p),
+        entra_onboard_engine::sync_preview::preview_tenants(
+            &p,
+            &entra_onboard_engine::plan::plan(&p).basics
+        ),
         vec![a.tenant_id(), b.tenant_id()]
     );
     let tenants = vec![

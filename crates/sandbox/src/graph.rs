@@ -866,8 +866,20 @@ async fn handle(
     route(&mut t, &m, &segs, &decoded_query, json_body)
 }
 
+/// One Graph request as the routes see it.
+struct Request<'a> {
+    method: &'a str,
+    segs: &'a [&'a str],
+    query: &'a str,
+    /// The JSON body (`null` without one).
+    body: Value,
+    /// The `$filter`, parsed: `property eq 'value'` clauses joined by `and`.
+    filter: Option<Vec<(String, String)>>,
+}
+
+/// Routes one request to the group of Graph routes its first segment names, after refusing
+/// a `$filter` the double cannot evaluate.
 fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value>) -> Response {
-    let body = body.unwrap_or(Value::Null);
     let filter = query_param(query, "$filter");
     let filter = match filter.as_deref().map(parse_filter) {
         Some(None) => {
@@ -880,7 +892,45 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
         Some(Some(f)) => Some(f),
         None => None,
     };
-    match (m, segs) {
+    let r = Request {
+        method: m,
+        segs,
+        query,
+        body: body.unwrap_or(Value::Null),
+        filter,
+    };
+    match segs.first().copied().unwrap_or_default() {
+        "applications" => applications(t, r),
+        "servicePrincipals" => service_principals(t, r),
+        "oauth2PermissionGrants" => permission_grants(t, r),
+        "policies" | "identity" => policies(t, r),
+        "users" | "groups" | "subscribedSkus" => directory(t, r),
+        _ => unknown_segment(segs),
+    }
+}
+
+/// Graph's answer to a path it does not serve.
+fn unknown_segment(segs: &[&str]) -> Response {
+    error(
+        400,
+        "BadRequest",
+        &format!(
+            "Resource not found for the segment '{}'.",
+            segs.last().copied().unwrap_or_default()
+        ),
+    )
+}
+
+/// `/applications`: list, create, get, update, add a password, list its policies.
+fn applications(t: &mut Tenant, r: Request) -> Response {
+    let Request {
+        method,
+        segs,
+        query,
+        body,
+        filter,
+    } = r;
+    match (method, segs) {
         // https://learn.microsoft.com/graph/api/application-list?view=graph-rest-1.0
         ("GET", ["applications"]) => {
             let items = t
@@ -928,124 +978,9 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
             }
         },
         // https://learn.microsoft.com/graph/api/application-update?view=graph-rest-1.0
-        ("PATCH", ["applications", id]) => {
-            let Some(a) = t.applications.iter_mut().find(|a| a["id"] == *id) else {
-                return not_found(id);
-            };
-            for (k, v) in body.as_object().into_iter().flatten() {
-                match k.as_str() {
-                    "web" => merge_web(a, v),
-                    "keyCredentials" => {
-                        let mut keys = Vec::new();
-                        for kc in v.as_array().into_iter().flatten() {
-                            let mut kc = kc.clone();
-                            if kc["key"].is_null() {
-                                return error(
-                                    400,
-                                    "Request_BadRequest",
-                                    "Key credential 'key' is required when updating keyCredentials.",
-                                );
-                            }
-                            if kc["keyId"].is_null() {
-                                kc["keyId"] = json!(uuid());
-                            }
-                            if kc["startDateTime"].is_null() {
-                                kc["startDateTime"] = json!(ts(now()));
-                            }
-                            if kc["endDateTime"].is_null() {
-                                kc["endDateTime"] = json!(ts(now()
-                                    .checked_add_months(Months::new(12))
-                                    .unwrap_or(now())));
-                            }
-                            keys.push(kc);
-                        }
-                        a["keyCredentials"] = Value::Array(keys);
-                    }
-                    "id" | "appId" => {
-                        return error(
-                            400,
-                            "Request_BadRequest",
-                            &format!("Property '{k}' is read-only."),
-                        );
-                    }
-                    _ => a[k.as_str()] = v.clone(),
-                }
-            }
-            no_content()
-        }
+        ("PATCH", ["applications", id]) => update_application(t, id, body),
         // https://learn.microsoft.com/graph/api/application-addpassword?view=graph-rest-1.0
-        ("POST", ["applications", id, "addPassword"]) => {
-            let Some(idx) = t.applications.iter().position(|a| a["id"] == *id) else {
-                return not_found(id);
-            };
-            let created = t.applications[idx]["createdDateTime"]
-                .as_str()
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .map(|d| d.with_timezone(&Utc))
-                .unwrap_or_else(now);
-            let assigned: Vec<Value> = t
-                .policy_assignments
-                .iter()
-                .filter(|(_, app)| app == id)
-                .filter_map(|(pid, _)| t.app_policies.iter().find(|p| p["id"] == *pid).cloned())
-                .collect();
-            let pc = &body["passwordCredential"];
-            let start = now();
-            let end = match pc["endDateTime"].as_str() {
-                Some(s) => match DateTime::parse_from_rfc3339(s) {
-                    Ok(d) => d.with_timezone(&Utc),
-                    Err(_) => return error(400, "Request_BadRequest", "Invalid endDateTime."),
-                },
-                // Default: startDateTime + 2 years (application-addpassword.md).
-                None => start.checked_add_months(Months::new(24)).unwrap_or(start),
-            };
-            match policy::check_password(&t.default_policy, &assigned, created, start, end) {
-                Ok(()) => {}
-                // [U] The exact code Graph uses for a blocked password addition is not in
-                // the stored documentation; the lifetime one below is (azure-cli #28522).
-                Err(policy::Refusal::Blocked) => {
-                    return error(
-                        400,
-                        "CredentialTypeNotAllowedAsPerAppPolicy",
-                        "Credential type not allowed as per assigned policy.",
-                    );
-                }
-                Err(policy::Refusal::TooLong) => {
-                    return error(
-                        400,
-                        "CredentialInvalidLifetimeAsPerAppPolicy",
-                        "Credential lifetime exceeds the max value allowed as per assigned policy.",
-                    );
-                }
-            }
-            let mut bytes = [0u8; 30];
-            getrandom::fill(&mut bytes).expect("random");
-            let secret = format!(
-                "sbx{}",
-                base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .encode(bytes)
-                    .replace(['-', '_'], "~")
-            );
-            let cred = json!({
-                "customKeyIdentifier": null,
-                "displayName": pc["displayName"],
-                "endDateTime": ts(end),
-                "hint": &secret[..3],
-                "keyId": uuid(),
-                "secretText": secret,
-                "startDateTime": ts(start),
-            });
-            let mut stored = cred.clone();
-            stored["secretText"] = Value::Null;
-            if let Some(list) = t.applications[idx]["passwordCredentials"].as_array_mut() {
-                list.push(stored);
-            }
-            let mut out = cred;
-            out["@odata.context"] = json!(
-                "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.passwordCredential"
-            );
-            ok(200, out)
-        }
+        ("POST", ["applications", id, "addPassword"]) => add_password(t, id, body),
         // https://learn.microsoft.com/graph/api/application-list-appmanagementpolicies?view=graph-rest-1.0
         ("GET", ["applications", id, "appManagementPolicies"]) => {
             if !t.applications.iter().any(|a| a["id"] == *id) {
@@ -1059,6 +994,20 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
                 .collect();
             collection("appManagementPolicies", items)
         }
+        _ => unknown_segment(segs),
+    }
+}
+
+/// `/servicePrincipals`: list, create, get, and the app role assignments both ways.
+fn service_principals(t: &mut Tenant, r: Request) -> Response {
+    let Request {
+        method,
+        segs,
+        body,
+        filter,
+        ..
+    } = r;
+    match (method, segs) {
         // https://learn.microsoft.com/graph/api/serviceprincipal-list?view=graph-rest-1.0
         ("GET", ["servicePrincipals"]) => {
             let items = t
@@ -1070,58 +1019,7 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
             collection("servicePrincipals", items)
         }
         // https://learn.microsoft.com/graph/api/serviceprincipal-post-serviceprincipals?view=graph-rest-1.0
-        ("POST", ["servicePrincipals"]) => {
-            let Some(app_id) = body["appId"].as_str().map(str::to_string) else {
-                return error(400, "Request_BadRequest", "Property 'appId' is required.");
-            };
-            if let Some(f) = t
-                .fresh_apps
-                .iter_mut()
-                .find(|(a, n)| *a == app_id && *n > 0)
-            {
-                f.1 -= 1;
-                return error(
-                    400,
-                    "Request_BadRequest",
-                    &format!(
-                        "The appId '{app_id}' of the service principal does not reference a valid application object."
-                    ),
-                );
-            }
-            let Some(app) = t
-                .applications
-                .iter()
-                .find(|a| a["appId"] == app_id.as_str())
-            else {
-                return error(
-                    400,
-                    "Request_BadRequest",
-                    &format!(
-                        "The appId '{app_id}' of the service principal does not reference a valid application object."
-                    ),
-                );
-            };
-            if t.service_principals
-                .iter()
-                .any(|s| s["appId"] == app_id.as_str())
-            {
-                return error(
-                    409,
-                    "Request_MultipleObjectsWithSameKeyValue",
-                    "Another object with the same value for property servicePrincipalNames already exists.",
-                );
-            }
-            let sp = json!({"id": uuid(), "appId": app_id, "displayName": app["displayName"], "servicePrincipalType": "Application", "appRoleAssignmentRequired": false,
-                            "accountEnabled": true, "appRoles": [], "oauth2PermissionScopes": [],
-                            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity"});
-            if t.faults.sp_replication_misses > 0 {
-                let n = t.faults.sp_replication_misses;
-                t.fresh_sps
-                    .push((sp["id"].as_str().unwrap_or_default().into(), n));
-            }
-            t.service_principals.push(sp.clone());
-            ok(201, sp)
-        }
+        ("POST", ["servicePrincipals"]) => create_service_principal(t, body),
         // https://learn.microsoft.com/graph/api/serviceprincipal-get?view=graph-rest-1.0
         ("GET", ["servicePrincipals", id]) => {
             match t.service_principals.iter().find(|s| s["id"] == *id) {
@@ -1156,66 +1054,21 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
             collection("appRoleAssignments", items)
         }
         // https://learn.microsoft.com/graph/api/serviceprincipal-post-approleassignedto?view=graph-rest-1.0
-        ("POST", ["servicePrincipals", id, "appRoleAssignedTo"]) => {
-            if t.faults.deny_consent {
-                return error(
-                    403,
-                    "Authorization_RequestDenied",
-                    "Insufficient privileges to complete the operation.",
-                );
-            }
-            let Some(resource) = t
-                .service_principals
-                .iter()
-                .find(|s| s["id"] == *id)
-                .cloned()
-            else {
-                return not_found(id);
-            };
-            let principal = body["principalId"].as_str().unwrap_or_default().to_string();
-            if !t
-                .service_principals
-                .iter()
-                .any(|s| s["id"] == principal.as_str())
-            {
-                return not_found(&principal);
-            }
-            let role = body["appRoleId"].as_str().unwrap_or_default().to_string();
-            if body["resourceId"].as_str() != Some(id) {
-                return error(
-                    400,
-                    "Request_BadRequest",
-                    "resourceId must be the service principal in the URL.",
-                );
-            }
-            if !resource["appRoles"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|r| r["id"] == role.as_str())
-            {
-                return error(
-                    400,
-                    "Request_BadRequest",
-                    "Permission being assigned was not found on application",
-                );
-            }
-            if t.app_role_assignments.iter().any(|a| {
-                a["principalId"] == principal.as_str()
-                    && a["appRoleId"] == role.as_str()
-                    && a["resourceId"] == *id
-            }) {
-                return error(
-                    409,
-                    "Request_BadRequest",
-                    "Permission being assigned already exists on the object",
-                );
-            }
-            let a = json!({"id": uuid(), "principalId": principal, "principalType": "ServicePrincipal", "resourceId": id, "resourceDisplayName": resource["displayName"],
-                           "appRoleId": role, "createdDateTime": ts(now())});
-            t.app_role_assignments.push(a.clone());
-            ok(201, a)
-        }
+        ("POST", ["servicePrincipals", id, "appRoleAssignedTo"]) => assign_app_role(t, id, body),
+        _ => unknown_segment(segs),
+    }
+}
+
+/// `/oauth2PermissionGrants`: list, create, update the scopes.
+fn permission_grants(t: &mut Tenant, r: Request) -> Response {
+    let Request {
+        method,
+        segs,
+        body,
+        filter,
+        ..
+    } = r;
+    match (method, segs) {
         // https://learn.microsoft.com/graph/api/oauth2permissiongrant-list?view=graph-rest-1.0
         ("GET", ["oauth2PermissionGrants"]) => {
             let items = t
@@ -1227,54 +1080,7 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
             collection("oauth2PermissionGrants", items)
         }
         // https://learn.microsoft.com/graph/api/oauth2permissiongrant-post-oauth2permissiongrants?view=graph-rest-1.0
-        ("POST", ["oauth2PermissionGrants"]) => {
-            if t.faults.deny_consent {
-                return error(
-                    403,
-                    "Authorization_RequestDenied",
-                    "Insufficient privileges to complete the operation.",
-                );
-            }
-            let client = body["clientId"].as_str().unwrap_or_default().to_string();
-            let resource = body["resourceId"].as_str().unwrap_or_default().to_string();
-            if !t
-                .service_principals
-                .iter()
-                .any(|s| s["id"] == client.as_str())
-            {
-                return not_found(&client);
-            }
-            if !t
-                .service_principals
-                .iter()
-                .any(|s| s["id"] == resource.as_str())
-            {
-                return not_found(&resource);
-            }
-            if body["consentType"].as_str() != Some("AllPrincipals")
-                && body["principalId"].is_null()
-            {
-                return error(
-                    400,
-                    "Request_BadRequest",
-                    "principalId is required when consentType is Principal.",
-                );
-            }
-            if t.grants.iter().any(|g| {
-                g["clientId"] == client.as_str()
-                    && g["resourceId"] == resource.as_str()
-                    && g["consentType"] == body["consentType"]
-            }) {
-                return error(
-                    409,
-                    "Request_MultipleObjectsWithSameKeyValue",
-                    "Permission entry already exists.",
-                );
-            }
-            let g = json!({"id": uuid(), "clientId": client, "consentType": body["consentType"], "principalId": body["principalId"], "resourceId": resource, "scope": body["scope"]});
-            t.grants.push(g.clone());
-            ok(201, g)
-        }
+        ("POST", ["oauth2PermissionGrants"]) => create_grant(t, body),
         // https://learn.microsoft.com/graph/api/oauth2permissiongrant-update?view=graph-rest-1.0
         ("PATCH", ["oauth2PermissionGrants", id]) => {
             if t.faults.deny_consent {
@@ -1292,6 +1098,15 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
             }
             no_content()
         }
+        _ => unknown_segment(segs),
+    }
+}
+
+/// `/policies` and `/identity`: app management policies, Conditional Access, security
+/// defaults.
+fn policies(t: &mut Tenant, r: Request) -> Response {
+    let Request { method, segs, .. } = r;
+    match (method, segs) {
         // https://learn.microsoft.com/graph/api/tenantappmanagementpolicy-get?view=graph-rest-1.0
         ("GET", ["policies", "defaultAppManagementPolicy"]) => {
             let mut p = t.default_policy.clone();
@@ -1304,48 +1119,43 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
         ("GET", ["policies", "appManagementPolicies"]) => {
             collection("policies/appManagementPolicies", t.app_policies.clone())
         }
-        // https://learn.microsoft.com/graph/api/user-list?view=graph-rest-1.0
-        ("GET", ["users"]) => {
-            let select = selected(query);
-            if let Some(r) = denied(t, USER_READ) {
+        // https://learn.microsoft.com/graph/api/conditionalaccessroot-list-policies?view=graph-rest-1.0
+        ("GET", ["identity", "conditionalAccess", "policies"]) => {
+            if let Some(r) = denied(t, &["Policy.Read.All", "Policy.Read.ConditionalAccess"]) {
                 return r;
             }
-            if select
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case("signInActivity"))
-            {
-                // signInActivity: AuditLog.Read.All, and a P1/P2 tenant
-                // (https://learn.microsoft.com/graph/api/resources/signinactivity?view=graph-rest-1.0).
-                if let Some(r) = denied(t, &["AuditLog.Read.All"]) {
-                    return r;
-                }
-                if t.non_premium {
-                    return error(
-                        403,
-                        "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
-                        "Neither tenant is B2C or tenant doesn't have premium license",
-                    );
-                }
+            collection("identity/conditionalAccess/policies", t.ca_policies.clone())
+        }
+        // https://learn.microsoft.com/graph/api/identitysecuritydefaultsenforcementpolicy-get?view=graph-rest-1.0
+        ("GET", ["policies", "identitySecurityDefaultsEnforcementPolicy"]) => {
+            if let Some(r) = denied(t, &["Policy.Read.All"]) {
+                return r;
             }
-            let (offset, top) = match window(query) {
-                Ok(w) => w,
-                Err(r) => return *r,
-            };
-            let end = (offset + top).min(t.directory.users.len());
-            let items = t.directory.users[offset.min(end)..end]
-                .iter()
-                .map(|u| u.to_json(&select))
-                .collect();
-            paged(
-                &t.base_url,
-                "/users",
-                "users",
-                query,
-                items,
-                end,
-                t.directory.users.len(),
+            ok(
+                200,
+                json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/identitySecurityDefaultsEnforcementPolicy/$entity",
+                       "id": "00000000-0000-0000-0000-000000000005", "displayName": "Security Defaults",
+                       "description": "Security defaults is a set of basic identity security mechanisms recommended by Microsoft.",
+                       "isEnabled": t.security_defaults}),
             )
         }
+        _ => unknown_segment(segs),
+    }
+}
+
+/// The directory: `/users`, `/groups` (and their transitive members),
+/// `/subscribedSkus`.
+fn directory(t: &mut Tenant, r: Request) -> Response {
+    let Request {
+        method,
+        segs,
+        query,
+        filter,
+        ..
+    } = r;
+    match (method, segs) {
+        // https://learn.microsoft.com/graph/api/user-list?view=graph-rest-1.0
+        ("GET", ["users"]) => list_users(t, query),
         // https://learn.microsoft.com/graph/api/group-list?view=graph-rest-1.0
         ("GET", ["groups"]) => {
             if let Some(r) = denied(t, GROUP_READ) {
@@ -1371,130 +1181,444 @@ fn route(t: &mut Tenant, m: &str, segs: &[&str], query: &str, body: Option<Value
             }
         }
         // https://learn.microsoft.com/graph/api/group-list-transitivemembers?view=graph-rest-1.0
-        ("GET", ["groups", id, "transitiveMembers"]) => {
-            if let Some(r) = denied(t, GROUP_READ) {
-                return r;
-            }
-            if !t.directory.groups.iter().any(|g| g.id == *id) {
-                return not_found(id);
-            }
-            let select = selected(query);
-            let cached = t.members.get(*id).cloned();
-            let entry = match cached {
-                Some(e) => e,
-                None => {
-                    // Nested groups are members too (Graph lists them as #microsoft.graph.group).
-                    let mut nested: Vec<Value> = Vec::new();
-                    let mut stack = vec![id.to_string()];
-                    while let Some(g) = stack.pop() {
-                        for m in t
-                            .directory
-                            .groups
-                            .iter()
-                            .filter(|x| x.id == g)
-                            .flat_map(|x| x.members.iter())
-                        {
-                            if let Some(sub) = t.directory.groups.iter().find(|x| x.id == *m)
-                                && !nested.iter().any(|n| n["id"] == sub.id.as_str())
-                            {
-                                let mut j = group_json(sub);
-                                j["@odata.type"] = json!("#microsoft.graph.group");
-                                nested.push(j);
-                                stack.push(sub.id.clone());
-                            }
-                        }
-                    }
-                    let users = t.directory.transitive_users(id);
-                    let e = Arc::new((nested, users));
-                    t.members.insert(id.to_string(), e.clone());
-                    e
-                }
-            };
-            let (nested, users) = (&entry.0, &entry.1);
-            let total = nested.len() + users.len();
-            let (offset, top) = match window(query) {
-                Ok(w) => w,
-                Err(r) => return *r,
-            };
-            let end = (offset + top).min(total);
-            let items = (offset.min(end)..end)
-                .filter_map(|k| {
-                    if k < nested.len() {
-                        return Some(nested[k].clone());
-                    }
-                    let uid = &users[k - nested.len()];
-                    let u = &t.directory.users[*t.user_index.get(uid)?];
-                    let mut j = u.to_json(&select);
-                    j["@odata.type"] = json!("#microsoft.graph.user");
-                    Some(j)
-                })
-                .collect();
-            paged(
-                &t.base_url,
-                &format!("/groups/{id}/transitiveMembers"),
-                "directoryObjects",
-                query,
-                items,
-                end,
-                total,
-            )
-        }
+        ("GET", ["groups", id, "transitiveMembers"]) => transitive_members(t, id, query),
         // https://learn.microsoft.com/graph/api/subscribedsku-list?view=graph-rest-1.0
-        ("GET", ["subscribedSkus"]) => {
-            if let Some(r) = denied(
-                t,
-                &[
-                    "Organization.Read.All",
-                    "LicenseAssignment.Read.All",
-                    "Directory.Read.All",
-                    "Organization.ReadWrite.All",
-                    "Directory.ReadWrite.All",
-                ],
-            ) {
-                return r;
-            }
-            let items = t
-                .directory
-                .skus
-                .iter()
-                .map(|s| {
-                    let used = t.directory.users.iter().filter(|u| u.licences.contains(&s.sku_id)).count();
-                    json!({"id": format!("{}_{}", t.tenant_id, s.sku_id), "skuId": s.sku_id, "skuPartNumber": s.sku_part_number,
-                           "appliesTo": "User", "capabilityStatus": "Enabled", "consumedUnits": used,
-                           "prepaidUnits": {"enabled": used + 10, "suspended": 0, "warning": 0, "lockedOut": 0}})
-                })
-                .collect();
-            collection("subscribedSkus", items)
-        }
-        // https://learn.microsoft.com/graph/api/conditionalaccessroot-list-policies?view=graph-rest-1.0
-        ("GET", ["identity", "conditionalAccess", "policies"]) => {
-            if let Some(r) = denied(t, &["Policy.Read.All", "Policy.Read.ConditionalAccess"]) {
-                return r;
-            }
-            collection("identity/conditionalAccess/policies", t.ca_policies.clone())
-        }
-        // https://learn.microsoft.com/graph/api/identitysecuritydefaultsenforcementpolicy-get?view=graph-rest-1.0
-        ("GET", ["policies", "identitySecurityDefaultsEnforcementPolicy"]) => {
-            if let Some(r) = denied(t, &["Policy.Read.All"]) {
-                return r;
-            }
-            ok(
-                200,
-                json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/identitySecurityDefaultsEnforcementPolicy/$entity",
-                       "id": "00000000-0000-0000-0000-000000000005", "displayName": "Security Defaults",
-                       "description": "Security defaults is a set of basic identity security mechanisms recommended by Microsoft.",
-                       "isEnabled": t.security_defaults}),
-            )
-        }
-        _ => error(
-            400,
-            "BadRequest",
-            &format!(
-                "Resource not found for the segment '{}'.",
-                segs.last().copied().unwrap_or_default()
-            ),
-        ),
+        ("GET", ["subscribedSkus"]) => subscribed_skus(t),
+        _ => unknown_segment(segs),
     }
+}
+
+/// Updates an application: `web` merged, `keyCredentials` replaced whole (each needs its
+/// `key`), `id`/`appId` read-only.
+/// <https://learn.microsoft.com/graph/api/application-update?view=graph-rest-1.0>
+fn update_application(t: &mut Tenant, id: &str, body: Value) -> Response {
+    let Some(a) = t.applications.iter_mut().find(|a| a["id"] == id) else {
+        return not_found(id);
+    };
+    for (k, v) in body.as_object().into_iter().flatten() {
+        match k.as_str() {
+            "web" => merge_web(a, v),
+            "keyCredentials" => {
+                let mut keys = Vec::new();
+                for kc in v.as_array().into_iter().flatten() {
+                    let mut kc = kc.clone();
+                    if kc["key"].is_null() {
+                        return error(
+                            400,
+                            "Request_BadRequest",
+                            "Key credential 'key' is required when updating keyCredentials.",
+                        );
+                    }
+                    if kc["keyId"].is_null() {
+                        kc["keyId"] = json!(uuid());
+                    }
+                    if kc["startDateTime"].is_null() {
+                        kc["startDateTime"] = json!(ts(now()));
+                    }
+                    if kc["endDateTime"].is_null() {
+                        kc["endDateTime"] = json!(ts(now()
+                            .checked_add_months(Months::new(12))
+                            .unwrap_or(now())));
+                    }
+                    keys.push(kc);
+                }
+                a["keyCredentials"] = Value::Array(keys);
+            }
+            "id" | "appId" => {
+                return error(
+                    400,
+                    "Request_BadRequest",
+                    &format!("Property '{k}' is read-only."),
+                );
+            }
+            _ => a[k.as_str()] = v.clone(),
+        }
+    }
+    no_content()
+}
+
+/// Adds a client secret, unless the tenant's or the app's management policy refuses it
+/// (checked by the double's own policy reader).
+/// <https://learn.microsoft.com/graph/api/application-addpassword?view=graph-rest-1.0>
+fn add_password(t: &mut Tenant, id: &str, body: Value) -> Response {
+    let Some(idx) = t.applications.iter().position(|a| a["id"] == id) else {
+        return not_found(id);
+    };
+    let created = t.applications[idx]["createdDateTime"]
+        .as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_else(now);
+    let assigned: Vec<Value> = t
+        .policy_assignments
+        .iter()
+        .filter(|(_, app)| app == id)
+        .filter_map(|(pid, _)| t.app_policies.iter().find(|p| p["id"] == *pid).cloned())
+        .collect();
+    let pc = &body["passwordCredential"];
+    let start = now();
+    let end = match pc["endDateTime"].as_str() {
+        Some(s) => match DateTime::parse_from_rfc3339(s) {
+            Ok(d) => d.with_timezone(&Utc),
+            Err(_) => return error(400, "Request_BadRequest", "Invalid endDateTime."),
+        },
+        // Default: startDateTime + 2 years (application-addpassword.md).
+        None => start.checked_add_months(Months::new(24)).unwrap_or(start),
+    };
+    match policy::check_password(&t.default_policy, &assigned, created, start, end) {
+        Ok(()) => {}
+        // [U] The exact code Graph uses for a blocked password addition is not in
+        // the stored documentation; the lifetime one below is (azure-cli #28522).
+        Err(policy::Refusal::Blocked) => {
+            return error(
+                400,
+                "CredentialTypeNotAllowedAsPerAppPolicy",
+                "Credential type not allowed as per assigned policy.",
+            );
+        }
+        Err(policy::Refusal::TooLong) => {
+            return error(
+                400,
+                "CredentialInvalidLifetimeAsPerAppPolicy",
+                "Credential lifetime exceeds the max value allowed as per assigned policy.",
+            );
+        }
+    }
+    let mut bytes = [0u8; 30];
+    getrandom::fill(&mut bytes).expect("random");
+    let secret = format!(
+        "sbx{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(bytes)
+            .replace(['-', '_'], "~")
+    );
+    let cred = json!({
+        "customKeyIdentifier": null,
+        "displayName": pc["displayName"],
+        "endDateTime": ts(end),
+        "hint": &secret[..3],
+        "keyId": uuid(),
+        "secretText": secret,
+        "startDateTime": ts(start),
+    });
+    let mut stored = cred.clone();
+    stored["secretText"] = Value::Null;
+    if let Some(list) = t.applications[idx]["passwordCredentials"].as_array_mut() {
+        list.push(stored);
+    }
+    let mut out = cred;
+    out["@odata.context"] =
+        json!("https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.passwordCredential");
+    ok(200, out)
+}
+
+/// Creates the service principal of an application (after the replication misses a fault
+/// asks for).
+/// <https://learn.microsoft.com/graph/api/serviceprincipal-post-serviceprincipals?view=graph-rest-1.0>
+fn create_service_principal(t: &mut Tenant, body: Value) -> Response {
+    let Some(app_id) = body["appId"].as_str().map(str::to_string) else {
+        return error(400, "Request_BadRequest", "Property 'appId' is required.");
+    };
+    if let Some(f) = t
+        .fresh_apps
+        .iter_mut()
+        .find(|(a, n)| *a == app_id && *n > 0)
+    {
+        f.1 -= 1;
+        return error(
+            400,
+            "Request_BadRequest",
+            &format!(
+                "The appId '{app_id}' of the service principal does not reference a valid application object."
+            ),
+        );
+    }
+    let Some(app) = t
+        .applications
+        .iter()
+        .find(|a| a["appId"] == app_id.as_str())
+    else {
+        return error(
+            400,
+            "Request_BadRequest",
+            &format!(
+                "The appId '{app_id}' of the service principal does not reference a valid application object."
+            ),
+        );
+    };
+    if t.service_principals
+        .iter()
+        .any(|s| s["appId"] == app_id.as_str())
+    {
+        return error(
+            409,
+            "Request_MultipleObjectsWithSameKeyValue",
+            "Another object with the same value for property servicePrincipalNames already exists.",
+        );
+    }
+    let sp = json!({"id": uuid(), "appId": app_id, "displayName": app["displayName"], "servicePrincipalType": "Application", "appRoleAssignmentRequired": false,
+                    "accountEnabled": true, "appRoles": [], "oauth2PermissionScopes": [],
+                    "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity"});
+    if t.faults.sp_replication_misses > 0 {
+        let n = t.faults.sp_replication_misses;
+        t.fresh_sps
+            .push((sp["id"].as_str().unwrap_or_default().into(), n));
+    }
+    t.service_principals.push(sp.clone());
+    ok(201, sp)
+}
+
+/// Grants an application permission: an app role of resource `id` assigned to a principal.
+/// <https://learn.microsoft.com/graph/api/serviceprincipal-post-approleassignedto?view=graph-rest-1.0>
+fn assign_app_role(t: &mut Tenant, id: &str, body: Value) -> Response {
+    if t.faults.deny_consent {
+        return error(
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
+    }
+    let Some(resource) = t.service_principals.iter().find(|s| s["id"] == id).cloned() else {
+        return not_found(id);
+    };
+    let principal = body["principalId"].as_str().unwrap_or_default().to_string();
+    if !t
+        .service_principals
+        .iter()
+        .any(|s| s["id"] == principal.as_str())
+    {
+        return not_found(&principal);
+    }
+    let role = body["appRoleId"].as_str().unwrap_or_default().to_string();
+    if body["resourceId"].as_str() != Some(id) {
+        return error(
+            400,
+            "Request_BadRequest",
+            "resourceId must be the service principal in the URL.",
+        );
+    }
+    if !resource["appRoles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["id"] == role.as_str())
+    {
+        return error(
+            400,
+            "Request_BadRequest",
+            "Permission being assigned was not found on application",
+        );
+    }
+    if t.app_role_assignments.iter().any(|a| {
+        a["principalId"] == principal.as_str()
+            && a["appRoleId"] == role.as_str()
+            && a["resourceId"] == id
+    }) {
+        return error(
+            409,
+            "Request_BadRequest",
+            "Permission being assigned already exists on the object",
+        );
+    }
+    let a = json!({"id": uuid(), "principalId": principal, "principalType": "ServicePrincipal", "resourceId": id, "resourceDisplayName": resource["displayName"],
+                   "appRoleId": role, "createdDateTime": ts(now())});
+    t.app_role_assignments.push(a.clone());
+    ok(201, a)
+}
+
+/// Grants delegated permissions (admin consent for all principals, or for one).
+/// <https://learn.microsoft.com/graph/api/oauth2permissiongrant-post-oauth2permissiongrants?view=graph-rest-1.0>
+fn create_grant(t: &mut Tenant, body: Value) -> Response {
+    if t.faults.deny_consent {
+        return error(
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
+    }
+    let client = body["clientId"].as_str().unwrap_or_default().to_string();
+    let resource = body["resourceId"].as_str().unwrap_or_default().to_string();
+    if !t
+        .service_principals
+        .iter()
+        .any(|s| s["id"] == client.as_str())
+    {
+        return not_found(&client);
+    }
+    if !t
+        .service_principals
+        .iter()
+        .any(|s| s["id"] == resource.as_str())
+    {
+        return not_found(&resource);
+    }
+    if body["consentType"].as_str() != Some("AllPrincipals") && body["principalId"].is_null() {
+        return error(
+            400,
+            "Request_BadRequest",
+            "principalId is required when consentType is Principal.",
+        );
+    }
+    if t.grants.iter().any(|g| {
+        g["clientId"] == client.as_str()
+            && g["resourceId"] == resource.as_str()
+            && g["consentType"] == body["consentType"]
+    }) {
+        return error(
+            409,
+            "Request_MultipleObjectsWithSameKeyValue",
+            "Permission entry already exists.",
+        );
+    }
+    let g = json!({"id": uuid(), "clientId": client, "consentType": body["consentType"], "principalId": body["principalId"], "resourceId": resource, "scope": body["scope"]});
+    t.grants.push(g.clone());
+    ok(201, g)
+}
+
+/// Users, paged; `signInActivity` needs AuditLog.Read.All and a premium tenant, as in
+/// Graph.
+/// <https://learn.microsoft.com/graph/api/user-list?view=graph-rest-1.0>
+fn list_users(t: &Tenant, query: &str) -> Response {
+    let select = selected(query);
+    if let Some(r) = denied(t, USER_READ) {
+        return r;
+    }
+    if select
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case("signInActivity"))
+    {
+        // signInActivity: AuditLog.Read.All, and a P1/P2 tenant
+        // (https://learn.microsoft.com/graph/api/resources/signinactivity?view=graph-rest-1.0).
+        if let Some(r) = denied(t, &["AuditLog.Read.All"]) {
+            return r;
+        }
+        if t.non_premium {
+            return error(
+                403,
+                "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+                "Neither tenant is B2C or tenant doesn't have premium license",
+            );
+        }
+    }
+    let (offset, top) = match window(query) {
+        Ok(w) => w,
+        Err(r) => return *r,
+    };
+    let end = (offset + top).min(t.directory.users.len());
+    let items = t.directory.users[offset.min(end)..end]
+        .iter()
+        .map(|u| u.to_json(&select))
+        .collect();
+    paged(
+        &t.base_url,
+        "/users",
+        "users",
+        query,
+        items,
+        end,
+        t.directory.users.len(),
+    )
+}
+
+/// A group's members, nested groups included, paged (the expansion is cached per
+/// group).
+/// <https://learn.microsoft.com/graph/api/group-list-transitivemembers?view=graph-rest-1.0>
+fn transitive_members(t: &mut Tenant, id: &str, query: &str) -> Response {
+    if let Some(r) = denied(t, GROUP_READ) {
+        return r;
+    }
+    if !t.directory.groups.iter().any(|g| g.id == id) {
+        return not_found(id);
+    }
+    let select = selected(query);
+    let cached = t.members.get(id).cloned();
+    let entry = match cached {
+        Some(e) => e,
+        None => {
+            // Nested groups are members too (Graph lists them as #microsoft.graph.group).
+            let mut nested: Vec<Value> = Vec::new();
+            let mut stack = vec![id.to_string()];
+            while let Some(g) = stack.pop() {
+                for m in t
+                    .directory
+                    .groups
+                    .iter()
+                    .filter(|x| x.id == g)
+                    .flat_map(|x| x.members.iter())
+                {
+                    if let Some(sub) = t.directory.groups.iter().find(|x| x.id == *m)
+                        && !nested.iter().any(|n| n["id"] == sub.id.as_str())
+                    {
+                        let mut j = group_json(sub);
+                        j["@odata.type"] = json!("#microsoft.graph.group");
+                        nested.push(j);
+                        stack.push(sub.id.clone());
+                    }
+                }
+            }
+            let users = t.directory.transitive_users(id);
+            let e = Arc::new((nested, users));
+            t.members.insert(id.to_string(), e.clone());
+            e
+        }
+    };
+    let (nested, users) = (&entry.0, &entry.1);
+    let total = nested.len() + users.len();
+    let (offset, top) = match window(query) {
+        Ok(w) => w,
+        Err(r) => return *r,
+    };
+    let end = (offset + top).min(total);
+    let items = (offset.min(end)..end)
+        .filter_map(|k| {
+            if k < nested.len() {
+                return Some(nested[k].clone());
+            }
+            let uid = &users[k - nested.len()];
+            let u = &t.directory.users[*t.user_index.get(uid)?];
+            let mut j = u.to_json(&select);
+            j["@odata.type"] = json!("#microsoft.graph.user");
+            Some(j)
+        })
+        .collect();
+    paged(
+        &t.base_url,
+        &format!("/groups/{id}/transitiveMembers"),
+        "directoryObjects",
+        query,
+        items,
+        end,
+        total,
+    )
+}
+
+/// The tenant's licences, with how many users hold each.
+/// <https://learn.microsoft.com/graph/api/subscribedsku-list?view=graph-rest-1.0>
+fn subscribed_skus(t: &Tenant) -> Response {
+    if let Some(r) = denied(
+        t,
+        &[
+            "Organization.Read.All",
+            "LicenseAssignment.Read.All",
+            "Directory.Read.All",
+            "Organization.ReadWrite.All",
+            "Directory.ReadWrite.All",
+        ],
+    ) {
+        return r;
+    }
+    let items = t
+        .directory
+        .skus
+        .iter()
+        .map(|s| {
+            let used = t.directory.users.iter().filter(|u| u.licences.contains(&s.sku_id)).count();
+            json!({"id": format!("{}_{}", t.tenant_id, s.sku_id), "skuId": s.sku_id, "skuPartNumber": s.sku_part_number,
+                   "appliesTo": "User", "capabilityStatus": "Enabled", "consumedUnits": used,
+                   "prepaidUnits": {"enabled": used + 10, "suspended": 0, "warning": 0, "lockedOut": 0}})
+        })
+        .collect();
+    collection("subscribedSkus", items)
 }
 
 #[cfg(test)]

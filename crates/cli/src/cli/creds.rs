@@ -498,115 +498,9 @@ pub fn tenants_cmd(action: TenantsAction, out: &mut dyn Write) -> CliResult {
             profile,
             file,
             format,
-        } => {
-            let mut p = load(&profile)?;
-            use crate::bounded::{self, ReadError};
-            let limit = tenants::MAX_INPUT_BYTES as u64;
-            let what = "a customer-tenant CSV";
-            let text = if file.as_os_str() == "-" {
-                bounded::read_stdin(limit, what)
-            } else {
-                bounded::read_to_string(&file, limit, what)
-            }
-            .map_err(|e| match e {
-                ReadError::NotUtf8 { path, .. } => {
-                    format!("{path}: not UTF-8 text; save the CSV as 'CSV UTF-8' and try again")
-                }
-                e => e.to_string(),
-            })?;
-            let import = tenants::parse_tenant_list(&text).map_err(|e| e.to_string())?;
-            let merged = tenants::add_tenants(&mut p, &import.rows);
-            save(&profile, &mut p)?;
-            match format {
-                Format::Json => json(
-                    out,
-                    &serde_json::json!({"import": import, "merge": merged, "tracked": p.customer_tenants.len()}),
-                )?,
-                Format::Text => {
-                    writeln!(
-                        out,
-                        "Read {} tenant(s){}: {} added, {} already tracked; {} now tracked.",
-                        import.rows.len(),
-                        if import.header {
-                            " (header row found)"
-                        } else {
-                            ""
-                        },
-                        merged.added,
-                        merged.already_present.len(),
-                        p.customer_tenants.len()
-                    )
-                    .map_err(w)?;
-                    if !import.rejected.is_empty() {
-                        writeln!(out, "{} row(s) refused:", import.rejected.len()).map_err(w)?;
-                        for r in &import.rejected {
-                            writeln!(out, "  line {}: {} [{}]", r.line, r.reason, r.text)
-                                .map_err(w)?;
-                        }
-                    }
-                }
-            }
-            Ok(if import.rejected.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
-        TenantsAction::Export { profile, output } => {
-            let p = load(&profile)?;
-            let csv = tenants::export_csv(&p);
-            crate::profile::write_atomic(&output, csv.as_bytes())
-                .map_err(|e| format!("{}: {e}", output.display()))?;
-            writeln!(
-                out,
-                "Wrote {} ({} tenant(s)).",
-                output.display(),
-                p.customer_tenants.len()
-            )
-            .map_err(w)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        TenantsAction::List { profile, format } => {
-            let p = load(&profile)?;
-            let t = tenants::tracker(&p);
-            match format {
-                Format::Json => json(out, &t)?,
-                Format::Text => {
-                    let c = &t.counts;
-                    writeln!(
-                        out,
-                        "{} customer tenant(s): {} consented, {} pending, {} declined, {} failed",
-                        t.rows.len(),
-                        c.consented,
-                        c.pending,
-                        c.declined,
-                        c.failed
-                    )
-                    .map_err(w)?;
-                    if let Some(why) = &t.links_unavailable {
-                        writeln!(out, "No consent links yet: {why}").map_err(w)?;
-                    }
-                    for r in &t.rows {
-                        let status = format!("{:?}", r.status).to_lowercase();
-                        writeln!(
-                            out,
-                            "  {:<10} {}  {}",
-                            status,
-                            r.tenant,
-                            r.name.as_deref().unwrap_or("")
-                        )
-                        .map_err(w)?;
-                        if let Some(h) = &r.hint {
-                            writeln!(out, "             fix: {h}").map_err(w)?;
-                        }
-                        if let Some(u) = &r.consent_url {
-                            writeln!(out, "             {u}").map_err(w)?;
-                        }
-                    }
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => tenants_import(&profile, &file, format, out),
+        TenantsAction::Export { profile, output } => tenants_export(&profile, &output, out),
+        TenantsAction::List { profile, format } => tenants_list(&profile, format, out),
         TenantsAction::Consent {
             profile,
             tenant,
@@ -616,94 +510,229 @@ pub fn tenants_cmd(action: TenantsAction, out: &mut dyn Write) -> CliResult {
             timeout,
             format,
         } => {
-            let mut p = load(&profile)?;
-            let selection = match (tenant, pending, failed, all) {
-                (Some(t), ..) => Selection::One(t),
-                (None, true, _, _) => Selection::Pending,
-                (None, _, true, _) => Selection::Failed,
-                (None, _, _, true) => Selection::NotConsented,
-                _ => {
-                    return Err(
-                        "choose the tenants: --tenant <ID>, --pending, --failed or --all".into(),
-                    );
-                }
-            };
-            let chosen = tenants::select(&p, &selection);
-            if chosen.is_empty() {
-                if let Selection::One(t) = &selection {
-                    return Err(format!(
-                        "{t} is not in this profile's customer tenants; add it with `entra-onboard tenants import`"
-                    ));
-                }
-                writeln!(out, "No tenant matches; nothing to do.").map_err(w)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            let rt = runtime()?;
-            let options = capture_options(timeout, format);
-            let cancel = CancellationToken::new();
-            let mut results = Vec::new();
-            let mut all_consented = true;
-            for (n, t) in chosen.iter().enumerate() {
-                if format == Format::Text {
-                    writeln!(out, "[{}/{}] {t}", n + 1, chosen.len()).map_err(w)?;
-                }
-                match rt.block_on(consent_capture::capture(&p, Some(t), &options, &cancel)) {
-                    Ok(o) => {
-                        all_consented &= o.status == ConsentStatus::Consented;
-                        consent_capture::record_consent(&mut p, Some(t), &o, chrono::Utc::now());
-                        // Saved after each tenant: an interrupted run keeps what it learnt.
-                        save(&profile, &mut p)?;
-                        if format == Format::Text {
-                            writeln!(out, "  {}", outcome_text(&o).replace('\n', "\n  "))
-                                .map_err(w)?;
-                        }
-                        results.push(serde_json::json!({"tenant": t, "outcome": o}));
-                    }
-                    Err(e) => {
-                        all_consented = false;
-                        // The app's tracker follows the same stop policy.
-                        if !tenants::consent_run_goes_on_after(e.code()) {
-                            return Err(e.to_string());
-                        }
-                        if format == Format::Text {
-                            writeln!(out, "  no answer ({e}); still pending").map_err(w)?;
-                        }
-                        results.push(serde_json::json!({"tenant": t, "error": {"code": e.code(), "message": e.to_string()}}));
-                    }
-                }
-            }
-            if format == Format::Json {
-                json(out, &results)?;
-            }
-            Ok(if all_consented {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            let selection = consent_selection(tenant, pending, failed, all)?;
+            tenants_consent(&profile, &selection, timeout, format, out)
         }
-        TenantsAction::Allow { profile, format } => {
-            let mut p = load(&profile)?;
-            let s = tenants::add_consented_to_allowed(&mut p);
-            save(&profile, &mut p)?;
-            match format {
-                Format::Json => json(out, &s)?,
-                Format::Text => {
-                    writeln!(
-                        out,
-                        "Added {} tenant(s) to allowed_tenants ({} already there).",
-                        s.added.len(),
-                        s.already_allowed
-                    )
-                    .map_err(w)?;
-                    for id in &s.from_consent_redirect {
-                        writeln!(out, "  {id}: tenant ID taken from the consent answer (the row was a domain); compare it with Partner Center").map_err(w)?;
-                    }
-                    for d in &s.unresolved_domains {
-                        writeln!(out, "  {d}: consented, but its tenant ID is unknown; replace the domain with the tenant ID").map_err(w)?;
-                    }
+        TenantsAction::Allow { profile, format } => tenants_allow(&profile, format, out),
+    }
+}
+
+/// `tenants import`: a CSV (or `-` for stdin) of customer tenants merged into the
+/// tracker; refused rows listed by line (exit 1).
+fn tenants_import(profile: &Path, file: &Path, format: Format, out: &mut dyn Write) -> CliResult {
+    let mut p = load(profile)?;
+    use crate::bounded::{self, ReadError};
+    let limit = tenants::MAX_INPUT_BYTES as u64;
+    let what = "a customer-tenant CSV";
+    let text = if file.as_os_str() == "-" {
+        bounded::read_stdin(limit, what)
+    } else {
+        bounded::read_to_string(file, limit, what)
+    }
+    .map_err(|e| match e {
+        ReadError::NotUtf8 { path, .. } => {
+            format!("{path}: not UTF-8 text; save the CSV as 'CSV UTF-8' and try again")
+        }
+        e => e.to_string(),
+    })?;
+    let import = tenants::parse_tenant_list(&text).map_err(|e| e.to_string())?;
+    let merged = tenants::add_tenants(&mut p, &import.rows);
+    save(profile, &mut p)?;
+    match format {
+        Format::Json => json(
+            out,
+            &serde_json::json!({"import": import, "merge": merged, "tracked": p.customer_tenants.len()}),
+        )?,
+        Format::Text => {
+            writeln!(
+                out,
+                "Read {} tenant(s){}: {} added, {} already tracked; {} now tracked.",
+                import.rows.len(),
+                if import.header {
+                    " (header row found)"
+                } else {
+                    ""
+                },
+                merged.added,
+                merged.already_present.len(),
+                p.customer_tenants.len()
+            )
+            .map_err(w)?;
+            if !import.rejected.is_empty() {
+                writeln!(out, "{} row(s) refused:", import.rejected.len()).map_err(w)?;
+                for r in &import.rejected {
+                    writeln!(out, "  line {}: {} [{}]", r.line, r.reason, r.text).map_err(w)?;
                 }
             }
-            Ok(ExitCode::SUCCESS)
         }
     }
+    Ok(if import.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `tenants export`: the tracker as CSV.
+fn tenants_export(profile: &Path, output: &Path, out: &mut dyn Write) -> CliResult {
+    let p = load(profile)?;
+    let csv = tenants::export_csv(&p);
+    crate::profile::write_atomic(output, csv.as_bytes())
+        .map_err(|e| format!("{}: {e}", output.display()))?;
+    writeln!(
+        out,
+        "Wrote {} ({} tenant(s)).",
+        output.display(),
+        p.customer_tenants.len()
+    )
+    .map_err(w)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tenants list`: each tenant's consent status, fix and link.
+fn tenants_list(profile: &Path, format: Format, out: &mut dyn Write) -> CliResult {
+    let p = load(profile)?;
+    let t = tenants::tracker(&p);
+    match format {
+        Format::Json => json(out, &t)?,
+        Format::Text => {
+            let c = &t.counts;
+            writeln!(
+                out,
+                "{} customer tenant(s): {} consented, {} pending, {} declined, {} failed",
+                t.rows.len(),
+                c.consented,
+                c.pending,
+                c.declined,
+                c.failed
+            )
+            .map_err(w)?;
+            if let Some(why) = &t.links_unavailable {
+                writeln!(out, "No consent links yet: {why}").map_err(w)?;
+            }
+            for r in &t.rows {
+                let status = format!("{:?}", r.status).to_lowercase();
+                writeln!(
+                    out,
+                    "  {:<10} {}  {}",
+                    status,
+                    r.tenant,
+                    r.name.as_deref().unwrap_or("")
+                )
+                .map_err(w)?;
+                if let Some(h) = &r.hint {
+                    writeln!(out, "             fix: {h}").map_err(w)?;
+                }
+                if let Some(u) = &r.consent_url {
+                    writeln!(out, "             {u}").map_err(w)?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Which tenants `tenants consent` asks: one, the pending, the failed, or all not consented.
+fn consent_selection(
+    tenant: Option<String>,
+    pending: bool,
+    failed: bool,
+    all: bool,
+) -> Result<Selection, String> {
+    match (tenant, pending, failed, all) {
+        (Some(t), ..) => Ok(Selection::One(t)),
+        (None, true, _, _) => Ok(Selection::Pending),
+        (None, _, true, _) => Ok(Selection::Failed),
+        (None, _, _, true) => Ok(Selection::NotConsented),
+        _ => Err("choose the tenants: --tenant <ID>, --pending, --failed or --all".into()),
+    }
+}
+
+/// `tenants consent`: opens each chosen tenant's consent link in turn and records the
+/// answer, saving after each (exit 1 unless all consented).
+fn tenants_consent(
+    profile: &Path,
+    selection: &Selection,
+    timeout: u64,
+    format: Format,
+    out: &mut dyn Write,
+) -> CliResult {
+    let mut p = load(profile)?;
+    let chosen = tenants::select(&p, selection);
+    if chosen.is_empty() {
+        if let Selection::One(t) = selection {
+            return Err(format!(
+                "{t} is not in this profile's customer tenants; add it with `entra-onboard tenants import`"
+            ));
+        }
+        writeln!(out, "No tenant matches; nothing to do.").map_err(w)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rt = runtime()?;
+    let options = capture_options(timeout, format);
+    let cancel = CancellationToken::new();
+    let mut results = Vec::new();
+    let mut all_consented = true;
+    for (n, t) in chosen.iter().enumerate() {
+        if format == Format::Text {
+            writeln!(out, "[{}/{}] {t}", n + 1, chosen.len()).map_err(w)?;
+        }
+        match rt.block_on(consent_capture::capture(&p, Some(t), &options, &cancel)) {
+            Ok(o) => {
+                all_consented &= o.status == ConsentStatus::Consented;
+                consent_capture::record_consent(&mut p, Some(t), &o, chrono::Utc::now());
+                // Saved after each tenant: an interrupted run keeps what it learnt.
+                save(profile, &mut p)?;
+                if format == Format::Text {
+                    writeln!(out, "  {}", outcome_text(&o).replace('\n', "\n  ")).map_err(w)?;
+                }
+                results.push(serde_json::json!({"tenant": t, "outcome": o}));
+            }
+            Err(e) => {
+                all_consented = false;
+                // The app's tracker follows the same stop policy.
+                if !tenants::consent_run_goes_on_after(e.code()) {
+                    return Err(e.to_string());
+                }
+                if format == Format::Text {
+                    writeln!(out, "  no answer ({e}); still pending").map_err(w)?;
+                }
+                results.push(serde_json::json!({"tenant": t, "error": {"code": e.code(), "message": e.to_string()}}));
+            }
+        }
+    }
+    if format == Format::Json {
+        json(out, &results)?;
+    }
+    Ok(if all_consented {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `tenants allow`: the consented tenants added to allowed_tenants.
+fn tenants_allow(profile: &Path, format: Format, out: &mut dyn Write) -> CliResult {
+    let mut p = load(profile)?;
+    let s = tenants::add_consented_to_allowed(&mut p);
+    save(profile, &mut p)?;
+    match format {
+        Format::Json => json(out, &s)?,
+        Format::Text => {
+            writeln!(
+                out,
+                "Added {} tenant(s) to allowed_tenants ({} already there).",
+                s.added.len(),
+                s.already_allowed
+            )
+            .map_err(w)?;
+            for id in &s.from_consent_redirect {
+                writeln!(out, "  {id}: tenant ID taken from the consent answer (the row was a domain); compare it with Partner Center").map_err(w)?;
+            }
+            for d in &s.unresolved_domains {
+                writeln!(out, "  {d}: consented, but its tenant ID is unknown; replace the domain with the tenant ID").map_err(w)?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

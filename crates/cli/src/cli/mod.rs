@@ -7,7 +7,7 @@
 //! profile, an unreadable file). Machine-readable output with `--format json`.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::NaiveDate;
@@ -373,25 +373,10 @@ pub(crate) fn load(path: &std::path::Path) -> Result<Profile, String> {
     })
 }
 
+/// Runs one command: each command's work is its own function (here or in a submodule).
 fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
-    let w = |e: std::io::Error| e.to_string();
     match command {
-        Command::Plan { profile, format } => {
-            let p = load(&profile)?;
-            let plan = plan(&p);
-            match format {
-                Format::Json => {
-                    serde_json::to_writer_pretty(&mut *out, &plan).map_err(|e| e.to_string())?;
-                    writeln!(out).map_err(w)?;
-                }
-                Format::Text => write!(out, "{}", render_plan(&p, &plan)).map_err(w)?,
-            }
-            Ok(if plan.valid {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            })
-        }
+        Command::Plan { profile, format } => plan_cmd(&profile, format, out),
         Command::Consent {
             profile,
             capture: true,
@@ -405,55 +390,12 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
             crate::cli::creds::reminder(&profile, &output, out)
         }
         Command::Tenants { action } => crate::cli::creds::tenants_cmd(action, out),
-        Command::Consent { profile, open, .. } => {
-            let p = load(&profile)?;
-            let plan = plan(&p);
-            let Some(consent) = plan.consent else {
-                let errors: Vec<String> = plan
-                    .errors()
-                    .map(|i| format!("  {}: {}", i.field, i.message))
-                    .collect();
-                return Err(format!(
-                    "no consent link yet; fix these first:\n{}",
-                    errors.join("\n")
-                ));
-            };
-            writeln!(out, "{}", consent.url).map_err(w)?;
-            if open {
-                let url = crate::steps::consent::link_to_open(&p).map_err(|e| e.to_string())?;
-                crate::browser::open(&url).map_err(|e| e.to_string())?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Consent { profile, open, .. } => consent_link(&profile, open, out),
         Command::Script {
             profile,
             flavor,
             output,
-        } => {
-            let p = load(&profile)?;
-            let plan = plan(&p);
-            let mut issues = crate::validation::Issues::default();
-            let b = crate::steps::basics::check(&p, &mut issues);
-            let Some(app) = b.client_id else {
-                let msg = plan
-                    .issues
-                    .iter()
-                    .find(|i| i.field == "client_id" && i.severity == Severity::Error)
-                    .map(|i| format!("client_id: {} {}", i.message, i.fix))
-                    .unwrap_or_else(|| "client_id is not valid".into());
-                return Err(msg);
-            };
-            let script = crate::steps::csp::script(&app, p.cloud, flavor.into());
-            match output {
-                Some(path) => {
-                    crate::profile::write_atomic(&path, to_ps1(&script).as_bytes())
-                        .map_err(|e| format!("{}: {e}", path.display()))?;
-                    writeln!(out, "Wrote {}", path.display()).map_err(w)?;
-                }
-                None => write!(out, "{script}").map_err(w)?,
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => script_cmd(&profile, flavor, output.as_deref(), out),
         Command::SsoTest {
             profile,
             timeout,
@@ -499,48 +441,133 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
             format,
             ..
         } => crate::cli::report::import_profiles(&file, replace, format, out),
-        Command::Profiles { show, format, .. } => {
-            let store = ProfileStore::open_default().map_err(|e| e.to_string())?;
-            if let Some(id) = show {
-                let p = store.load(&id).map_err(|e| e.to_string())?;
-                write!(out, "{}", p.to_json()).map_err(w)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            let list = store.list().map_err(|e| e.to_string())?;
-            match format {
-                Format::Json => {
-                    serde_json::to_writer_pretty(&mut *out, &list).map_err(|e| e.to_string())?;
-                    writeln!(out).map_err(w)?;
-                }
-                Format::Text => {
-                    writeln!(out, "Profiles in {}", store.dir().display()).map_err(w)?;
-                    if list.is_empty() {
-                        writeln!(out, "  (none yet — create one in the desktop app)").map_err(w)?;
-                    }
-                    for s in list {
-                        let verified = s
-                            .verified_at
-                            .map(|d| format!("verified {}", d.format("%Y-%m-%d")))
-                            .unwrap_or_else(|| "not verified".into());
-                        // Names and URLs may come from an imported file: cleaned for the terminal.
-                        writeln!(
-                            out,
-                            "  {}  {}  {}  ({verified})",
-                            s.id,
-                            crate::text::clean(&s.name),
-                            crate::text::clean(&s.agent_url)
-                        )
-                        .map_err(w)?;
-                    }
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Profiles { show, format, .. } => list_profiles(show.as_deref(), format, out),
         Command::Secret { action } => secret(action, out),
         Command::Apply(args) => crate::cli::graph::run_apply(args, out),
         Command::Doctor(args) => crate::cli::graph::run_doctor(args, out),
         Command::SyncPreview(args) => crate::cli::sync::run(args, out),
     }
+}
+
+/// `plan`: the plan as text or JSON (exit 2 when it has errors).
+fn plan_cmd(profile: &Path, format: Format, out: &mut dyn Write) -> Result<ExitCode, String> {
+    let w = |e: std::io::Error| e.to_string();
+    let p = load(profile)?;
+    let plan = plan(&p);
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &plan).map_err(|e| e.to_string())?;
+            writeln!(out).map_err(w)?;
+        }
+        Format::Text => write!(out, "{}", render_plan(&p, &plan)).map_err(w)?,
+    }
+    Ok(if plan.valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+/// `consent`: prints the admin-consent link, and with `--open` opens it in the browser
+/// (only on the profile's login host).
+fn consent_link(profile: &Path, open: bool, out: &mut dyn Write) -> Result<ExitCode, String> {
+    let w = |e: std::io::Error| e.to_string();
+    let p = load(profile)?;
+    let plan = plan(&p);
+    let Some(consent) = plan.consent else {
+        let errors: Vec<String> = plan
+            .errors()
+            .map(|i| format!("  {}: {}", i.field, i.message))
+            .collect();
+        return Err(format!(
+            "no consent link yet; fix these first:\n{}",
+            errors.join("\n")
+        ));
+    };
+    writeln!(out, "{}", consent.url).map_err(w)?;
+    if open {
+        // The link printed is the one opened, checked against the profile's login host
+        // (what `link_to_open` does, without planning again).
+        let url =
+            crate::steps::consent::check_login_url(&p, &consent.url).map_err(|e| e.to_string())?;
+        crate::browser::open(&url).map_err(|e| e.to_string())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `script`: the AdminAgents elevation script, printed or written as a .ps1 (ASCII, CRLF).
+fn script_cmd(
+    profile: &Path,
+    flavor: FlavorArg,
+    output: Option<&Path>,
+    out: &mut dyn Write,
+) -> Result<ExitCode, String> {
+    let w = |e: std::io::Error| e.to_string();
+    let p = load(profile)?;
+    let plan = plan(&p);
+    let Some(app) = &plan.basics.client_id else {
+        let msg = plan
+            .issues
+            .iter()
+            .find(|i| i.field == "client_id" && i.severity == Severity::Error)
+            .map(|i| format!("client_id: {} {}", i.message, i.fix))
+            .unwrap_or_else(|| "client_id is not valid".into());
+        return Err(msg);
+    };
+    let script = crate::steps::csp::script(app, p.cloud, flavor.into());
+    match output {
+        Some(path) => {
+            crate::profile::write_atomic(path, to_ps1(&script).as_bytes())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            writeln!(out, "Wrote {}", path.display()).map_err(w)?;
+        }
+        None => write!(out, "{script}").map_err(w)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `profiles` (without export/import): the saved profiles, or one with `--show`.
+fn list_profiles(
+    show: Option<&str>,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<ExitCode, String> {
+    let w = |e: std::io::Error| e.to_string();
+    let store = ProfileStore::open_default().map_err(|e| e.to_string())?;
+    if let Some(id) = show {
+        let p = store.load(id).map_err(|e| e.to_string())?;
+        write!(out, "{}", p.to_json()).map_err(w)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let list = store.list().map_err(|e| e.to_string())?;
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &list).map_err(|e| e.to_string())?;
+            writeln!(out).map_err(w)?;
+        }
+        Format::Text => {
+            writeln!(out, "Profiles in {}", store.dir().display()).map_err(w)?;
+            if list.is_empty() {
+                writeln!(out, "  (none yet — create one in the desktop app)").map_err(w)?;
+            }
+            for s in list {
+                let verified = s
+                    .verified_at
+                    .map(|d| format!("verified {}", d.format("%Y-%m-%d")))
+                    .unwrap_or_else(|| "not verified".into());
+                // Names and URLs may come from an imported file: cleaned for the terminal.
+                writeln!(
+                    out,
+                    "  {}  {}  {}  ({verified})",
+                    s.id,
+                    crate::text::clean(&s.name),
+                    crate::text::clean(&s.agent_url)
+                )
+                .map_err(w)?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The profile's id, which names its keychain entries; a profile without one has nowhere

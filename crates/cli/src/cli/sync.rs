@@ -23,7 +23,7 @@ use crate::ids::Sensitive;
 use crate::sso_test::CancellationToken;
 use crate::sync_preview::{
     ExistingUsers, PreviewOptions, PreviewProgress, PreviewProgressFn, PreviewTenant,
-    app_only_client, csv, preview, preview_tenants, render_text,
+    app_only_client, csv, preview_planned, preview_tenants, render_text,
 };
 use crate::target::Target;
 
@@ -84,7 +84,9 @@ pub fn run(a: SyncPreviewArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
     // The trust boundary first: nothing is read from stdin, the keychain or the network
     // for a refused authority.
     let target = Target::from_profile(&p).map_err(|e| format!("authority: {e}. {}", e.fix()))?;
-    let tenants = preview_tenants(&p);
+    // Step 1 is resolved once: the tenants, their tokens and the preview use this plan.
+    let plan = crate::plan::plan(&p);
+    let tenants = preview_tenants(&p, &plan.basics);
     if tenants.is_empty() {
         return Err("no tenant to read: set tenant_id (or, for CSP, site mappings)".into());
     }
@@ -134,7 +136,7 @@ pub fn run(a: SyncPreviewArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
                     GraphClient::new(&target, Arc::new(StaticToken::new(tok.clone())))
                         .map_err(|e| e.to_string())?
                 }
-                (None, Some(c)) => app_only_client(&p, t, c)
+                (None, Some(c)) => app_only_client(&p, &plan.basics, t, c)
                     .await
                     .map_err(|e| format!("{e} ({})", e.code()))?,
                 (None, None) => return Err("no credential".to_string()),
@@ -149,7 +151,7 @@ pub fn run(a: SyncPreviewArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
             keep_rows: a.csv.is_some(),
             ..PreviewOptions::default()
         };
-        preview(&p, &targets, &options, Some(progress), &cancel)
+        preview_planned(&p, &plan, &targets, &options, Some(progress), &cancel)
             .await
             .map_err(|e| format!("{e} ({})", e.code()))
     })?;

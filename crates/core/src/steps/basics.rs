@@ -4,11 +4,16 @@
 //! reports every problem against the field it came from. A field with an error resolves to
 //! `None`, so later steps skip what depends on it instead of reporting the same mistake
 //! again in other words.
+//!
+//! Step 1 is checked once per operation: [`crate::plan::plan`] keeps its result in
+//! [`crate::plan::Plan::basics`], a flow that needs only step 1 calls [`resolve`], and both
+//! pass the [`Basics`] down instead of checking the profile again (a flow that checked in
+//! three places could tell three different stories about a profile edited in between).
 
 use crate::ids::{ClientId, TenantId, is_fqdn, parse_guid};
 use crate::profile::{Profile, TenantType};
 use crate::target::Target;
-use crate::validation::{Issues, UrlProblem, host_of, normalize_base_url};
+use crate::validation::{Issue, Issues, Severity, UrlProblem, host_of, normalize_base_url};
 
 const STEP: u8 = 1;
 
@@ -32,7 +37,7 @@ impl TenantRef {
 }
 
 /// Step 1, resolved. `None` means "missing or wrong; an issue says why".
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Basics {
     /// Home tenant of the app.
     pub tenant: Option<TenantRef>,
@@ -51,10 +56,57 @@ pub struct Basics {
     /// Where this profile may connect: `None` when the authority override is refused
     /// (an `authority` error says why), so nothing can be sent or opened.
     pub target: Option<Target>,
+    /// The errors step 1 found (also added to the caller's issues), so a flow handed a
+    /// `Basics` can say which field stops it without checking again.
+    pub errors: Vec<Issue>,
 }
 
-/// Checks step 1 and resolves it.
+impl Basics {
+    /// `field: message` for each step-1 error on one of `fields`, in the order found: what a
+    /// flow that cannot start without those fields reports.
+    pub fn errors_on(&self, fields: &[&str]) -> Vec<String> {
+        self.errors
+            .iter()
+            .filter(|i| fields.contains(&i.field.as_str()))
+            .map(|i| format!("{}: {}", i.field, i.message))
+            .collect()
+    }
+}
+
+/// Checks step 1 for a flow that needs only step 1 (its issues go nowhere else; the
+/// errors stay in [`Basics::errors`]).
+pub fn resolve(p: &Profile) -> Basics {
+    check(p, &mut Issues::default())
+}
+
+/// Checks step 1 and resolves it, adding its issues to `issues`.
 pub fn check(p: &Profile, issues: &mut Issues) -> Basics {
+    #[cfg(debug_assertions)]
+    CHECKS.with(|c| c.set(c.get() + 1));
+    let first = issues.0.len();
+    let mut b = check_fields(p, issues);
+    b.errors = issues.0[first..]
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .cloned()
+        .collect();
+    b
+}
+
+#[cfg(debug_assertions)]
+thread_local! {
+    static CHECKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many times step 1 was checked on this thread (debug builds only): tests use it to
+/// prove an operation checks the profile once. Not an API.
+#[cfg(debug_assertions)]
+#[doc(hidden)]
+pub fn checks_on_this_thread() -> usize {
+    CHECKS.with(std::cell::Cell::get)
+}
+
+fn check_fields(p: &Profile, issues: &mut Issues) -> Basics {
     let mut b = Basics {
         authority: format!("https://{}", p.cloud.login_host()),
         ..Basics::default()

@@ -199,118 +199,143 @@ pub fn check_federated(p: &Profile, issues: &mut Issues) {
         );
         return;
     };
-    let common = |issues: &mut Issues, field: &str, label: &str, value: &str| -> bool {
-        if value.is_empty() {
-            issues.error(
-                STEP,
-                field,
-                &format!("{field}.required"),
-                format!("The federated credential's {label} is required."),
-                format!("Enter the {label} exactly as the external token carries it."),
-            );
-            return false;
-        }
-        let mut ok = true;
-        if value.chars().any(char::is_whitespace) {
-            issues.error(
-                STEP,
-                field,
-                &format!("{field}.whitespace"),
-                format!("The {label} contains a space, tab or line break; Entra compares it exactly, so the token exchange would fail."),
-                format!("Remove every space and line break from the {label} (often one at the start or end of a paste)."),
-            );
-            ok = false;
-        }
-        let n = value.chars().count();
-        if n > FEDERATED_MAX_CHARS {
-            issues.error(
-                STEP,
-                field,
-                &format!("{field}.too_long"),
-                format!(
-                    "The {label} has {n} characters; Entra accepts at most {FEDERATED_MAX_CHARS}."
-                ),
-                format!("Check that only the {label} was pasted."),
-            );
-            ok = false;
-        }
-        if value.contains('*') {
-            issues.error(
-                STEP,
-                field,
-                &format!("{field}.wildcard"),
-                format!("The {label} contains a wildcard (*); federated credentials match exactly and do not support wildcards."),
-                "Add one federated credential per exact value (up to 20 per app).".to_string(),
-            );
-            ok = false;
-        }
-        ok
-    };
-
     let issuer_field = "credential.federated.issuer";
-    if common(issues, issuer_field, "issuer", &f.issuer) {
-        match url::Url::parse(&f.issuer) {
-            Ok(u) if u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()) => {
-                if u.query().is_some() || u.fragment().is_some() {
-                    issues.error(
-                        STEP,
-                        issuer_field,
-                        "credential.federated.issuer.has_query",
-                        "The issuer contains ?… or #…; an OpenID issuer never does.",
-                        "Use the issuer exactly as in the provider's /.well-known/openid-configuration.",
-                    );
-                }
-            }
-            Ok(u) if u.scheme() != "https" && u.host_str().is_some() => issues.error(
-                STEP,
-                issuer_field,
-                "credential.federated.issuer.not_https",
-                format!("The issuer uses {}://; Entra only trusts https issuers.", u.scheme()),
-                "Use the provider's https issuer URL, exactly as in its tokens' iss claim.",
-            ),
-            _ => issues.error(
-                STEP,
-                issuer_field,
-                "credential.federated.issuer.not_a_url",
-                "The issuer is not a URL.",
-                "Enter the provider's issuer URL, e.g. https://token.actions.githubusercontent.com.",
-            ),
-        }
+    if check_exact(issues, issuer_field, "issuer", &f.issuer) {
+        check_issuer_url(issues, &f.issuer);
     }
-    common(
+    check_exact(
         issues,
         "credential.federated.subject",
         "subject",
         &f.subject,
     );
-
-    let default_audience = p.cloud.token_exchange_audience();
     if let Some(aud) = &f.audience {
-        let field = "credential.federated.audience";
-        if common(issues, field, "audience", aud) && aud != default_audience {
-            let other_cloud = crate::cloud::Cloud::ALL
-                .iter()
-                .find(|c| c.token_exchange_audience() == aud.as_str());
-            match other_cloud {
-                Some(c) => issues.error(
+        check_audience(p, aud, issues);
+    }
+    check_credential_name(&f.name, issues);
+
+    issues.info(
+        STEP,
+        "credential.federated",
+        "credential.federated.replication",
+        "A new or changed federated credential takes a few minutes to replicate; until then the token exchange fails with AADSTS70021 (no matching federated identity record).",
+        "Wait a few minutes and retry before changing anything. If AADSTS70021 persists, compare issuer, subject and audience character by character with the external token.",
+    );
+}
+
+/// The rules issuer, subject and audience share: present, no whitespace, at most
+/// [`FEDERATED_MAX_CHARS`], no wildcard (Entra compares them exactly). True when all hold.
+fn check_exact(issues: &mut Issues, field: &str, label: &str, value: &str) -> bool {
+    if value.is_empty() {
+        issues.error(
+            STEP,
+            field,
+            &format!("{field}.required"),
+            format!("The federated credential's {label} is required."),
+            format!("Enter the {label} exactly as the external token carries it."),
+        );
+        return false;
+    }
+    let mut ok = true;
+    if value.chars().any(char::is_whitespace) {
+        issues.error(
+            STEP,
+            field,
+            &format!("{field}.whitespace"),
+            format!("The {label} contains a space, tab or line break; Entra compares it exactly, so the token exchange would fail."),
+            format!("Remove every space and line break from the {label} (often one at the start or end of a paste)."),
+        );
+        ok = false;
+    }
+    let n = value.chars().count();
+    if n > FEDERATED_MAX_CHARS {
+        issues.error(
+            STEP,
+            field,
+            &format!("{field}.too_long"),
+            format!("The {label} has {n} characters; Entra accepts at most {FEDERATED_MAX_CHARS}."),
+            format!("Check that only the {label} was pasted."),
+        );
+        ok = false;
+    }
+    if value.contains('*') {
+        issues.error(
+            STEP,
+            field,
+            &format!("{field}.wildcard"),
+            format!("The {label} contains a wildcard (*); federated credentials match exactly and do not support wildcards."),
+            "Add one federated credential per exact value (up to 20 per app).".to_string(),
+        );
+        ok = false;
+    }
+    ok
+}
+
+/// The issuer is an https URL without query or fragment (OpenID Connect Discovery §3).
+fn check_issuer_url(issues: &mut Issues, issuer: &str) {
+    let issuer_field = "credential.federated.issuer";
+    match url::Url::parse(issuer) {
+        Ok(u) if u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()) => {
+            if u.query().is_some() || u.fragment().is_some() {
+                issues.error(
                     STEP,
-                    field,
-                    "credential.federated.audience.other_cloud",
-                    format!("The audience {aud} belongs to the {} cloud; a federated credential cannot cross clouds.", c.label()),
-                    format!("Use {default_audience} for {}, or clear the audience to use the default.", p.cloud.label()),
-                ),
-                None => issues.warn(
-                    STEP,
-                    field,
-                    "credential.federated.audience.not_default",
-                    format!("The audience is not Microsoft's recommended {default_audience}."),
-                    "Keep it only if the external token really carries this audience; otherwise clear it to use the default.",
-                ),
+                    issuer_field,
+                    "credential.federated.issuer.has_query",
+                    "The issuer contains ?… or #…; an OpenID issuer never does.",
+                    "Use the issuer exactly as in the provider's /.well-known/openid-configuration.",
+                );
             }
         }
+        Ok(u) if u.scheme() != "https" && u.host_str().is_some() => issues.error(
+            STEP,
+            issuer_field,
+            "credential.federated.issuer.not_https",
+            format!(
+                "The issuer uses {}://; Entra only trusts https issuers.",
+                u.scheme()
+            ),
+            "Use the provider's https issuer URL, exactly as in its tokens' iss claim.",
+        ),
+        _ => issues.error(
+            STEP,
+            issuer_field,
+            "credential.federated.issuer.not_a_url",
+            "The issuer is not a URL.",
+            "Enter the provider's issuer URL, e.g. https://token.actions.githubusercontent.com.",
+        ),
     }
+}
 
-    let name = f.name.as_str();
+/// A typed audience: the cloud's token-exchange audience is expected; another cloud's is
+/// an error (a credential cannot cross clouds), anything else a warning.
+fn check_audience(p: &Profile, aud: &str, issues: &mut Issues) {
+    let default_audience = p.cloud.token_exchange_audience();
+    let field = "credential.federated.audience";
+    if check_exact(issues, field, "audience", aud) && aud != default_audience {
+        let other_cloud = crate::cloud::Cloud::ALL
+            .iter()
+            .find(|c| c.token_exchange_audience() == aud);
+        match other_cloud {
+            Some(c) => issues.error(
+                STEP,
+                field,
+                "credential.federated.audience.other_cloud",
+                format!("The audience {aud} belongs to the {} cloud; a federated credential cannot cross clouds.", c.label()),
+                format!("Use {default_audience} for {}, or clear the audience to use the default.", p.cloud.label()),
+            ),
+            None => issues.warn(
+                STEP,
+                field,
+                "credential.federated.audience.not_default",
+                format!("The audience is not Microsoft's recommended {default_audience}."),
+                "Keep it only if the external token really carries this audience; otherwise clear it to use the default.",
+            ),
+        }
+    }
+}
+
+/// The credential's name (optional): 3–120 characters, URL-safe.
+fn check_credential_name(name: &str, issues: &mut Issues) {
     if !name.is_empty() {
         let n = name.chars().count();
         if !(3..=120).contains(&n) {
@@ -334,14 +359,6 @@ pub fn check_federated(p: &Profile, issues: &mut Issues) {
             );
         }
     }
-
-    issues.info(
-        STEP,
-        "credential.federated",
-        "credential.federated.replication",
-        "A new or changed federated credential takes a few minutes to replicate; until then the token exchange fails with AADSTS70021 (no matching federated identity record).",
-        "Wait a few minutes and retry before changing anything. If AADSTS70021 persists, compare issuer, subject and audience character by character with the external token.",
-    );
 }
 
 /// How close a credential is to lapsing.

@@ -54,10 +54,21 @@ fn row(screen: &str, setting: &str, value: impl Into<String>, note: Option<&str>
 
 /// Checks step 6 and returns the settings sheet.
 pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
+    check_auto_create(p, issues);
+    let allowed = check_allowed_tenants(p, issues);
+    check_sign_in_scope(p, b, &allowed, issues);
+    check_auto_redirect(p, issues);
+    check_federated_domain(p, issues);
+    let graph = graph_endpoint(p, issues);
+    check_toggles(p, issues);
+    settings_sheet(p, b, &allowed, graph)
+}
+
+/// "Automatically create unmatched users": single-tenant only, and only useful with SSO
+/// for users.
+fn check_auto_create(p: &Profile, issues: &mut Issues) {
     let s = &p.sso;
     let multi = p.tenant_type == TenantType::Multi;
-    let verified = p.verified.is_some();
-
     if s.auto_create_users && multi {
         issues.error(
             STEP,
@@ -76,7 +87,10 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             "Set 'who signs in with Entra' to users or both in step 1, or turn this off.",
         );
     }
+}
 
+/// The allowed tenants, each a tenant GUID listed once. Returns the GUIDs, in order.
+fn check_allowed_tenants(p: &Profile, issues: &mut Issues) -> Vec<String> {
     // Allowed tenants: every entry must be a tenant GUID, whatever the scope — a wrong entry
     // is a wrong entry even while it is unused.
     let mut seen: Vec<String> = Vec::new();
@@ -107,7 +121,14 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             Some(g) => seen.push(g),
         }
     }
-    if multi {
+    seen
+}
+
+/// The sign-in scope of a multi-tenant app (a restricted list needs a tenant; "all" is
+/// risky); a single-tenant app ignores the list. `seen`: the allowed tenant GUIDs.
+fn check_sign_in_scope(p: &Profile, b: &Basics, seen: &[String], issues: &mut Issues) {
+    let s = &p.sso;
+    if p.tenant_type == TenantType::Multi {
         match s.sign_in_scope {
             SignInScope::Restricted if p.allowed_tenants.iter().all(|t| parse_guid(t).is_none()) => {
                 issues.error(
@@ -120,7 +141,7 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             }
             SignInScope::Restricted => {
                 if let Some(TenantRef::Id(home)) = &b.tenant
-                    && !seen.contains(&home.as_str().to_string())
+                    && !seen.iter().any(|t| t == home.as_str())
                 {
                     issues.info(
                         STEP,
@@ -148,7 +169,13 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             "Leave the list empty, or switch the tenant type to multi-tenant in step 1.",
         );
     }
+}
 
+/// Auto-redirect per group: only with SSO on for the group, and a lockout risk before a
+/// passing SSO test.
+fn check_auto_redirect(p: &Profile, issues: &mut Issues) {
+    let s = &p.sso;
+    let verified = p.verified.is_some();
     for (on, group, sso_on, field) in [
         (
             s.auto_redirect_agents,
@@ -186,7 +213,11 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             );
         }
     }
+}
 
+/// The federated (ADFS) domain is a host name.
+fn check_federated_domain(p: &Profile, issues: &mut Issues) {
+    let s = &p.sso;
     if let Some(d) = s
         .federated_domain
         .as_deref()
@@ -202,8 +233,12 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             "Enter only the ADFS server's host name, e.g. adfs.contoso.com — no https://, no path. Leave it empty if sign-ins are not forwarded to ADFS.",
         );
     }
+}
 
-    let graph = match s
+/// The Graph endpoint in effect (typed, or the cloud's): https, and of the profile's cloud.
+fn graph_endpoint(p: &Profile, issues: &mut Issues) -> String {
+    let s = &p.sso;
+    match s
         .graph_endpoint
         .as_deref()
         .map(str::trim)
@@ -239,8 +274,14 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             }
             g.to_string()
         }
-    };
+    }
+}
 
+/// The unique identifier (needs an import), "published" (needs a passing test) and
+/// bypassing Halo's 2FA (MFA then rests on Entra).
+fn check_toggles(p: &Profile, issues: &mut Issues) {
+    let s = &p.sso;
+    let verified = p.verified.is_some();
     if s.use_unique_identifier && !p.features.import && !p.features.csp {
         issues.warn(
             STEP,
@@ -268,7 +309,12 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             "Make sure a Conditional Access policy (or security defaults) requires MFA for this app.",
         );
     }
+}
 
+/// The settings sheet: every SSO setting, in the order of the service desk's screens.
+fn settings_sheet(p: &Profile, b: &Basics, seen: &[String], graph: String) -> Vec<SettingRow> {
+    let s = &p.sso;
+    let multi = p.tenant_type == TenantType::Multi;
     let mut sheet = vec![
         row(
             SSO_SCREEN,

@@ -356,7 +356,28 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
         return Vec::new();
     }
 
-    // Groups.
+    check_groups(s, issues);
+    check_site_mappings(p, b, issues);
+    let targets = check_field_mappings(s, issues);
+    check_matching_order(s, &targets, issues);
+    check_licences(p, issues);
+    check_frequency(s, issues);
+    if s.map_last_sign_in {
+        issues.warn(
+            STEP,
+            "sync.map_last_sign_in",
+            "sync.last_sign_in_premium",
+            "The last sign-in date needs the AuditLog.Read.All permission and a Microsoft Entra ID P1 or P2 licence in every tenant synced; without the licence the sync fails for that tenant.",
+            "Check each tenant's licences (the sync preview does), or turn this off.",
+        );
+    }
+
+    sheet(p)
+}
+
+/// Technician, end-user and service-account groups: each usable, none listed twice or in
+/// both lists.
+fn check_groups(s: &SyncSettings, issues: &mut Issues) {
     for (i, g) in s.technician_groups.iter().enumerate() {
         check_group(
             issues,
@@ -426,8 +447,12 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             );
         }
     }
+}
 
-    // Site mappings.
+/// Site mappings: a site each, a tenant that the app reads (and, for CSP, one at all), a
+/// usable group and domain, no mapping hidden behind an earlier one with the same filter.
+fn check_site_mappings(p: &Profile, b: &Basics, issues: &mut Issues) {
+    let s = &p.sync;
     let multi = p.features.csp || p.tenant_type == TenantType::Multi;
     let home = match &b.tenant {
         Some(TenantRef::Id(t)) => Some(t.as_str().to_string()),
@@ -524,8 +549,11 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             "Use 'Generate mappings' for one mapping per customer tenant.",
         );
     }
+}
 
-    // Field mappings.
+/// Field mappings: a Graph user property each (as Graph spells it), each service-desk
+/// field filled once. Returns the service-desk fields filled (normalised).
+fn check_field_mappings(s: &SyncSettings, issues: &mut Issues) -> Vec<String> {
     let mut targets: Vec<String> = Vec::new();
     for (i, m) in s.field_mappings.iter().enumerate() {
         let f = |k: &str| format!("sync.field_mappings[{i}].{k}");
@@ -592,8 +620,12 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             targets.push(h);
         }
     }
+    targets
+}
 
-    // Matching order.
+/// The matching order: not empty, each rule once, the Azure id first, and a field mapping
+/// for each rule that needs one (`targets`: the service-desk fields mapped).
+fn check_matching_order(s: &SyncSettings, targets: &[String], issues: &mut Issues) {
     if s.matching_order.is_empty() {
         issues.error(
             STEP,
@@ -653,8 +685,11 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             "Add 'Azure id' first to say so explicitly.",
         );
     }
+}
 
-    // Licences.
+/// "Licences that make a user active": SKU part numbers or skuIds, and CSP only.
+fn check_licences(p: &Profile, issues: &mut Issues) {
+    let s = &p.sync;
     for (i, l) in s.active_licences.iter().enumerate() {
         let t = l.trim();
         let ok = parse_guid(t).is_some()
@@ -681,8 +716,10 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             "Turn on CSP in step 1, or use the service-account group instead.",
         );
     }
+}
 
-    // Frequency.
+/// The sync interval: allowed, and usual.
+fn check_frequency(s: &SyncSettings, issues: &mut Issues) {
     let n = s.interval_minutes;
     if !ALLOWED_INTERVAL.contains(&n) {
         issues.error(
@@ -705,19 +742,6 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Vec<SettingRow> {
             },
         );
     }
-
-    // Last sign-in.
-    if s.map_last_sign_in {
-        issues.warn(
-            STEP,
-            "sync.map_last_sign_in",
-            "sync.last_sign_in_premium",
-            "The last sign-in date needs the AuditLog.Read.All permission and a Microsoft Entra ID P1 or P2 licence in every tenant synced; without the licence the sync fails for that tenant.",
-            "Check each tenant's licences (the sync preview does), or turn this off.",
-        );
-    }
-
-    sheet(p)
 }
 
 fn sheet(p: &Profile) -> Vec<SettingRow> {

@@ -47,7 +47,7 @@ use crate::plan::plan;
 use crate::profile::{CredentialKind, Profile};
 use crate::steps::basics;
 use crate::steps::redirects::WIZARD_REDIRECT_URI;
-use crate::validation::{Issues, Severity};
+use crate::validation::Severity;
 
 /// Longest secret lifetime Entra accepts (how-to-add-credentials.md: 24 months).
 pub const SECRET_MAX_MONTHS: u32 = 24;
@@ -314,8 +314,6 @@ fn desired(profile: &Profile, options: &ApplyOptions) -> Result<Desired, ApplyEr
             "name: the registration is found or created by name; give the profile a name.".into(),
         ));
     }
-    let mut issues = Issues::default();
-    let b = basics::check(profile, &mut issues);
     let mut redirects: Vec<String> = plan.redirect_uris.iter().map(|r| r.uri.clone()).collect();
     if profile.verified.is_some() {
         // Onboarding is done (an SSO test passed): the loopback URI is not added again;
@@ -334,7 +332,7 @@ fn desired(profile: &Profile, options: &ApplyOptions) -> Result<Desired, ApplyEr
         remove,
         prune: options.prune_redirect_uris,
         perms: permissions::required(profile),
-        client_id: b.client_id.map(|c| c.as_str().to_string()),
+        client_id: plan.basics.client_id.map(|c| c.as_str().to_string()),
     })
 }
 
@@ -764,7 +762,7 @@ pub async fn apply(
             error: None,
         },
     };
-    let writes = match read_and_plan(&mut run, profile, &d, options, now).await {
+    let writes = match read_and_plan(&mut run, &d, options, now).await {
         Ok(w) => w,
         Err(()) => {
             run.report.requests = client.sent().split_off(log_start);
@@ -795,21 +793,51 @@ pub async fn apply(
         finish(&mut run, profile);
         return Ok(run.report);
     }
-    execute(&mut run, writes, options, secret_sink, now).await;
+    execute(&mut run, writes, options, secret_sink).await;
     run.report.requests = client.sent().split_off(log_start);
     finish(&mut run, profile);
     Ok(run.report)
 }
 
-/// Phase 1: reads, then the list of writes.
+/// Phase 1: reads, then the list of writes. Each part below reads what it needs (with
+/// progress), in the order the report lists the steps.
 async fn read_and_plan(
     run: &mut Run<'_>,
-    _profile: &Profile,
     d: &Desired,
     options: &ApplyOptions,
     now: DateTime<Utc>,
 ) -> Result<Vec<Op>, ()> {
-    // Find the application.
+    let app = find_application(run, d).await?;
+    let sp = match &app {
+        Some(a) => read_service_principal(run, a).await?,
+        None => None,
+    };
+    let consent = if options.grant_consent && !d.perms.is_empty() {
+        Some(read_consent(run, d, sp.as_ref()).await?)
+    } else {
+        None
+    };
+    let credential_op = match &options.credential {
+        CredentialRequest::None => None,
+        CredentialRequest::Secret { months, force } => {
+            plan_secret(run, app.as_ref(), *months, *force, now).await?
+        }
+        CredentialRequest::Certificate { cert_der } => {
+            plan_certificate(run, app.as_ref(), cert_der, now).await?
+        }
+    };
+    let mut ops = registration_ops(run, app.as_ref(), sp.is_none(), d);
+    ops.extend(credential_op);
+    if let Some(c) = &consent {
+        ops.extend(consent_ops(run, d, c));
+    }
+    fill_known_ids(run, &mut ops);
+    Ok(ops)
+}
+
+/// The registration: by client id, else by name. Several with the name, or none with the
+/// client id, stop the run (the wizard does not guess, and does not create a second app).
+async fn find_application(run: &mut Run<'_>, d: &Desired) -> Result<Option<Value>, ()> {
     let filter = match &d.client_id {
         Some(id) => format!("appId eq {}", odata_string(id)),
         None => format!("displayName eq {}", odata_string(&d.display_name)),
@@ -854,288 +882,326 @@ async fn read_and_plan(
             display_name: a["displayName"].as_str().unwrap_or_default().into(),
         });
     }
+    Ok(app)
+}
 
-    // Its service principal, and Graph's.
-    let mut sp: Option<Value> = None;
-    if let Some(a) = &app {
-        let filter = format!(
-            "appId eq {}",
-            odata_string(a["appId"].as_str().unwrap_or_default())
+/// The service principal (enterprise app) of an existing registration, if there is one.
+async fn read_service_principal(run: &mut Run<'_>, app: &Value) -> Result<Option<Value>, ()> {
+    let filter = format!(
+        "appId eq {}",
+        odata_string(app["appId"].as_str().unwrap_or_default())
+    );
+    let v = run
+        .read(
+            "read_service_principal",
+            "Find its service principal (enterprise app)",
+            &with_query("/servicePrincipals", &[("$filter", &filter)]),
+        )
+        .await?;
+    let sp = first(&v);
+    run.report.service_principal_id = sp
+        .as_ref()
+        .and_then(|s| s["id"].as_str().map(str::to_string));
+    Ok(sp)
+}
+
+/// The consent already in place, read before granting any.
+struct ConsentState {
+    /// Microsoft Graph's service principal in the tenant (`None`: not found).
+    graph_sp: Option<String>,
+    /// The app roles (application permissions) already granted on Graph, lower-cased.
+    assigned_roles: Vec<String>,
+    /// The tenant-wide (`AllPrincipals`) delegated grant on Graph, if any.
+    grant: Option<Value>,
+}
+
+/// Graph's service principal and, when the app has one, what it is granted already.
+async fn read_consent(
+    run: &mut Run<'_>,
+    d: &Desired,
+    sp: Option<&Value>,
+) -> Result<ConsentState, ()> {
+    let mut state = ConsentState {
+        graph_sp: None,
+        assigned_roles: Vec::new(),
+        grant: None,
+    };
+    let filter = format!("appId eq {}", odata_string(GRAPH_APP_ID));
+    let v = run
+        .read(
+            "read_graph_service_principal",
+            "Find Microsoft Graph in the tenant",
+            &with_query("/servicePrincipals", &[("$filter", &filter)]),
+        )
+        .await?;
+    state.graph_sp = first(&v).and_then(|s| s["id"].as_str().map(str::to_string));
+    let (Some(s), Some(g)) = (sp, &state.graph_sp) else {
+        return Ok(state);
+    };
+    let sp_id = s["id"].as_str().unwrap_or_default();
+    if d.perms.iter().any(|p| p.kind == PermissionKind::Role) {
+        let v = run
+            .read(
+                "read_app_role_assignments",
+                "Read the application permissions already granted",
+                &format!("/servicePrincipals/{sp_id}/appRoleAssignments"),
+            )
+            .await?;
+        state.assigned_roles = v["value"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["resourceId"].as_str() == Some(g))
+            .filter_map(|a| a["appRoleId"].as_str().map(str::to_ascii_lowercase))
+            .collect();
+    }
+    let filter = format!("clientId eq {}", odata_string(sp_id));
+    let v = run
+        .read(
+            "read_permission_grants",
+            "Read the delegated permissions already granted",
+            &with_query("/oauth2PermissionGrants", &[("$filter", &filter)]),
+        )
+        .await?;
+    state.grant = v["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|x| {
+            x["consentType"].as_str() == Some("AllPrincipals")
+                && x["resourceId"].as_str() == Some(g)
+        })
+        .cloned();
+    Ok(state)
+}
+
+/// A new client secret, unless a valid one exists (and `force` is off). The tenant's app
+/// management policies are read first: one that blocks secrets stops the run before any
+/// write, and one that caps their lifetime shortens the new secret.
+async fn plan_secret(
+    run: &mut Run<'_>,
+    app: Option<&Value>,
+    months: u32,
+    force: bool,
+    now: DateTime<Utc>,
+) -> Result<Option<Op>, ()> {
+    let valid_until = app
+        .and_then(|a| a["passwordCredentials"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| {
+            c["endDateTime"]
+                .as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .max();
+    let good = valid_until.filter(|t| (*t - now).num_days() > CREDENTIAL_RENEW_DAYS);
+    if let (Some(t), false) = (good, force) {
+        run.emit(
+            "add_password",
+            "Add a client secret",
+            StepStatus::Skipped,
+            Some(format!(
+                "a client secret valid until {} already exists; pass force to add another",
+                t.format("%Y-%m-%d")
+            )),
+            None,
         );
+        return Ok(None);
+    }
+    let policy = read_password_policy(run, app, now).await?;
+    if let Some(why) = &policy.blocked {
+        run.report.policy_notes.push(format!("Blocked: {why}."));
+        run.emit(
+            "add_password",
+            "Add a client secret",
+            StepStatus::Failed,
+            Some(why.clone()),
+            None,
+        );
+        run.fail(
+            "apply.policy_blocks_secret",
+            format!("Nothing was changed: {why}, so adding a client secret would fail."),
+            "Use a certificate instead (entra-onboard apply --credential certificate --cert <cert.pem>, or \"Certificate\" in step 3), or ask the tenant's admin to exclude this app from the policy.".into(),
+            None,
+        );
+        return Err(());
+    }
+    let months = months.clamp(1, SECRET_MAX_MONTHS);
+    let mut end = now.checked_add_months(Months::new(months)).unwrap_or(now);
+    let mut detail = format!("valid {months} months");
+    if let Some((iso, days)) = &policy.max_lifetime {
+        // A lifetime past the end of the calendar (the policy is network input) caps
+        // nothing.
+        let cap_days = days.saturating_sub(1).max(1);
+        let cap = chrono::TimeDelta::try_days(cap_days)
+            .and_then(|d| now.checked_add_signed(d))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        run.report
+            .policy_notes
+            .push(format!("Secrets may live at most {iso}."));
+        if end > cap {
+            end = cap;
+            detail = format!("shortened to {cap_days} days: the policy allows at most {iso}");
+        }
+    }
+    Ok(Some(Op {
+        id: "add_password".into(),
+        label: format!("Add a client secret ({detail})"),
+        kind: OpKind::AddPassword,
+        method: "POST",
+        path: "/applications/{applicationObjectId}/addPassword".into(),
+        body: json!({"passwordCredential": {
+            "displayName": format!("Entra Onboard {}", now.format("%Y-%m-%d")),
+            "endDateTime": end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }}),
+        replication: true,
+        consent: false,
+    }))
+}
+
+/// The password policy that applies to `app` (a new app: created now): the tenant default
+/// and the policies assigned to the app.
+async fn read_password_policy(
+    run: &mut Run<'_>,
+    app: Option<&Value>,
+    now: DateTime<Utc>,
+) -> Result<PasswordPolicy, ()> {
+    let default = run
+        .read(
+            "read_policies",
+            "Read the tenant's app management policies",
+            "/policies/defaultAppManagementPolicy",
+        )
+        .await?;
+    let mut assigned = Vec::new();
+    let mut created = now;
+    if let Some(a) = app {
+        let id = a["id"].as_str().unwrap_or_default();
         let v = run
             .read(
-                "read_service_principal",
-                "Find its service principal (enterprise app)",
-                &with_query("/servicePrincipals", &[("$filter", &filter)]),
+                "read_app_policies",
+                "Read the policies assigned to this app",
+                &format!("/applications/{id}/appManagementPolicies"),
             )
             .await?;
-        sp = first(&v);
-        run.report.service_principal_id = sp
-            .as_ref()
-            .and_then(|s| s["id"].as_str().map(str::to_string));
-    }
-    let roles: Vec<&RequiredPermission> = d
-        .perms
-        .iter()
-        .copied()
-        .filter(|p| p.kind == PermissionKind::Role)
-        .collect();
-    let scopes: Vec<&RequiredPermission> = d
-        .perms
-        .iter()
-        .copied()
-        .filter(|p| p.kind == PermissionKind::Scope)
-        .collect();
-    let mut graph_sp: Option<String> = None;
-    let mut assigned_roles: Vec<String> = Vec::new();
-    let mut grant: Option<Value> = None;
-    if options.grant_consent && !d.perms.is_empty() {
-        let filter = format!("appId eq {}", odata_string(GRAPH_APP_ID));
-        let v = run
-            .read(
-                "read_graph_service_principal",
-                "Find Microsoft Graph in the tenant",
-                &with_query("/servicePrincipals", &[("$filter", &filter)]),
-            )
-            .await?;
-        graph_sp = first(&v).and_then(|s| s["id"].as_str().map(str::to_string));
-        if let (Some(s), Some(g)) = (&sp, &graph_sp) {
-            let sp_id = s["id"].as_str().unwrap_or_default();
-            if !roles.is_empty() {
-                let v = run
-                    .read(
-                        "read_app_role_assignments",
-                        "Read the application permissions already granted",
-                        &format!("/servicePrincipals/{sp_id}/appRoleAssignments"),
-                    )
-                    .await?;
-                assigned_roles = v["value"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|a| a["resourceId"].as_str() == Some(g))
-                    .filter_map(|a| a["appRoleId"].as_str().map(str::to_ascii_lowercase))
-                    .collect();
-            }
-            let filter = format!("clientId eq {}", odata_string(sp_id));
-            let v = run
-                .read(
-                    "read_permission_grants",
-                    "Read the delegated permissions already granted",
-                    &with_query("/oauth2PermissionGrants", &[("$filter", &filter)]),
-                )
-                .await?;
-            grant = v["value"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|x| {
-                    x["consentType"].as_str() == Some("AllPrincipals")
-                        && x["resourceId"].as_str() == Some(g)
-                })
-                .cloned();
+        assigned = v["value"].as_array().cloned().unwrap_or_default();
+        if let Some(t) = a["createdDateTime"]
+            .as_str()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        {
+            created = t.with_timezone(&Utc);
         }
     }
+    Ok(password_policy(&default, &assigned, created))
+}
 
-    // The credential, and the policy that may block it.
-    let mut credential_op: Option<Op> = None;
-    match &options.credential {
-        CredentialRequest::None => {}
-        CredentialRequest::Secret { months, force } => {
-            let valid_until = app
-                .as_ref()
-                .and_then(|a| a["passwordCredentials"].as_array().cloned())
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|c| {
-                    c["endDateTime"]
-                        .as_str()
-                        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                })
-                .map(|t| t.with_timezone(&Utc))
-                .max();
-            let good = valid_until.filter(|t| (*t - now).num_days() > CREDENTIAL_RENEW_DAYS);
-            if let (Some(t), false) = (good, *force) {
-                run.emit(
-                    "add_password",
-                    "Add a client secret",
-                    StepStatus::Skipped,
-                    Some(format!(
-                        "a client secret valid until {} already exists; pass force to add another",
-                        t.format("%Y-%m-%d")
-                    )),
-                    None,
-                );
-            } else {
-                let default = run
-                    .read(
-                        "read_policies",
-                        "Read the tenant's app management policies",
-                        "/policies/defaultAppManagementPolicy",
+/// The certificate upload, unless it is on the app already.
+async fn plan_certificate(
+    run: &mut Run<'_>,
+    app: Option<&Value>,
+    cert_der: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<Op>, ()> {
+    let (hex, b64) = thumbprints(cert_der);
+    let on_app = app
+        .and_then(|a| a["keyCredentials"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .any(|k| {
+            k["customKeyIdentifier"]
+                .as_str()
+                .is_some_and(|c| c == b64 || c.eq_ignore_ascii_case(&hex))
+        });
+    if on_app {
+        run.emit(
+            "add_certificate",
+            "Upload the certificate",
+            StepStatus::Skipped,
+            Some(format!("certificate {hex} is already on the app")),
+            None,
+        );
+        return Ok(None);
+    }
+    let mut keep = match app {
+        Some(a) => valid_key_credentials(run, a, now).await?,
+        None => Vec::new(),
+    };
+    keep.push(json!({
+        "customKeyIdentifier": b64,
+        "displayName": format!("CN=Entra Onboard {}", now.format("%Y-%m-%d")),
+        "key": STANDARD.encode(cert_der),
+        "type": "AsymmetricX509Cert",
+        "usage": "Verify",
+    }));
+    Ok(Some(Op {
+        id: "add_certificate".into(),
+        label: "Upload the certificate".into(),
+        kind: OpKind::AddKey { thumbprint: hex },
+        method: "PATCH",
+        path: "/applications/{applicationObjectId}".into(),
+        body: json!({"keyCredentials": keep}),
+        replication: true,
+        consent: false,
+    }))
+}
+
+/// The app's certificates that are still valid, with their keys, to send back: `key` is
+/// only returned for a single object with `$select=keyCredentials` (keycredential.md), and
+/// PATCH replaces the whole collection.
+async fn valid_key_credentials(
+    run: &mut Run<'_>,
+    app: &Value,
+    now: DateTime<Utc>,
+) -> Result<Vec<Value>, ()> {
+    let mut keep: Vec<Value> = Vec::new();
+    if app["keyCredentials"].as_array().is_none_or(Vec::is_empty) {
+        return Ok(keep);
+    }
+    let id = app["id"].as_str().unwrap_or_default();
+    let v = run
+        .read(
+            "read_key_credentials",
+            "Read the certificates already on the app",
+            &with_query(
+                &format!("/applications/{id}"),
+                &[("$select", "keyCredentials")],
+            ),
+        )
+        .await?;
+    for k in v["keyCredentials"].as_array().into_iter().flatten() {
+        let valid = k["endDateTime"]
+            .as_str()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .is_none_or(|t| t > now);
+        if valid && !k["key"].is_null() {
+            let mut k = k.clone();
+            if let Some(o) = k.as_object_mut() {
+                o.retain(|name, _| {
+                    matches!(
+                        name.as_str(),
+                        "customKeyIdentifier"
+                            | "displayName"
+                            | "endDateTime"
+                            | "key"
+                            | "keyId"
+                            | "startDateTime"
+                            | "type"
+                            | "usage"
                     )
-                    .await?;
-                let mut assigned = Vec::new();
-                let mut created = now;
-                if let Some(a) = &app {
-                    let id = a["id"].as_str().unwrap_or_default();
-                    let v = run
-                        .read(
-                            "read_app_policies",
-                            "Read the policies assigned to this app",
-                            &format!("/applications/{id}/appManagementPolicies"),
-                        )
-                        .await?;
-                    assigned = v["value"].as_array().cloned().unwrap_or_default();
-                    if let Some(t) = a["createdDateTime"]
-                        .as_str()
-                        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                    {
-                        created = t.with_timezone(&Utc);
-                    }
-                }
-                let policy = password_policy(&default, &assigned, created);
-                if let Some(why) = &policy.blocked {
-                    run.report.policy_notes.push(format!("Blocked: {why}."));
-                    run.emit(
-                        "add_password",
-                        "Add a client secret",
-                        StepStatus::Failed,
-                        Some(why.clone()),
-                        None,
-                    );
-                    run.fail(
-                        "apply.policy_blocks_secret",
-                        format!("Nothing was changed: {why}, so adding a client secret would fail."),
-                        "Use a certificate instead (entra-onboard apply --credential certificate --cert <cert.pem>, or \"Certificate\" in step 3), or ask the tenant's admin to exclude this app from the policy.".into(),
-                        None,
-                    );
-                    return Err(());
-                }
-                let months = (*months).clamp(1, SECRET_MAX_MONTHS);
-                let mut end = now.checked_add_months(Months::new(months)).unwrap_or(now);
-                let mut detail = format!("valid {months} months");
-                if let Some((iso, days)) = &policy.max_lifetime {
-                    // A lifetime past the end of the calendar (the policy is network input)
-                    // caps nothing.
-                    let cap_days = days.saturating_sub(1).max(1);
-                    let cap = chrono::TimeDelta::try_days(cap_days)
-                        .and_then(|d| now.checked_add_signed(d))
-                        .unwrap_or(DateTime::<Utc>::MAX_UTC);
-                    run.report
-                        .policy_notes
-                        .push(format!("Secrets may live at most {iso}."));
-                    if end > cap {
-                        end = cap;
-                        detail = format!(
-                            "shortened to {cap_days} days: the policy allows at most {iso}"
-                        );
-                    }
-                }
-                credential_op = Some(Op {
-                    id: "add_password".into(),
-                    label: format!("Add a client secret ({detail})"),
-                    kind: OpKind::AddPassword,
-                    method: "POST",
-                    path: "/applications/{applicationObjectId}/addPassword".into(),
-                    body: json!({"passwordCredential": {
-                        "displayName": format!("Entra Onboard {}", now.format("%Y-%m-%d")),
-                        "endDateTime": end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    }}),
-                    replication: true,
-                    consent: false,
                 });
             }
-        }
-        CredentialRequest::Certificate { cert_der } => {
-            let (hex, b64) = thumbprints(cert_der);
-            let on_app = app
-                .as_ref()
-                .and_then(|a| a["keyCredentials"].as_array().cloned())
-                .unwrap_or_default()
-                .iter()
-                .any(|k| {
-                    k["customKeyIdentifier"]
-                        .as_str()
-                        .is_some_and(|c| c == b64 || c.eq_ignore_ascii_case(&hex))
-                });
-            if on_app {
-                run.emit(
-                    "add_certificate",
-                    "Upload the certificate",
-                    StepStatus::Skipped,
-                    Some(format!("certificate {hex} is already on the app")),
-                    None,
-                );
-            } else {
-                // `key` is only returned for a single object with $select=keyCredentials
-                // (keycredential.md), and PATCH replaces the whole collection.
-                let mut keep: Vec<Value> = Vec::new();
-                if let Some(a) = &app
-                    && a["keyCredentials"]
-                        .as_array()
-                        .is_some_and(|k| !k.is_empty())
-                {
-                    let id = a["id"].as_str().unwrap_or_default();
-                    let v = run
-                        .read(
-                            "read_key_credentials",
-                            "Read the certificates already on the app",
-                            &with_query(
-                                &format!("/applications/{id}"),
-                                &[("$select", "keyCredentials")],
-                            ),
-                        )
-                        .await?;
-                    for k in v["keyCredentials"].as_array().into_iter().flatten() {
-                        let valid = k["endDateTime"]
-                            .as_str()
-                            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                            .is_none_or(|t| t > now);
-                        if valid && !k["key"].is_null() {
-                            let mut k = k.clone();
-                            if let Some(o) = k.as_object_mut() {
-                                o.retain(|name, _| {
-                                    matches!(
-                                        name.as_str(),
-                                        "customKeyIdentifier"
-                                            | "displayName"
-                                            | "endDateTime"
-                                            | "key"
-                                            | "keyId"
-                                            | "startDateTime"
-                                            | "type"
-                                            | "usage"
-                                    )
-                                });
-                            }
-                            keep.push(k);
-                        }
-                    }
-                }
-                keep.push(json!({
-                    "customKeyIdentifier": b64,
-                    "displayName": format!("CN=Entra Onboard {}", now.format("%Y-%m-%d")),
-                    "key": STANDARD.encode(cert_der),
-                    "type": "AsymmetricX509Cert",
-                    "usage": "Verify",
-                }));
-                credential_op = Some(Op {
-                    id: "add_certificate".into(),
-                    label: "Upload the certificate".into(),
-                    kind: OpKind::AddKey { thumbprint: hex },
-                    method: "PATCH",
-                    path: "/applications/{applicationObjectId}".into(),
-                    body: json!({"keyCredentials": keep}),
-                    replication: true,
-                    consent: false,
-                });
-            }
+            keep.push(k);
         }
     }
+    Ok(keep)
+}
 
-    // The writes.
+/// Create or update the registration, and create its service principal when it has none.
+fn registration_ops(run: &mut Run<'_>, app: Option<&Value>, no_sp: bool, d: &Desired) -> Vec<Op> {
     let mut ops = Vec::new();
-    match &app {
+    match app {
         None => ops.push(Op {
             id: "create_application".into(),
             label: format!("Create the app registration \"{}\"", d.display_name),
@@ -1166,7 +1232,7 @@ async fn read_and_plan(
             ),
         },
     }
-    if sp.is_none() {
+    if no_sp {
         ops.push(Op {
             id: "create_service_principal".into(),
             label: "Create the service principal (enterprise app)".into(),
@@ -1186,76 +1252,107 @@ async fn read_and_plan(
             None,
         );
     }
-    if let Some(op) = credential_op {
-        ops.push(op);
-    }
-    if options.grant_consent && !d.perms.is_empty() {
-        match &graph_sp {
-            None => {
-                run.emit(
-                    "grant_consent",
-                    "Grant admin consent",
-                    StepStatus::Skipped,
-                    Some("Microsoft Graph's service principal was not found in this tenant".into()),
-                    None,
-                );
-                run.report
-                    .handover
-                    .push("Grant admin consent with the link in step 4.".into());
-            }
-            Some(g) => {
-                for r in &roles {
-                    if assigned_roles.contains(&r.id.to_ascii_lowercase()) {
-                        continue;
-                    }
-                    ops.push(Op {
-                        id: format!("grant_app_role:{}", r.value),
-                        label: format!("Grant admin consent to {} (application)", r.value),
-                        kind: OpKind::GrantRole,
-                        method: "POST",
-                        path: format!("/servicePrincipals/{g}/appRoleAssignedTo"),
-                        body: json!({"principalId": "{servicePrincipalId}", "resourceId": g, "appRoleId": r.id}),
-                        replication: true,
-                        consent: true,
-                    });
-                }
-                let want: Vec<&str> = scopes.iter().map(|s| s.value).collect();
-                if !want.is_empty() {
-                    match &grant {
-                        None => ops.push(Op {
-                            id: "grant_delegated".into(),
-                            label: format!("Grant admin consent to {} (delegated, all users)", want.join(", ")),
-                            kind: OpKind::Grant,
-                            method: "POST",
-                            path: "/oauth2PermissionGrants".into(),
-                            body: json!({"clientId": "{servicePrincipalId}", "consentType": "AllPrincipals", "resourceId": g, "scope": want.join(" ")}),
-                            replication: true,
-                            consent: true,
-                        }),
-                        Some(gr) => {
-                            let have: Vec<&str> = gr["scope"].as_str().unwrap_or_default().split_whitespace().collect();
-                            let missing: Vec<&str> = want.iter().copied().filter(|w| !have.iter().any(|h| h.eq_ignore_ascii_case(w))).collect();
-                            if !missing.is_empty() {
-                                let mut all: Vec<&str> = have.clone();
-                                all.extend(&missing);
-                                ops.push(Op {
-                                    id: "grant_delegated".into(),
-                                    label: format!("Add {} to the admin consent (delegated)", missing.join(", ")),
-                                    kind: OpKind::Grant,
-                                    method: "PATCH",
-                                    path: format!("/oauth2PermissionGrants/{}", gr["id"].as_str().unwrap_or_default()),
-                                    body: json!({"scope": all.join(" ")}),
-                                    replication: false,
-                                    consent: true,
-                                });
-                            }
-                        }
-                    }
-                }
-            }
+    ops
+}
+
+/// Admin consent: each application permission not yet assigned, and the delegated
+/// permissions in one tenant-wide grant (created, or extended with what it lacks).
+fn consent_ops(run: &mut Run<'_>, d: &Desired, c: &ConsentState) -> Vec<Op> {
+    let Some(g) = &c.graph_sp else {
+        run.emit(
+            "grant_consent",
+            "Grant admin consent",
+            StepStatus::Skipped,
+            Some("Microsoft Graph's service principal was not found in this tenant".into()),
+            None,
+        );
+        run.report
+            .handover
+            .push("Grant admin consent with the link in step 4.".into());
+        return Vec::new();
+    };
+    let mut ops = Vec::new();
+    for r in d.perms.iter().filter(|p| p.kind == PermissionKind::Role) {
+        if c.assigned_roles.contains(&r.id.to_ascii_lowercase()) {
+            continue;
         }
+        ops.push(Op {
+            id: format!("grant_app_role:{}", r.value),
+            label: format!("Grant admin consent to {} (application)", r.value),
+            kind: OpKind::GrantRole,
+            method: "POST",
+            path: format!("/servicePrincipals/{g}/appRoleAssignedTo"),
+            body: json!({"principalId": "{servicePrincipalId}", "resourceId": g, "appRoleId": r.id}),
+            replication: true,
+            consent: true,
+        });
     }
-    // Fill in the ids known already; the rest are filled in as they are created.
+    let want: Vec<&str> = d
+        .perms
+        .iter()
+        .filter(|p| p.kind == PermissionKind::Scope)
+        .map(|s| s.value)
+        .collect();
+    ops.extend(delegated_grant_op(g, &want, c.grant.as_ref()));
+    ops
+}
+
+/// The tenant-wide delegated grant on Graph (`g`) for `want`: a new grant, or the missing
+/// scopes added to `grant`; `None` when nothing is missing.
+fn delegated_grant_op(g: &str, want: &[&str], grant: Option<&Value>) -> Option<Op> {
+    if want.is_empty() {
+        return None;
+    }
+    let Some(gr) = grant else {
+        return Some(Op {
+            id: "grant_delegated".into(),
+            label: format!(
+                "Grant admin consent to {} (delegated, all users)",
+                want.join(", ")
+            ),
+            kind: OpKind::Grant,
+            method: "POST",
+            path: "/oauth2PermissionGrants".into(),
+            body: json!({"clientId": "{servicePrincipalId}", "consentType": "AllPrincipals", "resourceId": g, "scope": want.join(" ")}),
+            replication: true,
+            consent: true,
+        });
+    };
+    let have: Vec<&str> = gr["scope"]
+        .as_str()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let missing: Vec<&str> = want
+        .iter()
+        .copied()
+        .filter(|w| !have.iter().any(|h| h.eq_ignore_ascii_case(w)))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let mut all: Vec<&str> = have.clone();
+    all.extend(&missing);
+    Some(Op {
+        id: "grant_delegated".into(),
+        label: format!(
+            "Add {} to the admin consent (delegated)",
+            missing.join(", ")
+        ),
+        kind: OpKind::Grant,
+        method: "PATCH",
+        path: format!(
+            "/oauth2PermissionGrants/{}",
+            gr["id"].as_str().unwrap_or_default()
+        ),
+        body: json!({"scope": all.join(" ")}),
+        replication: false,
+        consent: true,
+    })
+}
+
+/// Fills in the ids known already; the rest are filled in as they are created.
+fn fill_known_ids(run: &Run<'_>, ops: &mut [Op]) {
     let mut vars: Vec<(&str, String)> = Vec::new();
     if let Some(a) = &run.report.application {
         vars.push(("{applicationObjectId}", a.object_id.clone()));
@@ -1264,22 +1361,21 @@ async fn read_and_plan(
     if let Some(s) = &run.report.service_principal_id {
         vars.push(("{servicePrincipalId}", s.clone()));
     }
-    for op in &mut ops {
+    for op in ops {
         for (k, v) in &vars {
             op.path = op.path.replace(k, v);
         }
         op.body = substitute(&op.body, &vars);
     }
-    Ok(ops)
 }
 
-/// Phase 2: the writes, in order, stopping at the first failure.
+/// Phase 2: the writes, in order, stopping at the first failure (the rest are listed as
+/// not attempted). Ids of objects created on the way are filled into the later writes.
 async fn execute(
     run: &mut Run<'_>,
     ops: Vec<Op>,
     options: &ApplyOptions,
     mut secret_sink: Option<SecretSink>,
-    now: DateTime<Utc>,
 ) {
     let mut vars: Vec<(&str, String)> = Vec::new();
     let mut failed_at: Option<String> = None;
@@ -1299,34 +1395,10 @@ async fn execute(
             .fold(op.path.clone(), |p, (k, v)| p.replace(k, v));
         let body = substitute(&op.body, &vars);
         run.emit(&op.id, &op.label, StepStatus::Running, None, None);
-        let mut attempt = 0;
-        let result = loop {
-            match run.client.send(op.method, &path, Some(&body)).await {
-                Err(e)
-                    if op.replication
-                        && attempt < options.replication.retries
-                        && is_replication_miss(&e) =>
-                {
-                    attempt += 1;
-                    (run.client.sleeper())(options.replication.delay.saturating_mul(attempt)).await;
-                }
-                other => break other,
-            }
-        };
-        let v = match result {
+        let v = match send(run, &op, &path, &body, options).await {
             Ok(v) => v,
             Err(e) if op.consent && e.status() == Some(403) => {
-                run.emit(
-                    &op.id,
-                    &op.label,
-                    StepStatus::Skipped,
-                    Some("your role cannot grant this consent; handed over to step 4".into()),
-                    e.body().cloned(),
-                );
-                let h = "Grant admin consent with the link in step 4, signed in as a Privileged Role Administrator or Global Administrator (application permissions need one of them).".to_string();
-                if !run.report.handover.contains(&h) {
-                    run.report.handover.push(h);
-                }
+                hand_over_consent(run, &op, &e);
                 continue;
             }
             Err(e) => {
@@ -1342,91 +1414,154 @@ async fn execute(
                 continue;
             }
         };
-        let mut detail = None;
-        match &op.kind {
-            OpKind::CreateApp => {
-                let summary = AppSummary {
-                    object_id: v["id"].as_str().unwrap_or_default().into(),
-                    app_id: v["appId"].as_str().unwrap_or_default().into(),
-                    display_name: v["displayName"].as_str().unwrap_or_default().into(),
-                };
-                detail = Some(format!("client id {}", summary.app_id));
-                vars.push(("{applicationObjectId}", summary.object_id.clone()));
-                vars.push(("{appId}", summary.app_id.clone()));
-                run.report.application = Some(summary);
-                run.report.created_application = true;
-            }
-            OpKind::CreateSp => {
-                let id = v["id"].as_str().unwrap_or_default().to_string();
-                detail = Some(format!("object id {id}"));
-                vars.push(("{servicePrincipalId}", id.clone()));
-                run.report.service_principal_id = Some(id);
-                run.report.created_service_principal = true;
-            }
-            OpKind::AddPassword => {
-                let secret = v["secretText"]
-                    .as_str()
-                    .map(|s| Sensitive::new(s.to_string()));
-                let end = v["endDateTime"]
-                    .as_str()
-                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                    .map(|t| t.with_timezone(&Utc));
-                let mut created = CreatedCredential {
-                    kind: CredentialKind::Secret,
-                    key_id: v["keyId"].as_str().map(str::to_string),
-                    hint: v["hint"].as_str().map(str::to_string).or_else(|| {
-                        secret
-                            .as_ref()
-                            .map(|s| s.expose().chars().take(3).collect())
-                    }),
-                    thumbprint: None,
-                    end_date_time: end,
-                    stored: false,
-                };
-                let stored = match (secret, secret_sink.take()) {
-                    (Some(s), Some(sink)) => sink(&s),
-                    (Some(_), None) => Err("no place to store it was given".into()),
-                    (None, _) => Err("Graph returned no secretText".into()),
-                };
-                match stored {
-                    Ok(()) => created.stored = true,
-                    Err(why) => {
-                        let key = created.key_id.clone().unwrap_or_default();
-                        run.report.credential = Some(created);
-                        run.emit(
-                            &op.id,
-                            &op.label,
-                            StepStatus::Failed,
-                            Some(format!("created in Entra but not stored: {why}")),
-                            None,
-                        );
-                        run.fail(
-                            "apply.secret_not_stored",
-                            format!("The client secret was created in Entra (Secret ID {key}) but could not be stored: {why}."),
-                            format!("Delete the secret with ID {key} under Certificates & secrets (its value is lost), fix the keychain, and run apply again."),
-                            None,
-                        );
-                        failed_at = Some(op.label.clone());
-                        continue;
-                    }
-                }
-                run.report.credential = Some(created);
-            }
-            OpKind::AddKey { thumbprint } => {
-                run.report.credential = Some(CreatedCredential {
-                    kind: CredentialKind::Certificate,
-                    key_id: None,
-                    hint: None,
-                    thumbprint: Some(thumbprint.clone()),
-                    end_date_time: None,
-                    stored: true,
-                });
-            }
-            OpKind::UpdateApp | OpKind::GrantRole | OpKind::Grant => {}
+        match record(run, &op, &v, &mut vars, &mut secret_sink) {
+            Ok(detail) => run.emit(&op.id, &op.label, StepStatus::Ok, detail, None),
+            Err(()) => failed_at = Some(op.label.clone()),
         }
-        let _ = now;
-        run.emit(&op.id, &op.label, StepStatus::Ok, detail, None);
     }
+}
+
+/// Sends one write; an object created moments ago that Graph does not see yet (a
+/// replication miss) is retried with a growing delay.
+async fn send(
+    run: &Run<'_>,
+    op: &Op,
+    path: &str,
+    body: &Value,
+    options: &ApplyOptions,
+) -> Result<Value, GraphError> {
+    let mut attempt = 0;
+    loop {
+        match run.client.send(op.method, path, Some(body)).await {
+            Err(e)
+                if op.replication
+                    && attempt < options.replication.retries
+                    && is_replication_miss(&e) =>
+            {
+                attempt += 1;
+                (run.client.sleeper())(options.replication.delay.saturating_mul(attempt)).await;
+            }
+            other => break other,
+        }
+    }
+}
+
+/// A consent write the signed-in role may not make: skipped, and handed over to step 4.
+fn hand_over_consent(run: &mut Run<'_>, op: &Op, e: &GraphError) {
+    run.emit(
+        &op.id,
+        &op.label,
+        StepStatus::Skipped,
+        Some("your role cannot grant this consent; handed over to step 4".into()),
+        e.body().cloned(),
+    );
+    let h = "Grant admin consent with the link in step 4, signed in as a Privileged Role Administrator or Global Administrator (application permissions need one of them).".to_string();
+    if !run.report.handover.contains(&h) {
+        run.report.handover.push(h);
+    }
+}
+
+/// Records what a successful write created (the application, the service principal, the
+/// credential) and the ids later writes need. Returns the step's detail; `Err` when a new
+/// secret could not be stored (the run stops there).
+fn record(
+    run: &mut Run<'_>,
+    op: &Op,
+    v: &Value,
+    vars: &mut Vec<(&str, String)>,
+    secret_sink: &mut Option<SecretSink>,
+) -> Result<Option<String>, ()> {
+    match &op.kind {
+        OpKind::CreateApp => {
+            let summary = AppSummary {
+                object_id: v["id"].as_str().unwrap_or_default().into(),
+                app_id: v["appId"].as_str().unwrap_or_default().into(),
+                display_name: v["displayName"].as_str().unwrap_or_default().into(),
+            };
+            let detail = format!("client id {}", summary.app_id);
+            vars.push(("{applicationObjectId}", summary.object_id.clone()));
+            vars.push(("{appId}", summary.app_id.clone()));
+            run.report.application = Some(summary);
+            run.report.created_application = true;
+            Ok(Some(detail))
+        }
+        OpKind::CreateSp => {
+            let id = v["id"].as_str().unwrap_or_default().to_string();
+            let detail = format!("object id {id}");
+            vars.push(("{servicePrincipalId}", id.clone()));
+            run.report.service_principal_id = Some(id);
+            run.report.created_service_principal = true;
+            Ok(Some(detail))
+        }
+        OpKind::AddPassword => record_secret(run, op, v, secret_sink.take()).map(|()| None),
+        OpKind::AddKey { thumbprint } => {
+            run.report.credential = Some(CreatedCredential {
+                kind: CredentialKind::Certificate,
+                key_id: None,
+                hint: None,
+                thumbprint: Some(thumbprint.clone()),
+                end_date_time: None,
+                stored: true,
+            });
+            Ok(None)
+        }
+        OpKind::UpdateApp | OpKind::GrantRole | OpKind::Grant => Ok(None),
+    }
+}
+
+/// The new client secret goes straight into `sink` (the keychain) and nowhere else. When
+/// it cannot be stored, the run fails and says which Secret ID to delete.
+fn record_secret(
+    run: &mut Run<'_>,
+    op: &Op,
+    v: &Value,
+    sink: Option<SecretSink>,
+) -> Result<(), ()> {
+    let secret = v["secretText"]
+        .as_str()
+        .map(|s| Sensitive::new(s.to_string()));
+    let end = v["endDateTime"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    let mut created = CreatedCredential {
+        kind: CredentialKind::Secret,
+        key_id: v["keyId"].as_str().map(str::to_string),
+        hint: v["hint"].as_str().map(str::to_string).or_else(|| {
+            secret
+                .as_ref()
+                .map(|s| s.expose().chars().take(3).collect())
+        }),
+        thumbprint: None,
+        end_date_time: end,
+        stored: false,
+    };
+    let stored = match (secret, sink) {
+        (Some(s), Some(sink)) => sink(&s),
+        (Some(_), None) => Err("no place to store it was given".into()),
+        (None, _) => Err("Graph returned no secretText".into()),
+    };
+    if let Err(why) = stored {
+        let key = created.key_id.clone().unwrap_or_default();
+        run.report.credential = Some(created);
+        run.emit(
+            &op.id,
+            &op.label,
+            StepStatus::Failed,
+            Some(format!("created in Entra but not stored: {why}")),
+            None,
+        );
+        run.fail(
+            "apply.secret_not_stored",
+            format!("The client secret was created in Entra (Secret ID {key}) but could not be stored: {why}."),
+            format!("Delete the secret with ID {key} under Certificates & secrets (its value is lost), fix the keychain, and run apply again."),
+            None,
+        );
+        return Err(());
+    }
+    created.stored = true;
+    run.report.credential = Some(created);
+    Ok(())
 }
 
 /// Fills in the plain-language summary of what exists and what is left to do.

@@ -28,11 +28,11 @@ use super::apply::{
 };
 use super::permissions::{self, PermissionKind};
 use super::{GRAPH_APP_ID, GraphClient, GraphError, GraphRequest, odata_string, with_query};
-use crate::plan::{RedirectPurpose, plan};
+use crate::plan::{Plan, RedirectPurpose, plan};
 use crate::profile::{CredentialKind, Profile};
-use crate::steps::basics;
+use crate::steps::basics::Basics;
 use crate::steps::redirects::WIZARD_REDIRECT_URI;
-use crate::validation::{Issues, Severity};
+use crate::validation::Severity;
 
 /// Days before expiry a credential is reported.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -218,20 +218,19 @@ pub async fn doctor(
     client: &GraphClient,
     now: DateTime<Utc>,
 ) -> Result<DoctorReport, DoctorError> {
+    doctor_planned(profile, &plan(profile), client, now).await
+}
+
+/// [`doctor`] with the profile's plan already made (step 1 is checked once per run). Each
+/// part of the registration is one check below, in the order the findings read.
+async fn doctor_planned(
+    profile: &Profile,
+    plan: &Plan,
+    client: &GraphClient,
+    now: DateTime<Utc>,
+) -> Result<DoctorReport, DoctorError> {
     let log_start = client.sent().len();
-    let mut issues = Issues::default();
-    let b = basics::check(profile, &mut issues);
-    let filter = match (&b.client_id, profile.name.trim()) {
-        (Some(c), _) => format!("appId eq {}", odata_string(c.as_str())),
-        (None, name) if !name.is_empty() => format!("displayName eq {}", odata_string(name)),
-        _ => {
-            return Err(DoctorError::Profile(
-                "client_id: enter the Application (client) ID to check (or a name to find it by)"
-                    .into(),
-            ));
-        }
-    };
-    let plan = plan(profile);
+    let filter = application_filter(profile, &plan.basics)?;
     let mut f = Findings(Vec::new());
     let mut report = DoctorReport {
         ok: true,
@@ -242,8 +241,46 @@ pub async fn doctor(
         requests: Vec::new(),
         access: None,
     };
+    let Some(app) = find_application(client, &filter, &mut f).await? else {
+        return Ok(finish(report, f, client, log_start));
+    };
+    let app_id = app["appId"].as_str().unwrap_or_default().to_string();
+    report.application = Some(AppSummary {
+        object_id: app["id"].as_str().unwrap_or_default().into(),
+        app_id: app_id.clone(),
+        display_name: app["displayName"].as_str().unwrap_or_default().into(),
+    });
+    check_audience(profile, &app, &mut f);
+    check_redirects(profile, plan, &app, &mut f);
+    check_id_tokens(&app, &mut f);
+    let perms = permissions::required(profile);
+    check_declared_permissions(&perms, &app, &mut f);
+    check_credentials(profile, &app, now, &mut f);
+    report.service_principal_id = check_service_principal(client, &app_id, &perms, &mut f).await?;
+    Ok(finish(report, f, client, log_start))
+}
+
+/// The `$filter` that finds the registration: by client id, else by the profile's name.
+fn application_filter(profile: &Profile, b: &Basics) -> Result<String, DoctorError> {
+    match (&b.client_id, profile.name.trim()) {
+        (Some(c), _) => Ok(format!("appId eq {}", odata_string(c.as_str()))),
+        (None, name) if !name.is_empty() => Ok(format!("displayName eq {}", odata_string(name))),
+        _ => Err(DoctorError::Profile(
+            "client_id: enter the Application (client) ID to check (or a name to find it by)"
+                .into(),
+        )),
+    }
+}
+
+/// The application `filter` finds (the first of several, with a warning); `None` and an
+/// `application.missing` error when there is none.
+async fn find_application(
+    client: &GraphClient,
+    filter: &str,
+    f: &mut Findings,
+) -> Result<Option<Value>, DoctorError> {
     let found = client
-        .get(&with_query("/applications", &[("$filter", &filter)]))
+        .get(&with_query("/applications", &[("$filter", filter)]))
         .await?;
     let apps = found["value"].as_array().cloned().unwrap_or_default();
     let Some(app) = apps.first().cloned() else {
@@ -254,7 +291,7 @@ pub async fn doctor(
             "Check the tenant and client id in step 1, or let the wizard create the registration.",
             Some(FixAction::Apply),
         );
-        return Ok(finish(report, f, client, log_start));
+        return Ok(None);
     };
     if apps.len() > 1 {
         f.add(
@@ -268,14 +305,11 @@ pub async fn doctor(
             None,
         );
     }
-    let app_id = app["appId"].as_str().unwrap_or_default().to_string();
-    report.application = Some(AppSummary {
-        object_id: app["id"].as_str().unwrap_or_default().into(),
-        app_id: app_id.clone(),
-        display_name: app["displayName"].as_str().unwrap_or_default().into(),
-    });
+    Ok(Some(app))
+}
 
-    // Audience.
+/// Supported account types against the profile's tenant type.
+fn check_audience(profile: &Profile, app: &Value, f: &mut Findings) {
     let want = audience_for(profile);
     let have = app["signInAudience"].as_str().unwrap_or_default();
     if have != want {
@@ -289,8 +323,11 @@ pub async fn doctor(
             }),
         );
     }
+}
 
-    // Redirect URIs.
+/// Planned redirect URIs that are missing (near misses named), registered ones the plan
+/// does not list, and the wizard's test URI left behind after onboarding.
+fn check_redirects(profile: &Profile, plan: &Plan, app: &Value, f: &mut Findings) {
     let existing = strings(&app["web"]["redirectUris"]);
     let onboarded = profile.verified.is_some();
     for r in &plan.redirect_uris {
@@ -362,8 +399,10 @@ pub async fn doctor(
             }),
         );
     }
+}
 
-    // ID tokens.
+/// "ID tokens" under implicit grant and hybrid flows (the service desk's sign-in needs it).
+fn check_id_tokens(app: &Value, f: &mut Findings) {
     if app["web"]["implicitGrantSettings"]["enableIdTokenIssuance"].as_bool() != Some(true) {
         f.add(
             "id_tokens.off",
@@ -373,9 +412,14 @@ pub async fn doctor(
             Some(FixAction::EnableIdTokens),
         );
     }
+}
 
-    // Declared permissions.
-    let perms = permissions::required(profile);
+/// Graph permissions the features need that the registration does not declare.
+fn check_declared_permissions(
+    perms: &[&permissions::RequiredPermission],
+    app: &Value,
+    f: &mut Findings,
+) {
     let declared: Vec<(String, String)> = app["requiredResourceAccess"]
         .as_array()
         .into_iter()
@@ -410,8 +454,11 @@ pub async fn doctor(
             Some(FixAction::Apply),
         );
     }
+}
 
-    // Credentials.
+/// Secrets and certificates on the app: expired or expiring ones, and whether the one the
+/// profile uses is there.
+fn check_credentials(profile: &Profile, app: &Value, now: DateTime<Utc>, f: &mut Findings) {
     let passwords = app["passwordCredentials"]
         .as_array()
         .cloned()
@@ -497,86 +544,158 @@ pub async fn doctor(
         }
         _ => {}
     }
+}
 
-    // Service principal and consent.
+/// The app's service principal (enterprise app) in its home tenant: present, enabled, and
+/// holding the consent the features need. Returns its object id when there is one.
+async fn check_service_principal(
+    client: &GraphClient,
+    app_id: &str,
+    perms: &[&permissions::RequiredPermission],
+    f: &mut Findings,
+) -> Result<Option<String>, DoctorError> {
     let sp = client
         .get(&with_query(
             "/servicePrincipals",
-            &[("$filter", &format!("appId eq {}", odata_string(&app_id)))],
+            &[("$filter", &format!("appId eq {}", odata_string(app_id)))],
         ))
         .await?;
-    let sp = sp["value"].as_array().and_then(|a| a.first()).cloned();
-    match &sp {
-        None => f.add(
+    let Some(s) = sp["value"].as_array().and_then(|a| a.first()) else {
+        f.add(
             "service_principal.missing",
             Severity::Error,
             "The app has no service principal (enterprise app) in its home tenant: app-only sign-ins fail with AADSTS7000229, and nobody can consent.".into(),
             "Grant admin consent (step 4), which creates it, or create it here.",
             Some(FixAction::CreateServicePrincipal),
-        ),
-        Some(s) => {
-            let sp_id = s["id"].as_str().unwrap_or_default().to_string();
-            report.service_principal_id = Some(sp_id.clone());
-            if s["accountEnabled"].as_bool() == Some(false) {
-                f.add(
-                    "service_principal.disabled",
-                    Severity::Error,
-                    "The enterprise app is disabled (\"Enabled for users to sign in?\" = No): sign-ins fail with AADSTS7000112.".into(),
-                    "Enterprise applications > the app > Properties: set \"Enabled for users to sign in?\" to Yes.",
-                    None,
-                );
-            }
-            let graph = client
-                .get(&with_query("/servicePrincipals", &[("$filter", &format!("appId eq {}", odata_string(GRAPH_APP_ID)))]))
-                .await?;
-            let graph_id = graph["value"].as_array().and_then(|a| a.first()).and_then(|g| g["id"].as_str()).map(str::to_string);
-            if let Some(g) = graph_id {
-                let roles: Vec<_> = perms.iter().filter(|p| p.kind == PermissionKind::Role).collect();
-                if !roles.is_empty() {
-                    let assigned = client.get(&format!("/servicePrincipals/{sp_id}/appRoleAssignments")).await?;
-                    let have: Vec<String> = assigned["value"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter(|a| a["resourceId"].as_str() == Some(g.as_str()))
-                        .filter_map(|a| a["appRoleId"].as_str().map(str::to_ascii_lowercase))
-                        .collect();
-                    let missing: Vec<&str> = roles.iter().filter(|r| !have.contains(&r.id.to_string())).map(|r| r.value).collect();
-                    if !missing.is_empty() {
-                        f.add(
-                            "consent.missing",
-                            Severity::Error,
-                            format!("Admin consent is missing for {} (application): import or CSP fails with AADSTS65001 or empty results.", missing.join(", ")),
-                            "Open the admin-consent link of step 4 as a Privileged Role Administrator or Global Administrator.",
-                            Some(FixAction::GrantConsent),
-                        );
-                    }
-                }
-                let scopes: Vec<&str> = perms.iter().filter(|p| p.kind == PermissionKind::Scope).map(|p| p.value).collect();
-                let grants = client
-                    .get(&with_query("/oauth2PermissionGrants", &[("$filter", &format!("clientId eq {}", odata_string(&sp_id)))]))
-                    .await?;
-                let granted: Vec<String> = grants["value"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|x| x["consentType"].as_str() == Some("AllPrincipals") && x["resourceId"].as_str() == Some(g.as_str()))
-                    .flat_map(|x| x["scope"].as_str().unwrap_or_default().split_whitespace().map(str::to_ascii_lowercase).collect::<Vec<_>>())
-                    .collect();
-                let missing: Vec<&str> = scopes.iter().copied().filter(|s| !granted.contains(&s.to_ascii_lowercase())).collect();
-                if !missing.is_empty() {
-                    f.add(
-                        "consent.delegated_missing",
-                        Severity::Warning,
-                        format!("No tenant-wide consent for {}: each user is asked to consent at first sign-in, or blocked (AADSTS90094) where user consent is off.", missing.join(", ")),
-                        "Open the admin-consent link of step 4.",
-                        Some(FixAction::GrantConsent),
-                    );
-                }
-            }
-        }
+        );
+        return Ok(None);
+    };
+    let sp_id = s["id"].as_str().unwrap_or_default().to_string();
+    if s["accountEnabled"].as_bool() == Some(false) {
+        f.add(
+            "service_principal.disabled",
+            Severity::Error,
+            "The enterprise app is disabled (\"Enabled for users to sign in?\" = No): sign-ins fail with AADSTS7000112.".into(),
+            "Enterprise applications > the app > Properties: set \"Enabled for users to sign in?\" to Yes.",
+            None,
+        );
     }
-    Ok(finish(report, f, client, log_start))
+    let graph = client
+        .get(&with_query(
+            "/servicePrincipals",
+            &[(
+                "$filter",
+                &format!("appId eq {}", odata_string(GRAPH_APP_ID)),
+            )],
+        ))
+        .await?;
+    let graph_id = graph["value"]
+        .as_array()
+        .and_then(|a| a.first())
+        .and_then(|g| g["id"].as_str())
+        .map(str::to_string);
+    if let Some(g) = graph_id {
+        check_application_consent(client, &sp_id, &g, perms, f).await?;
+        check_delegated_consent(client, &sp_id, &g, perms, f).await?;
+    }
+    Ok(Some(sp_id))
+}
+
+/// Admin consent to the application permissions (app role assignments on Graph's service
+/// principal `graph_sp`).
+async fn check_application_consent(
+    client: &GraphClient,
+    sp_id: &str,
+    graph_sp: &str,
+    perms: &[&permissions::RequiredPermission],
+    f: &mut Findings,
+) -> Result<(), DoctorError> {
+    let roles: Vec<_> = perms
+        .iter()
+        .filter(|p| p.kind == PermissionKind::Role)
+        .collect();
+    if roles.is_empty() {
+        return Ok(());
+    }
+    let assigned = client
+        .get(&format!("/servicePrincipals/{sp_id}/appRoleAssignments"))
+        .await?;
+    let have: Vec<String> = assigned["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["resourceId"].as_str() == Some(graph_sp))
+        .filter_map(|a| a["appRoleId"].as_str().map(str::to_ascii_lowercase))
+        .collect();
+    let missing: Vec<&str> = roles
+        .iter()
+        .filter(|r| !have.contains(&r.id.to_string()))
+        .map(|r| r.value)
+        .collect();
+    if !missing.is_empty() {
+        f.add(
+            "consent.missing",
+            Severity::Error,
+            format!("Admin consent is missing for {} (application): import or CSP fails with AADSTS65001 or empty results.", missing.join(", ")),
+            "Open the admin-consent link of step 4 as a Privileged Role Administrator or Global Administrator.",
+            Some(FixAction::GrantConsent),
+        );
+    }
+    Ok(())
+}
+
+/// Tenant-wide consent to the delegated permissions (an `AllPrincipals` grant on Graph's
+/// service principal `graph_sp`).
+async fn check_delegated_consent(
+    client: &GraphClient,
+    sp_id: &str,
+    graph_sp: &str,
+    perms: &[&permissions::RequiredPermission],
+    f: &mut Findings,
+) -> Result<(), DoctorError> {
+    let scopes: Vec<&str> = perms
+        .iter()
+        .filter(|p| p.kind == PermissionKind::Scope)
+        .map(|p| p.value)
+        .collect();
+    let grants = client
+        .get(&with_query(
+            "/oauth2PermissionGrants",
+            &[("$filter", &format!("clientId eq {}", odata_string(sp_id)))],
+        ))
+        .await?;
+    let granted: Vec<String> = grants["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|x| {
+            x["consentType"].as_str() == Some("AllPrincipals")
+                && x["resourceId"].as_str() == Some(graph_sp)
+        })
+        .flat_map(|x| {
+            x["scope"]
+                .as_str()
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_ascii_lowercase)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let missing: Vec<&str> = scopes
+        .iter()
+        .copied()
+        .filter(|s| !granted.contains(&s.to_ascii_lowercase()))
+        .collect();
+    if !missing.is_empty() {
+        f.add(
+            "consent.delegated_missing",
+            Severity::Warning,
+            format!("No tenant-wide consent for {}: each user is asked to consent at first sign-in, or blocked (AADSTS90094) where user consent is off.", missing.join(", ")),
+            "Open the admin-consent link of step 4.",
+            Some(FixAction::GrantConsent),
+        );
+    }
+    Ok(())
 }
 
 /// [`doctor`] plus the access review ([`super::access_review`]) of the app found (or of
@@ -587,17 +706,13 @@ pub async fn doctor_with_access(
     now: DateTime<Utc>,
 ) -> Result<DoctorReport, DoctorError> {
     let log_start = client.sent().len();
-    let mut report = doctor(profile, client, now).await?;
+    let plan = plan(profile);
+    let mut report = doctor_planned(profile, &plan, client, now).await?;
     let app_id = report
         .application
         .as_ref()
         .map(|a| a.app_id.clone())
-        .or_else(|| {
-            let mut issues = Issues::default();
-            basics::check(profile, &mut issues)
-                .client_id
-                .map(|c| c.as_str().to_string())
-        });
+        .or_else(|| plan.basics.client_id.map(|c| c.as_str().to_string()));
     if let Some(app_id) = app_id {
         let review = super::access_review::access_review(client, &app_id).await?;
         report.ok &= !review

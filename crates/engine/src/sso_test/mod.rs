@@ -40,7 +40,6 @@ use crate::profile::{Profile, SignInScope};
 use crate::steps::basics::{self, TenantRef};
 use crate::steps::consent::tenant_segment;
 use crate::target::{Endpoint, Target, TenantSegment};
-use crate::validation::Issues;
 use oidc::{Expected, IdClaims, IssuerRule, Jwks, OidcError};
 
 /// Opens the authorize URL. The default is [`crate::browser::open`] (honours `$BROWSER`).
@@ -190,15 +189,9 @@ struct TestTarget {
 }
 
 fn resolve(p: &Profile) -> Result<TestTarget, SsoTestError> {
-    let mut issues = Issues::default();
-    let b = basics::check(p, &mut issues);
-    let bad: Vec<String> = issues
-        .0
-        .iter()
-        .filter(|i| i.severity == crate::validation::Severity::Error)
-        .filter(|i| matches!(i.field.as_str(), "tenant_id" | "client_id" | "authority"))
-        .map(|i| format!("{}: {}", i.field, i.message))
-        .collect();
+    // Step 1 is checked here once; the test passes what it resolved down.
+    let b = basics::resolve(p);
+    let bad = b.errors_on(&["tenant_id", "client_id", "authority"]);
     if !bad.is_empty() {
         return Err(SsoTestError::Profile(bad.join(" ")));
     }
@@ -518,22 +511,15 @@ impl Run {
         result
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn after_callback(
+    /// The callback itself: no OAuth error, form_post, the issuer (RFC 9207) and both the
+    /// code and the front-channel ID token present.
+    fn check_callback(
         &mut self,
-        t: &TestTarget,
-        credential: &ClientCredential,
-        http: &reqwest::Client,
         disc: &oidc::Discovery,
-        endpoints: &oidc::ProviderEndpoints,
         rule: &IssuerRule,
-        jwks: &Jwks,
         cb: loopback::Callback,
-        nonce: &str,
-        authorization: Authorization,
-        home_tenant: Option<String>,
-    ) -> Result<(), StepError> {
-        let redirect_uri = authorization.redirect_uri().to_string();
+        redirect_uri: &str,
+    ) -> Result<(crate::ids::Sensitive<String>, crate::ids::Sensitive<String>), StepError> {
         if let Some(error) = &cb.error {
             let e = report::explain_oauth(
                 error,
@@ -546,14 +532,6 @@ impl Run {
                 e,
             ));
         }
-        let bad_callback = |msg: &str| {
-            ReportError {
-            code: "callback.invalid".into(),
-            message: msg.to_string(),
-            fix: "Run the test again; if it repeats, check the redirect URI and 'ID tokens' in step 2.".into(),
-            step: Some(2),
-        }
-        };
         if cb.via != loopback::Via::FormPost {
             let m = "The response came back in the URL instead of response_mode=form_post.";
             return Err(self.fail("callback", m.into(), bad_callback(m)));
@@ -588,6 +566,85 @@ impl Run {
             ));
         };
         self.pass("callback", format!("The browser returned to {redirect_uri} with a form_post response and the right state."));
+        Ok((code, front))
+    }
+
+    /// (3) Consent: an app-only Graph token, and the application permissions it carries
+    /// when import or CSP needs them.
+    async fn check_consent(
+        &mut self,
+        t: &TestTarget,
+        token_client: &TokenEndpoint<'_>,
+        claims: &IdClaims,
+    ) -> Result<(), StepError> {
+        self.emit(SsoProgress::CheckingConsent);
+        let consent_started = Instant::now();
+        let app_token = match token_client.client_credentials(&t.graph_scope).await {
+            Ok(tk) => tk,
+            Err(e) => {
+                return Err(self.fail_token(
+                    "consent",
+                    "No app-only token for Microsoft Graph",
+                    &e,
+                ));
+            }
+        };
+        self.report.timings_ms.consent = ms(consent_started.elapsed());
+        let roles: Vec<String> = oidc::unverified_payload(app_token.access_token.expose())
+            .and_then(|p| p.get("roles").and_then(|r| r.as_array()).cloned())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.report.claims = Some(summary(claims, roles.clone()));
+        if roles.is_empty() && t.needs_roles {
+            let m = "The app-only Graph token has no application permissions, but import or CSP needs them.";
+            return Err(self.fail(
+                "consent",
+                m.into(),
+                ReportError {
+                    code: "consent.no_roles".into(),
+                    message: m.into(),
+                    fix: "Add the application permissions and grant admin consent with the link in step 4.".into(),
+                    step: Some(4),
+                },
+            ));
+        }
+        let granted = if roles.is_empty() {
+            "no application permissions".to_string()
+        } else {
+            roles.join(", ")
+        };
+        self.pass(
+            "consent",
+            format!(
+                "App-only token for {} issued; granted: {granted}.",
+                t.graph_scope
+            ),
+        );
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn after_callback(
+        &mut self,
+        t: &TestTarget,
+        credential: &ClientCredential,
+        http: &reqwest::Client,
+        disc: &oidc::Discovery,
+        endpoints: &oidc::ProviderEndpoints,
+        rule: &IssuerRule,
+        jwks: &Jwks,
+        cb: loopback::Callback,
+        nonce: &str,
+        authorization: Authorization,
+        home_tenant: Option<String>,
+    ) -> Result<(), StepError> {
+        let redirect_uri = authorization.redirect_uri().to_string();
+        let cb_iss = cb.iss.clone();
+        let (code, front) = self.check_callback(disc, rule, cb, &redirect_uri)?;
 
         // (1) The service desk's sign-in: the front-channel ID token.
         let now = chrono::Utc::now().timestamp();
@@ -610,7 +667,7 @@ impl Run {
                 ));
             }
         };
-        if let Some(iss) = &cb.iss
+        if let Some(iss) = &cb_iss
             && *iss != claims.iss
         {
             let m = format!(
@@ -688,54 +745,18 @@ impl Run {
         }
 
         // (3) Consent: an app-only token for Graph.
-        self.emit(SsoProgress::CheckingConsent);
-        let consent_started = Instant::now();
-        let app_token = match token_client.client_credentials(&t.graph_scope).await {
-            Ok(tk) => tk,
-            Err(e) => {
-                return Err(self.fail_token(
-                    "consent",
-                    "No app-only token for Microsoft Graph",
-                    &e,
-                ));
-            }
-        };
-        self.report.timings_ms.consent = ms(consent_started.elapsed());
-        let roles: Vec<String> = oidc::unverified_payload(app_token.access_token.expose())
-            .and_then(|p| p.get("roles").and_then(|r| r.as_array()).cloned())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        self.report.claims = Some(summary(&claims, roles.clone()));
-        if roles.is_empty() && t.needs_roles {
-            let m = "The app-only Graph token has no application permissions, but import or CSP needs them.";
-            return Err(self.fail(
-                "consent",
-                m.into(),
-                ReportError {
-                    code: "consent.no_roles".into(),
-                    message: m.into(),
-                    fix: "Add the application permissions and grant admin consent with the link in step 4.".into(),
-                    step: Some(4),
-                },
-            ));
-        }
-        let granted = if roles.is_empty() {
-            "no application permissions".to_string()
-        } else {
-            roles.join(", ")
-        };
-        self.pass(
-            "consent",
-            format!(
-                "App-only token for {} issued; granted: {granted}.",
-                t.graph_scope
-            ),
-        );
-        Ok(())
+        self.check_consent(t, &token_client, &claims).await
+    }
+}
+
+/// The report error for a callback or token that is not what the flow requires.
+fn bad_callback(msg: &str) -> ReportError {
+    ReportError {
+        code: "callback.invalid".into(),
+        message: msg.to_string(),
+        fix: "Run the test again; if it repeats, check the redirect URI and 'ID tokens' in step 2."
+            .into(),
+        step: Some(2),
     }
 }
 

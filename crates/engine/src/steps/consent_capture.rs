@@ -28,9 +28,8 @@ use crate::ids::{TenantId, parse_guid};
 use crate::loopback::{self, Limits, LoopbackError};
 use crate::profile::{ConsentRecord, ConsentStatus, CustomerTenant, Profile, TenantType};
 use crate::sso_test::BrowserFn;
-use crate::steps::basics;
+use crate::steps::basics::{self, Basics};
 use crate::target::{Endpoint, TenantSegment};
-use crate::validation::{Issues, Severity};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use subtle::ConstantTimeEq as _;
@@ -381,35 +380,26 @@ impl ConsentCaptureError {
 /// else the profile's tenant (single-tenant) or `organizations`.
 pub fn capture_segment(
     p: &Profile,
+    b: &Basics,
     tenant: Option<&str>,
 ) -> Result<TenantSegment, ConsentCaptureError> {
     if let Some(t) = tenant {
         return TenantSegment::tenant(t)
             .ok_or_else(|| ConsentCaptureError::BadTenant(t.trim().to_string()));
     }
-    let mut issues = Issues::default();
-    let b = basics::check(p, &mut issues);
-    crate::steps::consent::tenant_segment(p, &b)
+    crate::steps::consent::tenant_segment(p, b)
         .ok_or_else(|| ConsentCaptureError::Profile("tenant_id is missing or not valid".into()))
 }
 
 /// The admin-consent link of a capture, for `segment`, `redirect_uri` and `state`, on the
-/// profile's [`crate::target::Target`].
+/// profile's [`crate::target::Target`] (`b`: the profile's step 1, resolved).
 pub fn capture_url(
-    p: &Profile,
+    b: &Basics,
     segment: &TenantSegment,
     redirect_uri: &str,
     state: &str,
 ) -> Result<Endpoint, ConsentCaptureError> {
-    let mut issues = Issues::default();
-    let b = basics::check(p, &mut issues);
-    let bad: Vec<String> = issues
-        .0
-        .iter()
-        .filter(|i| i.severity == Severity::Error)
-        .filter(|i| matches!(i.field.as_str(), "client_id" | "authority"))
-        .map(|i| format!("{}: {}", i.field, i.message))
-        .collect();
+    let bad = b.errors_on(&["client_id", "authority"]);
     if !bad.is_empty() {
         return Err(ConsentCaptureError::Profile(bad.join(" ")));
     }
@@ -440,13 +430,15 @@ pub async fn capture(
     options: &ConsentCaptureOptions,
     cancel: &CancellationToken,
 ) -> Result<ConsentOutcome, ConsentCaptureError> {
-    let segment = capture_segment(p, tenant)?;
+    // Step 1 is checked once for the capture; both the segment and the link use it.
+    let b = basics::resolve(p);
+    let segment = capture_segment(p, &b, tenant)?;
     let listener = loopback::Listener::bind()
         .await
         .map_err(ConsentCaptureError::Listener)?;
     let redirect_uri = listener.redirect_uri();
     let state = random_state();
-    let url = capture_url(p, &segment, &redirect_uri, &state)?;
+    let url = capture_url(&b, &segment, &redirect_uri, &state)?;
     let emit = |e: ConsentProgress| {
         if let Some(f) = &options.progress {
             f(&e);
@@ -695,26 +687,27 @@ mod tests {
             agent_url: "https://acme.halopsa.com".into(),
             ..Profile::default()
         };
-        assert_eq!(capture_segment(&p, None).unwrap().as_str(), T);
+        let b = basics::resolve(&p);
+        assert_eq!(capture_segment(&p, &b, None).unwrap().as_str(), T);
         assert_eq!(
-            capture_segment(&p, Some(" Contoso.OnMicrosoft.com "))
+            capture_segment(&p, &b, Some(" Contoso.OnMicrosoft.com "))
                 .unwrap()
                 .as_str(),
             "contoso.onmicrosoft.com"
         );
         assert_eq!(
-            capture_segment(&p, Some("common/oauth2/v2.0/authorize?client_id=x&y="))
+            capture_segment(&p, &b, Some("common/oauth2/v2.0/authorize?client_id=x&y="))
                 .unwrap_err()
                 .code(),
             "consent_capture.bad_tenant"
         );
         let seg = TenantSegment::tenant(T).unwrap();
         assert_eq!(
-            capture_segment(&p, Some("common")).unwrap_err().code(),
+            capture_segment(&p, &b, Some("common")).unwrap_err().code(),
             "consent_capture.bad_tenant"
         );
         let url = capture_url(
-            &p,
+            &b,
             &seg,
             "http://localhost:5000/entra-onboard/callback",
             "st",
@@ -734,7 +727,7 @@ mod tests {
         )));
         p.client_id = "nope".into();
         assert_eq!(
-            capture_url(&p, &seg, "http://localhost:1/x", "s")
+            capture_url(&basics::resolve(&p), &seg, "http://localhost:1/x", "s")
                 .unwrap_err()
                 .code(),
             "consent_capture.profile"

@@ -48,12 +48,13 @@ use crate::graph::permissions;
 use crate::graph::{GraphClient, GraphError, StaticToken, odata_string, with_query};
 use crate::ids::parse_guid;
 use crate::oauth::ClientCredential;
+use crate::plan::Plan;
 use crate::profile::{Profile, TenantType};
-use crate::steps::basics;
+use crate::steps::basics::Basics;
 use crate::steps::consent;
 use crate::steps::sync::{MatchRule, SyncSettings, applies, user_property};
 use crate::target::{Target, TenantSegment};
-use crate::validation::{Issues, Severity};
+use crate::validation::Severity;
 
 /// Users per page asked for (Graph's maximum for `users`).
 pub const PAGE_SIZE: u32 = 999;
@@ -528,8 +529,9 @@ pub struct PreviewTenant {
 }
 
 /// The tenants a preview reads: the app's own tenant for a single-tenant import; for CSP
-/// every tenant named by a site mapping, else the allowed tenants.
-pub fn preview_tenants(p: &Profile) -> Vec<String> {
+/// every tenant named by a site mapping, else the allowed tenants. `b`: the profile's step
+/// 1, resolved ([`crate::plan::Plan::basics`] or [`crate::steps::basics::resolve`]).
+pub fn preview_tenants(p: &Profile, b: &Basics) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     if p.features.csp {
         for m in &p.sync.site_mappings {
@@ -544,11 +546,10 @@ pub fn preview_tenants(p: &Profile) -> Vec<String> {
             out.dedup();
         }
     }
-    if out.is_empty() {
-        let mut issues = Issues::default();
-        if let Some(t) = basics::check(p, &mut issues).tenant {
-            out.push(t.as_str().to_string());
-        }
+    if out.is_empty()
+        && let Some(t) = &b.tenant
+    {
+        out.push(t.as_str().to_string());
     }
     out
 }
@@ -556,14 +557,14 @@ pub fn preview_tenants(p: &Profile) -> Vec<String> {
 /// A Graph client with an app-only token for `tenant`, from the client-credentials grant
 /// with `credential` at the profile's [`Target`] — its cloud's login and Graph hosts, or
 /// the practice provider's origin for both. The secret or assertion goes nowhere else.
+/// `b`: the profile's step 1, resolved once for the whole preview.
 pub async fn app_only_client(
     p: &Profile,
+    b: &Basics,
     tenant: &str,
     credential: &ClientCredential,
 ) -> Result<GraphClient, PreviewError> {
-    let mut issues = Issues::default();
-    let b = basics::check(p, &mut issues);
-    let client_id = b.client_id.ok_or_else(|| {
+    let client_id = b.client_id.as_ref().ok_or_else(|| {
         PreviewError::Profile("client_id: enter the Application (client) ID in step 1".into())
     })?;
     let target = Target::from_profile(p)
@@ -594,16 +595,14 @@ pub async fn app_only_client(
 }
 
 /// The admin-consent link for `tenant` (the plan's link; a multi-tenant app's with the
-/// tenant put in place of `organizations`).
-pub fn consent_url_for(p: &Profile, tenant: &str) -> Option<String> {
-    let plan = crate::plan::plan(p);
-    let c = plan.consent?;
+/// tenant put in place of `organizations`). `plan`: the profile's plan.
+pub fn consent_url_for(p: &Profile, plan: &Plan, tenant: &str) -> Option<String> {
+    let c = plan.consent.as_ref()?;
     let segment = TenantSegment::tenant(tenant);
     let Some(segment) = segment.filter(|_| p.tenant_type != TenantType::Single) else {
-        return Some(c.url);
+        return Some(c.url.clone());
     };
-    let mut issues = Issues::default();
-    let b = basics::check(p, &mut issues);
+    let b = &plan.basics;
     Some(
         b.target
             .as_ref()?
@@ -639,8 +638,10 @@ impl From<PreviewError> for Stop {
     }
 }
 
+/// One preview: what it reads with, and the findings so far.
 struct Run<'a> {
     profile: &'a Profile,
+    plan: &'a Plan,
     options: &'a PreviewOptions,
     progress: Option<PreviewProgressFn>,
     cancel: &'a CancellationToken,
@@ -681,7 +682,7 @@ impl Run<'_> {
                 "Grant {name}: add it under API permissions > Microsoft Graph > Application permissions (entra-onboard apply does), then open the admin-consent link as a Global Administrator or Privileged Role Administrator of that tenant."
             ),
             permission: Some(name.into()),
-            consent_url: consent_url_for(self.profile, tenant),
+            consent_url: consent_url_for(self.profile, self.plan, tenant),
         }
     }
 
@@ -871,13 +872,61 @@ pub async fn preview(
     progress: Option<PreviewProgressFn>,
     cancel: &CancellationToken,
 ) -> Result<SyncPreview, PreviewError> {
+    let plan = crate::plan::plan(profile);
+    preview_planned(profile, &plan, tenants, options, progress, cancel).await
+}
+
+/// [`preview`] with the profile's plan already made: a caller that resolved step 1 to pick
+/// the tenants and get their tokens passes the same plan, so one preview checks the
+/// profile once. Reads tenant after tenant into one [`Tally`], then summarises it.
+pub async fn preview_planned(
+    profile: &Profile,
+    plan: &Plan,
+    tenants: &[PreviewTenant],
+    options: &PreviewOptions,
+    progress: Option<PreviewProgressFn>,
+    cancel: &CancellationToken,
+) -> Result<SyncPreview, PreviewError> {
     let started = Instant::now();
+    check_previewable(profile, plan, tenants)?;
+    let mut run = Run {
+        profile,
+        plan,
+        options,
+        progress,
+        cancel,
+        findings: Vec::new(),
+        users_total: 0,
+    };
+    let mut tally = Tally::new(&profile.sync, options);
+    let refs = group_refs(&profile.sync);
+    for (ti, t) in tenants.iter().enumerate() {
+        run.emit(PreviewProgress::Tenant {
+            tenant_id: t.tenant_id.clone(),
+            index: ti as u32 + 1,
+            total: tenants.len() as u32,
+        });
+        run.read_tenant(t, tenants.len(), &refs, &mut tally).await?;
+    }
+    let preview = tally.finish(&mut run, started);
+    run.emit(PreviewProgress::Done {
+        users: run.users_total,
+    });
+    Ok(preview)
+}
+
+/// Refuses a profile the preview cannot read for: import off, sync settings with errors,
+/// no tenant.
+fn check_previewable(
+    profile: &Profile,
+    plan: &Plan,
+    tenants: &[PreviewTenant],
+) -> Result<(), PreviewError> {
     if !applies(profile) {
         return Err(PreviewError::Profile(
             "features.import: turn on the user import (or CSP) in step 1 first".into(),
         ));
     }
-    let plan = crate::plan::plan(profile);
     let bad: Vec<String> = plan
         .issues
         .iter()
@@ -892,42 +941,12 @@ pub async fn preview(
             "no tenant to read: enter the tenant id (or, for CSP, site mappings)".into(),
         ));
     }
-    let s = &profile.sync;
-    let mut run = Run {
-        profile,
-        options,
-        progress,
-        cancel,
-        findings: Vec::new(),
-        users_total: 0,
-    };
-    let basis = if options.existing.is_some() {
-        MatchBasis::ExistingUsers
-    } else {
-        MatchBasis::KeysOnly
-    };
-    let rules: Vec<MatchRule> = s.matching_order.clone();
-    let attrs: Vec<String> = rules.iter().map(|r| s.attribute_for(*r)).collect();
-    let email_attr = s.attribute_for(MatchRule::Email);
-    let login_attr = s.attribute_for(MatchRule::NetworkLogin);
-    let mut by_rule = vec![0u32; rules.len()];
-    let mut unmatched = 0u32;
-    let mut unmatched_examples: Vec<String> = Vec::new();
-    let mut totals = Counts::default();
-    let mut sites: BTreeMap<(String, Option<String>), Counts> = BTreeMap::new();
-    // email → (users, first UPN); collisions keep (email, UPN) of every user involved.
-    let mut emails: HashMap<String, (u32, String)> = HashMap::new();
-    let mut collisions: Vec<(String, String)> = Vec::new();
-    let mut coverage: Vec<(u32, u32)> = vec![(0, 0); s.field_mappings.len()];
-    let mut licence_use: BTreeMap<(String, String), u32> = BTreeMap::new();
-    let mut sku_names: HashMap<(String, String), String> = HashMap::new();
-    let mut tenant_reads: Vec<TenantRead> = Vec::new();
-    let mut rows: Vec<PreviewRow> = Vec::new();
-    let mut requests = 0u32;
-    let mut throttled = 0u32;
-    let mut active_ids_all: HashSet<String> = HashSet::new();
+    Ok(())
+}
 
-    // Group references, as typed (deduplicated case-insensitively).
+/// Every group the settings name, as typed (deduplicated case-insensitively): technician,
+/// end-user and service-account groups, and the site mappings' groups.
+fn group_refs(s: &SyncSettings) -> Vec<String> {
     let mut refs: Vec<String> = Vec::new();
     for r in s
         .technician_groups
@@ -940,41 +959,203 @@ pub async fn preview(
             refs.push(r.clone());
         }
     }
+    refs
+}
 
-    for (ti, t) in tenants.iter().enumerate() {
-        let tenant = t.tenant_id.clone();
+/// One user from a users page, with the fields classifying it reads.
+struct UserRead<'u> {
+    json: &'u Value,
+    object_id: &'u str,
+    oid: Option<Uuid>,
+    upn: &'u str,
+    enabled: bool,
+    /// skuIds of the assigned licences, lower-cased.
+    licences: Vec<String>,
+}
+
+impl<'u> UserRead<'u> {
+    fn new(u: &'u Value) -> UserRead<'u> {
+        let object_id = u["id"].as_str().unwrap_or_default();
+        UserRead {
+            json: u,
+            object_id,
+            oid: uid(object_id),
+            upn: u["userPrincipalName"].as_str().unwrap_or_default(),
+            enabled: u["accountEnabled"].as_bool().unwrap_or(true),
+            licences: u["assignedLicenses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l["skuId"].as_str().map(str::to_lowercase))
+                .collect(),
+        }
+    }
+}
+
+/// What one tenant's users are classified against: its groups and active licences.
+struct TenantRules<'a> {
+    tenant: &'a str,
+    /// Only one tenant is read (a site mapping without a tenant applies to it).
+    single: bool,
+    groups: &'a TenantGroups,
+    licences_on: bool,
+    active_skus: &'a HashSet<String>,
+}
+
+/// What the first sync would do with one user.
+struct Classified {
+    /// `Err`: site mappings exist and none matches; `Ok(None)`: the default site.
+    site: Result<Option<String>, ()>,
+    outcome: Outcome,
+    reason: &'static str,
+}
+
+/// The site of `u`: the first mapping whose tenant, group and domain filters all match.
+fn site_of(s: &SyncSettings, r: &TenantRules, u: &UserRead) -> Result<Option<String>, ()> {
+    if s.site_mappings.is_empty() {
+        return Ok(None);
+    }
+    s.site_mappings
+        .iter()
+        .find(|m| {
+            let tenant_ok = match m.tenant_id.as_deref().and_then(parse_guid) {
+                Some(mt) => parse_guid(r.tenant).as_deref() == Some(mt.as_str()),
+                None => r.single,
+            };
+            let group_ok = m
+                .group
+                .as_deref()
+                .is_none_or(|g| r.groups.member(g, u.oid.as_ref()));
+            let domain_ok = m.domain.as_deref().is_none_or(|d| {
+                u.upn
+                    .rsplit_once('@')
+                    .is_some_and(|(_, ud)| ud.eq_ignore_ascii_case(d.trim()))
+            });
+            tenant_ok && group_ok && domain_ok
+        })
+        .map(|m| Some(m.site.trim().to_string()))
+        .ok_or(())
+}
+
+/// The sync's rules for one user, in the service desk's order: site, groups, disabled,
+/// technician, service account (group or licence), end user.
+fn classify(s: &SyncSettings, r: &TenantRules, u: &UserRead) -> Classified {
+    let site = site_of(s, r, u);
+    let member = |g: &String| r.groups.member(g, u.oid.as_ref());
+    let tech = s.technician_groups.iter().any(member);
+    let in_user_group = s.user_groups.is_empty() || s.user_groups.iter().any(member);
+    let (outcome, reason) = match (&site, tech, in_user_group) {
+        (Err(()), _, _) => (Outcome::NotImported, "no site mapping matches"),
+        (_, false, false) => (Outcome::NotImported, "not in an end-user group"),
+        _ if !u.enabled && !s.ignore_account_enabled => {
+            (Outcome::Deactivated, "account disabled in Entra")
+        }
+        (_, true, _) => (Outcome::Technician, "in a technician group"),
+        _ if s
+            .service_account_group
+            .as_deref()
+            .is_some_and(|g| !r.groups.member(g, u.oid.as_ref())) =>
+        {
+            (Outcome::ServiceAccount, "not in the service-account group")
+        }
+        _ if r.licences_on && !u.licences.iter().any(|l| r.active_skus.contains(l)) => (
+            Outcome::ServiceAccount,
+            "no licence that makes a user active",
+        ),
+        _ => (Outcome::EndUser, "end user"),
+    };
+    Classified {
+        site,
+        outcome,
+        reason,
+    }
+}
+
+impl<'a> Run<'a> {
+    /// Reads one tenant — groups, licences, users — into `tally`. A missing permission
+    /// stops this tenant with a finding (the others are still read); any other Graph
+    /// failure stops the preview.
+    async fn read_tenant(
+        &mut self,
+        t: &PreviewTenant,
+        tenants: usize,
+        refs: &[String],
+        tally: &mut Tally,
+    ) -> Result<(), PreviewError> {
         let client = &t.client;
         let log_start = client.sent().len();
         let waits_start = client.waits().len();
-        run.emit(PreviewProgress::Tenant {
-            tenant_id: tenant.clone(),
-            index: ti as u32 + 1,
-            total: tenants.len() as u32,
-        });
         let mut read = TenantRead {
-            tenant_id: tenant.clone(),
+            tenant_id: t.tenant_id.clone(),
             users: 0,
             pages: 0,
             complete: false,
         };
+        self.read_tenant_parts(t, tenants, refs, tally, &mut read)
+            .await?;
+        tally.requests += (client.sent().len() - log_start) as u32;
+        tally.throttled += (client.waits().len() - waits_start) as u32;
+        tally.tenant_reads.push(read);
+        Ok(())
+    }
 
-        // 1. Groups.
+    /// The three reads of a tenant, in order; `Ok` also when a finding stopped them.
+    async fn read_tenant_parts(
+        &mut self,
+        t: &PreviewTenant,
+        tenants: usize,
+        refs: &[String],
+        tally: &mut Tally,
+        read: &mut TenantRead,
+    ) -> Result<(), PreviewError> {
+        let (client, tenant) = (&t.client, t.tenant_id.as_str());
+        let Some(groups) = self.read_groups(client, tenant, refs).await? else {
+            return Ok(());
+        };
+        let licences_on = !self.profile.sync.active_licences.is_empty();
+        let active_skus = if licences_on {
+            self.read_licences(client, tenant, tally).await?
+        } else {
+            HashSet::new()
+        };
+        let Some(first) = self.first_users_page(client, tenant).await? else {
+            return Ok(());
+        };
+        let rules = TenantRules {
+            tenant,
+            single: tenants == 1,
+            groups: &groups,
+            licences_on,
+            active_skus: &active_skus,
+        };
+        self.read_users(client, first, &rules, tally, read).await
+    }
+
+    /// Groups (first): each reference resolved and its transitive members read. `None`
+    /// when a missing permission stopped the tenant (the finding is recorded).
+    async fn read_groups(
+        &mut self,
+        client: &GraphClient,
+        tenant: &str,
+        refs: &[String],
+    ) -> Result<Option<TenantGroups>, PreviewError> {
+        let profile: &'a Profile = self.profile;
+        let s = &profile.sync;
         let mut groups = TenantGroups {
             by_ref: HashMap::new(),
         };
-        let mut blocked = false;
         for (gi, r) in refs.iter().enumerate() {
-            match run.resolve_group(client, &tenant, r).await {
+            match self.resolve_group(client, tenant, r).await {
                 Ok(g) => {
                     if !g.found {
                         let service = s
                             .service_account_group
                             .as_ref()
                             .is_some_and(|x| norm(x) == norm(r));
-                        run.findings.push(PreviewFinding {
+                        self.findings.push(PreviewFinding {
                             id: "group.not_found".into(),
                             severity: Severity::Warning,
-                            tenant_id: Some(tenant.clone()),
+                            tenant_id: Some(tenant.into()),
                             message: if service {
                                 format!("The service-account group '{}' is not in tenant {tenant}: every end user there would become a service account.", r.trim())
                             } else {
@@ -986,319 +1167,178 @@ pub async fn preview(
                         });
                     }
                     groups.by_ref.insert(norm(r), g);
-                    run.emit(PreviewProgress::Groups {
-                        tenant_id: tenant.clone(),
+                    self.emit(PreviewProgress::Groups {
+                        tenant_id: tenant.into(),
                         groups: gi as u32 + 1,
                         members: groups.by_ref.values().map(|g| g.members.len() as u32).sum(),
                     });
                 }
                 Err(Stop::Finding(f)) => {
-                    run.findings.push(*f);
-                    blocked = true;
-                    break;
+                    self.findings.push(*f);
+                    return Ok(None);
                 }
                 Err(Stop::Error(e)) => return Err(e),
             }
         }
-        if blocked {
-            requests += (client.sent().len() - log_start) as u32;
-            throttled += (client.waits().len() - waits_start) as u32;
-            tenant_reads.push(read);
-            continue;
-        }
+        Ok(Some(groups))
+    }
 
-        // 2. Licences.
+    /// Licences (second, only when licences decide who is active): the tenant's SKUs,
+    /// and which of them the "licences that make a user active" name. Returns their skuIds.
+    async fn read_licences(
+        &mut self,
+        client: &GraphClient,
+        tenant: &str,
+        tally: &mut Tally,
+    ) -> Result<HashSet<String>, PreviewError> {
         let mut active_skus: HashSet<String> = HashSet::new();
-        let licences_on = !s.active_licences.is_empty();
-        if licences_on {
-            let path = with_query("/subscribedSkus", &[("$select", "skuId,skuPartNumber")]);
-            let mut known: Vec<(String, String)> = Vec::new();
-            match run.get(client, &path).await {
-                Ok(v) => {
-                    for k in v["value"].as_array().into_iter().flatten() {
-                        if let (Some(id), Some(part)) =
-                            (k["skuId"].as_str(), k["skuPartNumber"].as_str())
-                        {
-                            known.push((id.to_lowercase(), part.to_string()));
-                            sku_names.insert((tenant.clone(), id.to_lowercase()), part.to_string());
-                        }
+        let path = with_query("/subscribedSkus", &[("$select", "skuId,skuPartNumber")]);
+        let mut known: Vec<(String, String)> = Vec::new();
+        match self.get(client, &path).await {
+            Ok(v) => {
+                for k in v["value"].as_array().into_iter().flatten() {
+                    if let (Some(id), Some(part)) =
+                        (k["skuId"].as_str(), k["skuPartNumber"].as_str())
+                    {
+                        known.push((id.to_lowercase(), part.to_string()));
+                        tally
+                            .sku_names
+                            .insert((tenant.into(), id.to_lowercase()), part.to_string());
                     }
                 }
-                Err(e) => match run.stop_on(&tenant, "subscribedSkus", e) {
-                    Stop::Finding(f) => run.findings.push(*f),
-                    Stop::Error(e) => return Err(e),
-                },
             }
-            for l in &s.active_licences {
-                let l = l.trim();
-                if let Some(g) = parse_guid(l) {
-                    active_skus.insert(g);
-                } else if let Some((id, _)) = known.iter().find(|(_, p)| p.eq_ignore_ascii_case(l))
-                {
-                    active_skus.insert(id.clone());
-                } else if !known.is_empty() {
-                    run.findings.push(PreviewFinding {
-                        id: "licence.unknown".into(),
-                        severity: Severity::Warning,
-                        tenant_id: Some(tenant.clone()),
-                        message: format!(
-                            "Tenant {tenant} has no licence '{l}'; it makes nobody active there."
-                        ),
-                        fix: format!(
-                            "Use one of the tenant's SKU part numbers: {}.",
-                            known
-                                .iter()
-                                .map(|(_, p)| p.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                        permission: None,
-                        consent_url: None,
-                    });
-                }
-            }
-            if active_skus.is_empty() {
-                run.findings.push(PreviewFinding {
-                    id: "licence.none_resolved".into(),
+            Err(e) => match self.stop_on(tenant, "subscribedSkus", e) {
+                Stop::Finding(f) => self.findings.push(*f),
+                Stop::Error(e) => return Err(e),
+            },
+        }
+        let profile: &'a Profile = self.profile;
+        for l in &profile.sync.active_licences {
+            let l = l.trim();
+            if let Some(g) = parse_guid(l) {
+                active_skus.insert(g);
+            } else if let Some((id, _)) = known.iter().find(|(_, p)| p.eq_ignore_ascii_case(l)) {
+                active_skus.insert(id.clone());
+            } else if !known.is_empty() {
+                self.findings.push(PreviewFinding {
+                    id: "licence.unknown".into(),
                     severity: Severity::Warning,
-                    tenant_id: Some(tenant.clone()),
-                    message: format!("None of the 'licences that make a user active' could be found in tenant {tenant}: every end user there would become a service user."),
-                    fix: "Check the licence names against the tenant's subscriptions.".into(),
+                    tenant_id: Some(tenant.into()),
+                    message: format!(
+                        "Tenant {tenant} has no licence '{l}'; it makes nobody active there."
+                    ),
+                    fix: format!(
+                        "Use one of the tenant's SKU part numbers: {}.",
+                        known
+                            .iter()
+                            .map(|(_, p)| p.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                     permission: None,
                     consent_url: None,
                 });
             }
-            active_ids_all.extend(active_skus.iter().cloned());
         }
+        if active_skus.is_empty() {
+            self.findings.push(PreviewFinding {
+                id: "licence.none_resolved".into(),
+                severity: Severity::Warning,
+                tenant_id: Some(tenant.into()),
+                message: format!("None of the 'licences that make a user active' could be found in tenant {tenant}: every end user there would become a service user."),
+                fix: "Check the licence names against the tenant's subscriptions.".into(),
+                permission: None,
+                consent_url: None,
+            });
+        }
+        tally.active_ids_all.extend(active_skus.iter().cloned());
+        Ok(active_skus)
+    }
 
-        // 3. Users.
+    /// Users (third): the first request. With the last-sign-in mapping on, one user is
+    /// probed first: a refusal of `signInActivity` is a finding and the read goes on
+    /// without it.
+    /// `None` when the users themselves cannot be read (the finding is recorded).
+    async fn first_users_page(
+        &mut self,
+        client: &GraphClient,
+        tenant: &str,
+    ) -> Result<Option<String>, PreviewError> {
+        let profile: &'a Profile = self.profile;
+        let s = &profile.sync;
+        let page_size = self.options.page_size.to_string();
         let mut select = user_select(s);
-        let mut first = with_query(
-            "/users",
-            &[
-                ("$select", &select.join(",")),
-                ("$top", &options.page_size.to_string()),
-            ],
-        );
-        // Probe the first page separately: a refusal of signInActivity is retried without
-        // it so the rest of the preview still runs.
-        if s.map_last_sign_in {
-            match run
-                .get(
-                    client,
-                    &with_query("/users", &[("$select", &select.join(",")), ("$top", "1")]),
-                )
-                .await
-            {
-                Ok(_) => {}
-                Err(PreviewError::Graph(e)) if e.status() == Some(403) => {
-                    let premium = e.graph_code()
-                        == Some("Authentication_RequestFromNonPremiumTenantOrB2CTenant");
-                    select.retain(|x| x != "signInActivity");
-                    first = with_query(
-                        "/users",
-                        &[
-                            ("$select", &select.join(",")),
-                            ("$top", &options.page_size.to_string()),
-                        ],
-                    );
-                    if premium {
-                        run.findings.push(PreviewFinding {
-                            id: "licence.premium_required".into(),
-                            severity: Severity::Error,
-                            tenant_id: Some(tenant.clone()),
-                            message: format!("Tenant {tenant} has no Microsoft Entra ID P1/P2 licence, so the last sign-in date cannot be read and the service desk's sync fails there (\"Neither tenant is B2C or tenant doesn't have premium license\")."),
-                            fix: "Turn off the last-sign-in mapping, or license the tenant with Entra ID P1 or P2.".into(),
-                            permission: None,
-                            consent_url: None,
-                        });
-                    } else {
-                        // Which permission is missing shows when the plain read works.
-                        match run
-                            .get(
-                                client,
-                                &with_query("/users", &[("$select", "id"), ("$top", "1")]),
-                            )
-                            .await
-                        {
-                            Ok(_) => run.findings.push(run.permission_finding(
-                                &tenant,
-                                "signInActivity",
-                                &e,
-                            )),
-                            Err(PreviewError::Graph(e2)) if e2.status() == Some(403) => {
-                                run.findings
-                                    .push(run.permission_finding(&tenant, "users", &e2));
-                                requests += (client.sent().len() - log_start) as u32;
-                                throttled += (client.waits().len() - waits_start) as u32;
-                                tenant_reads.push(read);
-                                continue;
-                            }
-                            Err(e2) => return Err(e2),
-                        }
-                    }
-                }
-                Err(e) => return Err(e),
-            }
+        let users_path = |select: &[String]| {
+            with_query(
+                "/users",
+                &[("$select", &select.join(",")), ("$top", &page_size)],
+            )
+        };
+        if !s.map_last_sign_in {
+            return Ok(Some(users_path(&select)));
         }
-        let tenant_s = tenant.clone();
+        let probe = with_query("/users", &[("$select", &select.join(",")), ("$top", "1")]);
+        let e = match self.get(client, &probe).await {
+            Ok(_) => return Ok(Some(users_path(&select))),
+            Err(PreviewError::Graph(e)) if e.status() == Some(403) => e,
+            Err(e) => return Err(e),
+        };
+        select.retain(|x| x != "signInActivity");
+        let first = users_path(&select);
+        if e.graph_code() == Some("Authentication_RequestFromNonPremiumTenantOrB2CTenant") {
+            self.findings.push(PreviewFinding {
+                id: "licence.premium_required".into(),
+                severity: Severity::Error,
+                tenant_id: Some(tenant.into()),
+                message: format!("Tenant {tenant} has no Microsoft Entra ID P1/P2 licence, so the last sign-in date cannot be read and the service desk's sync fails there (\"Neither tenant is B2C or tenant doesn't have premium license\")."),
+                fix: "Turn off the last-sign-in mapping, or license the tenant with Entra ID P1 or P2.".into(),
+                permission: None,
+                consent_url: None,
+            });
+            return Ok(Some(first));
+        }
+        // Which permission is missing shows when the plain read works.
+        let plain = with_query("/users", &[("$select", "id"), ("$top", "1")]);
+        match self.get(client, &plain).await {
+            Ok(_) => {
+                let f = self.permission_finding(tenant, "signInActivity", &e);
+                self.findings.push(f);
+                Ok(Some(first))
+            }
+            Err(PreviewError::Graph(e2)) if e2.status() == Some(403) => {
+                let f = self.permission_finding(tenant, "users", &e2);
+                self.findings.push(f);
+                Ok(None)
+            }
+            Err(e2) => Err(e2),
+        }
+    }
+
+    /// Users (third), page by page from `first`: each classified and counted, then dropped.
+    async fn read_users(
+        &mut self,
+        client: &GraphClient,
+        first: String,
+        rules: &TenantRules<'_>,
+        tally: &mut Tally,
+        read: &mut TenantRead,
+    ) -> Result<(), PreviewError> {
+        let (profile, options): (&'a Profile, &'a PreviewOptions) = (self.profile, self.options);
+        let s = &profile.sync;
         let existing = options.existing.as_ref();
         let keep = options.keep_rows;
-        let page_result = run
+        let page_result = self
             .pages(client, first, |run, items| {
                 for u in items {
-                    let object_id = u["id"].as_str().unwrap_or_default();
-                    let oid = uid(object_id);
-                    let upn = u["userPrincipalName"].as_str().unwrap_or_default();
-                    let enabled = u["accountEnabled"].as_bool().unwrap_or(true);
-                    let licences: Vec<String> = u["assignedLicenses"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|l| l["skuId"].as_str().map(str::to_lowercase))
-                        .collect();
-                    if licences_on {
-                        for l in &licences {
-                            *licence_use
-                                .entry((tenant_s.clone(), l.clone()))
-                                .or_default() += 1;
-                        }
-                    }
-                    // Site: first mapping whose filters all match.
-                    let site: Result<Option<String>, ()> = if s.site_mappings.is_empty() {
-                        Ok(None)
-                    } else {
-                        s.site_mappings
-                            .iter()
-                            .find(|m| {
-                                let tenant_ok = match m.tenant_id.as_deref().and_then(parse_guid) {
-                                    Some(mt) => {
-                                        parse_guid(&tenant_s).as_deref() == Some(mt.as_str())
-                                    }
-                                    None => tenants.len() == 1,
-                                };
-                                let group_ok = m
-                                    .group
-                                    .as_deref()
-                                    .is_none_or(|g| groups.member(g, oid.as_ref()));
-                                let domain_ok = m.domain.as_deref().is_none_or(|d| {
-                                    upn.rsplit_once('@')
-                                        .is_some_and(|(_, ud)| ud.eq_ignore_ascii_case(d.trim()))
-                                });
-                                tenant_ok && group_ok && domain_ok
-                            })
-                            .map(|m| Some(m.site.trim().to_string()))
-                            .ok_or(())
-                    };
-                    let tech = s
-                        .technician_groups
-                        .iter()
-                        .any(|g| groups.member(g, oid.as_ref()));
-                    let in_user_group = s.user_groups.is_empty()
-                        || s.user_groups.iter().any(|g| groups.member(g, oid.as_ref()));
-                    let (outcome, reason) = match (&site, tech, in_user_group) {
-                        (Err(()), _, _) => (Outcome::NotImported, "no site mapping matches"),
-                        (_, false, false) => (Outcome::NotImported, "not in an end-user group"),
-                        _ if !enabled && !s.ignore_account_enabled => {
-                            (Outcome::Deactivated, "account disabled in Entra")
-                        }
-                        (_, true, _) => (Outcome::Technician, "in a technician group"),
-                        _ if s
-                            .service_account_group
-                            .as_deref()
-                            .is_some_and(|g| !groups.member(g, oid.as_ref())) =>
-                        {
-                            (Outcome::ServiceAccount, "not in the service-account group")
-                        }
-                        _ if licences_on && !licences.iter().any(|l| active_skus.contains(l)) => (
-                            Outcome::ServiceAccount,
-                            "no licence that makes a user active",
-                        ),
-                        _ => (Outcome::EndUser, "end user"),
-                    };
-                    totals.add(outcome);
-                    let site = site.ok().flatten();
-                    let imported = outcome != Outcome::NotImported;
-                    if imported {
-                        sites
-                            .entry((tenant_s.clone(), site.clone()))
-                            .or_default()
-                            .add(outcome);
-                    }
-                    // Matching.
-                    let mut matched_by = None;
-                    if imported {
-                        for (k, rule) in rules.iter().enumerate() {
-                            let Some(v) = value_of(u, &attrs[k]) else {
-                                continue;
-                            };
-                            let hit = match existing {
-                                Some(e) => e.has(*rule, &v),
-                                // A first sync has no stored Azure ids to match.
-                                None => *rule != MatchRule::AzureId,
-                            };
-                            if hit {
-                                matched_by = Some(*rule);
-                                by_rule[k] += 1;
-                                break;
-                            }
-                        }
-                        if matched_by.is_none() {
-                            unmatched += 1;
-                            if unmatched_examples.len() < MAX_EXAMPLES {
-                                unmatched_examples.push(upn.to_string());
-                            }
-                        }
-                        for (k, m) in s.field_mappings.iter().enumerate() {
-                            let attr = user_property(&m.entra).unwrap_or_default();
-                            if value_of(u, attr).is_some() {
-                                coverage[k].0 += 1;
-                            } else {
-                                coverage[k].1 += 1;
-                            }
-                        }
-                    }
-                    let email = value_of(u, &email_attr);
-                    if imported && let Some(e) = &email {
-                        let key = norm(e);
-                        match emails.get_mut(&key) {
-                            Some((n, first_upn)) => {
-                                if *n == 1 {
-                                    collisions.push((key.clone(), first_upn.clone()));
-                                }
-                                *n += 1;
-                                collisions.push((key, upn.to_string()));
-                            }
-                            None => {
-                                emails.insert(key, (1, upn.to_string()));
-                            }
-                        }
-                    }
-                    if keep {
-                        rows.push(PreviewRow {
-                            tenant_id: tenant_s.clone(),
-                            site,
-                            object_id: object_id.to_string(),
-                            display_name: u["displayName"].as_str().unwrap_or_default().to_string(),
-                            user_principal_name: upn.to_string(),
-                            email,
-                            network_login: value_of(u, &login_attr),
-                            account_enabled: enabled,
-                            outcome,
-                            reason,
-                            matched_by,
-                            duplicate_email: false,
-                            last_sign_in: u["signInActivity"]["lastSignInDateTime"]
-                                .as_str()
-                                .map(str::to_string),
-                        });
-                    }
+                    let user = UserRead::new(u);
+                    let c = classify(s, rules, &user);
+                    tally.add_user(s, existing, keep, rules, &user, c);
                     read.users += 1;
                     run.users_total += 1;
                 }
                 read.pages += 1;
                 run.emit(PreviewProgress::Page {
-                    tenant_id: tenant_s.clone(),
+                    tenant_id: rules.tenant.into(),
                     pages: read.pages,
                     users: run.users_total,
                 });
@@ -1306,132 +1346,312 @@ pub async fn preview(
             .await;
         match page_result {
             Ok(_) => read.complete = true,
-            Err(e) => match run.stop_on(&tenant, "users", e) {
-                Stop::Finding(f) => run.findings.push(*f),
+            Err(e) => match self.stop_on(rules.tenant, "users", e) {
+                Stop::Finding(f) => self.findings.push(*f),
                 Stop::Error(e) => return Err(e),
             },
         }
-        requests += (client.sent().len() - log_start) as u32;
-        throttled += (client.waits().len() - waits_start) as u32;
-        tenant_reads.push(read);
+        Ok(())
+    }
+}
+
+/// What the preview keeps while it reads, over every tenant and page: counts, matching,
+/// collisions, coverage, licences and (optionally) the rows. Bounded by the settings and
+/// the examples' cap, except the rows and one email per user.
+struct Tally {
+    basis: MatchBasis,
+    rules: Vec<MatchRule>,
+    /// The Entra attribute each rule reads, in rule order.
+    attrs: Vec<String>,
+    email_attr: String,
+    login_attr: String,
+    by_rule: Vec<u32>,
+    unmatched: u32,
+    unmatched_examples: Vec<String>,
+    totals: Counts,
+    sites: BTreeMap<(String, Option<String>), Counts>,
+    /// email → (users, first UPN); collisions keep (email, UPN) of every user involved.
+    emails: HashMap<String, (u32, String)>,
+    collisions: Vec<(String, String)>,
+    /// (present, missing) per field mapping.
+    coverage: Vec<(u32, u32)>,
+    licence_use: BTreeMap<(String, String), u32>,
+    sku_names: HashMap<(String, String), String>,
+    active_ids_all: HashSet<String>,
+    tenant_reads: Vec<TenantRead>,
+    rows: Vec<PreviewRow>,
+    requests: u32,
+    throttled: u32,
+}
+
+impl Tally {
+    fn new(s: &SyncSettings, options: &PreviewOptions) -> Tally {
+        let rules: Vec<MatchRule> = s.matching_order.clone();
+        Tally {
+            basis: if options.existing.is_some() {
+                MatchBasis::ExistingUsers
+            } else {
+                MatchBasis::KeysOnly
+            },
+            attrs: rules.iter().map(|r| s.attribute_for(*r)).collect(),
+            by_rule: vec![0u32; rules.len()],
+            rules,
+            email_attr: s.attribute_for(MatchRule::Email),
+            login_attr: s.attribute_for(MatchRule::NetworkLogin),
+            unmatched: 0,
+            unmatched_examples: Vec::new(),
+            totals: Counts::default(),
+            sites: BTreeMap::new(),
+            emails: HashMap::new(),
+            collisions: Vec::new(),
+            coverage: vec![(0, 0); s.field_mappings.len()],
+            licence_use: BTreeMap::new(),
+            sku_names: HashMap::new(),
+            active_ids_all: HashSet::new(),
+            tenant_reads: Vec::new(),
+            rows: Vec::new(),
+            requests: 0,
+            throttled: 0,
+        }
     }
 
-    // Duplicates.
-    let mut dup = DuplicateSummary::default();
-    let mut groups_by_email: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (e, u) in collisions {
-        groups_by_email.entry(e).or_default().push(u);
-    }
-    dup.emails = groups_by_email.len() as u32;
-    dup.users = groups_by_email.values().map(|v| v.len() as u32).sum();
-    dup.examples = groups_by_email
-        .iter()
-        .take(MAX_EXAMPLES)
-        .map(|(e, u)| DuplicateEmail {
-            email: e.clone(),
-            users: u.clone(),
-        })
-        .collect();
-    if !groups_by_email.is_empty() {
-        for r in rows.iter_mut() {
-            if r.outcome != Outcome::NotImported
-                && let Some(e) = &r.email
-            {
-                r.duplicate_email = emails.get(&norm(e)).is_some_and(|(n, _)| *n > 1);
+    /// Counts one classified user: licences, outcome and site, then for an imported user
+    /// its matching rule, mapped fields and email.
+    fn add_user(
+        &mut self,
+        s: &SyncSettings,
+        existing: Option<&ExistingUsers>,
+        keep: bool,
+        r: &TenantRules,
+        u: &UserRead,
+        c: Classified,
+    ) {
+        if r.licences_on {
+            for l in &u.licences {
+                *self
+                    .licence_use
+                    .entry((r.tenant.to_string(), l.clone()))
+                    .or_default() += 1;
             }
         }
-        run.findings.push(PreviewFinding {
-            id: "duplicates.email".into(),
-            severity: Severity::Warning,
-            tenant_id: None,
-            message: format!(
-                "{} email addresses are shared by {} users: matching on email would merge them into one service-desk user, or the sync would stop on them.",
-                dup.emails, dup.users
-            ),
-            fix: "Give each user their own address in Entra, or match on the Azure id / network login before email.".into(),
-            permission: None,
-            consent_url: None,
-        });
-    }
-    drop(emails);
-    if unmatched > 0 {
-        run.findings.push(PreviewFinding {
-            id: "matching.unmatched".into(),
-            severity: Severity::Info,
-            tenant_id: None,
-            message: match basis {
-                MatchBasis::ExistingUsers => format!("{unmatched} users match no existing service-desk user and would be created new."),
-                MatchBasis::KeysOnly => format!("{unmatched} users have none of the matching fields, so the service desk can only ever create them new."),
-            },
-            fix: "Fill in the matched fields in Entra, or add a rule whose field they have.".into(),
-            permission: None,
-            consent_url: None,
-        });
+        self.totals.add(c.outcome);
+        let site = c.site.ok().flatten();
+        let imported = c.outcome != Outcome::NotImported;
+        let mut matched_by = None;
+        if imported {
+            self.sites
+                .entry((r.tenant.to_string(), site.clone()))
+                .or_default()
+                .add(c.outcome);
+            matched_by = self.match_user(existing, u);
+            self.count_coverage(s, u.json);
+        }
+        let email = value_of(u.json, &self.email_attr);
+        if imported && let Some(e) = &email {
+            self.note_email(norm(e), u.upn);
+        }
+        if keep {
+            self.rows.push(PreviewRow {
+                tenant_id: r.tenant.to_string(),
+                site,
+                object_id: u.object_id.to_string(),
+                display_name: u.json["displayName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                user_principal_name: u.upn.to_string(),
+                email,
+                network_login: value_of(u.json, &self.login_attr),
+                account_enabled: u.enabled,
+                outcome: c.outcome,
+                reason: c.reason,
+                matched_by,
+                duplicate_email: false,
+                last_sign_in: u.json["signInActivity"]["lastSignInDateTime"]
+                    .as_str()
+                    .map(str::to_string),
+            });
+        }
     }
 
-    let licences = licence_use
-        .into_iter()
-        .map(|((t, id), n)| LicenceUse {
-            sku_part_number: sku_names.get(&(t.clone(), id.clone())).cloned(),
-            makes_active: active_ids_all.contains(&id),
-            tenant_id: t,
-            sku_id: id,
-            users: n,
-        })
-        .collect();
-    let mut findings = run.findings;
-    findings.sort_by_key(|f| f.severity);
-    let users = run.users_total;
-    let preview = SyncPreview {
-        ok: !findings.iter().any(|f| f.severity == Severity::Error),
-        tenants: tenant_reads,
-        totals,
-        sites: sites
-            .into_iter()
-            .map(|((tenant_id, site), counts)| SiteCounts {
-                site,
-                tenant_id,
-                counts,
+    /// The first rule, in the matching order, that matches `u` (against the export, or —
+    /// a first sync — any rule but the Azure id the user has a value for).
+    fn match_user(&mut self, existing: Option<&ExistingUsers>, u: &UserRead) -> Option<MatchRule> {
+        for (k, rule) in self.rules.iter().enumerate() {
+            let Some(v) = value_of(u.json, &self.attrs[k]) else {
+                continue;
+            };
+            let hit = match existing {
+                Some(e) => e.has(*rule, &v),
+                // A first sync has no stored Azure ids to match.
+                None => *rule != MatchRule::AzureId,
+            };
+            if hit {
+                self.by_rule[k] += 1;
+                return Some(*rule);
+            }
+        }
+        self.unmatched += 1;
+        if self.unmatched_examples.len() < MAX_EXAMPLES {
+            self.unmatched_examples.push(u.upn.to_string());
+        }
+        None
+    }
+
+    /// Whether each mapped field has a value for this user.
+    fn count_coverage(&mut self, s: &SyncSettings, u: &Value) {
+        for (k, m) in s.field_mappings.iter().enumerate() {
+            let attr = user_property(&m.entra).unwrap_or_default();
+            if value_of(u, attr).is_some() {
+                self.coverage[k].0 += 1;
+            } else {
+                self.coverage[k].1 += 1;
+            }
+        }
+    }
+
+    /// Records an imported user's (lower-cased) email; a second user with it starts a
+    /// collision, which keeps both.
+    fn note_email(&mut self, key: String, upn: &str) {
+        match self.emails.get_mut(&key) {
+            Some((n, first_upn)) => {
+                if *n == 1 {
+                    self.collisions.push((key.clone(), first_upn.clone()));
+                }
+                *n += 1;
+                self.collisions.push((key, upn.to_string()));
+            }
+            None => {
+                self.emails.insert(key, (1, upn.to_string()));
+            }
+        }
+    }
+
+    /// The email collisions, with the rows that share an address marked and a finding when
+    /// there are any.
+    fn duplicates(&mut self, findings: &mut Vec<PreviewFinding>) -> DuplicateSummary {
+        let mut dup = DuplicateSummary::default();
+        let mut groups_by_email: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (e, u) in std::mem::take(&mut self.collisions) {
+            groups_by_email.entry(e).or_default().push(u);
+        }
+        dup.emails = groups_by_email.len() as u32;
+        dup.users = groups_by_email.values().map(|v| v.len() as u32).sum();
+        dup.examples = groups_by_email
+            .iter()
+            .take(MAX_EXAMPLES)
+            .map(|(e, u)| DuplicateEmail {
+                email: e.clone(),
+                users: u.clone(),
             })
-            .collect(),
-        matching: MatchingSummary {
-            basis,
-            by_rule: rules
-                .iter()
-                .zip(attrs)
-                .zip(by_rule)
-                .map(|((rule, attribute), users)| RuleCount {
-                    rule: *rule,
-                    attribute,
-                    users,
+            .collect();
+        if !groups_by_email.is_empty() {
+            for r in self.rows.iter_mut() {
+                if r.outcome != Outcome::NotImported
+                    && let Some(e) = &r.email
+                {
+                    r.duplicate_email = self.emails.get(&norm(e)).is_some_and(|(n, _)| *n > 1);
+                }
+            }
+            findings.push(PreviewFinding {
+                id: "duplicates.email".into(),
+                severity: Severity::Warning,
+                tenant_id: None,
+                message: format!(
+                    "{} email addresses are shared by {} users: matching on email would merge them into one service-desk user, or the sync would stop on them.",
+                    dup.emails, dup.users
+                ),
+                fix: "Give each user their own address in Entra, or match on the Azure id / network login before email.".into(),
+                permission: None,
+                consent_url: None,
+            });
+        }
+        self.emails = HashMap::new();
+        dup
+    }
+
+    /// The summary: duplicates, unmatched users and licences turned into the report, with
+    /// every finding sorted errors first.
+    fn finish(mut self, run: &mut Run<'_>, started: Instant) -> SyncPreview {
+        let duplicates = self.duplicates(&mut run.findings);
+        if self.unmatched > 0 {
+            let unmatched = self.unmatched;
+            run.findings.push(PreviewFinding {
+                id: "matching.unmatched".into(),
+                severity: Severity::Info,
+                tenant_id: None,
+                message: match self.basis {
+                    MatchBasis::ExistingUsers => format!("{unmatched} users match no existing service-desk user and would be created new."),
+                    MatchBasis::KeysOnly => format!("{unmatched} users have none of the matching fields, so the service desk can only ever create them new."),
+                },
+                fix: "Fill in the matched fields in Entra, or add a rule whose field they have.".into(),
+                permission: None,
+                consent_url: None,
+            });
+        }
+        let licences = self
+            .licence_use
+            .into_iter()
+            .map(|((t, id), n)| LicenceUse {
+                sku_part_number: self.sku_names.get(&(t.clone(), id.clone())).cloned(),
+                makes_active: self.active_ids_all.contains(&id),
+                tenant_id: t,
+                sku_id: id,
+                users: n,
+            })
+            .collect();
+        let mut findings = std::mem::take(&mut run.findings);
+        findings.sort_by_key(|f| f.severity);
+        let s = &run.profile.sync;
+        SyncPreview {
+            ok: !findings.iter().any(|f| f.severity == Severity::Error),
+            tenants: self.tenant_reads,
+            totals: self.totals,
+            sites: self
+                .sites
+                .into_iter()
+                .map(|((tenant_id, site), counts)| SiteCounts {
+                    site,
+                    tenant_id,
+                    counts,
                 })
                 .collect(),
-            unmatched,
-            unmatched_examples,
-        },
-        duplicates: dup,
-        field_coverage: s
-            .field_mappings
-            .iter()
-            .zip(coverage)
-            .map(|(m, (present, missing))| FieldCoverage {
-                entra: m.entra.trim().to_string(),
-                halo: m.halo.trim().to_string(),
-                present,
-                missing,
-            })
-            .collect(),
-        licences,
-        findings,
-        requests,
-        throttled,
-        elapsed_ms: started.elapsed().as_millis() as u32,
-        rows,
-    };
-    if let Some(p) = &run.progress {
-        p(&PreviewProgress::Done { users });
+            matching: MatchingSummary {
+                basis: self.basis,
+                by_rule: self
+                    .rules
+                    .iter()
+                    .zip(self.attrs)
+                    .zip(self.by_rule)
+                    .map(|((rule, attribute), users)| RuleCount {
+                        rule: *rule,
+                        attribute,
+                        users,
+                    })
+                    .collect(),
+                unmatched: self.unmatched,
+                unmatched_examples: self.unmatched_examples,
+            },
+            duplicates,
+            field_coverage: s
+                .field_mappings
+                .iter()
+                .zip(self.coverage)
+                .map(|(m, (present, missing))| FieldCoverage {
+                    entra: m.entra.trim().to_string(),
+                    halo: m.halo.trim().to_string(),
+                    present,
+                    missing,
+                })
+                .collect(),
+            licences,
+            findings,
+            requests: self.requests,
+            throttled: self.throttled,
+            elapsed_ms: started.elapsed().as_millis() as u32,
+            rows: self.rows,
+        }
     }
-    Ok(preview)
 }
 
 /// The preview as text, for the CLI.
@@ -1529,9 +1749,11 @@ pub async fn run_for_profile(
     progress: Option<PreviewProgressFn>,
     cancel: &CancellationToken,
 ) -> Result<SyncPreview, PreviewError> {
+    // Step 1 is resolved once: the tenants, their tokens and the preview use this plan.
+    let plan = crate::plan::plan(profile);
     let mut targets = Vec::new();
-    for t in preview_tenants(profile) {
-        let client = app_only_client(profile, &t, credential).await?;
+    for t in preview_tenants(profile, &plan.basics) {
+        let client = app_only_client(profile, &plan.basics, &t, credential).await?;
         targets.push(PreviewTenant {
             tenant_id: t,
             client,
@@ -1542,8 +1764,9 @@ pub async fn run_for_profile(
             "tenant_id: no tenant to read; enter the directory (tenant) ID in step 1 (CSP: add site mappings or allowed tenants)".into(),
         ));
     }
-    preview(
+    preview_planned(
         profile,
+        &plan,
         &targets,
         &PreviewOptions::default(),
         progress,

@@ -61,31 +61,18 @@ fn with_state(mut params: Vec<(String, String)>, state: Option<&str>) -> Vec<(St
     params
 }
 
-/// `GET /{tenant}/oauth2/v2.0/authorize`.
+/// `GET /{tenant}/oauth2/v2.0/authorize`: the client checked (errors as pages), then the
+/// request (errors back to the redirect URI), then the sign-in page — or, with a
+/// `login_hint` naming a demo user, the answer straight away.
 pub(crate) async fn authorize(
     State(s): State<IdpState>,
     Path(tenant): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
     let p = Params::query(q);
-    if segment(&tenant).is_none() {
-        return pages::error(&errors::tenant_not_found(&tenant));
-    }
-    let Some(client_id) = p.get("client_id") else {
-        return pages::error(&errors::missing("client_id"));
-    };
-    let Some(redirect_uri) = p.get("redirect_uri") else {
-        return pages::error(&errors::missing("redirect_uri"));
-    };
-    let (app_name, id_tokens_enabled) = {
-        let d = s.data();
-        let Some(app) = d.app(client_id) else {
-            return pages::error(&errors::app_not_found(client_id));
-        };
-        if !app.redirect_registered(redirect_uri) {
-            return pages::error(&errors::redirect_mismatch(redirect_uri, client_id));
-        }
-        (app.name.clone(), app.id_tokens_enabled)
+    let client = match registered_client(&s, &tenant, &p) {
+        Ok(c) => c,
+        Err(page) => return *page,
     };
     let state = p.get("state");
 
@@ -96,129 +83,33 @@ pub(crate) async fn authorize(
         .split(' ')
         .filter(|t| !t.is_empty())
         .collect();
-    let code = types.contains(&"code");
-    let id_token = types.contains(&"id_token");
-    let default_mode = if id_token || types.contains(&"token") {
-        Mode::Fragment
-    } else {
-        Mode::Query
-    };
-    let mode = match p.get("response_mode") {
-        None => default_mode,
-        Some("query") => Mode::Query,
-        Some("fragment") => Mode::Fragment,
-        Some("form_post") => Mode::FormPost,
-        Some(other) => {
-            let e = AadError::new(
-                "invalid_request",
-                900144,
-                format!(
-                    "The value '{other}' of the parameter 'response_mode' is not supported; use query, fragment or form_post."
-                ),
-            );
+    let mode = match response_mode(&p, &types) {
+        Ok(m) => m,
+        Err((default_mode, e)) => {
             return answer(
-                redirect_uri,
+                client.redirect_uri,
                 default_mode,
                 &with_state(e.redirect_params(), state),
             );
         }
     };
-    let fail = |e: AadError| answer(redirect_uri, mode, &with_state(e.redirect_params(), state));
-    if types.is_empty() {
-        return fail(errors::missing("response_type"));
-    }
-    if let Some(t) = types
-        .iter()
-        .find(|t| !matches!(**t, "code" | "id_token" | "token"))
-    {
-        return fail(AadError::new(
-            "unsupported_response_type",
-            70005,
-            format!("response_type '{t}' is not supported."),
-        ));
-    }
-    if types.contains(&"token") {
-        return fail(AadError::new(
-            "unsupported_response_type",
-            70005,
-            "response_type 'token' is not enabled for the application.",
-        ));
-    }
-    if id_token && mode == Mode::Query {
-        return fail(AadError::new(
-            "invalid_request",
-            70005,
-            "response_mode 'query' is not allowed when response_type includes 'id_token'; use form_post or fragment.",
-        ));
-    }
-    if id_token && !id_tokens_enabled {
-        return fail(AadError::new(
-            "unsupported_response_type",
-            700054,
-            "response_type 'id_token' is not enabled for the application.",
-        ));
-    }
-    let Some(scope) = p.get("scope") else {
-        return fail(errors::missing("scope"));
+    let kind = match sign_in_request(&p, &types, mode, client.id_tokens_enabled) {
+        Ok(k) => k,
+        Err(e) => {
+            return answer(
+                client.redirect_uri,
+                mode,
+                &with_state(e.redirect_params(), state),
+            );
+        }
     };
-    let scopes: Vec<String> = scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    if id_token && !scopes.iter().any(|s| s == "openid") {
-        return fail(AadError::new(
-            "invalid_request",
-            70005,
-            "response_type 'id_token' requires the 'openid' scope.",
-        ));
-    }
-    let nonce = p.get("nonce").map(str::to_string);
-    if id_token && nonce.is_none() {
-        return fail(errors::missing("nonce"));
-    }
-    // PKCE S256 for every code: the sandbox is stricter than Entra (which requires PKCE
-    // only for SPAs) because every client of the wizard sends it.
-    let challenge = p.get("code_challenge").unwrap_or_default().to_string();
-    if code {
-        if challenge.is_empty() {
-            return fail(errors::missing("code_challenge"));
-        }
-        if p.get("code_challenge_method") != Some("S256") {
-            return fail(AadError::new(
-                "invalid_request",
-                50149,
-                "Invalid Code_Challenge_method parameter. The sandbox accepts only S256.",
-            ));
-        }
-        if challenge.len() != 43 {
-            return fail(AadError::new(
-                "invalid_request",
-                501491,
-                "Invalid size of Code_Challenge parameter.",
-            ));
-        }
-    }
-    if p.get("prompt") == Some("none") {
-        return fail(AadError::new(
-            "login_required",
-            50058,
-            "A silent sign-in request was sent but no user is signed in.",
-        ));
-    }
     let pending = Pending {
         created: Instant::now(),
-        client_id: client_id.to_string(),
-        redirect_uri: redirect_uri.to_string(),
+        client_id: client.client_id.to_string(),
+        redirect_uri: client.redirect_uri.to_string(),
         mode,
         state: state.map(str::to_string),
-        kind: PendingKind::SignIn {
-            code,
-            id_token,
-            scopes,
-            nonce,
-            challenge,
-        },
+        kind,
     };
     // A login_hint naming a demo user skips the page (no password in the sandbox).
     if let Some(hint) = p.get("login_hint")
@@ -235,7 +126,182 @@ pub(crate) async fn authorize(
         d.sweep();
         d.pending.insert(txn.clone(), pending);
     }
-    pages::sign_in(&txn, &app_name, &DEMO_USERS)
+    pages::sign_in(&txn, &client.app_name, &DEMO_USERS)
+}
+
+/// The client of an authorize request, checked before anything is sent to its redirect URI.
+struct Client<'p> {
+    client_id: &'p str,
+    redirect_uri: &'p str,
+    app_name: String,
+    id_tokens_enabled: bool,
+}
+
+/// The tenant, the app and its registered redirect URI; any of them wrong is an error
+/// page (nothing can be sent to an unchecked redirect URI).
+fn registered_client<'p>(
+    s: &IdpState,
+    tenant: &str,
+    p: &'p Params,
+) -> Result<Client<'p>, Box<Response>> {
+    if segment(tenant).is_none() {
+        return Err(Box::new(pages::error(&errors::tenant_not_found(tenant))));
+    }
+    let Some(client_id) = p.get("client_id") else {
+        return Err(Box::new(pages::error(&errors::missing("client_id"))));
+    };
+    let Some(redirect_uri) = p.get("redirect_uri") else {
+        return Err(Box::new(pages::error(&errors::missing("redirect_uri"))));
+    };
+    let d = s.data();
+    let Some(app) = d.app(client_id) else {
+        return Err(Box::new(pages::error(&errors::app_not_found(client_id))));
+    };
+    if !app.redirect_registered(redirect_uri) {
+        return Err(Box::new(pages::error(&errors::redirect_mismatch(
+            redirect_uri,
+            client_id,
+        ))));
+    }
+    Ok(Client {
+        client_id,
+        redirect_uri,
+        app_name: app.name.clone(),
+        id_tokens_enabled: app.id_tokens_enabled,
+    })
+}
+
+/// The response mode asked for, or the default for the response types (fragment when a
+/// token is in the front channel, else query). An unknown mode is answered in the default.
+fn response_mode(p: &Params, types: &[&str]) -> Result<Mode, (Mode, AadError)> {
+    let default_mode = if types.contains(&"id_token") || types.contains(&"token") {
+        Mode::Fragment
+    } else {
+        Mode::Query
+    };
+    match p.get("response_mode") {
+        None => Ok(default_mode),
+        Some("query") => Ok(Mode::Query),
+        Some("fragment") => Ok(Mode::Fragment),
+        Some("form_post") => Ok(Mode::FormPost),
+        Some(other) => Err((
+            default_mode,
+            AadError::new(
+                "invalid_request",
+                900144,
+                format!(
+                    "The value '{other}' of the parameter 'response_mode' is not supported; use query, fragment or form_post."
+                ),
+            ),
+        )),
+    }
+}
+
+/// The sign-in request's rules, in Entra's order: response types (no implicit access
+/// token; an ID token needs a non-query mode, the app's "ID tokens" setting, the openid
+/// scope and a nonce), PKCE S256 for a code, and no silent sign-in.
+fn sign_in_request(
+    p: &Params,
+    types: &[&str],
+    mode: Mode,
+    id_tokens_enabled: bool,
+) -> Result<PendingKind, AadError> {
+    let code = types.contains(&"code");
+    let id_token = types.contains(&"id_token");
+    if types.is_empty() {
+        return Err(errors::missing("response_type"));
+    }
+    if let Some(t) = types
+        .iter()
+        .find(|t| !matches!(**t, "code" | "id_token" | "token"))
+    {
+        return Err(AadError::new(
+            "unsupported_response_type",
+            70005,
+            format!("response_type '{t}' is not supported."),
+        ));
+    }
+    if types.contains(&"token") {
+        return Err(AadError::new(
+            "unsupported_response_type",
+            70005,
+            "response_type 'token' is not enabled for the application.",
+        ));
+    }
+    if id_token && mode == Mode::Query {
+        return Err(AadError::new(
+            "invalid_request",
+            70005,
+            "response_mode 'query' is not allowed when response_type includes 'id_token'; use form_post or fragment.",
+        ));
+    }
+    if id_token && !id_tokens_enabled {
+        return Err(AadError::new(
+            "unsupported_response_type",
+            700054,
+            "response_type 'id_token' is not enabled for the application.",
+        ));
+    }
+    let Some(scope) = p.get("scope") else {
+        return Err(errors::missing("scope"));
+    };
+    let scopes: Vec<String> = scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if id_token && !scopes.iter().any(|s| s == "openid") {
+        return Err(AadError::new(
+            "invalid_request",
+            70005,
+            "response_type 'id_token' requires the 'openid' scope.",
+        ));
+    }
+    let nonce = p.get("nonce").map(str::to_string);
+    if id_token && nonce.is_none() {
+        return Err(errors::missing("nonce"));
+    }
+    let challenge = p.get("code_challenge").unwrap_or_default().to_string();
+    if code {
+        check_pkce(p, &challenge)?;
+    }
+    if p.get("prompt") == Some("none") {
+        return Err(AadError::new(
+            "login_required",
+            50058,
+            "A silent sign-in request was sent but no user is signed in.",
+        ));
+    }
+    Ok(PendingKind::SignIn {
+        code,
+        id_token,
+        scopes,
+        nonce,
+        challenge,
+    })
+}
+
+/// PKCE S256 for every code: the sandbox is stricter than Entra (which requires PKCE only
+/// for SPAs) because every client of the wizard sends it.
+fn check_pkce(p: &Params, challenge: &str) -> Result<(), AadError> {
+    if challenge.is_empty() {
+        return Err(errors::missing("code_challenge"));
+    }
+    if p.get("code_challenge_method") != Some("S256") {
+        return Err(AadError::new(
+            "invalid_request",
+            50149,
+            "Invalid Code_Challenge_method parameter. The sandbox accepts only S256.",
+        ));
+    }
+    if challenge.len() != 43 {
+        return Err(AadError::new(
+            "invalid_request",
+            501491,
+            "Invalid size of Code_Challenge parameter.",
+        ));
+    }
+    Ok(())
 }
 
 /// The sign-in answer for `user`: a code and/or an ID token, with `state` and

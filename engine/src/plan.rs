@@ -88,6 +88,9 @@ pub struct SettingRow {
     pub value: String,
     /// Why, or a caveat.
     pub note: Option<String>,
+    /// Set when the value is a secret kept in the keychain (`value` then only describes it):
+    /// the desktop app copies it to the clipboard from Rust, never through the webview.
+    pub stored: Option<crate::vault::StoredValue>,
 }
 
 /// Everything the wizard derives from a profile.

@@ -7,7 +7,7 @@
 //! certificate step), and any fallback store — a keychain that fails is an error.
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::ids::Sensitive;
@@ -36,6 +36,16 @@ pub enum VaultError {
     /// A certificate could not be made, read or written.
     #[error(transparent)]
     Certificate(#[from] CertificateError),
+    /// Nothing of that kind is stored for this profile.
+    #[error("no {what} for this customer is stored in {store}; {fix}")]
+    NotStored {
+        /// What was asked for ("client secret", ".pfx password").
+        what: &'static str,
+        /// The keychain, as the admin knows it.
+        store: &'static str,
+        /// Where to store one.
+        fix: &'static str,
+    },
     /// The app's own folder for imported certificates could not be written.
     #[error("could not keep a copy of the certificate in {path}: {message}")]
     Io {
@@ -54,6 +64,7 @@ impl VaultError {
             VaultError::NoProfileId => "secret.no_profile_id",
             VaultError::Keychain(e) => e.code(),
             VaultError::Certificate(e) => e.code(),
+            VaultError::NotStored { .. } => "credential.not_stored",
             VaultError::Io { .. } => "certificate.io",
         }
     }
@@ -131,6 +142,46 @@ pub fn status(keychain: &Keychain, profile: &Profile) -> Result<CredentialStatus
         hint_matches,
         expires_on: profile.credential.expires_on,
         certificate_password_stored: keychain.get_certificate_password(&key)?.is_some(),
+    })
+}
+
+/// A value the keychain holds for a profile that the admin must also enter in the service
+/// desk: the client secret, or the password of the certificate's .pfx (asked when the .pfx
+/// is uploaded). The desktop app copies it to the clipboard from Rust; it never reaches
+/// the webview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum StoredValue {
+    /// The client secret's Value.
+    ClientSecret,
+    /// The password protecting the certificate's .pfx file.
+    CertificatePassword,
+}
+
+/// The stored value `which` of `profile`, or [`VaultError::NotStored`] saying how to store one.
+pub fn stored_value(
+    keychain: &Keychain,
+    profile: &Profile,
+    which: StoredValue,
+) -> Result<Sensitive<String>, VaultError> {
+    let key = profile_key(profile)?;
+    let (value, what, fix) = match which {
+        StoredValue::ClientSecret => (
+            keychain.get_secret(&key)?,
+            "client secret",
+            "paste its Value in step 3 first",
+        ),
+        StoredValue::CertificatePassword => (
+            keychain.get_certificate_password(&key)?,
+            ".pfx password",
+            "create or import the certificate in step 3 first",
+        ),
+    };
+    value.ok_or(VaultError::NotStored {
+        what,
+        store: keychain.store_name(),
+        fix,
     })
 }
 

@@ -211,8 +211,10 @@ describe('test and save', () => {
   });
 
   it('counts every stray request but lists only the ones the engine kept', async () => {
-    handlers.run_sso_test = () =>
-      report({ ignoredRequests: ['a request for another path', 'a PUT request'], ignoredRequestsTotal: 57 });
+    handlers.run_sso_test = () => ({
+      report: report({ ignoredRequests: ['a request for another path', 'a PUT request'], ignoredRequestsTotal: 57 }),
+      passId: null,
+    });
     const user = userEvent.setup();
     render(TestAndSave, { profile: profile(), plan: plan(), ongoto: vi.fn() });
     await user.click(screen.getByTestId('run-sso-test'));

@@ -433,6 +433,16 @@ pub fn check_secret_value(value: &str) -> Result<SecretFacts, SecretValueError> 
     })
 }
 
+/// What can already be said about a secret while it is typed or just pasted: the Secret ID
+/// (a GUID) instead of the Value, or whitespace. Length is left to [`check_secret_value`]
+/// when it is stored, since a value being typed is short until it is finished.
+pub fn check_secret_as_typed(value: &str) -> Option<SecretValueError> {
+    match check_secret_value(value) {
+        Err(e @ (SecretValueError::IsSecretId | SecretValueError::Whitespace)) => Some(e),
+        _ => None,
+    }
+}
+
 /// Checks the expiry date typed for a new secret: after `today` and at most
 /// [`SECRET_MAX_MONTHS`] months away (Microsoft's maximum).
 pub fn check_secret_expiry(
@@ -464,6 +474,20 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn while_typing_only_the_secret_id_and_whitespace_are_flagged() {
+        let typed = |v: &str| check_secret_as_typed(v).map(|e| e.code());
+        assert_eq!(
+            typed("0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"),
+            Some("secret.is_secret_id")
+        );
+        assert_eq!(typed("Abc8Q~xY1z T9"), Some("secret.whitespace"));
+        // Half a Value is not wrong yet, and a whole one never is.
+        assert_eq!(typed(""), None);
+        assert_eq!(typed("Abc8Q~"), None);
+        assert_eq!(typed(PORTAL_SECRET), None);
     }
 
     #[test]

@@ -728,6 +728,7 @@ fn sheet(p: &Profile) -> Vec<SettingRow> {
         setting: setting.into(),
         value,
         note: note.map(str::to_string),
+        stored: None,
     };
     let list = |v: &[String]| {
         if v.is_empty() {
@@ -828,6 +829,7 @@ fn sheet(p: &Profile) -> Vec<SettingRow> {
         setting: "Sync frequency".into(),
         value: format!("every {} minutes", s.interval_minutes),
         note: Some("Keep the scheduler running, or leavers are not de-provisioned.".into()),
+        stored: None,
     });
     rows
 }

@@ -32,6 +32,7 @@ import type { ImportSummary } from './bindings/ImportSummary';
 import type { PreviewProgress } from './bindings/PreviewProgress';
 import type { SyncPreview } from './bindings/SyncPreview';
 import type { SsoReport } from './bindings/SsoReport';
+import type { StoredValue } from './bindings/StoredValue';
 
 /** The answer to `store_secret`: the saved profile and what the keychain now holds. */
 export interface StoredSecret {
@@ -76,6 +77,10 @@ export interface SsoTestRun {
   report: SsoReport;
   passId: string | null;
 }
+/** The answer to `copy_stored_value`: the clipboard is cleared after this many seconds. */
+export interface CopiedValue {
+  clearsAfterSeconds: number;
+}
 export interface TenantsAllowed {
   profile: Profile;
   summary: AllowSummary;
@@ -118,6 +123,11 @@ export const api = {
   listClouds: () => call<CloudInfo[]>('list_clouds'),
   openConsentLink: (profile: Profile) => call<null>('open_consent_link', { profile }),
   copyText: (text: string) => call<null>('copy_text', { text }),
+  /** Rust copies the keychain's value to the clipboard; the webview never sees it. */
+  copyStoredValue: (profile: Profile, which: StoredValue) =>
+    call<CopiedValue>('copy_stored_value', { profile, which }),
+  /** The engine's verdict on a secret as typed (the Secret ID pasted, whitespace), or null. */
+  checkSecretTyped: (secret: string) => call<AppError | null>('check_secret_typed', { secret }),
   credentialStatus: (profile: Profile) => call<CredentialStatus>('credential_status', { profile }),
   /** The one call that carries a secret: straight from the password box to the keychain. */
   storeSecret: (profile: Profile, secret: string, expiresOn: string | null) =>

@@ -1,7 +1,7 @@
 //! The provider's HTML: sign-in (pick a demo user), admin consent (Accept / Cancel), the
 //! form_post page, error pages and the "portal". Every page has the SANDBOX banner, no
-//! external resources (CSP `default-src 'none'`; the only script is the form_post
-//! auto-submit, as on Entra), is `no-store`, cannot be framed, and escapes every value.
+//! external resources (CSP `default-src 'none'`; the only scripts are the form_post
+//! auto-submit, as on Entra, and the portal's Copy buttons), is `no-store`, cannot be framed, and escapes every value.
 //!
 //! Forms use `<button name=… value=…>` for the choice so that one form serves every
 //! choice (the scripted test browser submits the first named button unless
@@ -23,7 +23,23 @@ button.primary{background:#0067b8;color:#fff;text-align:center}button.primary:ho
 .row{display:flex;gap:12px}.row button{text-align:center}\
 code,.copy{font-family:ui-monospace,Consolas,monospace;background:#f3f2f1;padding:2px 4px;user-select:all;word-break:break-all}\
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #edebe9;padding:6px;text-align:left;vertical-align:top}\
-.err{border-left:4px solid #a80000;padding-left:12px}.muted{color:#605e5c;font-size:.9rem}";
+.err{border-left:4px solid #a80000;padding-left:12px}.muted{color:#605e5c;font-size:.9rem}\
+button.copy-btn{display:inline-block;width:auto;margin:0 0 0 8px;padding:2px 10px;font-size:.85rem;text-align:center;vertical-align:baseline}";
+
+/// The portal's Copy buttons: the value from `data-copy` to the clipboard (loopback is a
+/// secure context), with a select-and-copy fallback. Inline, as the page allows no source.
+const COPY_SCRIPT: &str = "document.addEventListener('click',function(e){var b=e.target.closest('button[data-copy]');if(!b)return;\
+var v=b.getAttribute('data-copy');function done(){b.textContent='Copied';setTimeout(function(){b.textContent='Copy'},1500)}\
+function fallback(){var t=document.createElement('textarea');t.value=v;document.body.appendChild(t);t.select();try{document.execCommand('copy');done()}catch(_){}t.remove()}\
+if(navigator.clipboard&&window.isSecureContext){navigator.clipboard.writeText(v).then(done,fallback)}else{fallback()}});";
+
+/// A value to copy, as the portal shows IDs and secrets: selectable, with a Copy button.
+fn copyable(value: &str) -> String {
+    let v = esc(value);
+    format!(
+        "<span class=\"copy\">{v}</span><button type=\"button\" class=\"copy-btn\" data-copy=\"{v}\">Copy</button>"
+    )
+}
 
 /// A full page with the SANDBOX banner.
 pub(crate) fn page(status: StatusCode, title: &str, body: &str, script: Option<&str>) -> Response {
@@ -38,7 +54,7 @@ pub(crate) fn page(status: StatusCode, title: &str, body: &str, script: Option<&
         title = esc(title)
     );
     let csp = if script.is_some() {
-        // The form_post page submits itself, as Entra's does.
+        // The form_post page submits itself, as Entra's does; the portal's Copy buttons.
         "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
     } else {
         "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
@@ -187,21 +203,23 @@ pub(crate) struct PortalApp {
 pub(crate) fn portal(base: &str, apps: &[PortalApp], users: &[super::DemoUser]) -> Response {
     let tid = super::SANDBOX_TENANT_ID;
     let mut s = format!(
-        "<h1>{tenant}</h1><table><tr><th>Directory (tenant) ID</th><td><span class=\"copy\">{tid}</span></td></tr>\
+        "<h1>{tenant}</h1><table><tr><th>Directory (tenant) ID</th><td>{tid}</td></tr>\
 <tr><th>Primary domain</th><td><code>{domain}</code></td></tr>\
-<tr><th>Login host override (profile <code>authority</code>)</th><td><span class=\"copy\">{base}</span></td></tr></table>\
-<p class=\"muted\">Point a profile at the sandbox by setting <code>\"authority\": \"{base}\"</code> with the tenant and client IDs below. Remove the override before using the profile with a real tenant.</p>",
+<tr><th>Sign-in address</th><td>{base}</td></tr></table>\
+<p class=\"muted\">The app's practice customer already signs in here. A profile used from the command line does too when its <code>authority</code> is this address.</p>",
         tenant = esc(super::SANDBOX_TENANT_NAME),
+        tid = copyable(tid),
         domain = esc(super::SANDBOX_TENANT_DOMAIN),
-        base = esc(base),
+        base = copyable(base),
     );
     for a in apps {
         s.push_str(&format!(
-            "<h2>App registration: {name}</h2><table><tr><th>Application (client) ID</th><td><span class=\"copy\">{cid}</span></td></tr>\
-<tr><th>Object ID</th><td><code>{oid}</code></td></tr><tr><th>Directory (tenant) ID</th><td><span class=\"copy\">{tid}</span></td></tr>\
+            "<h2>App registration: {name}</h2><table><tr><th>Application (client) ID</th><td>{cid}</td></tr>\
+<tr><th>Object ID</th><td><code>{oid}</code></td></tr><tr><th>Directory (tenant) ID</th><td>{tid}</td></tr>\
 <tr><th>Client type</th><td>{kind}</td></tr><tr><th>ID tokens (implicit grant and hybrid flows)</th><td>{idt}</td></tr></table>",
             name = esc(&a.name),
-            cid = esc(&a.client_id),
+            cid = copyable(&a.client_id),
+            tid = copyable(tid),
             oid = esc(&a.object_id),
             kind = if a.public_client {
                 "Public client (Mobile and desktop applications)"
@@ -222,17 +240,17 @@ pub(crate) fn portal(base: &str, apps: &[PortalApp], users: &[super::DemoUser]) 
             s.push_str("<h3>Certificates &amp; secrets · Client secrets</h3><table><tr><th>Description</th><th>Expires</th><th>Value</th><th>Secret ID</th></tr>");
             for (desc, expires, value, id) in &a.secrets {
                 s.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td><span class=\"copy\">{}</span></td><td><code>{}</code></td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
                     esc(desc),
                     esc(expires),
-                    esc(value),
+                    copyable(value),
                     esc(id)
                 ));
             }
             s.push_str("</table><p><strong>Paste the Value, not the Secret ID.</strong> The Secret ID is a GUID that names the secret; Entra refuses it as a secret (AADSTS7000215). Real Entra shows the Value only once, right after you create it.</p>");
             s.push_str("<h3>Certificates &amp; secrets · Certificates</h3>");
             if a.certificates.is_empty() {
-                s.push_str("<p class=\"muted\">No certificate uploaded. The desktop app (or <code>IdpState::register_certificate</code>) uploads one.</p>");
+                s.push_str("<p class=\"muted\">No certificate uploaded yet. Creating a certificate in step 3 of the practice customer uploads it here, as you would in Entra.</p>");
             } else {
                 s.push_str(
                     "<table><tr><th>Thumbprint (SHA-1)</th><th>Subject</th><th>Expires</th></tr>",
@@ -284,5 +302,5 @@ pub(crate) fn portal(base: &str, apps: &[PortalApp], users: &[super::DemoUser]) 
 <tr><th>Admin consent</th><td><code>{b}/{tid}/v2.0/adminconsent</code></td></tr></table>",
         b = esc(base)
     ));
-    page(StatusCode::OK, "Sandbox portal", &s, None)
+    page(StatusCode::OK, "Sandbox portal", &s, Some(COPY_SCRIPT))
 }

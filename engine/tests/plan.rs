@@ -540,7 +540,8 @@ fn settings_sheet_says_where_the_credential_goes() {
 
     let mut pr = base();
     pr.credential.kind = CredentialKind::Secret;
-    pr.credential.secret_hint = Some("Abc".into());
+    // A hand-edited hint holding more than three characters shows only three.
+    pr.credential.secret_hint = Some("Abcdefgh".into());
     let p = plan(&pr);
     let secret = p
         .settings_sheet
@@ -549,6 +550,7 @@ fn settings_sheet_says_where_the_credential_goes() {
         .expect("a Client Secret row");
     assert_eq!(secret.stored, Some(StoredValue::ClientSecret));
     assert!(secret.value.contains("Abc…"), "{}", secret.value);
+    assert!(!secret.value.contains("Abcd"), "{}", secret.value);
     assert!(p.settings_sheet.iter().all(|r| r.setting != "Password"));
 
     pr.credential.kind = CredentialKind::Certificate;

@@ -66,8 +66,12 @@ fn credential_rows(p: &Profile) -> Vec<SettingRow> {
             stored_row(
                 CONNECTION_SCREEN,
                 "Client Secret",
+                // Only the three characters Entra shows too, whatever a hand-edited profile holds.
                 match &c.secret_hint {
-                    Some(h) => format!("the stored Value ({h}…)"),
+                    Some(h) => format!(
+                        "the stored Value ({}…)",
+                        h.chars().take(3).collect::<String>()
+                    ),
                     None => "(store the Value in step 3)".into(),
                 },
                 "The Value, not the Secret ID. Copied from the keychain; the clipboard is cleared after 60 seconds.",

@@ -29,3 +29,15 @@ export function reveal(node: HTMLElement, token: number) {
   run(token);
   return { update: run };
 }
+
+/**
+ * Svelte action: a message that belongs next to the control being used (a flag under the
+ * box being typed in) is scrolled just into view when it appears, without taking the focus.
+ */
+export function keepInView(node: HTMLElement) {
+  queueMicrotask(() => {
+    const r = node.getBoundingClientRect();
+    const height = window.innerHeight || document.documentElement.clientHeight;
+    if (r.top < 0 || r.bottom > height) node.scrollIntoView({ block: 'nearest' });
+  });
+}

@@ -24,6 +24,7 @@ button.primary{background:#0067b8;color:#fff;text-align:center}button.primary:ho
 code,.copy{font-family:ui-monospace,Consolas,monospace;background:#f3f2f1;padding:2px 4px;user-select:all;word-break:break-all}\
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #edebe9;padding:6px;text-align:left;vertical-align:top}\
 .err{border-left:4px solid #a80000;padding-left:12px}.muted{color:#605e5c;font-size:.9rem}\
+.kv th{width:34%}.kv .copyable{white-space:nowrap}.kv .copyable .copy{word-break:normal}\
 button.copy-btn{display:inline-block;width:auto;margin:0 0 0 8px;padding:2px 10px;font-size:.85rem;text-align:center;vertical-align:baseline}";
 
 /// The portal's Copy buttons: the value from `data-copy` to the clipboard (loopback is a
@@ -37,7 +38,7 @@ if(navigator.clipboard&&window.isSecureContext){navigator.clipboard.writeText(v)
 fn copyable(value: &str) -> String {
     let v = esc(value);
     format!(
-        "<span class=\"copy\">{v}</span><button type=\"button\" class=\"copy-btn\" data-copy=\"{v}\">Copy</button>"
+        "<span class=\"copyable\"><span class=\"copy\">{v}</span><button type=\"button\" class=\"copy-btn\" data-copy=\"{v}\">Copy</button></span>"
     )
 }
 
@@ -203,7 +204,7 @@ pub(crate) struct PortalApp {
 pub(crate) fn portal(base: &str, apps: &[PortalApp], users: &[super::DemoUser]) -> Response {
     let tid = super::SANDBOX_TENANT_ID;
     let mut s = format!(
-        "<h1>{tenant}</h1><table><tr><th>Directory (tenant) ID</th><td>{tid}</td></tr>\
+        "<h1>{tenant}</h1><table class=\"kv\"><tr><th>Directory (tenant) ID</th><td>{tid}</td></tr>\
 <tr><th>Primary domain</th><td><code>{domain}</code></td></tr>\
 <tr><th>Sign-in address</th><td>{base}</td></tr></table>\
 <p class=\"muted\">The app's practice customer already signs in here. A profile used from the command line does too when its <code>authority</code> is this address.</p>",
@@ -214,7 +215,7 @@ pub(crate) fn portal(base: &str, apps: &[PortalApp], users: &[super::DemoUser]) 
     );
     for a in apps {
         s.push_str(&format!(
-            "<h2>App registration: {name}</h2><table><tr><th>Application (client) ID</th><td>{cid}</td></tr>\
+            "<h2>App registration: {name}</h2><table class=\"kv\"><tr><th>Application (client) ID</th><td>{cid}</td></tr>\
 <tr><th>Object ID</th><td><code>{oid}</code></td></tr><tr><th>Directory (tenant) ID</th><td>{tid}</td></tr>\
 <tr><th>Client type</th><td>{kind}</td></tr><tr><th>ID tokens (implicit grant and hybrid flows)</th><td>{idt}</td></tr></table>",
             name = esc(&a.name),
@@ -297,7 +298,7 @@ pub(crate) fn portal(base: &str, apps: &[PortalApp], users: &[super::DemoUser]) 
     }
     s.push_str("</table>");
     s.push_str(&format!(
-        "<h2>Endpoints</h2><table><tr><th>OpenID Connect metadata</th><td><code>{b}/{tid}/v2.0/.well-known/openid-configuration</code></td></tr>\
+        "<h2>Endpoints</h2><table class=\"kv\"><tr><th>OpenID Connect metadata</th><td><code>{b}/{tid}/v2.0/.well-known/openid-configuration</code></td></tr>\
 <tr><th>Authorize</th><td><code>{b}/{tid}/oauth2/v2.0/authorize</code></td></tr><tr><th>Token</th><td><code>{b}/{tid}/oauth2/v2.0/token</code></td></tr>\
 <tr><th>Admin consent</th><td><code>{b}/{tid}/v2.0/adminconsent</code></td></tr></table>",
         b = esc(base)

@@ -446,3 +446,49 @@ describe('the practice customer', () => {
     expect(within(row).getByTestId('last-test-failed')).toHaveTextContent('AADSTS7000215');
   });
 });
+
+describe('consent tracker', () => {
+  it('adds pasted tenants and lists them under one header', async () => {
+    const { default: ConsentTracker } = await import('../src/components/ConsentTracker.svelte');
+    const row = (tenant: string, name: string) => ({
+      tenant,
+      name,
+      status: 'pending' as const,
+      tenantId: null,
+      aadsts: null,
+      hint: null,
+      message: null,
+      updatedAt: null,
+      consentUrl: `https://login.example/${tenant}`,
+    });
+    handlers.tenant_tracker = (a) => {
+      const p = a!.profile as Profile;
+      return {
+        rows: p.customer_tenants.map((t) => row(t.tenant, t.name ?? '')),
+        counts: { consented: 0, pending: p.customer_tenants.length, failed: 0, declined: 0 },
+        linksUnavailable: null,
+      };
+    };
+    handlers.import_tenants = (a) => {
+      const p = a!.profile as Profile;
+      const added = [
+        { tenant: '72f988bf-86f1-41af-91ab-2d7cd011db47', name: 'Contoso', consent: { status: 'pending' } },
+        { tenant: 'fabrikam.onmicrosoft.com', name: 'Fabrikam', consent: { status: 'pending' } },
+      ];
+      return {
+        profile: { ...p, customer_tenants: added },
+        import: { rows: [], rejected: [], header: false },
+        merge: { added: 2, alreadyPresent: [] },
+      };
+    };
+    const user = userEvent.setup();
+    render(ConsentTracker, { profile: reactive(profile({ features: { import: false, csp: true } })) });
+    await user.type(screen.getByTestId('tenant-paste'), '72f988bf-86f1-41af-91ab-2d7cd011db47, Contoso{Enter}fabrikam');
+    await user.click(screen.getByTestId('add-tenants'));
+    await waitFor(() => expect(screen.getAllByTestId('tracker-row')).toHaveLength(2));
+    // The header sits in the rows' box, with the same three columns.
+    const head = screen.getByTestId('tracker-head');
+    expect(head.parentElement).toBe(screen.getByTestId('tracker-list').parentElement);
+    expect(head.children).toHaveLength(screen.getAllByTestId('tracker-row')[0].children.length);
+  });
+});

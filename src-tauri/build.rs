@@ -10,6 +10,8 @@ const COMMANDS: &[&str] = &[
     "list_clouds",
     "open_consent_link",
     "copy_text",
+    "copy_stored_value",
+    "check_secret_typed",
     "credential_status",
     "store_secret",
     "run_sso_test",

@@ -93,6 +93,45 @@ async fn by_test_id(c: &Client, id: &str) -> fantoccini::elements::Element {
     }
 }
 
+/// Runs `script` in the page and returns its JSON answer.
+async fn js(c: &Client, script: &str) -> serde_json::Value {
+    c.execute(script, vec![]).await.expect("script in the page")
+}
+
+/// The data-testid of the focused element ("" for none).
+async fn focused(c: &Client) -> String {
+    js(
+        c,
+        "const a = document.activeElement; return (a && a.dataset && a.dataset.testid) || '';",
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_string()
+}
+
+/// Whether the element is wholly inside the window (not below or above the fold).
+async fn in_view(c: &Client, id: &str) -> bool {
+    js(
+        c,
+        &format!(
+            "const r = document.querySelector('[data-testid=\"{id}\"]').getBoundingClientRect(); \
+             return r.top >= 0 && r.top < window.innerHeight;"
+        ),
+    )
+    .await
+    .as_bool()
+    .unwrap_or(false)
+}
+
+/// A new result that appeared below the fold was scrolled into view and took the focus.
+async fn assert_revealed(c: &Client, id: &str) {
+    eventually(&format!("{id} revealed"), || async {
+        focused(c).await == id && in_view(c, id).await
+    })
+    .await;
+}
+
 async fn all_texts(c: &Client, id: &str) -> Vec<String> {
     // The UI re-renders lists after each re-plan, so an element found a moment ago can be
     // gone when its text is read: read the whole list again until one pass is consistent.
@@ -173,7 +212,8 @@ impl AppSession {
                     &format!(":{display}"),
                     "-screen",
                     "0",
-                    "1280x860x24",
+                    // A 1280×800 laptop: the default window must fit it.
+                    "1280x800x24",
                     "-nolisten",
                     "tcp",
                 ])
@@ -282,6 +322,22 @@ fn tempfile_dir(name: &str) -> PathBuf {
 }
 
 async fn walk(c: &Client) -> Result<(), String> {
+    // The default window fits a 1366×768 or 1280×800 laptop (title bar and panel included),
+    // and the customer list's buttons stay on one line in it.
+    let (_, _, width, height) = c.get_window_rect().await.unwrap();
+    assert!(
+        width <= 1280 && height <= 700,
+        "default window {width}×{height}"
+    );
+    by_test_id(c, "customers-actions").await;
+    let lines = js(
+        c,
+        "const t = document.querySelector('[data-testid=\"customers-actions\"]'); \
+         return new Set([...t.children].map(b => Math.round(b.getBoundingClientRect().top))).size;",
+    )
+    .await;
+    assert_eq!(lines, 1, "the customer list's buttons wrapped");
+
     // Customers (start screen): create one.
     by_test_id(c, "new-customer").await.click().await.unwrap();
     type_into(c, "new-customer-name", "Acme Corp").await;
@@ -291,6 +347,22 @@ async fn walk(c: &Client) -> Result<(), String> {
         .click()
         .await
         .unwrap();
+
+    // A new, untouched customer: its empty fields are not flagged yet.
+    by_test_id(c, "field-agent_url").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let required = c
+        .find_all(Locator::Css(
+            "[data-testid=\"issue\"][data-code$=\".required\"]",
+        ))
+        .await
+        .unwrap();
+    shot(c, "01-basics-new-customer").await;
+    assert!(
+        required.is_empty(),
+        "{} \"required\" error(s) on a new customer",
+        required.len()
+    );
 
     // Step 1: a bad address shows an issue naming the fix, and what was typed stays.
     type_into(c, "field-agent_url", "acme.halopsa.com").await;
@@ -350,6 +422,45 @@ async fn walk(c: &Client) -> Result<(), String> {
     .await;
     shot(c, "02-redirect-uris").await;
 
+    // In the narrowest window the URIs wrap, but only between their parts: no text piece
+    // (Breakable puts one between natural break points) spans two lines.
+    c.set_window_size(900, 680).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let broken = js(
+        c,
+        "let broken = 0; \
+         for (const el of document.querySelectorAll('[data-testid=\"redirect-uri\"]')) \
+           for (const n of el.childNodes) if (n.nodeType === 3) { \
+             const r = document.createRange(); r.selectNodeContents(n); \
+             if (new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1) broken++; } \
+         return broken;",
+    )
+    .await;
+    shot(c, "02-redirect-uris-narrow").await;
+    assert_eq!(broken, 0, "a redirect URI broke inside a word");
+    // "Copied" takes the place of "Copy" without changing the table's layout.
+    let widths = "const t = document.querySelector('table'); \
+                  return [t.offsetWidth, ...[...t.querySelectorAll('th')].map(h => h.offsetWidth)];";
+    let before = js(c, widths).await;
+    c.find(Locator::Css("td.copy-cell button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("Copied", || async {
+        js(
+            c,
+            "return document.querySelector('td.copy-cell button').textContent.includes('Copied') \
+             && getComputedStyle(document.querySelector('td.copy-cell button .off')).visibility === 'hidden';",
+        )
+        .await
+            == true
+    })
+    .await;
+    assert_eq!(js(c, widths).await, before, "Copied reflowed the table");
+    c.set_window_size(1180, 680).await.unwrap();
+
     // Step 3: credential (placeholder until the keychain release).
     by_test_id(c, "next").await.click().await.unwrap();
     shot(c, "03-credential").await;
@@ -375,9 +486,32 @@ async fn walk(c: &Client) -> Result<(), String> {
     assert!(sheet.contains("Agents and Users"), "{sheet}");
     assert!(sheet.contains(CLIENT), "{sheet}");
     shot(c, "06-sso-settings").await;
+    // The sheet names each Halo screen once.
+    let screens = all_texts(c, "sheet-screen-name").await;
+    let mut unique = screens.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), screens.len(), "{screens:?}");
+    js(
+        c,
+        "document.querySelector('[data-testid=\"settings-sheet\"]').scrollIntoView({block: 'start'}); return 0;",
+    )
+    .await;
+    shot(c, "06-settings-sheet").await;
 
-    // Test & save.
-    by_test_id(c, "step-test").await.click().await.unwrap();
+    // Test & save, with "Next" from the bottom of the page: the new step starts at its top.
+    js(
+        c,
+        "window.scrollTo(0, document.body.scrollHeight); return 0;",
+    )
+    .await;
+    by_test_id(c, "next").await.click().await.unwrap();
+    by_test_id(c, "run-sso-test").await;
+    assert_eq!(
+        js(c, "return window.scrollY;").await,
+        0,
+        "Next kept the scroll position"
+    );
     shot(c, "07-test-and-save").await;
 
     // Jump back to step 1 from the stepper: nothing typed was lost.
@@ -477,11 +611,20 @@ async fn prove(c: &Client) -> Result<(), String> {
         replace.click().await.unwrap();
     }
 
-    // A Secret ID is refused by name, and what was typed stays in the box.
+    // A Secret ID is flagged by name beside the box as it is typed (nothing to store yet),
+    // and what was typed stays in the box.
     type_into(c, "secret-value", "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9").await;
-    by_test_id(c, "store-secret").await.click().await.unwrap();
-    let err = by_test_id(c, "secret-error").await.text().await.unwrap();
+    let err = by_test_id(c, "secret-typed").await.text().await.unwrap();
     assert!(err.contains("Secret ID"), "{err}");
+    assert!(
+        !by_test_id(c, "store-secret")
+            .await
+            .is_enabled()
+            .await
+            .unwrap(),
+        "Store is offered for a Secret ID"
+    );
+    shot(c, "03-secret-id-flagged").await;
 
     type_into(c, "secret-value", oidc_peer::SECRET).await;
     by_test_id(c, "store-secret").await.click().await.unwrap();
@@ -494,6 +637,22 @@ async fn prove(c: &Client) -> Result<(), String> {
         "the secret left the page after storing"
     );
     shot(c, "03-credential-stored").await;
+    assert!(
+        c.find(Locator::Css("[data-testid=\"secret-typed\"]"))
+            .await
+            .is_err(),
+        "the Secret ID flag outlived the value it was about"
+    );
+
+    // "Replace with a new secret" puts the cursor in the box; keeping the stored one returns.
+    by_test_id(c, "replace-secret").await.click().await.unwrap();
+    eventually("focus in the secret box", || async {
+        focused(c).await == "secret-value"
+    })
+    .await;
+    shot(c, "03-replace-secret-focus").await;
+    by_test_id(c, "keep-secret").await.click().await.unwrap();
+    by_test_id(c, "secret-status").await;
 
     by_test_id(c, "step-test").await.click().await.unwrap();
     by_test_id(c, "run-sso-test").await.click().await.unwrap();
@@ -506,6 +665,8 @@ async fn prove(c: &Client) -> Result<(), String> {
         .text()
         .await
         .unwrap();
+    // The report appears below the fold: it is scrolled into view and focused.
+    assert_revealed(c, "sso-report").await;
     shot(c, "07-sso-test-report").await;
     if !verdict.contains("Sign-in proven") {
         let report = by_test_id(c, "sso-report").await.text().await.unwrap();
@@ -561,7 +722,7 @@ async fn practice_with_the_sandbox_in_the_real_window() {
         ],
     )
     .await;
-    let result = practice(&session.client).await;
+    let result = practice(&session.client, &home).await;
     session.finish(result).await;
 
     // The .pfx password the app generated, read back from the keychain before it is cleared.
@@ -641,7 +802,7 @@ async fn practice_with_the_sandbox_in_the_real_window() {
     );
 }
 
-async fn practice(c: &Client) -> Result<(), String> {
+async fn practice(c: &Client, home: &std::path::Path) -> Result<(), String> {
     by_test_id(c, "practice").await.click().await.unwrap();
     by_test_id(c, "wizard-sandbox").await;
     shot(c, "10-practice-basics").await;
@@ -675,6 +836,15 @@ async fn practice(c: &Client) -> Result<(), String> {
         doctor.contains("matches the plan") || doctor.contains("finding"),
         "{doctor}"
     );
+
+    // Another step and back: the sign-in and both results are still there.
+    by_test_id(c, "step-3").await.click().await.unwrap();
+    by_test_id(c, "step-2").await.click().await.unwrap();
+    text_within(c, "graph-signed-in", 5).await?;
+    let kept = text_within(c, "apply-result", 5).await?;
+    assert!(kept.contains("Done"), "{kept}");
+    text_within(c, "doctor-report", 5).await?;
+    shot(c, "12-practice-step-2-kept").await;
 
     // Step 3: the demo secret's Value, as the sandbox portal shows it.
     by_test_id(c, "step-3").await.click().await.unwrap();
@@ -713,9 +883,18 @@ async fn practice(c: &Client) -> Result<(), String> {
     by_test_id(c, "mark-verified").await.click().await.unwrap();
     by_test_id(c, "verified-saved").await;
 
-    // Step 3 again: the certificate path.
+    // Step 3 again: the certificate path. A secret is stored, so switching asks first.
     by_test_id(c, "step-3").await.click().await.unwrap();
+    by_test_id(c, "secret-status").await;
     by_test_id(c, "field-credential.kind-certificate")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let ask = text_within(c, "switch-kind-dialog", 10).await?;
+    assert!(ask.contains("stored client secret"), "{ask}");
+    shot(c, "15-practice-switch-kind").await;
+    by_test_id(c, "switch-kind-confirm")
         .await
         .click()
         .await
@@ -735,13 +914,27 @@ async fn practice(c: &Client) -> Result<(), String> {
             return Err(format!("{e}; the page says: {why}"));
         }
     };
-    shot(c, "15-practice-certificate").await;
     let sha1 = by_test_id(c, "thumbprint-sha1").await.text().await.unwrap();
     assert_eq!(sha1.trim().len(), 40, "{cert}");
+    // Halo asks for the .pfx password on upload: copied by Rust, with where it goes.
+    let pfx = by_test_id(c, "pfx-where").await.text().await.unwrap();
+    assert!(
+        pfx.contains("Configuration > Advanced Settings > Certificates"),
+        "{pfx}"
+    );
+    by_test_id(c, "copy-pfx-password")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let copied = text_within(c, "pfx-password-copied", 10).await?;
+    assert!(copied.contains("60 seconds"), "{copied}");
+    shot(c, "15-practice-certificate").await;
 
     by_test_id(c, "step-test").await.click().await.unwrap();
     by_test_id(c, "run-sso-test").await.click().await.unwrap();
     let verdict = text_within(c, "sso-verdict", 60).await?;
+    assert_revealed(c, "sso-report").await;
     shot(c, "16-practice-sso-certificate").await;
     if !verdict.contains("Sign-in proven") {
         let report = by_test_id(c, "sso-report").await.text().await.unwrap();
@@ -764,8 +957,22 @@ async fn practice(c: &Client) -> Result<(), String> {
     let saved = text_within(c, "report-saved", 20).await?;
     assert!(saved.contains(".html"), "{saved}");
 
-    // Step 6: the sync preview reads the sandbox's directory with the app's certificate.
+    // Step 6: the sheet says where the certificate and its password go in Halo.
     by_test_id(c, "step-6").await.click().await.unwrap();
+    let sheet = by_test_id(c, "settings-sheet").await.text().await.unwrap();
+    assert!(
+        sheet.contains("Configuration > Advanced Settings > Certificates"),
+        "{sheet}"
+    );
+    assert!(sheet.contains("Copy password"), "{sheet}");
+    js(
+        c,
+        "document.querySelector('[data-testid=\"settings-sheet\"]').scrollIntoView({block: 'start'}); return 0;",
+    )
+    .await;
+    shot(c, "18-practice-settings-sheet").await;
+
+    // The sync preview reads the sandbox's directory with the app's certificate.
     by_test_id(c, "sync-preview").await.click().await.unwrap();
     let read = text_within(c, "sync-read", 60).await?;
     shot(c, "18-practice-sync-preview").await;
@@ -781,5 +988,43 @@ async fn practice(c: &Client) -> Result<(), String> {
     let version = text_within(c, "app-version", 10).await?;
     assert!(version.starts_with("Entra Onboard"), "{version}");
     shot(c, "17-practice-customers").await;
+
+    // "Practice with the sandbox" again reopens the same customer (the test's end checks
+    // that there is still exactly one profile).
+    by_test_id(c, "practice").await.click().await.unwrap();
+    by_test_id(c, "wizard-sandbox").await;
+    shot(c, "17-practice-reopened").await;
+    by_test_id(c, "back-to-customers")
+        .await
+        .click()
+        .await
+        .unwrap();
+    eventually("one practice customer", || async {
+        all_texts(c, "customer-row").await.len() == 1
+    })
+    .await;
+
+    // Last, the sandbox's "Entra portal" in this window (for its screenshot): Copy buttons,
+    // no developer text. Its address is the practice customer's authority.
+    let profile = std::fs::read_dir(home.join("profiles"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("the practice profile");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(profile).unwrap()).unwrap();
+    let portal = format!("{}/", v["authority"].as_str().expect("authority"));
+    c.goto(&portal).await.map_err(|e| format!("portal: {e}"))?;
+    let copies = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("button[data-copy]"))
+        .await
+        .map_err(|e| format!("no Copy button on the portal: {e}"))?;
+    drop(copies);
+    // Checked in the page: its text holds the demo secret, which must not reach any log.
+    let developer = js(c, "return document.body.innerText.includes('IdpState');").await;
+    assert_eq!(developer, false, "developer text on the portal");
+    shot(c, "19-sandbox-portal").await;
     Ok(())
 }

@@ -18,7 +18,7 @@ use entra_onboard_engine::plan::Plan;
 use entra_onboard_engine::profile::{Profile, ProfileSummary};
 use entra_onboard_engine::sso_test::{self, SsoProgress, SsoTestOptions};
 use entra_onboard_engine::steps::consent;
-use entra_onboard_engine::vault::{self, CredentialStatus};
+use entra_onboard_engine::vault::{self, CredentialStatus, StoredValue};
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
@@ -26,7 +26,7 @@ use crate::AppState;
 use crate::error::{Error, Result};
 use crate::models::{
     AppInfo, AppliedRegistration, CertificateCreated, CertificateImported, ConsentCaptured,
-    GraphSignedIn, SsoTestRun, StoredSecret, TenantsAllowed, TenantsImported,
+    CopiedValue, GraphSignedIn, SsoTestRun, StoredSecret, TenantsAllowed, TenantsImported,
 };
 use entra_onboard_engine::dashboard::{CustomerCard, Dashboard};
 use entra_onboard_engine::evidence;
@@ -105,6 +105,51 @@ pub fn open_consent_link(profile: Profile) -> Result<()> {
 #[tauri::command]
 pub fn copy_text(app: tauri::AppHandle, text: String) -> Result<()> {
     Ok(app.clipboard().write_text(text)?)
+}
+
+/// How long a secret copied for the service desk stays on the clipboard.
+const CLEAR_CLIPBOARD_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Copies a value the keychain holds (the client secret, the .pfx password) for the admin
+/// to paste into the service desk: read from the keychain and written here, so it never
+/// crosses the webview. The write is marked sensitive (clipboard managers leave it out of
+/// their history), and after [`CLEAR_CLIPBOARD_AFTER`] the clipboard is cleared if it
+/// still holds the value — anything the admin copied since is left alone.
+#[tauri::command]
+pub async fn copy_stored_value(
+    app: AppHandle,
+    profile: Profile,
+    which: StoredValue,
+) -> Result<CopiedValue> {
+    let kc = Keychain::open()?;
+    let value = vault::stored_value(&kc, &profile, which)?;
+    app.clipboard().write_secret(value.expose().as_str())?;
+    let handle = app.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(CLEAR_CLIPBOARD_AFTER);
+        let clipboard = handle.clipboard();
+        if clipboard.read_text().is_ok_and(|t| t == *value.expose()) {
+            let _ = clipboard.clear();
+        }
+    });
+    Ok(CopiedValue {
+        // 60: a u32 so the TypeScript binding is a number, not a bigint.
+        clears_after_seconds: CLEAR_CLIPBOARD_AFTER
+            .as_secs()
+            .try_into()
+            .unwrap_or(u32::MAX),
+    })
+}
+
+/// Step 3, as the secret is typed: the engine's verdict on what is already certain (the
+/// Secret ID pasted instead of the Value, whitespace), or nothing. The value is only checked.
+#[tauri::command]
+pub fn check_secret_typed(secret: String) -> Option<Error> {
+    let secret = Sensitive::new(secret);
+    credential::check_secret_as_typed(secret.expose()).map(|e| Error {
+        code: e.code(),
+        message: e.to_string(),
+    })
 }
 
 /// What the keychain holds for this customer (never the values).

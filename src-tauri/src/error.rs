@@ -126,6 +126,7 @@ pub const ERROR_CODES: &[&str] = &[
     "consent.not_login_host",
     "consent_capture.bad_tenant",
     "consent_capture.profile",
+    "credential.not_stored",
     "csp.flavor",
     "csp.no_script",
     "doctor.fix_not_offered",

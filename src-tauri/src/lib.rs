@@ -198,6 +198,8 @@ pub fn run() {
             commands::list_clouds,
             commands::open_consent_link,
             commands::copy_text,
+            commands::copy_stored_value,
+            commands::check_secret_typed,
             commands::credential_status,
             commands::store_secret,
             commands::run_sso_test,

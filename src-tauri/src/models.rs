@@ -127,3 +127,12 @@ pub struct SsoTestRun {
     /// the test did not pass.
     pub pass_id: Option<String>,
 }
+
+/// The answer to `copy_stored_value`: when the clipboard will be cleared.
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct CopiedValue {
+    /// Seconds until the clipboard is cleared (if it still holds the value).
+    pub clears_after_seconds: u32,
+}

@@ -201,7 +201,7 @@ describe('wizard', () => {
           whoCanConsent: ['Global Administrator'],
         },
         cspScripts: { graph: 'Connect-MgGraph', azureAd: 'Connect-AzureAD', az: 'Connect-AzAccount' },
-        settingsSheet: [{ screen: 'SSO', setting: 'Tenant', value: 'abc', note: null }],
+        settingsSheet: [{ screen: 'SSO', setting: 'Tenant', value: 'abc', note: null, stored: null }],
       });
     await user.type(screen.getByTestId('field-name'), 'x');
 

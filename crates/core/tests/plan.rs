@@ -530,6 +530,66 @@ fn settings_sheet_lists_what_to_set() {
     );
 }
 
+/// The sheet says where the credential goes in Halo: the secret on the connection, or the
+/// .pfx and its password under Certificates first. Values kept in the keychain are marked
+/// (the app copies them from Rust) and never appear in the sheet itself.
+#[test]
+fn settings_sheet_says_where_the_credential_goes() {
+    use entra_onboard_core::profile::CredentialKind;
+    use entra_onboard_core::steps::credential::StoredValue;
+
+    let mut pr = base();
+    pr.credential.kind = CredentialKind::Secret;
+    // A hand-edited hint holding more than three characters shows only three.
+    pr.credential.secret_hint = Some("Abcdefgh".into());
+    let p = plan(&pr);
+    let secret = p
+        .settings_sheet
+        .iter()
+        .find(|r| r.setting == "Client Secret")
+        .expect("a Client Secret row");
+    assert_eq!(secret.stored, Some(StoredValue::ClientSecret));
+    assert!(secret.value.contains("Abc…"), "{}", secret.value);
+    assert!(!secret.value.contains("Abcd"), "{}", secret.value);
+    assert!(p.settings_sheet.iter().all(|r| r.setting != "Password"));
+
+    pr.credential.kind = CredentialKind::Certificate;
+    pr.credential.thumbprint = Some("A".repeat(40));
+    pr.credential.certificate_file = Some("/home/me/Downloads/acme-2027-01-01.pfx".into());
+    let p = plan(&pr);
+    let at = |setting: &str| {
+        p.settings_sheet
+            .iter()
+            .position(|r| r.setting == setting)
+            .unwrap_or_else(|| panic!("no row {setting}"))
+    };
+    let pfx = &p.settings_sheet[at("Certificate file (.pfx)")];
+    assert_eq!(
+        pfx.screen,
+        "Configuration > Advanced Settings > Certificates"
+    );
+    assert_eq!(pfx.value, "acme-2027-01-01.pfx");
+    let password = &p.settings_sheet[at("Password")];
+    assert_eq!(password.stored, Some(StoredValue::CertificatePassword));
+    assert_eq!(password.screen, pfx.screen);
+    // Uploaded before the connection is pointed at it.
+    assert!(at("Password") < at("Certificate"));
+    assert_eq!(p.settings_sheet[at("Certificate")].value, "A".repeat(40));
+    assert!(
+        p.settings_sheet
+            .iter()
+            .all(|r| r.setting != "Client Secret")
+    );
+    // Only keychain rows are marked.
+    assert_eq!(
+        p.settings_sheet
+            .iter()
+            .filter(|r| r.stored.is_some())
+            .count(),
+        1
+    );
+}
+
 #[test]
 fn plan_is_pure() {
     let mut pr = base();

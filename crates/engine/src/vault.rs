@@ -36,6 +36,16 @@ pub enum VaultError {
     /// A certificate could not be made, read or written.
     #[error(transparent)]
     Certificate(#[from] CertificateError),
+    /// Nothing of that kind is stored for this profile.
+    #[error("no {what} for this customer is stored in {store}; {fix}")]
+    NotStored {
+        /// What was asked for ("client secret", ".pfx password").
+        what: &'static str,
+        /// The keychain, as the admin knows it.
+        store: &'static str,
+        /// Where to store one.
+        fix: &'static str,
+    },
     /// The app's own folder for imported certificates could not be written.
     #[error("could not keep a copy of the certificate in {path}: {message}")]
     Io {
@@ -54,6 +64,7 @@ impl VaultError {
             VaultError::NoProfileId => "secret.no_profile_id",
             VaultError::Keychain(e) => e.code(),
             VaultError::Certificate(e) => e.code(),
+            VaultError::NotStored { .. } => "credential.not_stored",
             VaultError::Io { .. } => "certificate.io",
         }
     }
@@ -131,6 +142,34 @@ pub fn status(keychain: &Keychain, profile: &Profile) -> Result<CredentialStatus
         hint_matches,
         expires_on: profile.credential.expires_on,
         certificate_password_stored: keychain.get_certificate_password(&key)?.is_some(),
+    })
+}
+
+pub use entra_onboard_core::steps::credential::StoredValue;
+
+/// The stored value `which` of `profile`, or [`VaultError::NotStored`] saying how to store one.
+pub fn stored_value(
+    keychain: &Keychain,
+    profile: &Profile,
+    which: StoredValue,
+) -> Result<Sensitive<String>, VaultError> {
+    let key = profile_key(profile)?;
+    let (value, what, fix) = match which {
+        StoredValue::ClientSecret => (
+            keychain.get_secret(&key)?,
+            "client secret",
+            "paste its Value in step 3 first",
+        ),
+        StoredValue::CertificatePassword => (
+            keychain.get_certificate_password(&key)?,
+            ".pfx password",
+            "create or import the certificate in step 3 first",
+        ),
+    };
+    value.ok_or(VaultError::NotStored {
+        what,
+        store: keychain.store_name(),
+        fix,
     })
 }
 

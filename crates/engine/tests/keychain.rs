@@ -454,6 +454,44 @@ fn vault_stores_the_value_and_records_only_hint_and_expiry() {
     kc.delete_all(&p.id).unwrap();
 }
 
+/// What the service desk must also be given ("Copy secret", "Copy password"): read from
+/// the keychain for that profile only, and a clear "not stored" otherwise.
+#[test]
+fn stored_values_for_the_service_desk_come_from_the_keychain() {
+    use entra_onboard_engine::profile::Profile;
+    use entra_onboard_engine::vault::{self, StoredValue};
+    let kc = open();
+    let mut p = Profile::new("Copy test");
+    p.id = profile_id();
+    let e = vault::stored_value(&kc, &p, StoredValue::ClientSecret).unwrap_err();
+    assert_eq!(e.code(), "credential.not_stored");
+    assert!(e.to_string().contains("client secret"), "{e}");
+    let e = vault::stored_value(&kc, &p, StoredValue::CertificatePassword).unwrap_err();
+    assert!(e.to_string().contains(".pfx password"), "{e}");
+
+    kc.set_secret(&p.id, &secret("Abc8Q~xY1zT9kLmN0pQrStUvWx"))
+        .unwrap();
+    kc.set_certificate_password(&p.id, &secret("pfx-password-0123456789"))
+        .unwrap();
+    assert_eq!(
+        vault::stored_value(&kc, &p, StoredValue::ClientSecret)
+            .unwrap()
+            .expose(),
+        "Abc8Q~xY1zT9kLmN0pQrStUvWx"
+    );
+    assert_eq!(
+        vault::stored_value(&kc, &p, StoredValue::CertificatePassword)
+            .unwrap()
+            .expose(),
+        "pfx-password-0123456789"
+    );
+    // Another customer sees neither.
+    let mut other = p.clone();
+    other.id = profile_id();
+    assert!(vault::stored_value(&kc, &other, StoredValue::ClientSecret).is_err());
+    kc.delete_all(&p.id).unwrap();
+}
+
 /// The desktop app opens the keychain from concurrent commands (a status read while a
 /// secret is stored): every open must prove the store without tripping over another's probe.
 #[test]

@@ -992,4 +992,16 @@ async fn discovery_keys_and_portal_are_entra_shaped_and_labelled_sandbox() {
         assert!(portal.contains(must), "the portal shows {must}");
     }
     assert!(!portal.contains("src=\"http"), "no external resources");
+    // Every ID and the secret Value has a Copy button; no developer text for a trainee.
+    for value in [SANDBOX_TENANT_ID, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET] {
+        assert!(
+            portal.contains(&format!("data-copy=\"{value}\"")),
+            "a Copy button for {value}"
+        );
+    }
+    assert!(
+        !portal.contains(&format!("data-copy=\"{SANDBOX_SECRET_ID}\"")),
+        "the Secret ID is not offered for copying"
+    );
+    assert!(!portal.contains("IdpState"), "no developer text");
 }

@@ -38,6 +38,8 @@ import type { SsoTestRun } from './bindings/SsoTestRun';
 import type { StoredSecret } from './bindings/StoredSecret';
 import type { TenantsAllowed } from './bindings/TenantsAllowed';
 import type { TenantsImported } from './bindings/TenantsImported';
+import type { CopiedValue } from './bindings/CopiedValue';
+import type { StoredValue } from './bindings/StoredValue';
 
 // The shell's own answers (src-tauri/src/models.rs) and its error, generated like the rest.
 export type { AppInfo } from './bindings/AppInfo';
@@ -89,6 +91,11 @@ export const api = {
   listClouds: () => call<CloudInfo[]>('list_clouds'),
   openConsentLink: (profile: Profile) => call<null>('open_consent_link', { profile }),
   copyText: (text: string) => call<null>('copy_text', { text }),
+  /** Rust copies the keychain's value to the clipboard; the webview never sees it. */
+  copyStoredValue: (profile: Profile, which: StoredValue) =>
+    call<CopiedValue>('copy_stored_value', { profile, which }),
+  /** The engine's verdict on a secret as typed (the Secret ID pasted, whitespace), or null. */
+  checkSecretTyped: (secret: string) => call<AppError | null>('check_secret_typed', { secret }),
   credentialStatus: (profile: Profile) => call<CredentialStatus>('credential_status', { profile }),
   /** The one call that carries a secret: straight from the password box to the keychain. */
   storeSecret: (profile: Profile, secret: string, expiresOn: string | null) =>

@@ -77,3 +77,13 @@ export function totalCounts(plan: Plan | null): StepCounts {
   }
   return { errors, warnings };
 }
+
+/**
+ * The plan without its "required" findings (codes ending in `.required`): what a new
+ * customer's screens show until the first edit or "Next", so an empty form opens without a
+ * wall of errors. Every other finding (a bad value, a warning) is shown at once.
+ */
+export function withoutRequired(plan: Plan | null): Plan | null {
+  if (!plan || !plan.issues.some((i) => i.code.endsWith('.required'))) return plan;
+  return { ...plan, issues: plan.issues.filter((i) => !i.code.endsWith('.required')) };
+}

@@ -24,8 +24,11 @@ export class ProfileSession {
   profile: Profile = $state() as Profile;
   plan: Plan | null = $state(null);
   saveStatus: SaveStatus = $state('saved');
+  /** True once anything was edited in this session. */
+  edited = $state(false);
 
   #lastSavedKey: string;
+  #openedKey: string;
   #lastPlannedKey = '';
   #planTimer: ReturnType<typeof setTimeout> | undefined;
   #saveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -33,9 +36,18 @@ export class ProfileSession {
   #saving: Promise<void> | null = null;
   #closed = false;
 
-  constructor(initial: Profile) {
+  /**
+   * `plan`, when given, is the engine's plan of `initial`: shown from the first frame (the
+   * practice banner, the step counts) instead of after the first round trip.
+   */
+  constructor(initial: Profile, plan: Plan | null = null) {
     this.profile = initial;
     this.#lastSavedKey = contentKey(initial);
+    this.#openedKey = this.#lastSavedKey;
+    if (plan) {
+      this.plan = plan;
+      this.#lastPlannedKey = this.#lastSavedKey;
+    }
   }
 
   /** Call whenever the profile may have changed; reads the whole profile (so effects track it). */
@@ -47,6 +59,7 @@ export class ProfileSession {
   }
 
   #schedule(key: string): void {
+    if (key !== this.#openedKey && !this.edited) this.edited = true;
     if (key !== this.#lastPlannedKey) {
       clearTimeout(this.#planTimer);
       // The first plan comes at once; later ones wait for typing to pause.

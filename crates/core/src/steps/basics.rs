@@ -244,8 +244,8 @@ fn check_client(p: &Profile, issues: &mut Issues) -> Option<ClientId> {
             STEP,
             "client_id",
             "client_id.required",
-            "The client ID is empty.",
-            "Register the app first (Entra admin centre > App registrations > New registration), then copy 'Application (client) ID' from its Overview page.",
+            "No application (client) ID yet: it comes from the app registration.",
+            "Create the app in step 2 first, or let it be created for you there (\"Create it for me\" fills this in). For an app that already exists, copy 'Application (client) ID' from its Overview page.",
         );
         return None;
     }

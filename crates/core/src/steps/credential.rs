@@ -8,7 +8,7 @@
 //! [`expiry_status`] and [`check_secret_expiry`].
 
 use chrono::{Months, NaiveDate};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::profile::{CredentialKind, Profile};
@@ -492,6 +492,16 @@ pub fn check_secret_value(value: &str) -> Result<SecretFacts, SecretValueError> 
     })
 }
 
+/// What can already be said about a secret while it is typed or just pasted: the Secret ID
+/// (a GUID) instead of the Value, or whitespace. Length is left to [`check_secret_value`]
+/// when it is stored, since a value being typed is short until it is finished.
+pub fn check_secret_as_typed(value: &str) -> Option<SecretValueError> {
+    match check_secret_value(value) {
+        Err(e @ (SecretValueError::IsSecretId | SecretValueError::Whitespace)) => Some(e),
+        _ => None,
+    }
+}
+
 /// Checks the expiry date typed for a new secret: after `today` and at most
 /// [`SECRET_MAX_MONTHS`] months away (Microsoft's maximum).
 pub fn check_secret_expiry(
@@ -508,6 +518,20 @@ pub fn check_secret_expiry(
     Ok(())
 }
 
+/// A value the keychain holds for a profile that the admin must also enter in the service
+/// desk: the client secret, or the password of the certificate's .pfx (asked when the .pfx
+/// is uploaded). The desktop app copies it to the clipboard from Rust; it never reaches
+/// the webview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum StoredValue {
+    /// The client secret's Value.
+    ClientSecret,
+    /// The password protecting the certificate's .pfx file.
+    CertificatePassword,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,6 +544,20 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn while_typing_only_the_secret_id_and_whitespace_are_flagged() {
+        let typed = |v: &str| check_secret_as_typed(v).map(|e| e.code());
+        assert_eq!(
+            typed("0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"),
+            Some("secret.is_secret_id")
+        );
+        assert_eq!(typed("Abc8Q~xY1z T9"), Some("secret.whitespace"));
+        // Half a Value is not wrong yet, and a whole one never is.
+        assert_eq!(typed(""), None);
+        assert_eq!(typed("Abc8Q~"), None);
+        assert_eq!(typed(PORTAL_SECRET), None);
     }
 
     #[test]

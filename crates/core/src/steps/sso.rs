@@ -16,13 +16,18 @@ use url::Url;
 
 use crate::cloud::Cloud;
 use crate::ids::{is_fqdn, parse_guid};
-use crate::profile::{Profile, SignInScope, SsoFor, TenantType};
+use crate::profile::{CredentialKind, Profile, SignInScope, SsoFor, TenantType};
 use crate::steps::basics::{Basics, TenantRef};
+use crate::steps::credential::StoredValue;
 use crate::validation::Issues;
 
 const STEP: u8 = 6;
 const SSO_SCREEN: &str = "Configuration > Integrations > Microsoft Entra ID > Single Sign On";
 const ADVANCED_SCREEN: &str = "Configuration > Advanced Settings";
+/// The connection's details tab, where Halo takes the app's credential.
+const CONNECTION_SCREEN: &str = "Configuration > Integrations > Microsoft Entra ID > Details";
+/// Where Halo keeps uploaded certificates (it asks for the .pfx password on upload).
+const CERTIFICATES_SCREEN: &str = "Configuration > Advanced Settings > Certificates";
 
 /// One line of the settings sheet: what to set where in the service desk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -37,6 +42,9 @@ pub struct SettingRow {
     pub value: String,
     /// Why, or a caveat.
     pub note: Option<String>,
+    /// Set when the value is a secret kept in the keychain (`value` then only describes it):
+    /// the desktop app copies it to the clipboard from Rust, never through the webview.
+    pub stored: Option<StoredValue>,
 }
 
 fn yes_no(b: bool) -> String {
@@ -49,6 +57,98 @@ fn row(screen: &str, setting: &str, value: impl Into<String>, note: Option<&str>
         setting: setting.into(),
         value: value.into(),
         note: note.map(str::to_string),
+        stored: None,
+    }
+}
+
+/// A row whose value is kept in the keychain: `value` only describes it.
+fn stored_row(
+    screen: &str,
+    setting: &str,
+    value: impl Into<String>,
+    note: &str,
+    stored: StoredValue,
+) -> SettingRow {
+    SettingRow {
+        stored: Some(stored),
+        ..row(screen, setting, value, Some(note))
+    }
+}
+
+/// Where the app's credential goes in Halo: the certificate (.pfx and its password) is
+/// uploaded first, then the connection is told which credential to use.
+fn credential_rows(p: &Profile) -> Vec<SettingRow> {
+    let c = &p.credential;
+    match c.kind {
+        CredentialKind::Secret => vec![
+            row(CONNECTION_SCREEN, "Credential Type", "Client Secret", None),
+            stored_row(
+                CONNECTION_SCREEN,
+                "Client Secret",
+                // Only the three characters Entra shows too, whatever a hand-edited profile holds.
+                match &c.secret_hint {
+                    Some(h) => format!(
+                        "the stored Value ({}…)",
+                        h.chars().take(3).collect::<String>()
+                    ),
+                    None => "(store the Value in step 3)".into(),
+                },
+                "The Value, not the Secret ID. Copied from the keychain; the clipboard is cleared after 60 seconds.",
+                StoredValue::ClientSecret,
+            ),
+        ],
+        CredentialKind::Certificate => {
+            let pfx = c
+                .certificate_file
+                .as_deref()
+                .and_then(|f| std::path::Path::new(f).file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "(create or import it in step 3)".into());
+            let thumbprint = c
+                .thumbprint
+                .clone()
+                .unwrap_or_else(|| "(create or import it in step 3)".into());
+            vec![
+                row(
+                    CERTIFICATES_SCREEN,
+                    "Certificate file (.pfx)",
+                    pfx,
+                    Some(
+                        "Upload the .pfx made or imported in step 3, not the .cer (that one goes to Entra).",
+                    ),
+                ),
+                stored_row(
+                    CERTIFICATES_SCREEN,
+                    "Password",
+                    "the .pfx password",
+                    "Asked when the .pfx is uploaded. Copied from the keychain; the clipboard is cleared after 60 seconds.",
+                    StoredValue::CertificatePassword,
+                ),
+                row(CONNECTION_SCREEN, "Credential Type", "Certificate", None),
+                row(
+                    CONNECTION_SCREEN,
+                    "Certificate",
+                    thumbprint,
+                    Some(
+                        "The certificate uploaded above; Halo and Entra show this SHA-1 thumbprint.",
+                    ),
+                ),
+            ]
+        }
+        CredentialKind::Federated => vec![row(
+            CONNECTION_SCREEN,
+            "Credential Type",
+            "Federated credential",
+            Some(
+                "Only where the service desk can present tokens from the trusted issuer (step 3).",
+            ),
+        )],
+        CredentialKind::None => vec![row(
+            CONNECTION_SCREEN,
+            "Credential Type",
+            "(choose a client secret or a certificate in step 3)",
+            None,
+        )],
     }
 }
 
@@ -311,11 +411,13 @@ fn check_toggles(p: &Profile, issues: &mut Issues) {
     }
 }
 
-/// The settings sheet: every SSO setting, in the order of the service desk's screens.
+/// The settings sheet: every SSO setting, in the order of the service desk's screens,
+/// after where the app's credential goes.
 fn settings_sheet(p: &Profile, b: &Basics, seen: &[String], graph: String) -> Vec<SettingRow> {
     let s = &p.sso;
     let multi = p.tenant_type == TenantType::Multi;
-    let mut sheet = vec![
+    let mut sheet = credential_rows(p);
+    sheet.extend([
         row(
             SSO_SCREEN,
             "Tenant/Application Type",
@@ -353,7 +455,7 @@ fn settings_sheet(p: &Profile, b: &Basics, seen: &[String], graph: String) -> Ve
                 .unwrap_or_else(|| "(leave empty)".into()),
             Some("Only when sign-ins are forwarded to an ADFS server."),
         ),
-    ];
+    ]);
     if multi {
         let scope = match s.sign_in_scope {
             SignInScope::Restricted => "Allow users from a restricted list",

@@ -752,6 +752,7 @@ fn sheet(p: &Profile) -> Vec<SettingRow> {
         setting: setting.into(),
         value,
         note: note.map(str::to_string),
+        stored: None,
     };
     let list = |v: &[String]| {
         if v.is_empty() {
@@ -852,6 +853,7 @@ fn sheet(p: &Profile) -> Vec<SettingRow> {
         setting: "Sync frequency".into(),
         value: format!("every {} minutes", s.interval_minutes),
         note: Some("Keep the scheduler running, or leavers are not de-provisioned.".into()),
+        stored: None,
     });
     rows
 }

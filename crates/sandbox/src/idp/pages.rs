@@ -1,6 +1,7 @@
 //! The provider's HTML: sign-in (pick a demo user), admin consent (Accept / Cancel), the
 //! form_post page, error pages and the "portal". Every page has the SANDBOX banner, no
-//! external resources (CSP `default-src 'none'`; the only script is the form_post
+//! external resources (CSP `default-src 'none'`; the only scripts are the portal's Copy
+//! buttons and the form_post
 //! auto-submit, as on Entra), is `no-store`, cannot be framed, and escapes every value:
 //! the pages are maud templates, checked at compile time, and maud escapes every value it
 //! splices in.
@@ -24,7 +25,23 @@ button.primary{background:#0067b8;color:#fff;text-align:center}button.primary:ho
 .row{display:flex;gap:12px}.row button{text-align:center}\
 code,.copy{font-family:ui-monospace,Consolas,monospace;background:#f3f2f1;padding:2px 4px;user-select:all;word-break:break-all}\
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #edebe9;padding:6px;text-align:left;vertical-align:top}\
-.err{border-left:4px solid #a80000;padding-left:12px}.muted{color:#605e5c;font-size:.9rem}";
+.err{border-left:4px solid #a80000;padding-left:12px}.muted{color:#605e5c;font-size:.9rem}\
+.kv th{width:34%}.kv .copyable{white-space:nowrap}.kv .copyable .copy{word-break:normal}\
+button.copy-btn{display:inline-block;width:auto;margin:0 0 0 8px;padding:2px 10px;font-size:.85rem;text-align:center;vertical-align:baseline}";
+
+/// The portal's Copy buttons: the value from `data-copy` to the clipboard (loopback is a
+/// secure context), with a select-and-copy fallback. Inline, as the page allows no source.
+const COPY_SCRIPT: &str = "document.addEventListener('click',function(e){var b=e.target.closest('button[data-copy]');if(!b)return;\
+var v=b.getAttribute('data-copy');function done(){b.textContent='Copied';setTimeout(function(){b.textContent='Copy'},1500)}\
+function fallback(){var t=document.createElement('textarea');t.value=v;document.body.appendChild(t);t.select();try{document.execCommand('copy');done()}catch(_){}t.remove()}\
+if(navigator.clipboard&&window.isSecureContext){navigator.clipboard.writeText(v).then(done,fallback)}else{fallback()}});";
+
+/// A value to copy, as the portal shows IDs and secrets: selectable, with a Copy button.
+fn copyable(value: &str) -> Markup {
+    html! {
+        span.copyable { span.copy { (value) } button.copy-btn type="button" data-copy=(value) { "Copy" } }
+    }
+}
 
 /// A full page with the SANDBOX banner.
 pub(crate) fn page(
@@ -208,14 +225,14 @@ pub(crate) fn portal(base: &str, apps: &[PortalApp], users: &[super::DemoUser]) 
     let tid = super::SANDBOX_TENANT_ID;
     let body = html! {
         h1 { (super::SANDBOX_TENANT_NAME) }
-        table {
-            tr { th { "Directory (tenant) ID" } td { span.copy { (tid) } } }
+        table.kv {
+            tr { th { "Directory (tenant) ID" } td { (copyable(tid)) } }
             tr { th { "Primary domain" } td { code { (super::SANDBOX_TENANT_DOMAIN) } } }
-            tr { th { "Login host override (profile " code { "authority" } ")" } td { span.copy { (base) } } }
+            tr { th { "Sign-in address" } td { (copyable(base)) } }
         }
         p.muted {
-            "Point a profile at the sandbox by setting " code { "\"authority\": \"" (base) "\"" }
-            " with the tenant and client IDs below. Remove the override before using the profile with a real tenant."
+            "The app's practice customer already signs in here. A profile used from the command line does too when its "
+            code { "authority" } " is this address."
         }
         @for a in apps { (portal_app(a, tid)) }
         h2 { "Demo users" }
@@ -230,24 +247,24 @@ pub(crate) fn portal(base: &str, apps: &[PortalApp], users: &[super::DemoUser]) 
             }
         }
         h2 { "Endpoints" }
-        table {
+        table.kv {
             tr { th { "OpenID Connect metadata" } td { code { (base) "/" (tid) "/v2.0/.well-known/openid-configuration" } } }
             tr { th { "Authorize" } td { code { (base) "/" (tid) "/oauth2/v2.0/authorize" } } }
             tr { th { "Token" } td { code { (base) "/" (tid) "/oauth2/v2.0/token" } } }
             tr { th { "Admin consent" } td { code { (base) "/" (tid) "/v2.0/adminconsent" } } }
         }
     };
-    page(StatusCode::OK, "Sandbox portal", body, None)
+    page(StatusCode::OK, "Sandbox portal", body, Some(COPY_SCRIPT))
 }
 
 /// One app registration on the portal page.
 fn portal_app(a: &PortalApp, tid: &str) -> Markup {
     html! {
         h2 { "App registration: " (a.name) }
-        table {
-            tr { th { "Application (client) ID" } td { span.copy { (a.client_id) } } }
+        table.kv {
+            tr { th { "Application (client) ID" } td { (copyable(&a.client_id)) } }
             tr { th { "Object ID" } td { code { (a.object_id) } } }
-            tr { th { "Directory (tenant) ID" } td { span.copy { (tid) } } }
+            tr { th { "Directory (tenant) ID" } td { (copyable(tid)) } }
             tr {
                 th { "Client type" }
                 td { @if a.public_client { "Public client (Mobile and desktop applications)" } @else { "Confidential (Web)" } }
@@ -268,7 +285,7 @@ fn portal_app(a: &PortalApp, tid: &str) -> Markup {
             table {
                 tr { th { "Description" } th { "Expires" } th { "Value" } th { "Secret ID" } }
                 @for (desc, expires, value, id) in &a.secrets {
-                    tr { td { (desc) } td { (expires) } td { span.copy { (value) } } td { code { (id) } } }
+                    tr { td { (desc) } td { (expires) } td { (copyable(value)) } td { code { (id) } } }
                 }
             }
             p {
@@ -277,7 +294,7 @@ fn portal_app(a: &PortalApp, tid: &str) -> Markup {
             }
             h3 { "Certificates & secrets · Certificates" }
             @if a.certificates.is_empty() {
-                p.muted { "No certificate uploaded. The desktop app (or " code { "IdpState::register_certificate" } ") uploads one." }
+                p.muted { "No certificate uploaded yet. Creating a certificate in step 3 of the practice customer uploads it here, as you would in Entra." }
             } @else {
                 table {
                     tr { th { "Thumbprint (SHA-1)" } th { "Subject" } th { "Expires" } }
@@ -334,7 +351,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn every_page_has_the_banner_and_only_the_form_post_page_a_script() {
+    async fn every_page_has_the_banner_and_only_the_form_post_page_and_portal_scripts() {
         let banner =
             "<div class=\"banner\" role=\"banner\">SANDBOX — practice tenant, not Microsoft";
         let page = html(message(StatusCode::OK, "t", "x")).await;

@@ -114,22 +114,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| e.to_string())
 }
 
-fn read_token() -> Result<Sensitive<String>, String> {
-    let text = crate::bounded::read_stdin(crate::bounded::MAX_STDIN_SECRET_BYTES, "a token")
-        .map_err(|e| e.to_string())?;
-    let token = text.lines().next().unwrap_or_default().trim().to_string();
-    if token.is_empty() {
-        return Err("--token-stdin: standard input holds no token".into());
-    }
-    Ok(Sensitive::new(token))
-}
-
 /// Signs in (or reads the token) and builds the client.
 async fn connect(p: &Profile, g: &GraphArgs, scopes: &[&str]) -> Result<GraphClient, String> {
     // The trust boundary first: nothing is opened or sent for a refused authority.
     let target = Target::from_profile(p).map_err(|e| format!("authority: {e}. {}", e.fix()))?;
     let token: Arc<dyn TokenSource> = if g.token_stdin {
-        Arc::new(StaticToken::new(read_token()?))
+        Arc::new(StaticToken::new(crate::cli::read_token_stdin()?))
     } else {
         let options = SigninOptions {
             client_id: g

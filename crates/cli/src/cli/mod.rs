@@ -944,3 +944,15 @@ pub fn render_plan(p: &Profile, plan: &Plan) -> String {
     );
     s
 }
+
+/// `--token-stdin` of `apply`, `doctor` and `sync-preview`: the first line of standard
+/// input, bounded like every secret read from a pipe.
+pub(crate) fn read_token_stdin() -> Result<crate::ids::Sensitive<String>, String> {
+    let text = crate::bounded::read_stdin(crate::bounded::MAX_STDIN_SECRET_BYTES, "a token")
+        .map_err(|e| e.to_string())?;
+    let token = text.lines().next().unwrap_or_default().trim().to_string();
+    if token.is_empty() {
+        return Err("--token-stdin: standard input holds no token".into());
+    }
+    Ok(crate::ids::Sensitive::new(token))
+}

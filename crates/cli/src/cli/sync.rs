@@ -19,7 +19,6 @@ use clap::Args;
 
 use crate::cli::Format;
 use crate::graph::{GraphClient, StaticToken};
-use crate::ids::Sensitive;
 use crate::sso_test::CancellationToken;
 use crate::sync_preview::{
     ExistingUsers, PreviewOptions, PreviewProgress, PreviewProgressFn, PreviewTenant,
@@ -56,16 +55,6 @@ pub struct SyncPreviewArgs {
     pub token_stdin: bool,
 }
 
-fn read_token() -> Result<Sensitive<String>, String> {
-    let text = crate::bounded::read_stdin(crate::bounded::MAX_STDIN_SECRET_BYTES, "a token")
-        .map_err(|e| e.to_string())?;
-    let token = text.lines().next().unwrap_or_default().trim().to_string();
-    if token.is_empty() {
-        return Err("--token-stdin: standard input holds no token".into());
-    }
-    Ok(Sensitive::new(token))
-}
-
 /// Runs `entra-onboard sync-preview`.
 pub fn run(a: SyncPreviewArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
     let p = crate::cli::load(&a.profile)?;
@@ -91,7 +80,7 @@ pub fn run(a: SyncPreviewArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
         return Err("no tenant to read: set tenant_id (or, for CSP, site mappings)".into());
     }
     let token = if a.token_stdin {
-        Some(read_token()?)
+        Some(crate::cli::read_token_stdin()?)
     } else {
         None
     };

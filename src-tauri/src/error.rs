@@ -54,6 +54,7 @@ from_engine_error!(
     entra_onboard_engine::sync_preview::PreviewError,
     entra_onboard_engine::target::TargetError,
     entra_onboard_engine::evidence::EvidenceError,
+    entra_onboard_engine::guards::GuardError,
 );
 
 impl Error {

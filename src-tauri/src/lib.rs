@@ -20,6 +20,7 @@ use tauri::Manager;
 use entra_onboard_engine::evidence::SeenPasses;
 use entra_onboard_engine::graph::doctor::FixAction;
 use entra_onboard_engine::graph::session::GraphSession;
+use entra_onboard_engine::guards::{BrowserFlows, OfferedFixes};
 use entra_onboard_engine::profile::ProfileStore;
 use entra_onboard_engine::sso_test::CancellationToken;
 use entra_onboard_sandbox::practice::PracticeSandbox;
@@ -28,14 +29,13 @@ use entra_onboard_sandbox::practice::PracticeSandbox;
 pub struct AppState {
     /// Where profiles live.
     pub store: ProfileStore,
-    /// The browser flow waiting now (SSO test, Graph sign-in, consent capture), if any: one
-    /// at a time, since each opens a browser tab and listens on the loopback.
-    browser_flow: Mutex<Option<CancellationToken>>,
+    /// The browser flow waiting now (SSO test, Graph sign-in, consent capture): one at a time.
+    browser_flows: BrowserFlows,
     /// The admin's Graph sign-in, by profile id (one at a time).
     graph: Mutex<Option<(String, Arc<GraphSession>)>>,
     /// The fixes the last doctor run offered, by profile id: the only ones `fix_registration`
     /// accepts (the webview cannot invent a write).
-    offered_fixes: Mutex<HashMap<String, Vec<FixAction>>>,
+    offered_fixes: OfferedFixes,
     /// The last sync preview per profile id (its rows feed the CSV export).
     previews: Mutex<HashMap<String, Arc<entra_onboard_engine::sync_preview::SyncPreview>>>,
     /// The practice sandbox, once started.
@@ -48,9 +48,9 @@ impl AppState {
     fn new(store: ProfileStore) -> Self {
         AppState {
             store,
-            browser_flow: Mutex::new(None),
+            browser_flows: BrowserFlows::new(),
             graph: Mutex::new(None),
-            offered_fixes: Mutex::new(HashMap::new()),
+            offered_fixes: OfferedFixes::new(),
             sandbox: tokio::sync::OnceCell::new(),
             previews: Mutex::new(HashMap::new()),
             passes: SeenPasses::new(),
@@ -59,26 +59,15 @@ impl AppState {
 
     /// Registers a new browser flow; refused while another one waits.
     fn begin_browser_flow(&self) -> Result<CancellationToken, error::Error> {
-        let mut slot = self.browser_flow.lock().unwrap_or_else(|p| p.into_inner());
-        if slot.is_some() {
-            return Err(error::Error {
-                code: "browser_flow.busy",
-                message: "The wizard is already waiting for the browser (a test or a sign-in); finish or cancel that first.".into(),
-            });
-        }
-        let token = CancellationToken::new();
-        *slot = Some(token.clone());
-        Ok(token)
+        Ok(self.browser_flows.begin()?)
     }
 
     fn end_browser_flow(&self) {
-        *self.browser_flow.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.browser_flows.end();
     }
 
     fn cancel_browser_flow(&self) {
-        if let Some(t) = &*self.browser_flow.lock().unwrap_or_else(|p| p.into_inner()) {
-            t.cancel();
-        }
+        self.browser_flows.cancel();
     }
 
     fn set_graph(&self, profile_id: &str, session: GraphSession) -> Arc<GraphSession> {
@@ -99,22 +88,11 @@ impl AppState {
     }
 
     fn offer_fixes(&self, profile_id: &str, fixes: Vec<FixAction>) {
-        self.offered_fixes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(profile_id.to_string(), fixes);
+        self.offered_fixes.offer(profile_id, fixes);
     }
 
     fn check_fix_offered(&self, profile_id: &str, fix: &FixAction) -> Result<(), error::Error> {
-        let offered = self.offered_fixes.lock().unwrap_or_else(|p| p.into_inner());
-        if offered.get(profile_id).is_some_and(|f| f.contains(fix)) {
-            Ok(())
-        } else {
-            Err(error::Error {
-                code: "doctor.fix_not_offered",
-                message: "That fix was not offered by the last check; run \"Check a live registration\" again.".into(),
-            })
-        }
+        Ok(self.offered_fixes.check(profile_id, fix)?)
     }
 
     /// The practice sandbox, started on first use.

@@ -26,6 +26,7 @@ pub mod dashboard;
 pub mod evidence;
 pub mod exports;
 pub mod graph;
+pub mod guards;
 pub mod handover;
 pub mod http;
 pub mod jws;

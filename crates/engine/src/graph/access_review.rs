@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
 
-use super::doctor::Finding;
+use super::finding::Finding;
 use super::{GraphClient, GraphError, odata_string, with_query};
 use crate::validation::Severity;
 

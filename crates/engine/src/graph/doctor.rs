@@ -18,7 +18,7 @@
 //! SSO test proves those).
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use ts_rs::TS;
 
@@ -34,40 +34,10 @@ use crate::steps::basics::Basics;
 use crate::steps::redirects::WIZARD_REDIRECT_URI;
 use crate::validation::Severity;
 
+pub use super::finding::{Finding, FixAction};
+
 /// Days before expiry a credential is reported.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
-
-/// What automation can do about a finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(tag = "kind", rename_all = "camelCase")]
-#[ts(export)]
-pub enum FixAction {
-    /// Create or repair the whole registration to the plan.
-    Apply,
-    /// Add these redirect URIs.
-    AddRedirectUris {
-        /// The URIs.
-        uris: Vec<String>,
-    },
-    /// Remove these redirect URIs.
-    RemoveRedirectUris {
-        /// The URIs.
-        uris: Vec<String>,
-    },
-    /// Turn on ID tokens (implicit grant and hybrid flows).
-    EnableIdTokens,
-    /// Set the supported account types.
-    SetAudience {
-        /// `AzureADMyOrg` or `AzureADMultipleOrgs`.
-        audience: String,
-    },
-    /// Create the service principal (enterprise app).
-    CreateServicePrincipal,
-    /// Grant admin consent in the home tenant.
-    GrantConsent,
-    /// Add a new client secret (into the keychain).
-    AddSecret,
-}
 
 impl FixAction {
     /// The apply options that carry out this fix.
@@ -85,23 +55,6 @@ impl FixAction {
         }
         o
     }
-}
-
-/// One difference between the live registration and the plan.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct Finding {
-    /// Stable id, e.g. `redirect.missing`, `service_principal.missing`.
-    pub id: String,
-    /// Error (sign-in fails or will), warning (soon, or risky), info.
-    pub severity: Severity,
-    /// What is wrong.
-    pub message: String,
-    /// What to do, in words.
-    pub fix: String,
-    /// What automation can do about it, when it can.
-    pub auto_fix: Option<FixAction>,
 }
 
 /// The doctor's verdict.

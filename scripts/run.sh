@@ -20,7 +20,11 @@ if [ "$PROFILE" = release ]; then
   cargo build --release "${APP_FEATURES[@]}" -p entra-onboard-app
   BIN="$ROOT/target/release/entra-onboard-app"
 else
-  cargo build "${APP_FEATURES[@]}" -p entra-onboard-app
+  # Built as scripts/test.sh's end-to-end step builds it (`--test e2e`: the same packages,
+  # features and profile, so Cargo resolves the same dependency features). After test.sh
+  # this compiles nothing new; a plain `cargo build -p entra-onboard-app` would resolve the
+  # features without the tests' and rebuild about a hundred crates.
+  cargo build "${APP_FEATURES[@]}" -p entra-onboard-app --test e2e
   BIN="$ROOT/target/debug/entra-onboard-app"
 fi
 

@@ -1029,34 +1029,31 @@ fn service_principals(t: &mut Tenant, r: Request) -> Response {
         }
         // https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignments?view=graph-rest-1.0
         ("GET", ["servicePrincipals", id, "appRoleAssignments"]) => {
-            if !t.service_principals.iter().any(|s| s["id"] == *id) {
-                return not_found(id);
-            }
-            let items = t
-                .app_role_assignments
-                .iter()
-                .filter(|a| a["principalId"] == *id)
-                .cloned()
-                .collect();
-            collection("appRoleAssignments", items)
+            role_assignments(t, id, "principalId")
         }
         // https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignedto?view=graph-rest-1.0
         ("GET", ["servicePrincipals", id, "appRoleAssignedTo"]) => {
-            if !t.service_principals.iter().any(|s| s["id"] == *id) {
-                return not_found(id);
-            }
-            let items = t
-                .app_role_assignments
-                .iter()
-                .filter(|a| a["resourceId"] == *id)
-                .cloned()
-                .collect();
-            collection("appRoleAssignments", items)
+            role_assignments(t, id, "resourceId")
         }
         // https://learn.microsoft.com/graph/api/serviceprincipal-post-approleassignedto?view=graph-rest-1.0
         ("POST", ["servicePrincipals", id, "appRoleAssignedTo"]) => assign_app_role(t, id, body),
         _ => unknown_segment(segs),
     }
+}
+
+/// The app role assignments where service principal `id` is the `side` (`principalId`:
+/// the roles it was granted; `resourceId`: the roles granted on its API).
+fn role_assignments(t: &Tenant, id: &str, side: &str) -> Response {
+    if !t.service_principals.iter().any(|s| s["id"] == *id) {
+        return not_found(id);
+    }
+    let items = t
+        .app_role_assignments
+        .iter()
+        .filter(|a| a[side] == *id)
+        .cloned()
+        .collect();
+    collection("appRoleAssignments", items)
 }
 
 /// `/oauth2PermissionGrants`: list, create, update the scopes.

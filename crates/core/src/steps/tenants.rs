@@ -35,7 +35,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::ids::{is_fqdn, parse_guid};
+use crate::ids::parse_guid;
 use crate::profile::{ConsentStatus, CustomerTenant, Profile};
 use crate::steps::basics;
 use crate::steps::consent::LINK_STATE;
@@ -123,16 +123,11 @@ pub fn tenant_key(t: &str) -> String {
     parse_guid(t).unwrap_or_else(|| t.trim().trim_end_matches('.').to_ascii_lowercase())
 }
 
-/// `Some((canonical, is_guid))` when `cell` is a tenant ID or a domain.
+/// `Some((canonical, is_guid))` when `cell` is a tenant ID or a domain: the same rule and
+/// spelling as a tenant in a link ([`TenantSegment::tenant`]).
 fn as_tenant(cell: &str) -> Option<(String, bool)> {
-    let c = cell.trim();
-    if let Some(g) = parse_guid(c) {
-        return Some((g, true));
-    }
-    if is_fqdn(c) {
-        return Some((c.trim_end_matches('.').to_ascii_lowercase(), false));
-    }
-    None
+    let segment = TenantSegment::tenant(cell)?;
+    Some((segment.as_str().to_string(), parse_guid(cell).is_some()))
 }
 
 fn clean_name(s: &str) -> Option<String> {

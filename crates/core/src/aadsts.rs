@@ -96,8 +96,15 @@ pub const CATALOGUE: &[AadstsEntry] = &[
         Some(3),
     ),
     e(
+        50057,
+        "UserDisabled",
+        "The account that signed in is disabled in the tenant.",
+        "Sign in with an enabled account, or ask an administrator to enable this one (Entra admin center > Users > the user > Account status). For Halo users synced from Entra, the next sync also marks them inactive.",
+        None,
+    ),
+    e(
         50074,
-        "StrongAuthRequiredInterrupt",
+        "UserStrongAuthClientAuthNRequiredInterrupt",
         "Multi-factor authentication is required and was not completed.",
         "Complete MFA in the browser; this is a tenant policy, not an app setting.",
         None,
@@ -229,6 +236,13 @@ pub const CATALOGUE: &[AadstsEntry] = &[
         Some(1),
     ),
     e(
+        90072,
+        "PassThroughUserMfaError",
+        "The account signed in through another tenant (a guest) but does not exist in this tenant, so it cannot satisfy this tenant's MFA; for synced users, the on-premises ImmutableID may not match.",
+        "Invite the user as a guest (B2B) in the app's tenant first, or sign in with an account of that tenant; for a multi-tenant service-desk app, add the user's home tenant to the allowed tenants.",
+        Some(1),
+    ),
+    e(
         90094,
         "AdminConsentRequired",
         "Only an administrator can consent to this app's permissions.",
@@ -257,10 +271,38 @@ pub const CATALOGUE: &[AadstsEntry] = &[
         Some(4),
     ),
     e(
+        500113,
+        "NoReplyAddressRegistered",
+        "The app registration has no redirect URI at all, so Entra has nowhere to send the sign-in.",
+        "Add the service desk's redirect URI on the app's Web platform (Authentication > Add a platform > Web).",
+        Some(2),
+    ),
+    e(
+        500212,
+        "NotAllowedByOutboundPolicyTenant",
+        "The user's home tenant has an outbound cross-tenant access policy that does not allow access to the app's tenant.",
+        "An administrator of the user's home tenant allows the app's tenant (External Identities > Cross-tenant access settings > Outbound), or the user signs in with an account of the app's tenant.",
+        None,
+    ),
+    e(
+        500213,
+        "NotAllowedByInboundPolicyTenant",
+        "The app's tenant has an inbound cross-tenant access policy that does not allow users from the user's home tenant.",
+        "An administrator of the app's tenant allows the user's organisation (External Identities > Cross-tenant access settings > Inbound), or adds the user as a guest.",
+        None,
+    ),
+    e(
         501481,
         "InvalidCodeChallenge",
         "The PKCE code_verifier does not match the code challenge.",
         "Run the test again; report it if it repeats.",
+        None,
+    ),
+    e(
+        530035,
+        "BlockedBySecurityDefaults",
+        "Security defaults blocked the sign-in: legacy authentication, or a sign-in security defaults judged unsafe.",
+        "Use modern authentication (the service desk's \"Sign in with Microsoft\") and complete MFA registration; if the tenant needs exceptions, replace security defaults with Conditional Access policies (Entra ID P1).",
         None,
     ),
     e(
@@ -332,6 +374,13 @@ pub const CATALOGUE: &[AadstsEntry] = &[
         "A confidential client was used across national clouds.",
         "Pick the tenant's cloud in step 1 and use an app registered there.",
         Some(1),
+    ),
+    e(
+        900971,
+        "NoReplyAddressProvided",
+        "The sign-in request carried no redirect URI and the app has none to fall back on.",
+        "Register the service desk's redirect URI on the app (Authentication > Web) and check that the service desk sends it.",
+        Some(2),
     ),
     e(
         7000112,
@@ -427,7 +476,7 @@ mod tests {
             700016, 700011, 500011, 7000229, 50020, 50034, 51004, 16000, 50194, 65001, 65004,
             90094, 90095, 650056, 650057, 650052, 90099, 50105, 50076, 50079, 50074, 53003, 53000,
             50173, 700082, 70043, 90002, 90038, 900432, 9001023, 54005, 501481, 7000112, 70001,
-            70021,
+            70021, 90072, 500113, 50057, 500212, 500213, 530035, 900971,
         ] {
             assert!(lookup(code).is_some(), "AADSTS{code} missing");
         }

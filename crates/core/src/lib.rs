@@ -15,6 +15,7 @@
 
 pub mod aadsts;
 pub mod cloud;
+pub mod explain;
 pub mod ids;
 pub mod permissions;
 pub mod plan;

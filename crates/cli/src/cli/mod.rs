@@ -101,6 +101,20 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Explain an error: paste what Halo, Entra or the browser showed (an AADSTS code
+    /// anywhere in it, or one of the service-desk messages the guides list) and get the
+    /// cause, the fix and the wizard step; with --profile, the exact values to compare.
+    /// Text it does not recognise is said so (exit 1), never guessed.
+    Explain {
+        /// The pasted text; "-" or none reads standard input (at most 64 KiB).
+        text: Option<String>,
+        /// A customer profile JSON file, for the values to check.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Print the admin-consent link (step 4); with --open, open it in the browser; with
     /// --capture, open it with the wizard's loopback redirect and record Entra's answer in
     /// the profile (exit 0 consented, 1 declined, failed or no answer).
@@ -381,6 +395,11 @@ pub(crate) fn load(path: &std::path::Path) -> Result<Profile, String> {
 fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
     match command {
         Command::Plan { profile, format } => plan_cmd(&profile, format, out),
+        Command::Explain {
+            text,
+            profile,
+            format,
+        } => explain_cmd(text, profile.as_deref(), format, out),
         Command::Consent {
             profile,
             capture: true,
@@ -470,6 +489,53 @@ fn plan_cmd(profile: &Path, format: Format, out: &mut dyn Write) -> Result<ExitC
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
+    })
+}
+
+/// `explain`: what a pasted error means, from the catalogue only.
+fn explain_cmd(
+    text: Option<String>,
+    profile: Option<&Path>,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<ExitCode, String> {
+    use entra_onboard_engine::explain::{MAX_TEXT, explain};
+    let w = |e: std::io::Error| e.to_string();
+    let text = match text.as_deref() {
+        None | Some("-") => crate::bounded::read_stdin(MAX_TEXT as u64, "the error text")
+            .map_err(|e| e.to_string())?,
+        Some(t) => t.to_string(),
+    };
+    let p = profile.map(load).transpose()?;
+    let e = explain(&text, p.as_ref());
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &e).map_err(|e| e.to_string())?;
+            writeln!(out).map_err(w)?;
+        }
+        Format::Text => {
+            for f in &e.findings {
+                let step = f
+                    .step
+                    .map(|s| format!("step {s}"))
+                    .unwrap_or_else(|| "outside the wizard".into());
+                writeln!(out, "{} — {} ({step})", f.matched, f.name).map_err(w)?;
+                writeln!(out, "  Cause: {}", f.cause).map_err(w)?;
+                writeln!(out, "  Fix:   {}", f.fix).map_err(w)?;
+                for c in &f.check {
+                    writeln!(out, "  Check: {}", entra_onboard_engine::text::clean(c))
+                        .map_err(w)?;
+                }
+            }
+            if let Some(n) = &e.note {
+                writeln!(out, "{n}").map_err(w)?;
+            }
+        }
+    }
+    Ok(if e.recognised {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     })
 }
 

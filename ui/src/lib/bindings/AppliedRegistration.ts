@@ -13,4 +13,4 @@ report: ApplyReport,
 /**
  * The profile as saved (client id and credential facts filled in).
  */
-profile: Profile, };
+profile: Profile, testNext: boolean, };

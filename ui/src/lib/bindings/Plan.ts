@@ -26,7 +26,7 @@ authority: string,
  * True when the login host is a loopback provider (the practice sandbox or a test
  * provider): every screen labels such a customer SANDBOX.
  */
-sandbox: boolean, 
+sandbox: boolean, createRegistration: boolean, 
 /**
  * Step 1: the portal URL in effect (`<agent_url>/portal` when not set).
  */

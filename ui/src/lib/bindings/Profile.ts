@@ -8,6 +8,7 @@ import type { SsoFor } from "./SsoFor";
 import type { SsoToggles } from "./SsoToggles";
 import type { SyncSettings } from "./SyncSettings";
 import type { TenantType } from "./TenantType";
+import type { LastTest } from "./LastTest";
 import type { Verification } from "./Verification";
 
 /**
@@ -88,7 +89,7 @@ sync: SyncSettings,
 /**
  * Set when an SSO test passed.
  */
-verified: Verification | null, 
+verified: Verification | null, last_test?: LastTest | null, 
 /**
  * The admin consent captured in the app's own tenant (step 4).
  */

@@ -19,8 +19,8 @@
 //! for, and only while that profile's sign-in settings are the ones that were tested.
 //!
 //! Deliberately left out: passes do not survive a restart (they live in memory; run the
-//! test again), and there is no history of tests — the profile keeps the last pass and the last outcome only.
-//! The webview can still *remove* a customer tenant row (that is typed data); it cannot
+//! test again), and there is no history of tests — the profile keeps the last pass and the
+//! last outcome only. The webview can still *remove* a customer tenant row (that is typed data); it cannot
 //! give a row a consent it did not get.
 
 use std::collections::{HashMap, VecDeque};

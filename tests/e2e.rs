@@ -480,12 +480,54 @@ async fn walk(c: &Client) -> Result<(), String> {
     by_test_id(c, "next").await.click().await.unwrap();
     shot(c, "05-csp").await;
 
+    // Turned on, with customer tenants: the tracker's header lines up with its columns.
+    by_test_id(c, "enable-csp").await.click().await.unwrap();
+    type_into(
+        c,
+        "tenant-paste",
+        "contoso.onmicrosoft.com, Contoso\nfabrikam.onmicrosoft.com, Fabrikam\n",
+    )
+    .await;
+    by_test_id(c, "add-tenants").await.click().await.unwrap();
+    by_test_id(c, "tracker-row").await;
+    js(
+        c,
+        "document.querySelector('[data-testid=\"tracker-head\"]').scrollIntoView({block: 'center'}); return 0;",
+    )
+    .await;
+    shot(c, "05-consent-tracker").await;
+    let misaligned = js(
+        c,
+        "const cols = (el) => [...el.children].map(x => { const r = x.getBoundingClientRect(); return [Math.round(r.left), Math.round(r.width)]; }); \
+         const head = cols(document.querySelector('[data-testid=\"tracker-head\"]')); \
+         const row = cols(document.querySelector('[data-testid=\"tracker-row\"]')); \
+         return head.length === row.length && head.every((h, i) => Math.abs(h[0] - row[i][0]) <= 1 && Math.abs(h[1] - row[i][1]) <= 1) ? '' : JSON.stringify({head, row});",
+    )
+    .await;
+    assert_eq!(misaligned, "", "the tracker's header and columns differ");
+
     // Step 6: SSO settings and the settings sheet.
     by_test_id(c, "next").await.click().await.unwrap();
     let sheet = by_test_id(c, "settings-sheet").await.text().await.unwrap();
     assert!(sheet.contains("Agents and Users"), "{sheet}");
     assert!(sheet.contains(CLIENT), "{sheet}");
     shot(c, "06-sso-settings").await;
+    // The sync-minutes box looks like the text box above it (height, border, padding, font).
+    js(
+        c,
+        "document.getElementById('sync-interval').scrollIntoView({block: 'center'}); return 0;",
+    )
+    .await;
+    shot(c, "06-sync-settings").await;
+    let unlike = js(
+        c,
+        "const look = (id) => { const e = document.getElementById(id); const s = getComputedStyle(e); \
+           return [Math.round(e.getBoundingClientRect().height), s.borderTopWidth, s.borderTopColor, s.borderRadius, \
+                   s.paddingLeft, s.fontSize, s.fontFamily, s.backgroundColor].join(' | '); }; \
+         const a = look('sync-interval'), b = look('sync-service'); return a === b ? '' : `${a}  vs  ${b}`;",
+    )
+    .await;
+    assert_eq!(unlike, "", "the sync-minutes box differs from the other fields");
     // The sheet names each Halo screen once.
     let screens = all_texts(c, "sheet-screen-name").await;
     let mut unique = screens.clone();

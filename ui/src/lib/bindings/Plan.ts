@@ -26,7 +26,13 @@ authority: string,
  * True when the login host is a loopback provider (the practice sandbox or a test
  * provider): every screen labels such a customer SANDBOX.
  */
-sandbox: boolean, createRegistration: boolean, 
+sandbox: boolean, 
+/**
+ * Steps 1 and 2: no client ID yet, so the app registration is still to be made:
+ * "Create it for me" is offered where the admin lands, and it runs the SSO test after
+ * creating it ([`basics::registration_missing`]).
+ */
+createRegistration: boolean, 
 /**
  * Step 1: the portal URL in effect (`<agent_url>/portal` when not set).
  */

@@ -4,11 +4,11 @@ import type { ConsentRecord } from "./ConsentRecord";
 import type { CredentialMeta } from "./CredentialMeta";
 import type { CustomerTenant } from "./CustomerTenant";
 import type { Features } from "./Features";
+import type { LastTest } from "./LastTest";
 import type { SsoFor } from "./SsoFor";
 import type { SsoToggles } from "./SsoToggles";
 import type { SyncSettings } from "./SyncSettings";
 import type { TenantType } from "./TenantType";
-import type { LastTest } from "./LastTest";
 import type { Verification } from "./Verification";
 
 /**
@@ -89,7 +89,11 @@ sync: SyncSettings,
 /**
  * Set when an SSO test passed.
  */
-verified: Verification | null, last_test?: LastTest | null, 
+verified: Verification | null, 
+/**
+ * The last SSO test's outcome, pass or fail (absent in files from before it existed).
+ */
+last_test?: LastTest | null, 
 /**
  * The admin consent captured in the app's own tenant (step 4).
  */

@@ -12,7 +12,16 @@ export type SsoTestRun = {
  */
 report: SsoReport, 
 /**
- * For a pass: the id "Save as verified" (`mark_verified`) takes, once. `None` when
- * the test did not pass.
+ * The profile as saved with the outcome (`last_test`, and `verified` for a pass: a
+ * passing test saves the customer as verified). `None` when saving failed.
  */
-profile: Profile | null, saveError: CommandError | null, passId: string | null, };
+profile: Profile | null, 
+/**
+ * Why the outcome could not be saved (the report is still good).
+ */
+saveError: CommandError | null, 
+/**
+ * A pass the save could not record: "Save as verified" tries again with it, once.
+ * `None` when the test failed or the pass was recorded.
+ */
+passId: string | null, };

@@ -482,18 +482,30 @@ async fn walk(c: &Client) -> Result<(), String> {
 
     // Turned on, with customer tenants: the tracker's header lines up with its columns.
     by_test_id(c, "enable-csp").await.click().await.unwrap();
-    type_into(
+    // Set in the page: WebKitWebDriver drops a "\n" typed into a text area.
+    js(
         c,
-        "tenant-paste",
-        "contoso.onmicrosoft.com, Contoso\nfabrikam.onmicrosoft.com, Fabrikam\n",
+        "const t = document.querySelector('[data-testid=\"tenant-paste\"]'); \
+         t.value = 'contoso.onmicrosoft.com, Contoso\\nfabrikam.onmicrosoft.com, Fabrikam\\n'; \
+         t.dispatchEvent(new Event('input', {bubbles: true})); return 0;",
     )
     .await;
     by_test_id(c, "add-tenants").await.click().await.unwrap();
-    by_test_id(c, "tracker-row").await;
-    js(
-        c,
-        "document.querySelector('[data-testid=\"tracker-head\"]').scrollIntoView({block: 'center'}); return 0;",
-    )
+    eventually("two tenants in the tracker", || async {
+        all_texts(c, "tracker-row").await.len() == 2
+    })
+    .await;
+    // Saved first: the save re-renders the step and would move it back.
+    wait_saved(c).await;
+    // Scrolled until it stays in view (the step re-renders after the tenants are saved).
+    eventually("the tracker in view", || async {
+        js(
+            c,
+            "document.querySelector('[data-testid=\"tracker-head\"]').scrollIntoView({block: 'center'}); return 0;",
+        )
+        .await;
+        in_view(c, "tracker-head").await && in_view(c, "tracker-list").await
+    })
     .await;
     shot(c, "05-consent-tracker").await;
     let misaligned = js(
@@ -527,7 +539,10 @@ async fn walk(c: &Client) -> Result<(), String> {
          const a = look('sync-interval'), b = look('sync-service'); return a === b ? '' : `${a}  vs  ${b}`;",
     )
     .await;
-    assert_eq!(unlike, "", "the sync-minutes box differs from the other fields");
+    assert_eq!(
+        unlike, "",
+        "the sync-minutes box differs from the other fields"
+    );
     // The sheet names each Halo screen once.
     let screens = all_texts(c, "sheet-screen-name").await;
     let mut unique = screens.clone();
@@ -575,7 +590,7 @@ mod secret_scan;
 
 /// Step 3 stores a secret in the real keychain; Test & save proves the sign-in against a
 /// real OpenID provider (oidc-provider, Entra-like) through the scripted browser, and the
-/// customer is saved as verified — with no secret in its file.
+/// pass saves the customer as verified — with no secret in its file.
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver, WebKitWebDriver, node and a Secret Service; run by scripts/test.sh"]
 async fn prove_the_sign_in_in_the_real_window() {
@@ -716,7 +731,7 @@ async fn prove(c: &Client) -> Result<(), String> {
     }
     let claims = by_test_id(c, "sso-claims").await.text().await.unwrap();
     assert!(claims.contains(oidc_peer::USER), "{claims}");
-    by_test_id(c, "mark-verified").await.click().await.unwrap();
+    // A pass is saved as verified with its result: no "Save as verified" click.
     by_test_id(c, "verified-saved").await;
     let verified = by_test_id(c, "verified").await.text().await.unwrap();
     assert!(verified.contains(oidc_peer::USER), "{verified}");
@@ -939,9 +954,9 @@ async fn practice(
     actions.click(c, "create-for-me").await;
     // The Graph sign-in (browser), the registration made, then the SSO test (browser) on
     // Test & save — and a pass saves the customer as verified with its result.
-    let verdict = text_within(c, "sso-verdict", 120).await.map_err(|e| {
-        format!("the chain did not reach a verdict: {e}")
-    })?;
+    let verdict = text_within(c, "sso-verdict", 120)
+        .await
+        .map_err(|e| format!("the chain did not reach a verdict: {e}"))?;
     assert_revealed(c, "sso-report").await;
     shot(c, "11-practice-chain-verified").await;
     if !verdict.contains("Sign-in proven") {
@@ -974,7 +989,10 @@ async fn practice(
     wait_saved(c).await;
 
     // The secret "Create it for me" made, as the keychain holds it (for the search of the disk).
-    *client_secret = keychain_lookup(service, &format!("{}/client-secret", practice_profile_id(home)));
+    *client_secret = keychain_lookup(
+        service,
+        &format!("{}/client-secret", practice_profile_id(home)),
+    );
 
     // Step 2 kept the sign-in and the result; the doctor agrees with the plan.
     by_test_id(c, "step-2").await.click().await.unwrap();

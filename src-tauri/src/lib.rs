@@ -99,7 +99,11 @@ impl AppState {
     async fn sandbox(&self) -> Result<Arc<PracticeSandbox>, error::Error> {
         Ok(self
             .sandbox
-            .get_or_try_init(|| async { PracticeSandbox::start(None).await.map(Arc::new) })
+            .get_or_try_init(|| async {
+                PracticeSandbox::start(None, entra_onboard_sandbox::Seed::Empty)
+                    .await
+                    .map(Arc::new)
+            })
             .await?
             .clone())
     }

@@ -115,8 +115,8 @@ async fn cli_sandbox_prints_its_details_and_serves_until_stopped() {
     let line = lines.next_line().await.unwrap().expect("one JSON line");
     let info: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(info["tenantId"], SANDBOX_TENANT_ID);
-    assert_eq!(info["clientId"], SANDBOX_CLIENT_ID);
-    assert_eq!(info["secretId"], SANDBOX_SECRET_ID);
+    assert_eq!(info["apps"][0]["clientId"], SANDBOX_CLIENT_ID);
+    assert_eq!(info["apps"][0]["secretIds"][0], SANDBOX_SECRET_ID);
     assert!(
         !line.contains(SANDBOX_CLIENT_SECRET),
         "no secret Value in the JSON"
@@ -133,5 +133,46 @@ async fn cli_sandbox_prints_its_details_and_serves_until_stopped() {
         .await
         .unwrap();
     assert_eq!(d["issuer"], format!("{base}/{SANDBOX_TENANT_ID}/v2.0"));
+    // Microsoft Graph on the same port: a request without a token is Graph's 401, not a 404.
+    assert_eq!(info["graphUrl"], format!("{base}/v1.0"));
+    let res = http()
+        .get(format!("{base}/v1.0/applications"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "InvalidAuthenticationToken");
+    child.kill().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_sandbox_empty_starts_with_no_app_registration() {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-onboard"))
+        .args(["sandbox", "--empty", "--format", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncBufReadExt as _;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next_line().await.unwrap().expect("one JSON line");
+    let info: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(info["apps"], json!([]), "{line}");
+    let base = info["baseUrl"].as_str().unwrap();
+    // The demo app is not there: the provider says so as Entra would.
+    let page = http()
+        .get(format!(
+            "{base}/{SANDBOX_TENANT_ID}/oauth2/v2.0/authorize?client_id={SANDBOX_CLIENT_ID}&redirect_uri=http://localhost/entra-onboard/callback"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("AADSTS700016"), "{page}");
     child.kill().await.unwrap();
 }

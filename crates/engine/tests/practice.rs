@@ -40,7 +40,7 @@ fn scripted_browser() -> entra_onboard_engine::sso_test::BrowserFn {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn practice_consent_then_sso_test_then_graph_doctor() {
-    let sb = PracticeSandbox::start(Some(0))
+    let sb = PracticeSandbox::start(Some(0), entra_onboard_sandbox::Seed::DemoApp)
         .await
         .expect("sandbox starts");
     let p = sb.practice_profile("Practice Co");
@@ -130,7 +130,7 @@ async fn each_operation_checks_step_1_once() {
     use entra_onboard_engine::graph::session::ApplyRequest;
     use entra_onboard_engine::steps::basics::checks_on_this_thread;
 
-    let sb = PracticeSandbox::start(Some(0))
+    let sb = PracticeSandbox::start(Some(0), entra_onboard_sandbox::Seed::DemoApp)
         .await
         .expect("sandbox starts");
     let mut p = sb.practice_profile("Practice Co");

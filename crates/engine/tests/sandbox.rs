@@ -21,7 +21,8 @@ use entra_onboard_engine::sso_test::{
 };
 use entra_onboard_sandbox::idp::{
     DEMO_USERS, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_HEADER, SANDBOX_PUBLIC_CLIENT_ID,
-    SANDBOX_REQUIRED_ROLES, SANDBOX_SECRET_ID, SANDBOX_TENANT_ID, SandboxOptions,
+    SANDBOX_REQUIRED_ROLES, SANDBOX_SECRET_ID, SANDBOX_SP_OBJECT_ID, SANDBOX_TENANT_ID,
+    SandboxOptions,
 };
 use entra_onboard_sandbox::{SandboxHandle, is_sandbox_authority, start};
 use serde_json::{Value, json};
@@ -218,12 +219,21 @@ async fn id_tokens_not_enabled_gives_aadsts700054_in_the_form_post() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_admin_consent_the_app_token_has_no_roles() {
+async fn without_admin_consent_sign_in_is_aadsts65001_and_without_app_roles_the_token_has_none() {
     let sb = sandbox(false).await;
     let p = profile(sb.base_url(), json!({}));
     let r = run(&p, &secret(SANDBOX_CLIENT_SECRET), None).await;
     assert!(!r.ok);
-    assert_eq!(r.error.as_ref().unwrap().code, "consent.no_roles");
+    assert_eq!(r.error.as_ref().unwrap().code, "AADSTS65001", "{r:#?}");
+    assert_eq!(r.error.as_ref().unwrap().step, Some(4));
+
+    // Delegated consent only, through the Graph side of the same registry: the sign-in
+    // works, the app-only token has no roles.
+    sb.graph()
+        .insert_grant(SANDBOX_SP_OBJECT_ID, "openid profile email");
+    let r = run(&p, &secret(SANDBOX_CLIENT_SECRET), None).await;
+    assert!(!r.ok);
+    assert_eq!(r.error.as_ref().unwrap().code, "consent.no_roles", "{r:#?}");
     assert_eq!(r.error.as_ref().unwrap().step, Some(4));
 }
 
@@ -392,7 +402,8 @@ async fn admin_consent_accept_and_cancel_redirect_like_entra() {
         sb.state().granted_roles(SANDBOX_CLIENT_ID).unwrap(),
         SANDBOX_REQUIRED_ROLES
     );
-    assert_eq!(sb.info().granted_roles, SANDBOX_REQUIRED_ROLES);
+    assert_eq!(sb.info().apps[0].granted_roles, SANDBOX_REQUIRED_ROLES);
+    assert!(sb.info().apps[0].consented, "delegated consent too");
 }
 
 /// DNS rebinding: a page on another name that resolves here still sends its own `Host`;
@@ -400,9 +411,12 @@ async fn admin_consent_accept_and_cancel_redirect_like_entra() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_requests_addressed_to_its_own_loopback_origin_are_answered() {
     let sb = sandbox(true).await;
-    let practice = entra_onboard_sandbox::practice::PracticeSandbox::start(Some(0))
-        .await
-        .unwrap();
+    let practice = entra_onboard_sandbox::practice::PracticeSandbox::start(
+        Some(0),
+        entra_onboard_sandbox::Seed::DemoApp,
+    )
+    .await
+    .unwrap();
     let h = http();
     for base in [sb.base_url().to_string(), practice.base_url()] {
         let port = Url::parse(&base).unwrap().port().unwrap();

@@ -22,11 +22,15 @@
 //! answer Graph's `403 Authorization_RequestDenied` when none of the permissions the
 //! route's documentation lists is granted.
 //!
+//! The applications, service principals, role assignments and grants are the sandbox's
+//! one registry ([`registry`]): served beside the sign-in provider (`crate::idp::start`),
+//! what these routes change is what sign-in enforces.
+//!
 //! Deliberately simple: `$filter` understands `<property> eq '<value>'` joined by `and`;
 //! `$select` matters for `keyCredentials` (whose `key` Graph returns only then) and the
-//! directory routes; certificates are not parsed (an uploaded key is valid for one year
-//! from upload, where Graph takes the dates from the certificate); the application routes
-//! are not paged; no `$expand`, `$count` or `$search`.
+//! directory routes; an uploaded key's dates are the certificate's (a year from upload when
+//! it cannot be read); the application routes are not paged; no `$expand`, `$count` or
+//! `$search`; deleted objects are forgotten, not kept in deleted items.
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -43,12 +47,14 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use entra_onboard_core::ids::Sensitive;
 use entra_onboard_core::permissions::GRAPH_APP_ID;
 use entra_onboard_core::permissions::{PermissionKind, TABLE};
 
 use crate::directory::Directory;
 
 mod policy;
+pub(crate) mod registry;
 
 /// The token the double accepts unless told otherwise.
 pub const SANDBOX_TOKEN: &str = "sandbox-graph-token";
@@ -110,8 +116,10 @@ pub struct Faults {
     pub deny_consent: bool,
 }
 
+/// The sandbox tenant's objects: the one registry ([`registry`]) the Graph routes change
+/// and the sign-in provider enforces, plus the directory and the double's knobs.
 #[derive(Default)]
-struct Tenant {
+pub(crate) struct Tenant {
     tenant_id: String,
     token: String,
     token_check: Option<TokenCheck>,
@@ -146,12 +154,59 @@ struct Tenant {
     granted_roles: Option<Vec<String>>,
     /// The tenant has no Entra ID P1/P2 (signInActivity is refused).
     non_premium: bool,
+    /// Secret Values by `keyId`: Graph returns a Value once, from `addPassword`; the
+    /// sign-in provider checks presented secrets against these.
+    secret_values: std::collections::HashMap<String, Sensitive<String>>,
+    /// (application object id, federatedIdentityCredential).
+    federated: Vec<(String, Value)>,
 }
 
 /// A group's nested groups (as JSON) and transitive user ids.
 type GroupMembers = (Vec<Value>, Vec<String>);
 
-type Shared = Arc<Mutex<Tenant>>;
+/// The registry, shared by the Graph routes and the sign-in provider.
+pub(crate) type Registry = Arc<Mutex<Tenant>>;
+type Shared = Registry;
+
+/// Microsoft Graph's default app-management policy of a new tenant (not enabled).
+fn default_policy() -> Value {
+    json!({
+        "id": "00000000-0000-0000-0000-000000000000",
+        "displayName": "Default app management tenant policy",
+        "description": "Default tenant policy that enforces app management restrictions on applications and service principals.",
+        "isEnabled": false,
+        "applicationRestrictions": {"passwordCredentials": [], "keyCredentials": []},
+        "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}
+    })
+}
+
+/// A new tenant served at `origin` (`http://127.0.0.1:<port>`): Microsoft Graph's service
+/// principal only. Bearer tokens are checked by `check`, or else must equal `token`.
+pub(crate) fn new_registry(
+    origin: &str,
+    tenant_id: &str,
+    token: &str,
+    check: Option<TokenCheck>,
+) -> Registry {
+    Arc::new(Mutex::new(Tenant {
+        base_url: format!("{origin}/v1.0"),
+        tenant_id: tenant_id.to_string(),
+        token: token.to_string(),
+        token_check: check,
+        service_principals: vec![graph_service_principal()],
+        default_policy: default_policy(),
+        ..Tenant::default()
+    }))
+}
+
+/// The Graph routes over `registry`, for serving beside the sign-in provider on one port:
+/// `/v1.0/...` only, so the provider's pages answer every other path.
+pub(crate) fn router(registry: Registry) -> Router {
+    Router::new()
+        .route("/v1.0", axum::routing::any(handle))
+        .route("/v1.0/{*rest}", axum::routing::any(handle))
+        .with_state(registry)
+}
 
 /// A running Graph double. Dropping it stops the server.
 pub struct GraphDouble {
@@ -204,26 +259,12 @@ fn graph_service_principal() -> Value {
 
 impl GraphDouble {
     /// Starts an empty sandbox tenant (Microsoft Graph's service principal only) on an
-    /// ephemeral 127.0.0.1 port.
+    /// ephemeral 127.0.0.1 port, accepting the bearer token [`SANDBOX_TOKEN`].
     pub async fn start() -> std::io::Result<GraphDouble> {
         let listener =
             tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
         let addr = listener.local_addr()?;
-        let state: Shared = Arc::new(Mutex::new(Tenant {
-            base_url: format!("http://{addr}/v1.0"),
-            tenant_id: uuid(),
-            token: SANDBOX_TOKEN.into(),
-            service_principals: vec![graph_service_principal()],
-            default_policy: json!({
-                "id": "00000000-0000-0000-0000-000000000000",
-                "displayName": "Default app management tenant policy",
-                "description": "Default tenant policy that enforces app management restrictions on applications and service principals.",
-                "isEnabled": false,
-                "applicationRestrictions": {"passwordCredentials": [], "keyCredentials": []},
-                "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}
-            }),
-            ..Tenant::default()
-        }));
+        let state = new_registry(&format!("http://{addr}"), &uuid(), SANDBOX_TOKEN, None);
         let stop = CancellationToken::new();
         let app = Router::new()
             .fallback(handle)
@@ -242,36 +283,14 @@ impl GraphDouble {
         Ok(GraphDouble { addr, state, stop })
     }
 
-    /// The double's routes for the desktop sandbox, to serve beside its sign-in provider on
-    /// one port: tenant `tenant_id`, tokens checked by `check`. `seed` runs on a handle
-    /// to the same state first (to add the demo app). The returned double has no server of
-    /// its own (its address is unspecified); use it only to seed and read.
-    pub fn sandbox_router(
-        tenant_id: &str,
-        check: TokenCheck,
-        seed: impl FnOnce(&GraphDouble),
-    ) -> (Router, GraphDouble) {
-        let state: Shared = Arc::new(Mutex::new(Tenant {
-            tenant_id: tenant_id.to_string(),
-            token: String::new(),
-            token_check: Some(check),
-            service_principals: vec![graph_service_principal()],
-            default_policy: json!({
-                "id": "00000000-0000-0000-0000-000000000000",
-                "displayName": "Default app management tenant policy",
-                "isEnabled": false,
-                "applicationRestrictions": {"passwordCredentials": [], "keyCredentials": []},
-                "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}
-            }),
-            ..Tenant::default()
-        }));
-        let double = GraphDouble {
-            addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
-            state: state.clone(),
+    /// A handle on the registry of a sandbox served elsewhere (the sign-in provider's
+    /// server at `addr`), for seeding and reading; it serves nothing itself.
+    pub(crate) fn attached(addr: SocketAddr, registry: Registry) -> GraphDouble {
+        GraphDouble {
+            addr,
+            state: registry,
             stop: CancellationToken::new(),
-        };
-        seed(&double);
-        (Router::new().fallback(handle).with_state(state), double)
+        }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Tenant) -> R) -> R {
@@ -981,6 +1000,37 @@ fn applications(t: &mut Tenant, r: Request) -> Response {
         ("PATCH", ["applications", id]) => update_application(t, id, body),
         // https://learn.microsoft.com/graph/api/application-addpassword?view=graph-rest-1.0
         ("POST", ["applications", id, "addPassword"]) => add_password(t, id, body),
+        // https://learn.microsoft.com/graph/api/application-removepassword?view=graph-rest-1.0
+        ("POST", ["applications", id, "removePassword"]) => remove_password(t, id, &body),
+        // https://learn.microsoft.com/graph/api/application-delete?view=graph-rest-1.0
+        ("DELETE", ["applications", id]) => delete_application(t, id),
+        // https://learn.microsoft.com/graph/api/application-list-federatedidentitycredentials?view=graph-rest-1.0
+        ("GET", ["applications", id, "federatedIdentityCredentials"]) => {
+            if !t.applications.iter().any(|a| a["id"] == *id) {
+                return not_found(id);
+            }
+            let items = t
+                .federated
+                .iter()
+                .filter(|(app, _)| app == id)
+                .map(|(_, f)| f.clone())
+                .collect();
+            collection("applications('id')/federatedIdentityCredentials", items)
+        }
+        // https://learn.microsoft.com/graph/api/application-post-federatedidentitycredentials?view=graph-rest-1.0
+        ("POST", ["applications", id, "federatedIdentityCredentials"]) => {
+            add_federated(t, id, body)
+        }
+        // https://learn.microsoft.com/graph/api/federatedidentitycredential-delete?view=graph-rest-1.0
+        ("DELETE", ["applications", id, "federatedIdentityCredentials", fid]) => {
+            let before = t.federated.len();
+            t.federated
+                .retain(|(app, f)| !(app == id && (f["id"] == *fid || f["name"] == *fid)));
+            if t.federated.len() == before {
+                return not_found(fid);
+            }
+            no_content()
+        }
         // https://learn.microsoft.com/graph/api/application-list-appmanagementpolicies?view=graph-rest-1.0
         ("GET", ["applications", id, "appManagementPolicies"]) => {
             if !t.applications.iter().any(|a| a["id"] == *id) {
@@ -1037,6 +1087,16 @@ fn service_principals(t: &mut Tenant, r: Request) -> Response {
         }
         // https://learn.microsoft.com/graph/api/serviceprincipal-post-approleassignedto?view=graph-rest-1.0
         ("POST", ["servicePrincipals", id, "appRoleAssignedTo"]) => assign_app_role(t, id, body),
+        // https://learn.microsoft.com/graph/api/serviceprincipal-delete-approleassignedto?view=graph-rest-1.0
+        ("DELETE", ["servicePrincipals", id, "appRoleAssignedTo", aid]) => {
+            let before = t.app_role_assignments.len();
+            t.app_role_assignments
+                .retain(|a| !(a["resourceId"] == *id && a["id"] == *aid));
+            if t.app_role_assignments.len() == before {
+                return not_found(aid);
+            }
+            no_content()
+        }
         _ => unknown_segment(segs),
     }
 }
@@ -1092,6 +1152,15 @@ fn permission_grants(t: &mut Tenant, r: Request) -> Response {
             };
             if let Some(s) = body["scope"].as_str() {
                 g["scope"] = json!(s);
+            }
+            no_content()
+        }
+        // https://learn.microsoft.com/graph/api/oauth2permissiongrant-delete?view=graph-rest-1.0
+        ("DELETE", ["oauth2PermissionGrants", id]) => {
+            let before = t.grants.len();
+            t.grants.retain(|g| g["id"] != *id);
+            if t.grants.len() == before {
+                return not_found(id);
             }
             no_content()
         }
@@ -1213,9 +1282,16 @@ fn update_application(t: &mut Tenant, id: &str, body: Value) -> Response {
                         kc["startDateTime"] = json!(ts(now()));
                     }
                     if kc["endDateTime"].is_null() {
-                        kc["endDateTime"] = json!(ts(now()
+                        // The certificate's own expiry, as Graph takes it; a year from
+                        // now for a key the double cannot read.
+                        let not_after = kc["key"]
+                            .as_str()
+                            .and_then(|k| base64::engine::general_purpose::STANDARD.decode(k).ok())
+                            .and_then(|der| crate::idp::keys::RegisteredCert::parse(&der).ok())
+                            .map(|c| c.not_after);
+                        kc["endDateTime"] = json!(ts(not_after.unwrap_or_else(|| now()
                             .checked_add_months(Months::new(12))
-                            .unwrap_or(now())));
+                            .unwrap_or(now()))));
                     }
                     keys.push(kc);
                 }
@@ -1303,10 +1379,123 @@ fn add_password(t: &mut Tenant, id: &str, body: Value) -> Response {
     if let Some(list) = t.applications[idx]["passwordCredentials"].as_array_mut() {
         list.push(stored);
     }
+    // The Value the sign-in provider will accept (the registry keeps it; Graph never
+    // returns it again).
+    if let Some(key_id) = cred["keyId"].as_str() {
+        t.secret_values
+            .insert(key_id.to_string(), Sensitive::new(secret.clone()));
+    }
     let mut out = cred;
     out["@odata.context"] =
         json!("https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.passwordCredential");
     ok(200, out)
+}
+
+/// Removes a client secret by its `keyId`; its Value stops working at once.
+/// <https://learn.microsoft.com/graph/api/application-removepassword?view=graph-rest-1.0>
+fn remove_password(t: &mut Tenant, id: &str, body: &Value) -> Response {
+    let Some(app) = t.applications.iter_mut().find(|a| a["id"] == id) else {
+        return not_found(id);
+    };
+    let Some(key_id) = body["keyId"].as_str() else {
+        return error(400, "Request_BadRequest", "Property 'keyId' is required.");
+    };
+    let Some(list) = app["passwordCredentials"].as_array_mut() else {
+        return not_found(key_id);
+    };
+    let before = list.len();
+    list.retain(|p| p["keyId"].as_str() != Some(key_id));
+    if list.len() == before {
+        return error(
+            400,
+            "Request_BadRequest",
+            &format!("No password credential found with keyId '{key_id}'."),
+        );
+    }
+    t.secret_values.remove(key_id);
+    no_content()
+}
+
+/// Deletes an application with its secrets, federated credentials and service principal
+/// (Graph moves it to deleted items; the double forgets it).
+/// <https://learn.microsoft.com/graph/api/application-delete?view=graph-rest-1.0>
+fn delete_application(t: &mut Tenant, id: &str) -> Response {
+    let Some(pos) = t.applications.iter().position(|a| a["id"] == id) else {
+        return not_found(id);
+    };
+    let app = t.applications.remove(pos);
+    for p in app["passwordCredentials"].as_array().into_iter().flatten() {
+        if let Some(k) = p["keyId"].as_str() {
+            t.secret_values.remove(k);
+        }
+    }
+    t.federated.retain(|(a, _)| a != id);
+    let sps: Vec<String> = t
+        .service_principals
+        .iter()
+        .filter(|s| s["appId"] == app["appId"])
+        .filter_map(|s| s["id"].as_str().map(str::to_string))
+        .collect();
+    t.service_principals.retain(|s| s["appId"] != app["appId"]);
+    t.app_role_assignments
+        .retain(|a| !sps.iter().any(|sp| a["principalId"] == sp.as_str()));
+    t.grants
+        .retain(|g| !sps.iter().any(|sp| g["clientId"] == sp.as_str()));
+    no_content()
+}
+
+/// Adds a federated identity credential: `name`, `issuer`, `subject` and `audiences`
+/// required, `name` unique per app, at most 20 per app (federatedidentitycredential
+/// resource type).
+/// <https://learn.microsoft.com/graph/api/application-post-federatedidentitycredentials?view=graph-rest-1.0>
+fn add_federated(t: &mut Tenant, id: &str, body: Value) -> Response {
+    if !t.applications.iter().any(|a| a["id"] == id) {
+        return not_found(id);
+    }
+    for k in ["name", "issuer", "subject"] {
+        if body[k].as_str().is_none_or(str::is_empty) {
+            return error(
+                400,
+                "Request_BadRequest",
+                &format!("Property '{k}' is required."),
+            );
+        }
+    }
+    if body["audiences"].as_array().is_none_or(|a| a.len() != 1) {
+        return error(
+            400,
+            "Request_BadRequest",
+            "Property 'audiences' must hold exactly one value.",
+        );
+    }
+    let mine: Vec<&Value> = t
+        .federated
+        .iter()
+        .filter(|(a, _)| a == id)
+        .map(|(_, f)| f)
+        .collect();
+    if mine.iter().any(|f| f["name"] == body["name"]) {
+        return error(
+            409,
+            "Request_MultipleObjectsWithSameKeyValue",
+            "A federated identity credential with this name already exists on the application.",
+        );
+    }
+    if mine.len() >= 20 {
+        return error(
+            400,
+            "Request_BadRequest",
+            "An application can have at most 20 federated identity credentials.",
+        );
+    }
+    let f = json!({"id": uuid(), "name": body["name"], "issuer": body["issuer"], "subject": body["subject"],
+                   "audiences": body["audiences"], "description": body["description"]});
+    t.federated.push((id.to_string(), f.clone()));
+    let mut out = f;
+    out["@odata.context"] = json!(format!(
+        "https://graph.microsoft.com/v1.0/$metadata#applications('{id}')/federatedIdentityCredentials/$entity"
+    ));
+    ok(201, out)
 }
 
 /// Creates the service principal of an application (after the replication misses a fault

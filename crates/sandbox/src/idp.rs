@@ -50,7 +50,7 @@
 
 mod errors;
 mod flows;
-mod keys;
+pub(crate) mod keys;
 mod pages;
 mod token;
 
@@ -72,7 +72,6 @@ use ts_rs::TS;
 use url::Url;
 
 use entra_onboard_core::ids::Sensitive;
-use entra_onboard_core::steps::redirects::WIZARD_REDIRECT_URI;
 use entra_onboard_core::validation::{REDIRECT_URI_FORBIDDEN, REDIRECT_URI_MAX_LEN};
 use keys::{RegisteredCert, SigningKey};
 
@@ -213,18 +212,11 @@ pub struct SandboxInfo {
     pub tenant_name: String,
     /// Tenant domain (`sandbox.invalid`).
     pub tenant_domain: String,
-    /// Application (client) ID of the demo app.
-    pub client_id: String,
-    /// Demo app display name.
-    pub app_name: String,
-    /// The demo secret's Secret ID (not the Value).
-    pub secret_id: String,
-    /// First three characters of the demo secret's Value, as Entra's `hint`.
-    pub secret_hint: String,
-    /// Redirect URIs registered on the demo app.
-    pub redirect_uris: Vec<String>,
-    /// Application permissions granted to the demo app (after admin consent).
-    pub granted_roles: Vec<String>,
+    /// `<base>/v1.0`: the Microsoft Graph routes on the same port.
+    pub graph_url: String,
+    /// The tenant's app registrations (the demo app when it was seeded, and whatever was
+    /// created since).
+    pub apps: Vec<SandboxAppInfo>,
     /// The demo users.
     pub demo_users: Vec<DemoUserInfo>,
 }
@@ -235,6 +227,27 @@ impl SandboxInfo {
     pub fn portal_endpoint(&self) -> Result<Endpoint, TargetError> {
         Target::practice(&self.base_url)?.check_login("portal page", &self.portal_url)
     }
+}
+
+/// An app registration in the sandbox, for the GUI (no secret Value).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SandboxAppInfo {
+    /// Application (client) ID.
+    pub client_id: String,
+    /// Display name.
+    pub name: String,
+    /// Registered redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Secret IDs of its client secrets (never the Values).
+    pub secret_ids: Vec<String>,
+    /// SHA-1 thumbprints of its certificates.
+    pub certificate_thumbprints: Vec<String>,
+    /// Application permissions granted (admin consent).
+    pub granted_roles: Vec<String>,
+    /// Whether an administrator consented to its delegated permissions (sign-in needs it).
+    pub consented: bool,
 }
 
 /// A demo user, for the GUI.
@@ -261,31 +274,9 @@ pub struct CertificateInfo {
     pub not_after: chrono::DateTime<chrono::Utc>,
 }
 
-struct Secret {
-    id: String,
-    value: Sensitive<String>,
-    description: String,
-    expires: chrono::DateTime<chrono::Utc>,
-}
-
-struct App {
-    client_id: String,
-    object_id: String,
-    name: String,
-    public_client: bool,
-    redirect_uris: Vec<String>,
-    id_tokens_enabled: bool,
-    secrets: Vec<Secret>,
-    certificates: Vec<RegisteredCert>,
-    required_roles: Vec<String>,
-    granted_roles: Vec<String>,
-}
-
-impl App {
-    fn redirect_registered(&self, uri: &str) -> bool {
-        self.redirect_uris.iter().any(|r| redirect_matches(r, uri))
-    }
-}
+/// An app registration as the provider enforces it: read from the sandbox's one
+/// registry (the Graph double's objects), or the built-in public client.
+pub(crate) type App = crate::graph::registry::RegisteredApp;
 
 /// Entra's redirect URI match (reply-url.md): scheme, host and path exact (path
 /// case-sensitive), query exact, no fragment; the port is ignored for loopback hosts.
@@ -355,7 +346,6 @@ struct IssuedCode {
 
 #[derive(Default)]
 struct Data {
-    apps: Vec<App>,
     pending: HashMap<String, Pending>,
     completed: HashMap<String, Completed>,
     codes: HashMap<String, IssuedCode>,
@@ -364,19 +354,6 @@ struct Data {
 }
 
 impl Data {
-    fn app(&self, client_id: &str) -> Option<&App> {
-        self.apps
-            .iter()
-            .find(|a| a.client_id.eq_ignore_ascii_case(client_id.trim()))
-    }
-
-    fn app_mut(&mut self, client_id: &str) -> Result<&mut App, SandboxError> {
-        self.apps
-            .iter_mut()
-            .find(|a| a.client_id.eq_ignore_ascii_case(client_id.trim()))
-            .ok_or_else(|| SandboxError::UnknownApp(client_id.to_string()))
-    }
-
     /// Drops what has expired and, past the cap, the oldest.
     fn sweep(&mut self) {
         fn cap<T>(m: &mut HashMap<String, T>, created: impl Fn(&T) -> Instant) {
@@ -403,8 +380,11 @@ impl Data {
 
 struct Inner {
     base_url: String,
-    key: SigningKey,
+    key: Arc<SigningKey>,
     data: Mutex<Data>,
+    /// The tenant's app registrations, service principals and consent: shared with the
+    /// Graph routes, so what Graph changes is what sign-in enforces.
+    registry: crate::graph::Registry,
 }
 
 /// The sandbox provider's state: apps, pending sign-ins, codes and the signing key.
@@ -420,33 +400,19 @@ impl std::fmt::Debug for IdpState {
     }
 }
 
-fn demo_app() -> App {
-    App {
-        client_id: SANDBOX_CLIENT_ID.into(),
-        object_id: SANDBOX_APP_OBJECT_ID.into(),
-        name: SANDBOX_APP_NAME.into(),
-        public_client: false,
-        redirect_uris: vec![WIZARD_REDIRECT_URI.into()],
-        id_tokens_enabled: true,
-        secrets: vec![Secret {
-            id: SANDBOX_SECRET_ID.into(),
-            value: Sensitive::new(SANDBOX_CLIENT_SECRET.into()),
-            description: "Sandbox practice secret".into(),
-            expires: {
-                let now = chrono::Utc::now();
-                now.checked_add_months(chrono::Months::new(12))
-                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
-            },
-        }],
-        certificates: Vec::new(),
-        required_roles: SANDBOX_REQUIRED_ROLES
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        granted_roles: Vec::new(),
-    }
+/// What a new sandbox tenant holds besides Microsoft Graph and the built-in public client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Seed {
+    /// The demo app registration ([`SANDBOX_CLIENT_ID`]) with its public demo secret.
+    #[default]
+    DemoApp,
+    /// No app registration: a trainee creates one through Graph ("Create it for me") or
+    /// the API, as in a real empty tenant.
+    Empty,
 }
 
+/// The public client the Graph automation signs in with: Microsoft's, so it is not an app
+/// registration of the tenant and needs no consent here.
 fn public_client_app() -> App {
     App {
         client_id: SANDBOX_PUBLIC_CLIENT_ID.into(),
@@ -457,23 +423,41 @@ fn public_client_app() -> App {
         id_tokens_enabled: false,
         secrets: Vec::new(),
         certificates: Vec::new(),
+        federated: Vec::new(),
         required_roles: Vec::new(),
         granted_roles: Vec::new(),
+        service_principal: None,
+        consented_scopes: None,
     }
 }
 
 impl IdpState {
-    /// A fresh sandbox tenant (demo app not consented yet) served at `base_url`
+    /// A fresh sandbox tenant with the demo app (not consented yet) served at `base_url`
     /// (`http://127.0.0.1:<port>`, no trailing slash). Generates the signing key.
     pub fn new(base_url: &str) -> Result<IdpState, SandboxError> {
-        let key = SigningKey::generate().map_err(SandboxError::Key)?;
+        Self::with_seed(base_url, Seed::DemoApp)
+    }
+
+    /// A fresh sandbox tenant holding what `seed` says.
+    pub fn with_seed(base_url: &str, seed: Seed) -> Result<IdpState, SandboxError> {
+        let key = Arc::new(SigningKey::generate().map_err(SandboxError::Key)?);
+        let base_url = base_url.trim_end_matches('/').to_string();
+        // Graph accepts exactly the access tokens this provider issued for Graph.
+        let k = key.clone();
+        let check: crate::graph::TokenCheck = Arc::new(move |token: &str| {
+            k.verify(token)
+                .is_some_and(|c| c.get("aud").and_then(Value::as_str) == Some(GRAPH_RESOURCE))
+        });
+        let registry = crate::graph::new_registry(&base_url, SANDBOX_TENANT_ID, "", Some(check));
+        if seed == Seed::DemoApp {
+            let mut t = registry.lock().unwrap_or_else(|p| p.into_inner());
+            crate::graph::registry::seed_demo_app(&mut t);
+        }
         Ok(IdpState(Arc::new(Inner {
-            base_url: base_url.trim_end_matches('/').to_string(),
+            base_url,
             key,
-            data: Mutex::new(Data {
-                apps: vec![demo_app(), public_client_app()],
-                ..Data::default()
-            }),
+            data: Mutex::new(Data::default()),
+            registry,
         })))
     }
 
@@ -481,6 +465,42 @@ impl IdpState {
         // A panic while holding the lock leaves consistent data (every change is one
         // assignment), so a poisoned lock is still usable.
         self.0.data.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn registry(&self) -> MutexGuard<'_, crate::graph::Tenant> {
+        self.0.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The registry, for the Graph routes served beside the provider.
+    pub(crate) fn shared_registry(&self) -> crate::graph::Registry {
+        self.0.registry.clone()
+    }
+
+    /// The app `client_id` as sign-in enforces it now (a snapshot).
+    pub(crate) fn app(&self, client_id: &str) -> Option<App> {
+        if client_id
+            .trim()
+            .eq_ignore_ascii_case(SANDBOX_PUBLIC_CLIENT_ID)
+        {
+            return Some(public_client_app());
+        }
+        self.registry().registered_app(client_id)
+    }
+
+    /// Every app registration, then the built-in public client.
+    pub(crate) fn apps(&self) -> Vec<App> {
+        let mut apps = self.registry().registered_apps();
+        apps.push(public_client_app());
+        apps
+    }
+
+    /// Runs `f` on the registry's app `client_id`; `UnknownApp` when there is none.
+    fn edit<R>(
+        &self,
+        client_id: &str,
+        f: impl FnOnce(&mut crate::graph::Tenant) -> Option<R>,
+    ) -> Result<R, SandboxError> {
+        f(&mut self.registry()).ok_or_else(|| SandboxError::UnknownApp(client_id.to_string()))
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -493,36 +513,32 @@ impl IdpState {
         format!("{}/{SANDBOX_TENANT_ID}/v2.0", self.0.base_url)
     }
 
-    /// Registers a certificate (PEM or DER, public part only) on an app, as uploading a
-    /// `.cer` in the portal does. RSA ≥ 2048 bits only (Entra's minimum).
+    /// Uploads a certificate (PEM or DER, public part only) to an app, as uploading a
+    /// `.cer` in the portal does (it becomes one of the app's `keyCredentials`). RSA ≥ 2048
+    /// bits only (Entra's minimum).
     pub fn register_certificate(
         &self,
         client_id: &str,
         cert: &[u8],
     ) -> Result<CertificateInfo, SandboxError> {
-        let c = RegisteredCert::parse(cert).map_err(SandboxError::Certificate)?;
+        let (c, der) = RegisteredCert::parse_with_der(cert).map_err(SandboxError::Certificate)?;
         if c.key_bits < 2048 {
             return Err(SandboxError::Certificate(format!(
                 "RSA key size {} is less than the minimum required 2048 bits",
                 c.key_bits
             )));
         }
-        let info = CertificateInfo {
-            thumbprint: c.thumbprint.clone(),
-            x5t_s256: c.x5t_s256.clone(),
-            not_after: c.not_after,
-        };
-        let mut d = self.data();
-        let app = d.app_mut(client_id)?;
-        if app.public_client {
+        if self.app(client_id).is_some_and(|a| a.public_client) {
             return Err(SandboxError::Certificate(
                 "a public client has no credentials".into(),
             ));
         }
-        if !app.certificates.iter().any(|x| x.x5t_s256 == c.x5t_s256) {
-            app.certificates.push(c);
-        }
-        Ok(info)
+        self.edit(client_id, |t| t.add_app_certificate(client_id, &der, &c))?;
+        Ok(CertificateInfo {
+            thumbprint: c.thumbprint.clone(),
+            x5t_s256: c.x5t_s256.clone(),
+            not_after: c.not_after,
+        })
     }
 
     /// Adds a client secret with this Value and expiry (e.g. an expired one to practise
@@ -533,15 +549,15 @@ impl IdpState {
         value: Sensitive<String>,
         expires: chrono::DateTime<chrono::Utc>,
     ) -> Result<String, SandboxError> {
-        let id = uuid::Uuid::new_v4().to_string();
-        let mut d = self.data();
-        d.app_mut(client_id)?.secrets.push(Secret {
-            id: id.clone(),
-            value,
-            description: "Added through the sandbox API".into(),
-            expires,
-        });
-        Ok(id)
+        self.edit(client_id, |t| {
+            t.add_app_secret(
+                client_id,
+                None,
+                value,
+                "Added through the sandbox API",
+                expires,
+            )
+        })
     }
 
     /// Registers a redirect URI on an app (Authentication blade). Refuses what Entra
@@ -565,34 +581,47 @@ impl IdpState {
         if u.fragment().is_some() {
             return bad("must not contain a fragment (#…)");
         }
-        let mut d = self.data();
-        let app = d.app_mut(client_id)?;
-        if !app.redirect_uris.iter().any(|r| r == uri) {
-            app.redirect_uris.push(uri.to_string());
-        }
-        Ok(())
+        self.edit(client_id, |t| {
+            t.edit_web(client_id, |web| {
+                let mut uris = web["redirectUris"].as_array().cloned().unwrap_or_default();
+                if !uris.iter().any(|r| r == uri) {
+                    uris.push(json!(uri));
+                }
+                web["redirectUris"] = Value::Array(uris);
+            })
+        })
     }
 
     /// Removes a redirect URI (exact string). Returns whether it was registered.
     pub fn remove_redirect_uri(&self, client_id: &str, uri: &str) -> Result<bool, SandboxError> {
-        let mut d = self.data();
-        let app = d.app_mut(client_id)?;
-        let before = app.redirect_uris.len();
-        app.redirect_uris.retain(|r| r != uri);
-        Ok(app.redirect_uris.len() != before)
+        self.edit(client_id, |t| {
+            let mut removed = false;
+            t.edit_web(client_id, |web| {
+                if let Some(uris) = web["redirectUris"].as_array_mut() {
+                    let before = uris.len();
+                    uris.retain(|r| r != uri);
+                    removed = uris.len() != before;
+                }
+            })?;
+            Some(removed)
+        })
     }
 
     /// The app's redirect URIs.
     pub fn redirect_uris(&self, client_id: &str) -> Result<Vec<String>, SandboxError> {
-        let mut d = self.data();
-        Ok(d.app_mut(client_id)?.redirect_uris.clone())
+        self.app(client_id)
+            .map(|a| a.redirect_uris)
+            .ok_or_else(|| SandboxError::UnknownApp(client_id.to_string()))
     }
 
     /// Ticks or clears "ID tokens" (implicit grant and hybrid flows); cleared gives
     /// AADSTS700054 to `response_type=code id_token`, as in Entra.
     pub fn set_id_tokens_enabled(&self, client_id: &str, on: bool) -> Result<(), SandboxError> {
-        self.data().app_mut(client_id)?.id_tokens_enabled = on;
-        Ok(())
+        self.edit(client_id, |t| {
+            t.edit_web(client_id, |web| {
+                web["implicitGrantSettings"]["enableIdTokenIssuance"] = json!(on);
+            })
+        })
     }
 
     /// Sets the application permissions an app asks for (API permissions blade).
@@ -601,28 +630,27 @@ impl IdpState {
         client_id: &str,
         roles: Vec<String>,
     ) -> Result<(), SandboxError> {
-        self.data().app_mut(client_id)?.required_roles = roles;
-        Ok(())
+        self.edit(client_id, |t| t.set_required_roles(client_id, &roles))
     }
 
-    /// Grants admin consent for the app's required permissions, as Accept on the consent
-    /// page does.
+    /// Grants admin consent for the app's permissions, as Accept on the consent page
+    /// does: its service principal, its application permissions and a tenant-wide grant
+    /// of its delegated ones.
     pub fn grant_admin_consent(&self, client_id: &str) -> Result<(), SandboxError> {
-        let mut d = self.data();
-        let app = d.app_mut(client_id)?;
-        app.granted_roles = app.required_roles.clone();
-        Ok(())
+        self.edit(client_id, |t| t.grant_consent(client_id))
     }
 
-    /// Revokes every granted application permission.
+    /// Revokes every granted permission, application and delegated: sign-in then answers
+    /// AADSTS65001.
     pub fn revoke_admin_consent(&self, client_id: &str) -> Result<(), SandboxError> {
-        self.data().app_mut(client_id)?.granted_roles.clear();
-        Ok(())
+        self.edit(client_id, |t| t.revoke_consent(client_id))
     }
 
     /// Application permissions granted to the app.
     pub fn granted_roles(&self, client_id: &str) -> Result<Vec<String>, SandboxError> {
-        Ok(self.data().app_mut(client_id)?.granted_roles.clone())
+        self.app(client_id)
+            .map(|a| a.granted_roles)
+            .ok_or_else(|| SandboxError::UnknownApp(client_id.to_string()))
     }
 
     /// Verifies an access token this sandbox issued (signature and expiry) and returns its
@@ -636,20 +664,28 @@ impl IdpState {
 
     /// What the GUI shows.
     pub fn info(&self) -> SandboxInfo {
-        let d = self.data();
-        let app = d.app(SANDBOX_CLIENT_ID);
+        let apps = self
+            .registry()
+            .registered_apps()
+            .into_iter()
+            .map(|a| SandboxAppInfo {
+                client_id: a.client_id,
+                name: a.name,
+                redirect_uris: a.redirect_uris,
+                secret_ids: a.secrets.into_iter().map(|x| x.id).collect(),
+                certificate_thumbprints: a.certificates.into_iter().map(|c| c.thumbprint).collect(),
+                granted_roles: a.granted_roles,
+                consented: a.consented_scopes.is_some(),
+            })
+            .collect();
         SandboxInfo {
             base_url: self.0.base_url.clone(),
             portal_url: format!("{}/", self.0.base_url),
+            graph_url: format!("{}/v1.0", self.0.base_url),
             tenant_id: SANDBOX_TENANT_ID.into(),
             tenant_name: SANDBOX_TENANT_NAME.into(),
             tenant_domain: SANDBOX_TENANT_DOMAIN.into(),
-            client_id: SANDBOX_CLIENT_ID.into(),
-            app_name: SANDBOX_APP_NAME.into(),
-            secret_id: SANDBOX_SECRET_ID.into(),
-            secret_hint: SANDBOX_CLIENT_SECRET.chars().take(3).collect(),
-            redirect_uris: app.map(|a| a.redirect_uris.clone()).unwrap_or_default(),
-            granted_roles: app.map(|a| a.granted_roles.clone()).unwrap_or_default(),
+            apps,
             demo_users: DEMO_USERS
                 .iter()
                 .map(|u| DemoUserInfo {
@@ -759,45 +795,55 @@ async fn jwks(State(s): State<IdpState>, Path(tenant): Path<String>) -> Response
 }
 
 async fn portal(State(s): State<IdpState>) -> Response {
-    let apps: Vec<pages::PortalApp> = {
-        let d = s.data();
-        d.apps
-            .iter()
-            .map(|a| pages::PortalApp {
-                name: a.name.clone(),
-                client_id: a.client_id.clone(),
-                object_id: a.object_id.clone(),
-                public_client: a.public_client,
-                redirect_uris: a.redirect_uris.clone(),
-                secrets: a
-                    .secrets
-                    .iter()
-                    .map(|x| {
-                        (
-                            x.description.clone(),
-                            x.expires.format("%Y-%m-%d").to_string(),
-                            x.value.expose().clone(),
-                            x.id.clone(),
-                        )
-                    })
-                    .collect(),
-                certificates: a
-                    .certificates
-                    .iter()
-                    .map(|c| {
-                        (
-                            c.thumbprint.clone(),
-                            c.subject.clone(),
-                            c.not_after.format("%Y-%m-%d").to_string(),
-                        )
-                    })
-                    .collect(),
-                required_roles: a.required_roles.clone(),
-                granted_roles: a.granted_roles.clone(),
-                id_tokens: a.id_tokens_enabled,
-            })
-            .collect()
-    };
+    let apps: Vec<pages::PortalApp> = s
+        .apps()
+        .into_iter()
+        .map(|a| pages::PortalApp {
+            public_client: a.public_client,
+            secrets: a
+                .secrets
+                .iter()
+                .map(|x| pages::PortalSecret {
+                    description: x.description.clone(),
+                    expires: x.expires.format("%Y-%m-%d").to_string(),
+                    value: x.value.as_ref().map(|v| v.expose().clone()),
+                    id: x.id.clone(),
+                })
+                .collect(),
+            certificates: a
+                .certificates
+                .iter()
+                .map(|c| {
+                    (
+                        c.thumbprint.clone(),
+                        c.subject.clone(),
+                        c.not_after.format("%Y-%m-%d").to_string(),
+                    )
+                })
+                .collect(),
+            federated: a
+                .federated
+                .iter()
+                .map(|f| {
+                    (
+                        f.name.clone(),
+                        f.issuer.clone(),
+                        f.subject.clone(),
+                        f.audiences.join(", "),
+                    )
+                })
+                .collect(),
+            id_tokens: a.id_tokens_enabled,
+            service_principal: a.service_principal.is_some(),
+            consented_scopes: a.consented_scopes,
+            name: a.name,
+            client_id: a.client_id,
+            object_id: a.object_id,
+            redirect_uris: a.redirect_uris,
+            required_roles: a.required_roles,
+            granted_roles: a.granted_roles,
+        })
+        .collect();
     pages::portal(s.base_url(), &apps, &DEMO_USERS)
 }
 
@@ -878,9 +924,8 @@ pub struct SandboxOptions {
     pub port: Option<u16>,
     /// Start with admin consent already granted for the demo app.
     pub pre_consented: bool,
-    /// More routes to serve on the same port (e.g. the Graph double), merged after the
-    /// provider's. May have a fallback.
-    pub extra_routes: Option<Router>,
+    /// What the tenant holds at start (the demo app, or nothing).
+    pub seed: Seed,
 }
 
 /// A running sandbox. Dropping it stops the server; [`SandboxHandle::shutdown`] stops it
@@ -926,6 +971,12 @@ impl SandboxHandle {
         &self.state
     }
 
+    /// The Graph side of the same registry (seeding, the request log); its base is
+    /// `<base>/v1.0` on this port.
+    pub fn graph(&self) -> crate::graph::GraphDouble {
+        crate::graph::GraphDouble::attached(self.addr, self.state.shared_registry())
+    }
+
     /// What the GUI shows.
     pub fn info(&self) -> SandboxInfo {
         self.state.info()
@@ -960,21 +1011,21 @@ pub async fn start(options: SandboxOptions) -> Result<SandboxHandle, SandboxErro
         port,
         reason: e.to_string(),
     })?;
-    let state = IdpState::new(&format!("http://{addr}"))?;
-    if options.pre_consented {
+    let state = IdpState::with_seed(&format!("http://{addr}"), options.seed)?;
+    if options.pre_consented && options.seed == Seed::DemoApp {
         state.grant_admin_consent(SANDBOX_CLIENT_ID)?;
     }
-    let app = match options.extra_routes {
-        Some(extra) => idp_router(state.clone()).merge(extra),
-        None => idp_router(state.clone()).fallback(not_found),
-    }
-    // Only its own origin, no cross-origin posts (DNS rebinding, CSRF): see `guard`.
-    .layer(axum::middleware::from_fn_with_state(
-        addr.port(),
-        super::guard::guard,
-    ))
-    // The marker again after the merge, so the extra routes and refusals carry it too.
-    .layer(axum::middleware::map_response(mark));
+    // The provider and Microsoft Graph (`/v1.0/...`) on one port, over one registry.
+    let app = idp_router(state.clone())
+        .merge(crate::graph::router(state.shared_registry()))
+        .fallback(not_found)
+        // Only its own origin, no cross-origin posts (DNS rebinding, CSRF): see `guard`.
+        .layer(axum::middleware::from_fn_with_state(
+            addr.port(),
+            super::guard::guard,
+        ))
+        // The marker again after the merge, so the extra routes and refusals carry it too.
+        .layer(axum::middleware::map_response(mark));
     let stop = CancellationToken::new();
     let s = stop.clone();
     let task = tokio::spawn(async move {
@@ -993,6 +1044,7 @@ pub async fn start(options: SandboxOptions) -> Result<SandboxHandle, SandboxErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use entra_onboard_core::steps::redirects::WIZARD_REDIRECT_URI;
 
     #[test]
     fn sandbox_authority_is_loopback_only() {
@@ -1100,7 +1152,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code(), "sandbox.certificate");
         let info = s.info();
-        assert_eq!(info.secret_hint, "SAN");
+        assert_eq!(info.apps.len(), 1, "the demo app only");
+        assert_eq!(info.apps[0].secret_ids, [SANDBOX_SECRET_ID]);
         assert!(
             !serde_json::to_string(&info)
                 .unwrap()

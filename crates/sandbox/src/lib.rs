@@ -5,16 +5,19 @@
 //! tenant.
 //!
 //! - [`idp`]: the sandbox tenant's identity provider (discovery, JWKS, authorize with a
-//!   sign-in page and two demo users, token, admin consent, a "portal" page).
+//!   sign-in page and two demo users, token, admin consent, a "portal" page), served with
+//!   the Graph routes on one port.
 //! - [`graph`]: an in-memory Microsoft Graph v1.0 subset (the routes automation uses),
-//!   with fault injection and a request log.
+//!   with fault injection and a request log. Its applications, credentials, service
+//!   principals and consent are the one registry the provider enforces
+//!   (`graph::registry`).
 //! - [`directory`]: the users, groups and licences it serves, and a generator of
 //!   synthetic directories.
 //!
 //! - [`practice`]: both on one port, as "Practice with the sandbox" runs them.
 //!
-//! [`start`] serves the provider; [`idp::idp_router`] gives its routes for merging with the
-//! Graph routes on the same port.
+//! [`start`] serves the provider and Microsoft Graph (`/v1.0`) on one port, over one
+//! registry.
 //!
 //! It depends on the rules (`entra-onboard-core`) but not on the engine: it is the other
 //! side of the wire from the flows it stands in for, so it has its own PEM reader, HTML
@@ -34,5 +37,6 @@ mod jws;
 pub mod practice;
 
 pub use idp::{
-    SandboxError, SandboxHandle, SandboxInfo, SandboxOptions, is_sandbox_authority, start,
+    SandboxAppInfo, SandboxError, SandboxHandle, SandboxInfo, SandboxOptions, Seed,
+    is_sandbox_authority, start,
 };

@@ -1,28 +1,26 @@
 //! "Practice with the sandbox": the sandbox provider and the Graph double on ONE loopback
 //! port, as the desktop app (and `scripts/run.sh`) runs it. The Graph routes accept only
-//! access tokens the sandbox provider issued, and start with the demo app registered, so
-//! the wizard's Graph buttons, the SSO test and the consent capture all work against it.
+//! access tokens the sandbox provider issued. The desktop starts it empty ([`Seed::Empty`]):
+//! a trainee types the agent URL and lets "Create it for me" register the app, as in a
+//! real tenant; the engine's tests may seed the demo app.
 //!
 //! Profiles point at it through their `authority` override (`http://127.0.0.1:<port>`);
 //! its [`Target`](entra_onboard_core::target::Target) then sends Graph calls to `<authority>/v1.0` on the
 //! same port. The port is fixed ([`PRACTICE_PORT`]) when free,
 //! so practice profiles keep working across restarts.
 //!
-//! Left out: the provider and the Graph double keep separate stores, so an app created
-//! through "Create it for me" in the sandbox exists in Graph but cannot sign in; practise
-//! the SSO test with the demo app.
-
-use std::sync::{Arc, OnceLock};
-
-use serde_json::json;
+//! The provider and Graph share one registry: an app created through "Create it for me"
+//! signs in; a secret removed through Graph stops working. The tenant lives in memory
+//! while the app runs, so apps created in it are gone after a restart ("Reset" the
+//! practice customer then).
 
 use super::graph::GraphDouble;
 use super::idp::{
-    self, IdpState, SANDBOX_APP_NAME, SANDBOX_CLIENT_ID, SANDBOX_TENANT_ID, SandboxError,
-    SandboxHandle, SandboxInfo, SandboxOptions,
+    self, SANDBOX_CLIENT_ID, SANDBOX_TENANT_ID, SandboxError, SandboxHandle, SandboxInfo,
+    SandboxOptions,
 };
+pub use super::idp::{IdpState, Seed};
 use entra_onboard_core::profile::Profile;
-use entra_onboard_core::steps::redirects::WIZARD_REDIRECT_URI;
 
 /// The port practice profiles use when it is free.
 pub const PRACTICE_PORT: u16 = 47_123;
@@ -43,52 +41,32 @@ impl std::fmt::Debug for PracticeSandbox {
 
 impl PracticeSandbox {
     /// Starts it on [`PRACTICE_PORT`], or any free port when that one is taken (`port`
-    /// overrides). Needs a Tokio runtime.
-    pub async fn start(port: Option<u16>) -> Result<PracticeSandbox, SandboxError> {
-        match Self::start_on(port.unwrap_or(PRACTICE_PORT)).await {
+    /// overrides), holding what `seed` says. Needs a Tokio runtime.
+    pub async fn start(port: Option<u16>, seed: Seed) -> Result<PracticeSandbox, SandboxError> {
+        match Self::start_on(port.unwrap_or(PRACTICE_PORT), seed).await {
             Ok(s) => Ok(s),
-            Err(SandboxError::Bind { .. }) if port.is_none() => Self::start_on(0).await,
+            Err(SandboxError::Bind { .. }) if port.is_none() => Self::start_on(0, seed).await,
             Err(e) => Err(e),
         }
     }
 
-    async fn start_on(port: u16) -> Result<PracticeSandbox, SandboxError> {
-        // The Graph routes are built before the provider exists; they check tokens through
-        // the provider once it is up.
-        let provider: Arc<OnceLock<IdpState>> = Arc::new(OnceLock::new());
-        let p = provider.clone();
-        let check = Arc::new(move |token: &str| {
-            p.get()
-                .is_some_and(|s| s.verify_access_token(token).is_some())
-        });
-        let (routes, graph) = GraphDouble::sandbox_router(SANDBOX_TENANT_ID, check, |g| {
-            g.insert_application(json!({
-                "appId": SANDBOX_CLIENT_ID,
-                "displayName": SANDBOX_APP_NAME,
-                "signInAudience": "AzureADMyOrg",
-                "web": {
-                    "redirectUris": [WIZARD_REDIRECT_URI],
-                    "implicitGrantSettings": {"enableIdTokenIssuance": true, "enableAccessTokenIssuance": false}
-                }
-            }));
-            g.insert_service_principal(SANDBOX_CLIENT_ID);
-            // A made-up directory so "Preview the sync" has people to sort: 250 users in
-            // the sandbox's own domain, some disabled, duplicated or in no group.
-            g.set_directory(super::directory::generate(
-                &super::directory::DirectoryParams {
-                    users: 250,
-                    domains: vec![idp::SANDBOX_TENANT_DOMAIN.into()],
-                    ..Default::default()
-                },
-            ));
-        });
+    async fn start_on(port: u16, seed: Seed) -> Result<PracticeSandbox, SandboxError> {
         let handle = idp::start(SandboxOptions {
             port: Some(port),
             pre_consented: false,
-            extra_routes: Some(routes),
+            seed,
         })
         .await?;
-        let _ = provider.set(handle.state().clone());
+        let graph = handle.graph();
+        // A made-up directory so "Preview the sync" has people to sort: 250 users in the
+        // sandbox's own domain, some disabled, duplicated or in no group.
+        graph.set_directory(super::directory::generate(
+            &super::directory::DirectoryParams {
+                users: 250,
+                domains: vec![idp::SANDBOX_TENANT_DOMAIN.into()],
+                ..Default::default()
+            },
+        ));
         Ok(PracticeSandbox { handle, graph })
     }
 
@@ -112,8 +90,10 @@ impl PracticeSandbox {
         self.handle.state()
     }
 
-    /// A new practice customer: the sandbox's tenant and demo app, the login host pointing
-    /// here, and an obviously fake service desk.
+    /// A new practice customer: the sandbox's tenant, the login host pointing here and,
+    /// when the sandbox holds the demo app, that app and an obviously fake service desk.
+    /// In an empty sandbox the client ID and the agent URL are left for the trainee: the
+    /// agent URL typed, the app created by "Create it for me".
     pub fn practice_profile(&self, name: &str) -> Profile {
         let mut p = Profile::new(if name.trim().is_empty() {
             "Sandbox practice"
@@ -122,8 +102,10 @@ impl PracticeSandbox {
         });
         p.authority = Some(self.base_url());
         p.tenant_id = SANDBOX_TENANT_ID.into();
-        p.client_id = SANDBOX_CLIENT_ID.into();
-        p.agent_url = "https://practice.halopsa.com".into();
+        if self.provider().app(SANDBOX_CLIENT_ID).is_some() {
+            p.client_id = SANDBOX_CLIENT_ID.into();
+            p.agent_url = "https://practice.halopsa.com".into();
+        }
         // Agents and users, with the user import: the demo app's permissions need consent,
         // so step 4 matters in practice too.
         p.sso_for = entra_onboard_core::profile::SsoFor::Both;

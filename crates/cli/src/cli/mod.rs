@@ -214,15 +214,19 @@ enum Command {
         format: Format,
     },
     /// Run the sandbox (practice) tenant on 127.0.0.1 until Ctrl-C: an Entra-like sign-in
-    /// with a demo app, secret and users, for practising every step with no Microsoft
-    /// tenant. Prints the base URL to put in a profile's "authority".
+    /// and Microsoft Graph on one port, with a demo app, secret and users, for practising
+    /// every step with no Microsoft tenant. What Graph creates or changes (apply, doctor)
+    /// is what its sign-in enforces. Prints the base URL to put in a profile's "authority".
     Sandbox {
         /// Port on 127.0.0.1 (default: a free one).
         #[arg(long)]
         port: Option<u16>,
         /// Start with admin consent already granted for the demo app.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "empty")]
         consented: bool,
+        /// Start with no app registration: create one with `apply`, as in a new tenant.
+        #[arg(long)]
+        empty: bool,
         /// Output format (json: one line with the sandbox's details).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -424,8 +428,9 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
         Command::Sandbox {
             port,
             consented,
+            empty,
             format,
-        } => crate::cli::sandbox::run(port, consented, format, out),
+        } => crate::cli::sandbox::run(port, consented, empty, format, out),
         Command::Report { profile, output } => {
             crate::cli::report::report(&profile, output.as_deref(), out)
         }

@@ -164,6 +164,18 @@ pub(crate) fn declined() -> AadError {
     }
 }
 
+/// AADSTS65001 (`DelegationDoesNotExist`): no administrator consented to the app's
+/// delegated permissions, and the sandbox's users cannot consent for themselves.
+pub(crate) fn not_consented(client_id: &str, name: &str) -> AadError {
+    AadError::new(
+        "consent_required",
+        65001,
+        format!(
+            "The user or administrator has not consented to use the application with ID '{client_id}' named '{name}'. Send an interactive authorization request for this user and resource."
+        ),
+    )
+}
+
 pub(crate) fn invalid_secret(client_id: &str) -> AadError {
     AadError::new(
         "invalid_client",

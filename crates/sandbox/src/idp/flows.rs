@@ -153,8 +153,7 @@ fn registered_client<'p>(
     let Some(redirect_uri) = p.get("redirect_uri") else {
         return Err(Box::new(pages::error(&errors::missing("redirect_uri"))));
     };
-    let d = s.data();
-    let Some(app) = d.app(client_id) else {
+    let Some(app) = s.app(client_id) else {
         return Err(Box::new(pages::error(&errors::app_not_found(client_id))));
     };
     if !app.redirect_registered(redirect_uri) {
@@ -166,7 +165,7 @@ fn registered_client<'p>(
     Ok(Client {
         client_id,
         redirect_uri,
-        app_name: app.name.clone(),
+        app_name: app.name,
         id_tokens_enabled: app.id_tokens_enabled,
     })
 }
@@ -317,6 +316,23 @@ fn issue(s: &IdpState, p: &Pending, user: usize) -> Vec<(String, String)> {
     else {
         return Vec::new();
     };
+    // Consent is checked after the user is known, as Entra does; the registry may have
+    // changed since the request arrived (Graph, the consent page).
+    match s.app(&p.client_id) {
+        None => {
+            return with_state(
+                errors::app_not_found(&p.client_id).redirect_params(),
+                p.state.as_deref(),
+            );
+        }
+        Some(app) if !app.consented_to(scopes) => {
+            return with_state(
+                errors::not_consented(&app.client_id, &app.name).redirect_params(),
+                p.state.as_deref(),
+            );
+        }
+        Some(_) => {}
+    }
     let mut params = Vec::new();
     let mut code_value = None;
     if *want_code {
@@ -489,14 +505,13 @@ pub(crate) async fn admin_consent(
         return pages::error(&errors::missing("redirect_uri"));
     };
     let (name, roles) = {
-        let d = s.data();
-        let Some(app) = d.app(client_id) else {
+        let Some(app) = s.app(client_id) else {
             return pages::error(&errors::app_not_found(client_id));
         };
         if !app.redirect_registered(redirect_uri) {
             return pages::error(&errors::redirect_mismatch(redirect_uri, client_id));
         }
-        (app.name.clone(), app.required_roles.clone())
+        (app.name, app.required_roles)
     };
     let state = p.get("state");
     let Some(scope) = p.get("scope") else {
@@ -580,7 +595,7 @@ pub(crate) async fn logout(
         return pages::error(&errors::tenant_not_found(&tenant));
     }
     if let Some(uri) = p.get("post_logout_redirect_uri") {
-        let known = s.data().apps.iter().any(|a| a.redirect_registered(uri));
+        let known = s.apps().iter().any(|a| a.redirect_registered(uri));
         if known {
             let params = with_state(Vec::new(), p.get("state"));
             if params.is_empty() {

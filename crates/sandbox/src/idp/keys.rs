@@ -100,6 +100,11 @@ pub(crate) struct RegisteredCert {
 impl RegisteredCert {
     /// Reads a certificate from PEM (`-----BEGIN CERTIFICATE-----`) or DER.
     pub(crate) fn parse(input: &[u8]) -> Result<RegisteredCert, String> {
+        Self::parse_with_der(input).map(|(c, _)| c)
+    }
+
+    /// [`RegisteredCert::parse`], with the certificate's DER (what Graph's `key` holds).
+    pub(crate) fn parse_with_der(input: &[u8]) -> Result<(RegisteredCert, Vec<u8>), String> {
         let der = match std::str::from_utf8(input) {
             Ok(text) if text.contains("-----BEGIN CERTIFICATE-----") => {
                 pem_block(text, "CERTIFICATE")
@@ -116,7 +121,7 @@ impl RegisteredCert {
         };
         let not_after = chrono::DateTime::from_timestamp(cert.validity().not_after.timestamp(), 0)
             .unwrap_or_default();
-        Ok(RegisteredCert {
+        let cert_info = RegisteredCert {
             x5t_s256: URL_SAFE_NO_PAD.encode(Sha256::digest(&der)),
             x5t: URL_SAFE_NO_PAD.encode(Sha1::digest(&der)),
             thumbprint: Sha1::digest(&der)
@@ -127,7 +132,8 @@ impl RegisteredCert {
             not_after,
             key_bits,
             public_key: spki.subject_public_key.data.to_vec(),
-        })
+        };
+        Ok((cert_info, der))
     }
 
     /// Verifies a client assertion's signature (PS256 or RS256) and returns its claims.

@@ -212,11 +212,26 @@ pub(crate) struct PortalApp {
     pub(crate) object_id: String,
     pub(crate) public_client: bool,
     pub(crate) redirect_uris: Vec<String>,
-    pub(crate) secrets: Vec<(String, String, String, String)>,
+    pub(crate) secrets: Vec<PortalSecret>,
+    /// (thumbprint, subject, expires)
     pub(crate) certificates: Vec<(String, String, String)>,
+    /// (name, issuer, subject, audience)
+    pub(crate) federated: Vec<(String, String, String, String)>,
     pub(crate) required_roles: Vec<String>,
     pub(crate) granted_roles: Vec<String>,
     pub(crate) id_tokens: bool,
+    pub(crate) service_principal: bool,
+    /// Delegated scopes an admin consented to for all users (`None`: no consent).
+    pub(crate) consented_scopes: Option<Vec<String>>,
+}
+
+/// A client secret on the portal page.
+pub(crate) struct PortalSecret {
+    pub(crate) description: String,
+    pub(crate) expires: String,
+    /// The Value: the sandbox shows it for practice; real Entra shows it once.
+    pub(crate) value: Option<String>,
+    pub(crate) id: String,
 }
 
 /// The "portal": the sandbox tenant and its app registrations, like Entra's overview,
@@ -231,8 +246,11 @@ pub(crate) fn portal(base: &str, apps: &[PortalApp], users: &[super::DemoUser]) 
             tr { th { "Sign-in address" } td { (copyable(base)) } }
         }
         p.muted {
-            "The app's practice customer already signs in here. A profile used from the command line does too when its "
-            code { "authority" } " is this address."
+            "Practice customers sign in here. A profile used from the command line does too when its "
+            code { "authority" } " is this address; Microsoft Graph is at " code { (base) "/v1.0" } "."
+        }
+        @if apps.iter().all(|a| a.public_client) {
+            p { strong { "No app registration yet." } " Create one from step 2 of the practice customer (\"Create it for me\"); it appears here." }
         }
         @for a in apps { (portal_app(a, tid)) }
         h2 { "Demo users" }
@@ -284,9 +302,14 @@ fn portal_app(a: &PortalApp, tid: &str) -> Markup {
             h3 { "Certificates & secrets · Client secrets" }
             table {
                 tr { th { "Description" } th { "Expires" } th { "Value" } th { "Secret ID" } }
-                @for (desc, expires, value, id) in &a.secrets {
-                    tr { td { (desc) } td { (expires) } td { (copyable(value)) } td { code { (id) } } }
+                @for x in &a.secrets {
+                    tr {
+                        td { (x.description) } td { (x.expires) }
+                        td { @if let Some(v) = &x.value { (copyable(v)) } @else { span.muted { "(hidden)" } } }
+                        td { code { (x.id) } }
+                    }
                 }
+                @if a.secrets.is_empty() { tr { td.muted colspan="4" { "No client secret." } } }
             }
             p {
                 strong { "Paste the Value, not the Secret ID." }
@@ -300,6 +323,33 @@ fn portal_app(a: &PortalApp, tid: &str) -> Markup {
                     tr { th { "Thumbprint (SHA-1)" } th { "Subject" } th { "Expires" } }
                     @for (thumb, subject, expires) in &a.certificates {
                         tr { td { code { (thumb) } } td { (subject) } td { (expires) } }
+                    }
+                }
+            }
+            h3 { "Certificates & secrets · Federated credentials" }
+            @if a.federated.is_empty() {
+                p.muted { "No federated credential." }
+            } @else {
+                table {
+                    tr { th { "Name" } th { "Issuer" } th { "Subject" } th { "Audience" } }
+                    @for (name, issuer, subject, aud) in &a.federated {
+                        tr { td { (name) } td { code { (issuer) } } td { code { (subject) } } td { code { (aud) } } }
+                    }
+                }
+            }
+            h3 { "Enterprise application and consent" }
+            table.kv {
+                tr {
+                    th { "Service principal" }
+                    td { @if a.service_principal { "Created" } @else { "Not created yet (consent or \"Create it for me\" creates it)" } }
+                }
+                tr {
+                    th { "Admin consent (delegated, all users)" }
+                    td {
+                        @match &a.consented_scopes {
+                            Some(scopes) => { "Granted: " code { (scopes.join(" ")) } }
+                            None => { "Not granted — sign-in answers AADSTS65001 until an administrator consents (step 4)" }
+                        }
                     }
                 }
             }

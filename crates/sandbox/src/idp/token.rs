@@ -24,9 +24,8 @@ use super::errors::{self, AadError};
 use super::flows::{id_token_claims, pairwise_sub, resource_scopes};
 use super::keys::{jwt_header, s256};
 use super::{
-    App, DEMO_USERS, GRAPH_RESOURCE, IdpState, PENDING_TTL, Params, SANDBOX_CLIENT_ID,
-    SANDBOX_SP_OBJECT_ID, SANDBOX_TENANT_DOMAIN, SANDBOX_TENANT_ID, SANDBOX_TENANT_NAME, Segment,
-    TOKEN_LIFETIME_SECS, json_response, segment,
+    App, DEMO_USERS, GRAPH_RESOURCE, IdpState, PENDING_TTL, Params, SANDBOX_TENANT_DOMAIN,
+    SANDBOX_TENANT_ID, SANDBOX_TENANT_NAME, Segment, TOKEN_LIFETIME_SECS, json_response, segment,
 };
 
 /// Clock skew allowed on a client assertion's `nbf`/`exp`.
@@ -101,22 +100,20 @@ fn handle(s: &IdpState, tenant: &str, headers: &HeaderMap, body: &[u8]) -> Resul
         (None, Some((b, _))) => b.clone(),
         (None, None) => return Err(errors::missing("client_id")),
     };
-    let d = s.data();
-    let app = d
+    let app = s
         .app(&client_id)
         .ok_or_else(|| errors::app_not_found(&client_id).status(StatusCode::BAD_REQUEST))?;
     let secret = f
         .get("client_secret")
         .map(str::to_string)
         .or_else(|| basic.map(|(_, s)| s));
-    let auth = authenticate(s, app, &f, secret.as_deref())?;
-    let app_object = app.object_id.clone();
+    let auth = authenticate(s, &app, &f, secret.as_deref())?;
+    let service_principal = app.service_principal.clone();
     let granted = app.granted_roles.clone();
-    drop(d);
     match grant {
         "authorization_code" => code_grant(s, &client_id, auth, &f),
         "client_credentials" => {
-            client_credentials(s, seg, &client_id, &app_object, granted, auth, &f)
+            client_credentials(s, seg, &client_id, service_principal, granted, auth, &f)
         }
         other => Err(AadError::new(
             "unsupported_grant_type",
@@ -146,10 +143,11 @@ fn authenticate(
             "Invalid request. Request is malformed or invalid. (Send either a client secret or a client assertion, not both.)",
         )),
         (Some(given), None) => {
-            let hit = app
-                .secrets
-                .iter()
-                .find(|x| bool::from(x.value.expose().as_bytes().ct_eq(given.as_bytes())));
+            let hit = app.secrets.iter().find(|x| {
+                x.value
+                    .as_ref()
+                    .is_some_and(|v| bool::from(v.expose().as_bytes().ct_eq(given.as_bytes())))
+            });
             match hit {
                 None => Err(errors::invalid_secret(&app.client_id)),
                 Some(x) if x.expires < chrono::Utc::now() => {
@@ -394,7 +392,7 @@ fn client_credentials(
     s: &IdpState,
     seg: Segment,
     client_id: &str,
-    app_object: &str,
+    service_principal: Option<String>,
     granted: Vec<String>,
     auth: Auth,
     f: &Params,
@@ -434,10 +432,17 @@ fn client_credentials(
             ),
         ));
     }
-    let sp = if client_id.eq_ignore_ascii_case(SANDBOX_CLIENT_ID) {
-        SANDBOX_SP_OBJECT_ID.to_string()
-    } else {
-        app_object.to_string()
+    // An app-only token is for the app's service principal in this tenant; without one
+    // Entra refuses it (AADSTS7000229).
+    let Some(sp) = service_principal else {
+        return Err(AadError::new(
+            "invalid_client",
+            7000229,
+            format!(
+                "The client application {client_id} is missing service principal in the tenant {SANDBOX_TENANT_ID}."
+            ),
+        )
+        .status(StatusCode::BAD_REQUEST));
     };
     let now = chrono::Utc::now().timestamp();
     let mut access = json!({

@@ -950,6 +950,16 @@ async fn practice(
     // The measured path: the agent URL typed, then "Create it for me" where the trainee is.
     type_into(c, "field-agent_url", PRACTICE_AGENT_URL).await;
     by_test_id(c, "create-offer").await;
+    eventually("the agent URL accepted", || async {
+        !js(
+            c,
+            "return [...document.querySelectorAll('[data-testid=\"issue\"]')].some(e => e.dataset.field === 'agent_url');",
+        )
+        .await
+        .as_bool()
+        .unwrap_or(true)
+    })
+    .await;
     shot(c, "10-practice-basics").await;
     actions.click(c, "create-for-me").await;
     // The Graph sign-in (browser), the registration made, then the SSO test (browser) on
@@ -958,7 +968,7 @@ async fn practice(
         .await
         .map_err(|e| format!("the chain did not reach a verdict: {e}"))?;
     assert_revealed(c, "sso-report").await;
-    shot(c, "11-practice-chain-verified").await;
+    shot(c, "11-practice-chain-report").await;
     if !verdict.contains("Sign-in proven") {
         let report = by_test_id(c, "sso-report").await.text().await.unwrap();
         return Err(format!("practice SSO test failed: {report}"));
@@ -975,6 +985,14 @@ async fn practice(
     );
     let mfa = by_test_id(c, "sso-mfa").await.text().await.unwrap();
     assert!(mfa.starts_with("Yes"), "{mfa}");
+    js(c, "window.scrollTo(0, 0); return 0;").await;
+    shot(c, "11-practice-chain-verified").await;
+    js(
+        c,
+        "document.querySelector('[data-testid=\"verified-saved\"]').scrollIntoView({block: 'center'}); return 0;",
+    )
+    .await;
+    shot(c, "11-practice-chain-saved").await;
     let n = actions.total();
     println!(
         "human actions: {n} (+ the typed agent URL) = {} click(s), {} typed field(s), {} browser sign-in(s)/choice(s)",
@@ -999,6 +1017,10 @@ async fn practice(
     text_within(c, "graph-signed-in", 5).await?;
     let kept = text_within(c, "apply-result", 5).await?;
     assert!(kept.contains("Done"), "{kept}");
+    let to_result = "document.querySelector('[data-testid=\"apply-result\"]').scrollIntoView({block: 'center'}); return window.scrollY;";
+    // Once saved (the visit's autosave re-renders the step), then scrolled to the result.
+    wait_saved(c).await;
+    js(c, to_result).await;
     shot(c, "11-practice-create-it-for-me").await;
     by_test_id(c, "check-registration")
         .await

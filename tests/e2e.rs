@@ -480,12 +480,69 @@ async fn walk(c: &Client) -> Result<(), String> {
     by_test_id(c, "next").await.click().await.unwrap();
     shot(c, "05-csp").await;
 
+    // Turned on, with customer tenants: the tracker's header lines up with its columns.
+    by_test_id(c, "enable-csp").await.click().await.unwrap();
+    // Set in the page: WebKitWebDriver drops a "\n" typed into a text area.
+    js(
+        c,
+        "const t = document.querySelector('[data-testid=\"tenant-paste\"]'); \
+         t.value = 'contoso.onmicrosoft.com, Contoso\\nfabrikam.onmicrosoft.com, Fabrikam\\n'; \
+         t.dispatchEvent(new Event('input', {bubbles: true})); return 0;",
+    )
+    .await;
+    by_test_id(c, "add-tenants").await.click().await.unwrap();
+    eventually("two tenants in the tracker", || async {
+        all_texts(c, "tracker-row").await.len() == 2
+    })
+    .await;
+    // Saved first: the save re-renders the step and would move it back.
+    wait_saved(c).await;
+    // Scrolled until it stays in view (the step re-renders after the tenants are saved).
+    eventually("the tracker in view", || async {
+        js(
+            c,
+            "document.querySelector('[data-testid=\"tracker-head\"]').scrollIntoView({block: 'center'}); return 0;",
+        )
+        .await;
+        in_view(c, "tracker-head").await && in_view(c, "tracker-list").await
+    })
+    .await;
+    shot(c, "05-consent-tracker").await;
+    let misaligned = js(
+        c,
+        "const cols = (el) => [...el.children].map(x => { const r = x.getBoundingClientRect(); return [Math.round(r.left), Math.round(r.width)]; }); \
+         const head = cols(document.querySelector('[data-testid=\"tracker-head\"]')); \
+         const row = cols(document.querySelector('[data-testid=\"tracker-row\"]')); \
+         return head.length === row.length && head.every((h, i) => Math.abs(h[0] - row[i][0]) <= 1 && Math.abs(h[1] - row[i][1]) <= 1) ? '' : JSON.stringify({head, row});",
+    )
+    .await;
+    assert_eq!(misaligned, "", "the tracker's header and columns differ");
+
     // Step 6: SSO settings and the settings sheet.
     by_test_id(c, "next").await.click().await.unwrap();
     let sheet = by_test_id(c, "settings-sheet").await.text().await.unwrap();
     assert!(sheet.contains("Agents and Users"), "{sheet}");
     assert!(sheet.contains(CLIENT), "{sheet}");
     shot(c, "06-sso-settings").await;
+    // The sync-minutes box looks like the text box above it (height, border, padding, font).
+    js(
+        c,
+        "document.getElementById('sync-interval').scrollIntoView({block: 'center'}); return 0;",
+    )
+    .await;
+    shot(c, "06-sync-settings").await;
+    let unlike = js(
+        c,
+        "const look = (id) => { const e = document.getElementById(id); const s = getComputedStyle(e); \
+           return [Math.round(e.getBoundingClientRect().height), s.borderTopWidth, s.borderTopColor, s.borderRadius, \
+                   s.paddingLeft, s.fontSize, s.fontFamily, s.backgroundColor].join(' | '); }; \
+         const a = look('sync-interval'), b = look('sync-service'); return a === b ? '' : `${a}  vs  ${b}`;",
+    )
+    .await;
+    assert_eq!(
+        unlike, "",
+        "the sync-minutes box differs from the other fields"
+    );
     // The sheet names each Halo screen once.
     let screens = all_texts(c, "sheet-screen-name").await;
     let mut unique = screens.clone();
@@ -533,7 +590,7 @@ mod secret_scan;
 
 /// Step 3 stores a secret in the real keychain; Test & save proves the sign-in against a
 /// real OpenID provider (oidc-provider, Entra-like) through the scripted browser, and the
-/// customer is saved as verified — with no secret in its file.
+/// pass saves the customer as verified — with no secret in its file.
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver, WebKitWebDriver, node and a Secret Service; run by scripts/test.sh"]
 async fn prove_the_sign_in_in_the_real_window() {
@@ -674,7 +731,7 @@ async fn prove(c: &Client) -> Result<(), String> {
     }
     let claims = by_test_id(c, "sso-claims").await.text().await.unwrap();
     assert!(claims.contains(oidc_peer::USER), "{claims}");
-    by_test_id(c, "mark-verified").await.click().await.unwrap();
+    // A pass is saved as verified with its result: no "Save as verified" click.
     by_test_id(c, "verified-saved").await;
     let verified = by_test_id(c, "verified").await.text().await.unwrap();
     assert!(verified.contains(oidc_peer::USER), "{verified}");
@@ -693,14 +750,54 @@ async fn text_within(c: &Client, id: &str, secs: u64) -> Result<String, String> 
     e.text().await.map_err(|e| e.to_string())
 }
 
-/// The practice sandbox's demo secret, as step 3 pastes it.
-const PRACTICE_SECRET: &str = "SANDBOX~practice-secret.NOT-REAL_0123456789";
+/// What a person does in the window and the browser, counted as the test does it on their
+/// behalf: each click, each field typed (the agent URL, the one value only the partner
+/// knows, is counted apart), and each browser sign-in or choice the scripted browser makes
+/// (it writes them to a file: see `scripted-browser.mjs`). Returning to the app after the
+/// browser is not counted because it is not needed: the shell brings its window to the
+/// front when a browser flow ends.
+struct HumanActions {
+    clicks: usize,
+    typed: usize,
+    /// The file the scripted browser appends its per-trip action counts to.
+    browser_log: PathBuf,
+}
 
-/// The practice sandbox, from the customer list to a verified sign-in: Graph "Create it
-/// for me" and the doctor against the sandbox's Graph routes, the secret pasted from the
-/// sandbox "portal", consent captured through the loopback, the SSO test, then the
-/// certificate path (created, "uploaded" to the sandbox, tested). Screenshots of each.
-/// Afterwards, nothing on disk holds the secret or the .pfx password (see the end).
+impl HumanActions {
+    fn new(browser_log: PathBuf) -> HumanActions {
+        let _ = std::fs::remove_file(&browser_log);
+        HumanActions {
+            clicks: 0,
+            typed: 0,
+            browser_log,
+        }
+    }
+
+    async fn click(&mut self, c: &Client, id: &str) {
+        by_test_id(c, id).await.click().await.unwrap();
+        self.clicks += 1;
+    }
+
+    /// Sign-ins and choices made in the browser so far.
+    fn in_browser(&self) -> usize {
+        std::fs::read_to_string(&self.browser_log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_whitespace().next()?.parse::<usize>().ok())
+            .sum()
+    }
+
+    fn total(&self) -> usize {
+        self.clicks + self.typed + self.in_browser()
+    }
+}
+
+/// The practice sandbox, from an empty practice customer to a verified sign-in in three
+/// human actions (counted: see [`HumanActions`]) — the agent URL typed, "Create it for me"
+/// (which signs in to Graph, creates the app with a new secret and consent, then runs the
+/// SSO test), the Graph sign-in and the test's sign-in — then the doctor, captured consent,
+/// the certificate path (created, "uploaded" to the sandbox, tested) and the rest. Screenshots
+/// of each. Afterwards, nothing on disk holds the generated secret or the .pfx password.
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver, WebKitWebDriver, node and a Secret Service; run by scripts/test.sh"]
 async fn practice_with_the_sandbox_in_the_real_window() {
@@ -710,10 +807,15 @@ async fn practice_with_the_sandbox_in_the_real_window() {
     // below sees everything this run wrote, the webview's storage included.
     let xdg = tempfile_dir("practice-xdg");
     let service = format!("com.entraonboard.e2e.practice.{}", std::process::id());
+    let browser_log = logs_dir().join("practice-browser-actions.txt");
     let session = AppSession::start(
         &home,
         &[
             ("BROWSER", oidc_peer::scripted_browser()),
+            (
+                "SCRIPTED_BROWSER_ACTIONS",
+                browser_log.display().to_string(),
+            ),
             ("ENTRA_ONBOARD_KEYCHAIN_SERVICE", service.clone()),
             ("ENTRA_ONBOARD_EXPORT_DIR", exports.display().to_string()),
             ("XDG_CONFIG_HOME", xdg.join("config").display().to_string()),
@@ -722,34 +824,31 @@ async fn practice_with_the_sandbox_in_the_real_window() {
         ],
     )
     .await;
-    let result = practice(&session.client, &home).await;
+    let mut actions = HumanActions::new(browser_log);
+    let mut client_secret = String::new();
+    let result = practice(
+        &session.client,
+        &home,
+        &service,
+        &mut actions,
+        &mut client_secret,
+    )
+    .await;
     session.finish(result).await;
 
     // The .pfx password the app generated, read back from the keychain before it is cleared.
-    let files: Vec<_> = std::fs::read_dir(home.join("profiles"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    assert_eq!(files.len(), 1, "one practice customer: {files:?}");
-    let id = files[0].file_stem().unwrap().to_string_lossy().to_string();
-    let out = Command::new("secret-tool")
-        .args([
-            "lookup",
-            "service",
-            &service,
-            "username",
-            &format!("{id}/certificate-password"),
-        ])
-        .output()
-        .expect("secret-tool (libsecret-tools)");
-    let pfx_password = String::from_utf8_lossy(&out.stdout).to_string();
+    let id = practice_profile_id(&home);
+    let pfx_password = keychain_lookup(&service, &format!("{id}/certificate-password"));
     let _ = Command::new("secret-tool")
         .args(["clear", "service", &service])
         .status();
     assert!(
         pfx_password.len() >= 16,
         "the .pfx password is in the keychain"
+    );
+    assert!(
+        client_secret.len() >= 16,
+        "the secret \"Create it for me\" made was read from the keychain"
     );
 
     // The certificate files went to the export folder; the private key only inside the
@@ -769,7 +868,7 @@ async fn practice_with_the_sandbox_in_the_real_window() {
         html.contains("SANDBOX"),
         "the report is labelled as practice"
     );
-    assert!(!html.contains(PRACTICE_SECRET), "no secret in the report");
+    assert!(!html.contains(&client_secret), "no secret in the report");
     for n in &names {
         let bytes = std::fs::read(exports.join(n)).unwrap();
         assert!(
@@ -791,7 +890,7 @@ async fn practice_with_the_sandbox_in_the_real_window() {
     let hits = secret_scan::hits(
         &roots,
         &[
-            ("the client secret", PRACTICE_SECRET),
+            ("the client secret", client_secret.as_str()),
             ("the .pfx password", pfx_password.as_str()),
         ],
     );
@@ -802,29 +901,127 @@ async fn practice_with_the_sandbox_in_the_real_window() {
     );
 }
 
-async fn practice(c: &Client, home: &std::path::Path) -> Result<(), String> {
+/// The id of the one practice customer in `home`.
+fn practice_profile_id(home: &std::path::Path) -> String {
+    let files: Vec<_> = std::fs::read_dir(home.join("profiles"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    assert_eq!(files.len(), 1, "one practice customer: {files:?}");
+    files[0].file_stem().unwrap().to_string_lossy().to_string()
+}
+
+/// A value in the test's keychain service, as another client (libsecret) sees it.
+fn keychain_lookup(service: &str, username: &str) -> String {
+    let out = Command::new("secret-tool")
+        .args(["lookup", "service", service, "username", username])
+        .output()
+        .expect("secret-tool (libsecret-tools)");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// The agent URL the trainee types: the one value only the partner knows.
+const PRACTICE_AGENT_URL: &str = "https://practice.halopsa.com";
+
+async fn practice(
+    c: &Client,
+    home: &std::path::Path,
+    service: &str,
+    actions: &mut HumanActions,
+    client_secret: &mut String,
+) -> Result<(), String> {
     by_test_id(c, "practice").await.click().await.unwrap();
     by_test_id(c, "wizard-sandbox").await;
-    shot(c, "10-practice-basics").await;
 
-    // Step 2: sign in to Graph (the sandbox's sign-in page), create/repair, then check.
+    // An empty practice customer: no agent URL, no app registration yet.
+    let value = |id: &'static str| async move {
+        by_test_id(c, id)
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    };
+    assert_eq!(value("field-client_id").await, "", "no client ID yet");
+    assert_eq!(value("field-agent_url").await, "", "no agent URL yet");
+    shot(c, "10-practice-empty").await;
+
+    // The measured path: the agent URL typed, then "Create it for me" where the trainee is.
+    type_into(c, "field-agent_url", PRACTICE_AGENT_URL).await;
+    by_test_id(c, "create-offer").await;
+    eventually("the agent URL accepted", || async {
+        !js(
+            c,
+            "return [...document.querySelectorAll('[data-testid=\"issue\"]')].some(e => e.dataset.field === 'agent_url');",
+        )
+        .await
+        .as_bool()
+        .unwrap_or(true)
+    })
+    .await;
+    shot(c, "10-practice-basics").await;
+    actions.click(c, "create-for-me").await;
+    // The Graph sign-in (browser), the registration made, then the SSO test (browser) on
+    // Test & save — and a pass saves the customer as verified with its result.
+    let verdict = text_within(c, "sso-verdict", 120)
+        .await
+        .map_err(|e| format!("the chain did not reach a verdict: {e}"))?;
+    assert_revealed(c, "sso-report").await;
+    shot(c, "11-practice-chain-report").await;
+    if !verdict.contains("Sign-in proven") {
+        let report = by_test_id(c, "sso-report").await.text().await.unwrap();
+        return Err(format!("practice SSO test failed: {report}"));
+    }
+    text_within(c, "chained-test", 5).await?;
+    by_test_id(c, "verified-saved").await;
+    let verified = by_test_id(c, "verified").await.text().await.unwrap();
+    assert!(verified.contains("Verified on"), "{verified}");
+    assert!(
+        c.find(Locator::Css("[data-testid=\"mark-verified\"]"))
+            .await
+            .is_err(),
+        "a passing test still asks for \"Save as verified\""
+    );
+    let mfa = by_test_id(c, "sso-mfa").await.text().await.unwrap();
+    assert!(mfa.starts_with("Yes"), "{mfa}");
+    js(c, "window.scrollTo(0, 0); return 0;").await;
+    shot(c, "11-practice-chain-verified").await;
+    js(
+        c,
+        "document.querySelector('[data-testid=\"verified-saved\"]').scrollIntoView({block: 'center'}); return 0;",
+    )
+    .await;
+    shot(c, "11-practice-chain-saved").await;
+    let n = actions.total();
+    println!(
+        "human actions: {n} (+ the typed agent URL) = {} click(s), {} typed field(s), {} browser sign-in(s)/choice(s)",
+        actions.clicks,
+        actions.typed,
+        actions.in_browser()
+    );
+    assert!(
+        n <= 3,
+        "{n} human actions from an empty practice customer to a verified sign-in (at most 3 + the agent URL)"
+    );
+    wait_saved(c).await;
+
+    // The secret "Create it for me" made, as the keychain holds it (for the search of the disk).
+    *client_secret = keychain_lookup(
+        service,
+        &format!("{}/client-secret", practice_profile_id(home)),
+    );
+
+    // Step 2 kept the sign-in and the result; the doctor agrees with the plan.
     by_test_id(c, "step-2").await.click().await.unwrap();
-    by_test_id(c, "graph-sign-in").await.click().await.unwrap();
-    text_within(c, "graph-signed-in", 60).await?;
-    let add_secret = by_test_id(c, "apply-add-secret").await;
-    if add_secret.prop("checked").await.unwrap().as_deref() == Some("true") {
-        add_secret.click().await.unwrap();
-    }
-    by_test_id(c, "apply-registration")
-        .await
-        .click()
-        .await
-        .unwrap();
-    let result = text_within(c, "apply-result", 60).await?;
+    text_within(c, "graph-signed-in", 5).await?;
+    let kept = text_within(c, "apply-result", 5).await?;
+    assert!(kept.contains("Done"), "{kept}");
+    let to_result = "document.querySelector('[data-testid=\"apply-result\"]').scrollIntoView({block: 'center'}); return window.scrollY;";
+    // Once saved (the visit's autosave re-renders the step), then scrolled to the result.
+    wait_saved(c).await;
+    js(c, to_result).await;
     shot(c, "11-practice-create-it-for-me").await;
-    if !result.contains("Done") {
-        return Err(format!("Create it for me did not finish: {result}"));
-    }
     by_test_id(c, "check-registration")
         .await
         .click()
@@ -839,24 +1036,12 @@ async fn practice(c: &Client, home: &std::path::Path) -> Result<(), String> {
 
     // Another step and back: the sign-in and both results are still there.
     by_test_id(c, "step-3").await.click().await.unwrap();
+    let status = text_within(c, "secret-status", 20).await?;
+    assert!(status.contains("Stored in"), "{status}");
     by_test_id(c, "step-2").await.click().await.unwrap();
     text_within(c, "graph-signed-in", 5).await?;
-    let kept = text_within(c, "apply-result", 5).await?;
-    assert!(kept.contains("Done"), "{kept}");
     text_within(c, "doctor-report", 5).await?;
     shot(c, "12-practice-step-2-kept").await;
-
-    // Step 3: the demo secret's Value, as the sandbox portal shows it.
-    by_test_id(c, "step-3").await.click().await.unwrap();
-    by_test_id(c, "field-credential.kind-secret")
-        .await
-        .click()
-        .await
-        .unwrap();
-    type_into(c, "secret-value", PRACTICE_SECRET).await;
-    by_test_id(c, "store-secret").await.click().await.unwrap();
-    let status = text_within(c, "secret-status", 20).await?;
-    assert!(status.contains("hint SAN…"), "{status}");
 
     // Step 4: consent captured through the loopback (the scripted browser presses Accept).
     by_test_id(c, "step-4").await.click().await.unwrap();
@@ -868,20 +1053,6 @@ async fn practice(c: &Client, home: &std::path::Path) -> Result<(), String> {
     let outcome = text_within(c, "consent-outcome", 60).await?;
     shot(c, "13-practice-consent").await;
     assert!(outcome.contains("Consent granted"), "{outcome}");
-
-    // Test & save with the secret.
-    by_test_id(c, "step-test").await.click().await.unwrap();
-    by_test_id(c, "run-sso-test").await.click().await.unwrap();
-    let verdict = text_within(c, "sso-verdict", 60).await?;
-    shot(c, "14-practice-sso-secret").await;
-    if !verdict.contains("Sign-in proven") {
-        let report = by_test_id(c, "sso-report").await.text().await.unwrap();
-        return Err(format!("practice SSO test failed: {report}"));
-    }
-    let mfa = by_test_id(c, "sso-mfa").await.text().await.unwrap();
-    assert!(mfa.starts_with("Yes"), "{mfa}");
-    by_test_id(c, "mark-verified").await.click().await.unwrap();
-    by_test_id(c, "verified-saved").await;
 
     // Step 3 again: the certificate path. A secret is stored, so switching asks first.
     by_test_id(c, "step-3").await.click().await.unwrap();

@@ -190,6 +190,7 @@ pub async fn run_sso_test(
     let kc = Keychain::open()?;
     let credential = vault::test_credential(&kc, &profile).map_err(Error::credential)?;
     let cancel = state.begin_browser_flow()?;
+    let app_front = app.clone();
     let progress: sso_test::ProgressFn = Arc::new(move |p: &SsoProgress| {
         let _ = app.emit("sso-progress", p);
     });
@@ -199,9 +200,25 @@ pub async fn run_sso_test(
     };
     let result = sso_test::run(&profile, &credential, &options, &cancel).await;
     state.end_browser_flow();
+    crate::bring_to_front(&app_front);
     let report = result.unwrap_or_else(|e| e.to_report());
-    let pass_id = state.passes.record(&profile, &report);
-    Ok(SsoTestRun { report, pass_id })
+    let recorded = evidence::record_test(
+        &state.store,
+        &state.passes,
+        profile,
+        &report,
+        chrono::Utc::now(),
+    );
+    let (profile, save_error) = match recorded.saved {
+        Ok(p) => (Some(p), None),
+        Err(e) => (None, Some(e.into())),
+    };
+    Ok(SsoTestRun {
+        report,
+        profile,
+        save_error,
+        pass_id: recorded.open_pass,
+    })
 }
 
 /// Cancels the browser wait in progress: the SSO test, the Graph sign-in or the consent
@@ -236,11 +253,13 @@ pub async fn graph_sign_in(
     profile: Profile,
 ) -> Result<GraphSignedIn> {
     let cancel = state.begin_browser_flow()?;
+    let app_front = app.clone();
     let progress: SigninProgressFn = Arc::new(move |p: &SigninProgress| {
         let _ = app.emit("graph-signin", p);
     });
     let result = GraphSession::sign_in(&profile, Some(progress), &cancel).await;
     state.end_browser_flow();
+    crate::bring_to_front(&app_front);
     let session = state.set_graph(&profile.id, result?);
     Ok(GraphSignedIn {
         user: session.user.clone(),
@@ -270,6 +289,7 @@ pub async fn apply_registration(
         None
     };
     let mut profile = evidence::from_ui(&state.store, profile)?;
+    let before = profile.clone();
     let progress: ApplyProgressFn = Arc::new(move |s: &ApplyStep| {
         let _ = app.emit("apply-step", s);
     });
@@ -282,7 +302,12 @@ pub async fn apply_registration(
     )
     .await?;
     let profile = state.store.save(&profile)?;
-    Ok(AppliedRegistration { report, profile })
+    let test_next = session::test_follows_apply(&before, &report, &profile);
+    Ok(AppliedRegistration {
+        report,
+        profile,
+        test_next,
+    })
 }
 
 /// "Check a live registration": the doctor's findings against the plan.
@@ -326,7 +351,11 @@ pub async fn fix_registration(
     let report =
         session::fix_for(&session, &mut profile, &action, kc.as_ref(), Some(progress)).await?;
     let profile = state.store.save(&profile)?;
-    Ok(AppliedRegistration { report, profile })
+    Ok(AppliedRegistration {
+        report,
+        profile,
+        test_next: false,
+    })
 }
 
 // ---- Step 3: certificates, secret expiry, reminders -------------------------------------
@@ -421,6 +450,7 @@ pub async fn capture_consent(
     tenant: Option<String>,
 ) -> Result<ConsentCaptured> {
     let cancel = state.begin_browser_flow()?;
+    let app_front = app.clone();
     let progress: ConsentProgressFn = Arc::new(move |p: &ConsentProgress| {
         let _ = app.emit("consent-progress", p);
     });
@@ -430,6 +460,7 @@ pub async fn capture_consent(
     };
     let result = consent_capture::capture(&profile, tenant.as_deref(), &options, &cancel).await;
     state.end_browser_flow();
+    crate::bring_to_front(&app_front);
     let outcome = result?;
     let mut profile = evidence::from_ui(&state.store, profile)?;
     consent_capture::record_consent(

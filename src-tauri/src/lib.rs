@@ -135,6 +135,17 @@ impl AppState {
     }
 }
 
+/// Brings the wizard's window back in front of the browser after a browser flow ended (the
+/// callback arrived, or it failed or was cancelled), so the admin does not have to find
+/// the app again. Best effort: a window manager may refuse focus; nothing depends on it.
+pub(crate) fn bring_to_front(app: &tauri::AppHandle) {
+    for w in app.webview_windows().into_values() {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
+
 /// Starts the app.
 pub fn run() {
     let store = match ProfileStore::open_default() {

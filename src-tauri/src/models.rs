@@ -44,6 +44,9 @@ pub struct AppliedRegistration {
     pub report: ApplyReport,
     /// The profile as saved (client id and credential facts filled in).
     pub profile: Profile,
+    /// True when the SSO test follows at once: this run made the customer's registration
+    /// from nothing and left a usable credential (the engine's `test_follows_apply`).
+    pub test_next: bool,
 }
 
 /// The answer to `create_certificate`.
@@ -123,8 +126,13 @@ pub struct AppInfo {
 pub struct SsoTestRun {
     /// What the test found.
     pub report: SsoReport,
-    /// For a pass: the id "Save as verified" (`mark_verified`) takes, once. `None` when
-    /// the test did not pass.
+    /// The profile as saved with the outcome (`last_test`, and `verified` for a pass: a
+    /// passing test saves the customer as verified). `None` when saving failed.
+    pub profile: Option<Profile>,
+    /// Why the outcome could not be saved (the report is still good).
+    pub save_error: Option<crate::error::Error>,
+    /// A pass the save could not record: "Save as verified" tries again with it, once.
+    /// `None` when the test failed or the pass was recorded.
     pub pass_id: Option<String>,
 }
 

@@ -181,7 +181,7 @@ describe('test and save', () => {
     expect(await screen.findByText('Waiting for you to sign in in the browser')).toBeInTheDocument();
     expect(screen.getByTestId('cancel-sso-test')).toBeInTheDocument();
 
-    finish({ report: report(), passId: 'pass-1' });
+    finish({ report: report(), profile: null, saveError: null, passId: 'pass-1' });
     expect(await screen.findByTestId('sso-verdict')).toHaveTextContent('Sign-in proven.');
     expect(screen.getByTestId('check-credential')).toHaveTextContent('client secret accepted');
     expect(screen.getByTestId('sso-mfa')).toHaveTextContent('No');
@@ -255,6 +255,8 @@ describe('test and save', () => {
   it('counts every stray request but lists only the ones the engine kept', async () => {
     handlers.run_sso_test = (): SsoTestRun => ({
       report: report({ ignoredRequests: ['a request for another path', 'a PUT request'], ignoredRequestsTotal: 57 }),
+      profile: null,
+      saveError: null,
       passId: 'pass-1',
     });
     const user = userEvent.setup();

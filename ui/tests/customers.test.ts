@@ -30,6 +30,7 @@ function card(r: ProfileSummary): CustomerCard {
     ...r,
     tenantId: '',
     signedInAs: null,
+    lastTest: null,
     credentialKind: 'none',
     expiresOn: null,
     expiry: 'none',

@@ -97,6 +97,7 @@ export function plan(over: Partial<Plan> = {}): Plan {
     cloud: global,
     authority: 'https://login.microsoftonline.com',
     sandbox: false,
+    createRegistration: false,
     effectivePortalUrl: null,
     registrationChecklist: [],
     redirectUris: [],

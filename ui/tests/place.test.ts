@@ -405,6 +405,7 @@ describe('the practice customer', () => {
     sandbox: true,
     verifiedAt: null,
     signedInAs: null,
+    lastTest: null,
     credentialKind: 'secret',
     expiresOn: null,
     expiry: 'none',

@@ -34,6 +34,10 @@ pub struct Plan {
     /// True when the login host is a loopback provider (the practice sandbox or a test
     /// provider): every screen labels such a customer SANDBOX.
     pub sandbox: bool,
+    /// Steps 1 and 2: no client ID yet, so the app registration is still to be made:
+    /// "Create it for me" is offered where the admin lands, and it runs the SSO test after
+    /// creating it ([`basics::registration_missing`]).
+    pub create_registration: bool,
     /// Step 1: the portal URL in effect (`<agent_url>/portal` when not set).
     pub effective_portal_url: Option<String>,
     /// Step 2: what to do on the app registration, in order.
@@ -82,6 +86,7 @@ pub fn plan(profile: &Profile) -> Plan {
         cloud: profile.cloud.into(),
         authority: b.authority.clone(),
         sandbox: profile.is_practice(),
+        create_registration: basics::registration_missing(profile),
         effective_portal_url: b.portal_url.clone(),
         registration_checklist,
         redirect_uris,

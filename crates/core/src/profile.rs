@@ -234,6 +234,52 @@ pub struct Verification {
     pub signed_in_as: Option<String>,
 }
 
+/// The outcome of the customer's last SSO test, pass or fail, so the customer list can
+/// show a failure after a restart. Only the verdict, when and a one-line reason: never a
+/// token, a claim beyond the verdict, or a secret. Evidence: written by the engine from a
+/// report it produced, never from the webview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct LastTest {
+    /// True when the sign-in was proven.
+    pub ok: bool,
+    /// When the test ran.
+    pub at: DateTime<Utc>,
+    /// The stable error code of a failure (`AADSTS65001`, `id_token.nonce`, ...).
+    pub code: Option<String>,
+    /// Why it failed, on one line (at most [`LastTest::REASON_MAX`] characters).
+    pub reason: Option<String>,
+}
+
+impl LastTest {
+    /// The longest reason kept; a longer one is cut at a character boundary with "…".
+    pub const REASON_MAX: usize = 200;
+
+    /// A test's outcome; `reason` is reduced to its first line, trimmed and bounded.
+    pub fn new(ok: bool, at: DateTime<Utc>, code: Option<&str>, reason: Option<&str>) -> LastTest {
+        let one_line = |s: &str| {
+            let line = s
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("");
+            if line.chars().count() > Self::REASON_MAX {
+                let cut: String = line.chars().take(Self::REASON_MAX - 1).collect();
+                format!("{}…", cut.trim_end())
+            } else {
+                line.to_string()
+            }
+        };
+        LastTest {
+            ok,
+            at,
+            code: code.map(one_line).filter(|s| !s.is_empty()),
+            reason: reason.map(one_line).filter(|s| !s.is_empty()),
+        }
+    }
+}
+
 /// One customer's connection, as typed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default, deny_unknown_fields)]
@@ -278,6 +324,10 @@ pub struct Profile {
     pub sync: crate::steps::sync::SyncSettings,
     /// Set when an SSO test passed.
     pub verified: Option<Verification>,
+    /// The last SSO test's outcome, pass or fail (absent in files from before it existed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
+    pub last_test: Option<LastTest>,
     /// The admin consent captured in the app's own tenant (step 4).
     pub admin_consent: Option<ConsentRecord>,
     /// Partners: the customer tenants that must each consent (step 5).
@@ -309,6 +359,7 @@ impl Default for Profile {
             allowed_tenants: Vec::new(),
             sync: crate::steps::sync::SyncSettings::default(),
             verified: None,
+            last_test: None,
             admin_consent: None,
             customer_tenants: Vec::new(),
             created_at: None,

@@ -19,7 +19,7 @@ use ts_rs::TS;
 use crate::cloud::Cloud;
 use crate::plan::plan;
 use crate::profile::{
-    ConsentStatus, CredentialKind, Profile, ProfileError, ProfileStore, UnreadableProfile,
+    ConsentStatus, CredentialKind, LastTest, Profile, ProfileError, ProfileStore, UnreadableProfile,
 };
 use crate::target::is_loopback_authority as is_sandbox_authority;
 use crate::validation::Severity;
@@ -132,6 +132,8 @@ pub struct CustomerCard {
     pub verified_at: Option<DateTime<Utc>>,
     /// Who signed in during that test.
     pub signed_in_as: Option<String>,
+    /// The last SSO test's outcome, pass or fail, as recorded (kept across restarts).
+    pub last_test: Option<LastTest>,
     /// Secret, certificate, federated or none yet.
     pub credential_kind: CredentialKind,
     /// When the secret or certificate expires.
@@ -171,6 +173,11 @@ impl CustomerCard {
                 .verified
                 .as_ref()
                 .and_then(|v| v.signed_in_as.as_deref().map(show)),
+            last_test: p.last_test.as_ref().map(|t| LastTest {
+                code: t.code.as_deref().map(show),
+                reason: t.reason.as_deref().map(show),
+                ..t.clone()
+            }),
             credential_kind: p.credential.kind,
             expires_on: p.credential.expires_on,
             expiry,
@@ -274,6 +281,30 @@ mod tests {
         assert_eq!(c.name, "Acmegnp.exe]0;pwned");
         assert_eq!(c.agent_url, "https://acme.halopsa.com[2J");
         assert_eq!(c.signed_in_as.as_deref(), Some("ada@contoso.com"));
+    }
+
+    #[test]
+    fn a_failed_last_test_is_on_the_card_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let mut p = Profile::new("Acme");
+        p.last_test = Some(LastTest::new(
+            false,
+            chrono::Utc::now(),
+            Some("AADSTS65001"),
+            Some("The app needs admin consent\u{202E}."),
+        ));
+        let saved = store.save(&p).unwrap();
+        // A new process reads the file: the card says the last test failed, and why.
+        let card = CustomerCard::of(&store.load(&saved.id).unwrap(), d("2025-06-01"));
+        let last = card.last_test.expect("the last test on the card");
+        assert!(!last.ok);
+        assert_eq!(last.code.as_deref(), Some("AADSTS65001"));
+        assert_eq!(last.reason.as_deref(), Some("The app needs admin consent."));
+        assert_eq!(
+            CustomerCard::of(&Profile::new("New"), d("2025-06-01")).last_test,
+            None
+        );
     }
 
     #[test]

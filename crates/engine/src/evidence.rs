@@ -5,6 +5,7 @@
 //! happened outside the wizard, and only the engine, having seen it happen, may write them:
 //!
 //! - `verified`: an SSO test passed ([`SeenPasses`] holds the passes the engine produced);
+//! - `last_test`: the outcome of the last SSO test, pass or fail ([`record_test`]);
 //! - `admin_consent` and each `customer_tenants[i].consent`: Entra answered a consent
 //!   request ([`crate::steps::consent_capture::record_consent`], from an answer the
 //!   loopback listener parsed);
@@ -18,8 +19,8 @@
 //! for, and only while that profile's sign-in settings are the ones that were tested.
 //!
 //! Deliberately left out: passes do not survive a restart (they live in memory; run the
-//! test again), and there is no history of tests — the profile keeps the last pass only.
-//! The webview can still *remove* a customer tenant row (that is typed data); it cannot
+//! test again), and there is no history of tests — the profile keeps the last pass and the
+//! last outcome only. The webview can still *remove* a customer tenant row (that is typed data); it cannot
 //! give a row a consent it did not get.
 
 use std::collections::{HashMap, VecDeque};
@@ -27,7 +28,8 @@ use std::sync::Mutex;
 
 use crate::cloud::Cloud;
 use crate::profile::{
-    ConsentRecord, CredentialKind, Profile, ProfileError, ProfileStore, TenantType, Verification,
+    ConsentRecord, CredentialKind, LastTest, Profile, ProfileError, ProfileStore, TenantType,
+    Verification,
 };
 use crate::sso_test::SsoReport;
 use crate::steps::tenants::tenant_key;
@@ -39,6 +41,7 @@ use crate::steps::tenants::tenant_key;
 pub fn merge_from_ui(stored: &Profile, incoming: Profile) -> Profile {
     let mut p = incoming;
     p.verified = stored.verified.clone();
+    p.last_test = stored.last_test.clone();
     p.admin_consent = stored.admin_consent.clone();
     p.credential.certificate_file = stored.credential.certificate_file.clone();
     let records: HashMap<String, &ConsentRecord> = stored
@@ -97,6 +100,77 @@ pub fn mark_verified(
             // Nothing was recorded: the pass is still good for another try.
             passes.put_back(id, pass);
             Err(e.into())
+        }
+    }
+}
+
+/// What [`record_test`] did.
+#[derive(Debug)]
+pub struct RecordedTest {
+    /// The stored profile (`last_test` set, and `verified` too when the test passed), or why
+    /// it could not be saved.
+    pub saved: Result<Profile, EvidenceError>,
+    /// The id of a pass that is still open because the save failed: "Save as verified" can
+    /// try again with it. `None` when the test failed or its pass was recorded.
+    pub open_pass: Option<String>,
+}
+
+/// The outcome of an SSO test the engine ran on `tested` (the webview's profile, as sent
+/// to the test), recorded and saved as part of the test's result: `last_test` always, and
+/// — the rule that makes "Save as verified" part of a passing test rather than a click of
+/// its own — `verified` when the test passed. The pass goes through [`SeenPasses`] as
+/// "Save as verified" takes it, so the same checks apply (this profile, these settings,
+/// once). Typed fields are saved as sent, with the stored evidence ([`from_ui`]).
+pub fn record_test(
+    store: &ProfileStore,
+    passes: &SeenPasses,
+    tested: Profile,
+    report: &SsoReport,
+    now: chrono::DateTime<chrono::Utc>,
+) -> RecordedTest {
+    let pass_id = passes.record(&tested, report);
+    let failed = |e: EvidenceError, open_pass: Option<String>| RecordedTest {
+        saved: Err(e),
+        open_pass,
+    };
+    let mut p = match from_ui(store, tested) {
+        Ok(p) => p,
+        Err(e) => return failed(e.into(), pass_id),
+    };
+    let error = report.error.as_ref();
+    // A test the admin cancelled (or left the screen of) proved nothing either way: the
+    // last real outcome stays.
+    if error.is_none_or(|e| e.code != crate::sso_test::CANCELLED_CODE) {
+        p.last_test = Some(LastTest::new(
+            report.ok,
+            report.tested_at.unwrap_or(now),
+            error.map(|e| e.code.as_str()),
+            error.map(|e| e.message.as_str()),
+        ));
+    }
+    let taken = match &pass_id {
+        Some(id) => match passes.take_entry(&p, id) {
+            Ok(entry) => Some(entry),
+            // Cannot happen for the profile just tested; reported, not hidden.
+            Err(e) => return failed(e, None),
+        },
+        None => None,
+    };
+    if let Some((_, pass)) = &taken {
+        p.verified = Some(pass.verification.clone());
+    }
+    match store.save(&p) {
+        Ok(profile) => RecordedTest {
+            saved: Ok(profile),
+            open_pass: None,
+        },
+        Err(e) => {
+            // Nothing was recorded: the pass is still good for "Save as verified".
+            let open_pass = taken.map(|(id, pass)| {
+                passes.put_back(id.clone(), pass);
+                id
+            });
+            failed(e.into(), open_pass)
         }
     }
 }
@@ -625,5 +699,162 @@ mod tests {
         passes.put_back(taken, pass);
         assert!(passes.take(&p, &id).is_ok());
         assert!(matches!(passes.take(&p, &id), Err(EvidenceError::PassUsed)));
+    }
+
+    fn report_failing_with(code: &str, message: &str) -> SsoReport {
+        let mut r = failing_report();
+        r.error = Some(crate::sso_test::ReportError {
+            code: code.into(),
+            message: message.into(),
+            fix: "Grant admin consent in step 4.".into(),
+            step: Some(4),
+        });
+        r
+    }
+
+    #[test]
+    fn a_passing_test_saves_the_customer_as_verified_with_its_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let stored = store.save(&customer()).unwrap();
+        let passes = SeenPasses::new();
+        let mut tested = stored.clone();
+        tested.name = "Acme (typed during the test)".into();
+
+        let r = record_test(
+            &store,
+            &passes,
+            tested,
+            &passing_report("alice@acme.example"),
+            chrono::Utc::now(),
+        );
+        let saved = r.saved.unwrap();
+        assert_eq!(r.open_pass, None, "the pass is spent by the save");
+        assert_eq!(
+            saved.verified.as_ref().unwrap().signed_in_as.as_deref(),
+            Some("alice@acme.example")
+        );
+        let last = saved.last_test.clone().unwrap();
+        assert!(last.ok);
+        assert_eq!((last.code, last.reason), (None, None));
+        assert_eq!(saved.name, "Acme (typed during the test)");
+        assert_eq!(store.load(&stored.id).unwrap(), saved);
+
+        // The webview's next autosave, holding neither, cannot drop them.
+        let mut stale = saved.clone();
+        stale.verified = None;
+        stale.last_test = None;
+        let again = save_from_ui(&store, stale).unwrap();
+        assert_eq!(again.verified, saved.verified);
+        assert_eq!(again.last_test, saved.last_test);
+    }
+
+    #[test]
+    fn a_failing_test_is_recorded_with_a_one_line_reason_and_keeps_the_earlier_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let mut stored = customer();
+        stored.verified = Some(verification("alice@acme.example"));
+        let stored = store.save(&stored).unwrap();
+        let passes = SeenPasses::new();
+        let long = format!(
+            "  The app needs admin consent.\nTrace ID: 0000\n{}",
+            "x".repeat(10)
+        );
+        let r = record_test(
+            &store,
+            &passes,
+            stored.clone(),
+            &report_failing_with("AADSTS65001", &long),
+            chrono::Utc::now(),
+        );
+        let saved = r.saved.unwrap();
+        assert_eq!(r.open_pass, None);
+        let last = saved.last_test.unwrap();
+        assert!(!last.ok);
+        assert_eq!(last.code.as_deref(), Some("AADSTS65001"));
+        assert_eq!(last.reason.as_deref(), Some("The app needs admin consent."));
+        assert_eq!(
+            saved.verified, stored.verified,
+            "a failure does not erase the pass"
+        );
+    }
+
+    #[test]
+    fn a_cancelled_test_leaves_the_last_outcome_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let stored = store.save(&customer()).unwrap();
+        let passes = SeenPasses::new();
+        let first = record_test(
+            &store,
+            &passes,
+            stored.clone(),
+            &report_failing_with("AADSTS65001", "needs consent"),
+            chrono::Utc::now(),
+        );
+        let before = first.saved.unwrap().last_test;
+        let r = record_test(
+            &store,
+            &passes,
+            stored,
+            &report_failing_with(crate::sso_test::CANCELLED_CODE, "The test was cancelled."),
+            chrono::Utc::now(),
+        );
+        assert_eq!(r.saved.unwrap().last_test, before);
+    }
+
+    #[test]
+    fn a_long_reason_is_cut_to_the_limit() {
+        let at = chrono::Utc::now();
+        let t = LastTest::new(false, at, Some("x"), Some(&"é".repeat(500)));
+        let reason = t.reason.unwrap();
+        assert_eq!(reason.chars().count(), LastTest::REASON_MAX);
+        assert!(reason.ends_with('…'));
+        let blank = LastTest::new(false, at, Some(" "), Some("\n \n"));
+        assert_eq!((blank.code, blank.reason), (None, None));
+    }
+
+    #[test]
+    fn the_webview_cannot_claim_a_last_test() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let stored = store.save(&customer()).unwrap();
+        let mut hostile = stored.clone();
+        hostile.last_test = Some(LastTest::new(true, chrono::Utc::now(), None, None));
+        assert_eq!(save_from_ui(&store, hostile).unwrap().last_test, None);
+    }
+
+    #[test]
+    fn a_pass_whose_save_failed_stays_open_for_save_as_verified() {
+        // A store whose folder is a file: loading fails (even as root), nothing is saved.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-folder");
+        std::fs::write(&file, b"x").unwrap();
+        let broken = ProfileStore::at(&file);
+        let passes = SeenPasses::new();
+        let p = customer();
+        let r = record_test(
+            &broken,
+            &passes,
+            p.clone(),
+            &passing_report("alice@acme.example"),
+            chrono::Utc::now(),
+        );
+        assert!(r.saved.is_err());
+        let open = r.open_pass.expect("the pass stays open");
+        let good = ProfileStore::at(dir.path().join("profiles"));
+        let saved = mark_verified(&good, &passes, p, &open).unwrap();
+        assert!(saved.verified.is_some());
+        // A failed test whose save failed leaves nothing open.
+        let r = record_test(
+            &broken,
+            &passes,
+            customer(),
+            &failing_report(),
+            chrono::Utc::now(),
+        );
+        assert!(r.saved.is_err());
+        assert_eq!(r.open_pass, None);
     }
 }

@@ -639,6 +639,7 @@ fn check_tenants(p: &Profile) -> Result<(), (String, String)> {
 /// and paths to files on that computer.
 fn clear_local_facts(p: &mut Profile) {
     p.verified = None;
+    p.last_test = None;
     p.admin_consent = None;
     for t in &mut p.customer_tenants {
         t.consent = ConsentRecord::default();

@@ -13,6 +13,10 @@
 // standard: `Origin` is `null` under the page's `Referrer-Policy: no-referrer`, or under
 // `same-origin` when the post leaves the page's origin), so the sandbox's refusal of
 // cross-origin posts is exercised by every flow that clicks through it.
+// When $SCRIPTED_BROWSER_ACTIONS names a file, each trip appends one line to it saying how
+// many things a person would have done in a real browser: every page answered with a choice
+// (a sign-in, a consent) is one, and a trip counts at least one (even a remembered account
+// is picked or confirmed) — the end-to-end test adds these to the clicks it made.
 // No dependencies: Node's fetch.
 
 import fs from 'node:fs';
@@ -55,6 +59,8 @@ function attr(tag, name) {
   return m ? decode(m[2] ?? m[3]) : undefined;
 }
 
+let choices = 0; // pages this trip answered with a choice, as a person clicks
+
 function parseForm(html, base) {
   const form = html.match(/<form\b[^>]*>/i);
   if (!form) return undefined;
@@ -72,6 +78,7 @@ function parseForm(html, base) {
     const want = process.env.SCRIPTED_BROWSER_CHOICE;
     const pick = buttons.find((b) => b.value === want) ?? buttons[0];
     fields.append(pick.name, pick.value);
+    choices += 1;
   }
   return { action, method, fields };
 }
@@ -130,4 +137,11 @@ async function browse(start) {
   log('too many hops');
 }
 
-browse(process.argv[2]).catch((err) => log(`failed: ${err.stack ?? err}`));
+function countActions() {
+  const file = process.env.SCRIPTED_BROWSER_ACTIONS;
+  if (file) fs.appendFileSync(file, `${Math.max(1, choices)} ${new URL(process.argv[2]).pathname}\n`);
+}
+
+browse(process.argv[2])
+  .catch((err) => log(`failed: ${err.stack ?? err}`))
+  .finally(countActions);

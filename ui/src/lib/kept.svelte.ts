@@ -9,6 +9,7 @@ import type { AppError, GraphSignedIn } from './api';
 import type { ApplyReport } from './bindings/ApplyReport';
 import type { ApplyStep } from './bindings/ApplyStep';
 import type { DoctorReport } from './bindings/DoctorReport';
+import type { LastTest as RecordedTest } from './bindings/LastTest';
 import type { SsoReport } from './bindings/SsoReport';
 
 /** Step 2's "Do it for me": the sign-in, the options and the last results. */
@@ -22,6 +23,8 @@ export class GraphKept {
   addSecret = $state(true);
   grantConsent = $state(true);
   removeWizardUri = $state(false);
+  /** Step 1's "Create it for me" asked for the chain: step 2 starts it when it opens. */
+  createRequested = false;
 
   constructor(addSecret: boolean) {
     this.addSecret = addSecret;
@@ -36,6 +39,12 @@ export class SsoKept {
   failure = $state<AppError | null>(null);
   justVerified = $state(false);
   reportPath = $state<string | null>(null);
+  /** Why the test's outcome could not be saved with it (the report is still good). */
+  saveError = $state<AppError | null>(null);
+  /** "Create it for me" made the registration and asked for this test: it runs on arrival. */
+  runRequested = false;
+  /** The shown test is the one "Create it for me" went on to. */
+  chained = $state(false);
 }
 
 // Registries, not state: what a screen renders is each entry's own $state fields, and an
@@ -73,6 +82,36 @@ export function signedInOnlyFor(profileId: string): void {
   for (const [id, g] of graphs) if (id !== profileId) g.signedIn = null;
 }
 
+/**
+ * Step 1's "Create it for me": the wizard moves to step 2, which signs in to Graph if
+ * needed and creates the registration; once the engine says the test follows
+ * (`testNext`), Test & save runs it ({@link requestTest}).
+ */
+export function requestCreate(profileId: string, addSecret: boolean): void {
+  graphKept(profileId, addSecret).createRequested = true;
+}
+
+/** Whether a "Create it for me" waits to start; answers true once per request. */
+export function takeCreateRequest(profileId: string): boolean {
+  const g = graphs.get(profileId);
+  if (!g?.createRequested) return false;
+  g.createRequested = false;
+  return true;
+}
+
+/** "Create it for me" made the registration: Test & save runs the SSO test when it opens. */
+export function requestTest(profileId: string): void {
+  ssoKept(profileId).runRequested = true;
+}
+
+/** Whether a test waits to start; answers true once per request. */
+export function takeTestRequest(profileId: string): boolean {
+  const t = tests.get(profileId);
+  if (!t?.runRequested) return false;
+  t.runRequested = false;
+  return true;
+}
+
 /** The customer's SSO test state, made on first use. */
 export function ssoKept(profileId: string): SsoKept {
   let t = tests.get(profileId);
@@ -93,9 +132,16 @@ export interface LastTest {
   message: string | null;
 }
 
-export function lastTest(profileId: string): LastTest | null {
+/**
+ * The last test: this run's, else the one the profile recorded (`card`, from the customer
+ * list; it survives a restart). This run's also covers a test that could not start.
+ */
+export function lastTest(profileId: string, card?: RecordedTest | null): LastTest | null {
+  const recorded: LastTest | null = card
+    ? { ok: card.ok, at: card.at, code: card.code ?? null, message: card.reason ?? null }
+    : null;
   const t = tests.get(profileId);
-  if (!t) return null;
+  if (!t) return recorded;
   if (t.report) {
     return {
       ok: t.report.ok,
@@ -105,7 +151,7 @@ export function lastTest(profileId: string): LastTest | null {
     };
   }
   if (t.failure) return { ok: false, at: null, code: t.failure.code, message: t.failure.message };
-  return null;
+  return recorded;
 }
 
 /** Forgets a customer (deleted, or its practice copy reset). */

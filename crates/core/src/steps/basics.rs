@@ -337,6 +337,13 @@ fn check_authority(p: &Profile, issues: &mut Issues, b: &mut Basics) {
     }
 }
 
+/// True when the customer has no application (client) ID yet: its app registration does
+/// not exist for the wizard, so "Create it for me" creates it — and, having made it, goes
+/// straight on to the SSO test (the engine's `graph::session::test_follows_apply`).
+pub fn registration_missing(p: &Profile) -> bool {
+    p.client_id.trim().is_empty()
+}
+
 /// True for a multi-tenant app.
 pub fn is_multi(p: &Profile) -> bool {
     p.tenant_type == TenantType::Multi

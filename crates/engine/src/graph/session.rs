@@ -218,6 +218,27 @@ pub async fn apply_for(
     Ok(report)
 }
 
+/// Whether "Create it for me" goes straight on to the SSO test, so that one click takes a
+/// customer with no registration to a proven sign-in. It does when the run wrote (not a
+/// dry run), ended well, the customer had no client ID before it (the registration did not
+/// exist for the wizard: [`entra_onboard_core::steps::basics::registration_missing`]) and
+/// has one now, and a credential the test can use is recorded: a secret stored (by this
+/// run or before) or a certificate. Repairing an existing registration does not start a
+/// test of its own: the admin chose "Create it for me" to fix something, not to sign in.
+pub fn test_follows_apply(before: &Profile, report: &ApplyReport, after: &Profile) -> bool {
+    use crate::profile::CredentialKind;
+    let usable = match after.credential.kind {
+        CredentialKind::Secret => after.credential.secret_hint.is_some(),
+        CredentialKind::Certificate => after.credential.thumbprint.is_some(),
+        _ => false,
+    };
+    report.ok
+        && !report.dry_run
+        && entra_onboard_core::steps::basics::registration_missing(before)
+        && !entra_onboard_core::steps::basics::registration_missing(after)
+        && usable
+}
+
 /// "Check a live registration".
 pub async fn doctor_for(
     session: &GraphSession,
@@ -242,4 +263,77 @@ pub async fn fix_for(
     let report = doctor::fix(profile, &session.client, action, progress, sink).await?;
     apply::update_profile(profile, &report);
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::CredentialKind;
+
+    fn report(ok: bool, dry_run: bool) -> ApplyReport {
+        ApplyReport {
+            ok,
+            dry_run,
+            application: None,
+            created_application: true,
+            service_principal_id: None,
+            created_service_principal: true,
+            steps: Vec::new(),
+            requests: Vec::new(),
+            exists: Vec::new(),
+            handover: Vec::new(),
+            credential: None,
+            policy_notes: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn created(before: &Profile) -> Profile {
+        let mut p = before.clone();
+        p.client_id = "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9".into();
+        p.credential.kind = CredentialKind::Secret;
+        p.credential.secret_hint = Some("abc".into());
+        p
+    }
+
+    #[test]
+    fn a_registration_made_from_nothing_is_tested_at_once() {
+        let before = Profile::new("Acme");
+        let after = created(&before);
+        assert!(test_follows_apply(&before, &report(true, false), &after));
+        // A certificate the customer already had serves as well.
+        let mut cert = after.clone();
+        cert.credential.kind = CredentialKind::Certificate;
+        cert.credential.secret_hint = None;
+        cert.credential.thumbprint = Some("AB".repeat(20));
+        assert!(test_follows_apply(&before, &report(true, false), &cert));
+    }
+
+    #[test]
+    fn no_test_after_a_repair_a_dry_run_a_failure_or_without_a_credential() {
+        let before = Profile::new("Acme");
+        let after = created(&before);
+        assert!(
+            !test_follows_apply(&after, &report(true, false), &after),
+            "repair"
+        );
+        assert!(
+            !test_follows_apply(&before, &report(true, true), &after),
+            "dry run"
+        );
+        assert!(
+            !test_follows_apply(&before, &report(false, false), &after),
+            "failed"
+        );
+        assert!(
+            !test_follows_apply(&before, &report(true, false), &before),
+            "no client ID"
+        );
+        let mut no_secret = after.clone();
+        no_secret.credential.secret_hint = None;
+        assert!(
+            !test_follows_apply(&before, &report(true, false), &no_secret),
+            "no secret"
+        );
+    }
 }

@@ -33,6 +33,9 @@ pub use crate::oauth::{ClientCredential, pem_block};
 pub use report::{Check, ClaimsSummary, Mfa, ReportError, SsoReport, Timings};
 pub use tokio_util::sync::CancellationToken;
 
+/// The report's error code when the test was cancelled (Cancel, or the screen was left).
+pub const CANCELLED_CODE: &str = "sso_test.cancelled";
+
 use crate::browser::BrowserError;
 use crate::loopback;
 use crate::oauth::{self, Authorization, AuthorizeRequest, TokenEndpoint, TokenError};
@@ -266,7 +269,7 @@ pub async fn run(
         Err(StepError::Setup(e)) => return Err(e),
         Err(StepError::Cancelled) => {
             run.report.error = Some(ReportError {
-                code: "sso_test.cancelled".into(),
+                code: CANCELLED_CODE.into(),
                 message: "The test was cancelled.".into(),
                 fix: "Run it again when ready.".into(),
                 step: None,

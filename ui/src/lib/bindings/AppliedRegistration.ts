@@ -13,4 +13,9 @@ report: ApplyReport,
 /**
  * The profile as saved (client id and credential facts filled in).
  */
-profile: Profile, };
+profile: Profile, 
+/**
+ * True when the SSO test follows at once: this run made the customer's registration
+ * from nothing and left a usable credential (the engine's `test_follows_apply`).
+ */
+testNext: boolean, };

@@ -3,6 +3,7 @@ import type { Cloud } from "./Cloud";
 import type { ConsentCoverage } from "./ConsentCoverage";
 import type { CredentialKind } from "./CredentialKind";
 import type { ExpiryLevel } from "./ExpiryLevel";
+import type { LastTest } from "./LastTest";
 
 /**
  * One customer on the start screen.
@@ -40,6 +41,10 @@ verifiedAt: string | null,
  * Who signed in during that test.
  */
 signedInAs: string | null, 
+/**
+ * The last SSO test's outcome, pass or fail, as recorded (kept across restarts).
+ */
+lastTest: LastTest | null, 
 /**
  * Secret, certificate, federated or none yet.
  */

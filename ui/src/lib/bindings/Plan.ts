@@ -28,6 +28,12 @@ authority: string,
  */
 sandbox: boolean, 
 /**
+ * Steps 1 and 2: no client ID yet, so the app registration is still to be made:
+ * "Create it for me" is offered where the admin lands, and it runs the SSO test after
+ * creating it ([`basics::registration_missing`]).
+ */
+createRegistration: boolean, 
+/**
  * Step 1: the portal URL in effect (`<agent_url>/portal` when not set).
  */
 effectivePortalUrl: string | null, 

@@ -4,6 +4,7 @@ import type { ConsentRecord } from "./ConsentRecord";
 import type { CredentialMeta } from "./CredentialMeta";
 import type { CustomerTenant } from "./CustomerTenant";
 import type { Features } from "./Features";
+import type { LastTest } from "./LastTest";
 import type { SsoFor } from "./SsoFor";
 import type { SsoToggles } from "./SsoToggles";
 import type { SyncSettings } from "./SyncSettings";
@@ -89,6 +90,10 @@ sync: SyncSettings,
  * Set when an SSO test passed.
  */
 verified: Verification | null, 
+/**
+ * The last SSO test's outcome, pass or fail (absent in files from before it existed).
+ */
+last_test?: LastTest | null, 
 /**
  * The admin consent captured in the app's own tenant (step 4).
  */

@@ -71,3 +71,7 @@ fi
 
 say "All checks passed"
 echo "Screenshots of each wizard step: target/e2e-screenshots/"
+# The practice e2e's count of the trainee's actions (empty customer to a verified sign-in).
+if [ -f "$ROOT/target/e2e-screenshots/human-actions.txt" ]; then
+  echo "Onboarding call, measured: $(cat "$ROOT/target/e2e-screenshots/human-actions.txt")"
+fi

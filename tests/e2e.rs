@@ -994,11 +994,18 @@ async fn practice(
     .await;
     shot(c, "11-practice-chain-saved").await;
     let n = actions.total();
-    println!(
+    let line = format!(
         "human actions: {n} (+ the typed agent URL) = {} click(s), {} typed field(s), {} browser sign-in(s)/choice(s)",
         actions.clicks,
         actions.typed,
         actions.in_browser()
+    );
+    println!("{line}");
+    // Kept beside the screenshots so scripts/test.sh prints it after a passing run (libtest
+    // shows a passing test's output only with --nocapture).
+    let _ = std::fs::write(
+        screenshots_dir().join("human-actions.txt"),
+        format!("{line}\n"),
     );
     assert!(
         n <= 3,

@@ -233,6 +233,13 @@ fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// A new application's service principal as Graph creates it (no app roles or scopes of
+/// its own). One shape for the Graph route, the seeding helpers and the consent page.
+fn new_service_principal(id: &str, app_id: &Value, display_name: &Value) -> Value {
+    json!({"id": id, "appId": app_id, "displayName": display_name, "servicePrincipalType": "Application",
+           "appRoleAssignmentRequired": false, "accountEnabled": true, "appRoles": [], "oauth2PermissionScopes": []})
+}
+
 /// Microsoft Graph's own service principal, with the app roles and delegated scopes of
 /// the wizard's permission table (serviceprincipal resource: appRoles,
 /// oauth2PermissionScopes).
@@ -367,7 +374,7 @@ impl GraphDouble {
                 .and_then(|a| a["displayName"].as_str())
                 .unwrap_or_default()
                 .to_string();
-            let sp = json!({"id": uuid(), "appId": app_id, "displayName": name, "servicePrincipalType": "Application", "appRoleAssignmentRequired": false, "accountEnabled": true, "appRoles": [], "oauth2PermissionScopes": []});
+            let sp = new_service_principal(&uuid(), &json!(app_id), &json!(name));
             t.service_principals.push(sp.clone());
             sp
         })
@@ -1542,9 +1549,9 @@ fn create_service_principal(t: &mut Tenant, body: Value) -> Response {
             "Another object with the same value for property servicePrincipalNames already exists.",
         );
     }
-    let sp = json!({"id": uuid(), "appId": app_id, "displayName": app["displayName"], "servicePrincipalType": "Application", "appRoleAssignmentRequired": false,
-                    "accountEnabled": true, "appRoles": [], "oauth2PermissionScopes": [],
-                    "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity"});
+    let mut sp = new_service_principal(&uuid(), &json!(app_id), &app["displayName"]);
+    sp["@odata.context"] =
+        json!("https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity");
     if t.faults.sp_replication_misses > 0 {
         let n = t.faults.sp_replication_misses;
         t.fresh_sps

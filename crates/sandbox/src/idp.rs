@@ -196,6 +196,13 @@ impl SandboxError {
     }
 }
 
+/// The claims of a Microsoft Graph access token `key` signed (signature and expiry
+/// checked), or `None`.
+fn graph_token_claims(key: &SigningKey, token: &str) -> Option<Value> {
+    key.verify(token)
+        .filter(|c| c.get("aud").and_then(Value::as_str) == Some(GRAPH_RESOURCE))
+}
+
 /// What the GUI shows about a running sandbox. No secret Value in it (the demo Value is
 /// the public constant [`SANDBOX_CLIENT_SECRET`]; the portal page shows it).
 #[derive(Debug, Clone, Serialize, TS)]
@@ -444,10 +451,8 @@ impl IdpState {
         let base_url = base_url.trim_end_matches('/').to_string();
         // Graph accepts exactly the access tokens this provider issued for Graph.
         let k = key.clone();
-        let check: crate::graph::TokenCheck = Arc::new(move |token: &str| {
-            k.verify(token)
-                .is_some_and(|c| c.get("aud").and_then(Value::as_str) == Some(GRAPH_RESOURCE))
-        });
+        let check: crate::graph::TokenCheck =
+            Arc::new(move |token: &str| graph_token_claims(&k, token).is_some());
         let registry = crate::graph::new_registry(&base_url, SANDBOX_TENANT_ID, "", Some(check));
         if seed == Seed::DemoApp {
             let mut t = registry.lock().unwrap_or_else(|p| p.into_inner());
@@ -656,10 +661,7 @@ impl IdpState {
     /// Verifies an access token this sandbox issued (signature and expiry) and returns its
     /// claims — for the Graph double to accept the sandbox's tokens.
     pub fn verify_access_token(&self, token: &str) -> Option<Value> {
-        self.0
-            .key
-            .verify(token)
-            .filter(|c| c.get("aud").and_then(Value::as_str) == Some(GRAPH_RESOURCE))
+        graph_token_claims(&self.0.key, token)
     }
 
     /// What the GUI shows.

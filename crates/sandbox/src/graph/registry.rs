@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use entra_onboard_core::ids::Sensitive;
 use entra_onboard_core::permissions::{GRAPH_APP_ID, PermissionKind, TABLE};
 
-use super::{Tenant, graph_sp_id, now, ts, uuid};
+use super::{Tenant, graph_sp_id, new_service_principal, now, ts, uuid};
 use crate::idp::keys::RegisteredCert;
 
 /// The OpenID scopes: Graph's delegated scopes that sign-in itself asks for.
@@ -143,6 +143,17 @@ fn permission_value(graph_sp: Option<&Value>, list: &str, id: &str) -> Option<St
         .map(str::to_string)
 }
 
+/// The app's `requiredResourceAccess` entries on Microsoft Graph (`{id, type}`).
+fn graph_access(app: &Value) -> Vec<Value> {
+    app["requiredResourceAccess"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["resourceAppId"] == GRAPH_APP_ID)
+        .flat_map(|r| r["resourceAccess"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
 /// The id of a Graph permission by value and kind, from the wizard's permission table.
 fn permission_id(value: &str, kind: PermissionKind) -> Option<&'static str> {
     TABLE
@@ -237,12 +248,8 @@ impl Tenant {
                 audiences: strings(&f["audiences"]),
             })
             .collect();
-        let required_roles = a["requiredResourceAccess"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|r| r["resourceAppId"] == GRAPH_APP_ID)
-            .flat_map(|r| r["resourceAccess"].as_array().into_iter().flatten())
+        let required_roles = graph_access(a)
+            .iter()
             .filter(|x| x["type"] == "Role")
             .filter_map(|x| permission_value(graph_sp, "appRoles", x["id"].as_str()?))
             .collect();
@@ -340,12 +347,8 @@ impl Tenant {
     /// delegated ones. Values not in the wizard's permission table are ignored.
     pub(crate) fn set_required_roles(&mut self, client_id: &str, roles: &[String]) -> Option<()> {
         let app = self.app_json_mut(client_id)?;
-        let mut access: Vec<Value> = app["requiredResourceAccess"]
-            .as_array()
+        let mut access: Vec<Value> = graph_access(app)
             .into_iter()
-            .flatten()
-            .filter(|r| r["resourceAppId"] == GRAPH_APP_ID)
-            .flat_map(|r| r["resourceAccess"].as_array().cloned().unwrap_or_default())
             .filter(|x| x["type"] != "Role")
             .collect();
         access.extend(
@@ -374,20 +377,13 @@ impl Tenant {
         let sp = match self.sp_of(client_id) {
             Some(sp) => sp,
             None => {
-                let sp = json!({"id": uuid(), "appId": app["appId"], "displayName": app["displayName"], "servicePrincipalType": "Application",
-                                "appRoleAssignmentRequired": false, "accountEnabled": true, "appRoles": [], "oauth2PermissionScopes": []});
+                let sp = new_service_principal(&uuid(), &app["appId"], &app["displayName"]);
                 self.service_principals.push(sp.clone());
                 sp["id"].as_str().unwrap_or_default().to_string()
             }
         };
         let graph = graph_sp_id(self);
-        let access: Vec<Value> = app["requiredResourceAccess"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|r| r["resourceAppId"] == GRAPH_APP_ID)
-            .flat_map(|r| r["resourceAccess"].as_array().cloned().unwrap_or_default())
-            .collect();
+        let access = graph_access(&app);
         for role in access.iter().filter(|x| x["type"] == "Role") {
             let given = self.app_role_assignments.iter().any(|a| {
                 a["principalId"] == sp.as_str()
@@ -493,9 +489,11 @@ pub(crate) fn seed_demo_app(t: &mut Tenant) {
     let app = super::new_application(demo_app_json(), now());
     let name = app["displayName"].clone();
     t.applications.push(app);
-    t.service_principals.push(json!({"id": SANDBOX_SP_OBJECT_ID, "appId": SANDBOX_CLIENT_ID, "displayName": name,
-        "servicePrincipalType": "Application", "appRoleAssignmentRequired": false, "accountEnabled": true,
-        "appRoles": [], "oauth2PermissionScopes": []}));
+    t.service_principals.push(new_service_principal(
+        SANDBOX_SP_OBJECT_ID,
+        &json!(SANDBOX_CLIENT_ID),
+        &name,
+    ));
     let expires = now()
         .checked_add_months(Months::new(12))
         .unwrap_or(DateTime::<Utc>::MAX_UTC);

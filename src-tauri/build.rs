@@ -7,6 +7,7 @@ const COMMANDS: &[&str] = &[
     "save_profile",
     "delete_profile",
     "plan_profile",
+    "explain_error",
     "list_clouds",
     "open_consent_link",
     "copy_text",

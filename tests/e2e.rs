@@ -580,7 +580,41 @@ async fn walk(c: &Client) -> Result<(), String> {
         .unwrap();
     assert_eq!(tenant.as_deref(), Some(TENANT));
     wait_saved(c).await;
+
+    // "Explain an error" from the header: the pasted AADSTS50011 is explained with this
+    // customer's registered URIs beside it, and its step is one click away.
+    explain_redirect_error(c).await;
     Ok(())
+}
+
+async fn explain_redirect_error(c: &Client) {
+    by_test_id(c, "explain-open").await.click().await.unwrap();
+    type_into(
+        c,
+        "explain-text",
+        "Sorry, but we're having trouble signing you in. AADSTS50011: The redirect URI \
+         'https://acme.halopsa.com/auth/wrong' specified in the request does not match the \
+         redirect URIs configured for the application",
+    )
+    .await;
+    by_test_id(c, "explain-run").await.click().await.unwrap();
+    eventually("the explanation", || async {
+        all_texts(c, "explain-finding").await.iter().any(|t| {
+            t.contains("AADSTS50011")
+                && t.contains("https://acme.halopsa.com/auth/account/azureresponse")
+        })
+    })
+    .await;
+    shot(c, "08-explain-an-error").await;
+    by_test_id(c, "explain-goto").await.click().await.unwrap();
+    eventually("step 2 after Go to step", || async {
+        by_test_id(c, "step-heading")
+            .await
+            .text()
+            .await
+            .is_ok_and(|t| t == "Redirect URIs")
+    })
+    .await;
 }
 
 #[path = "../crates/engine/tests/support/oidc_peer.rs"]

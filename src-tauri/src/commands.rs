@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use entra_onboard_engine::cloud::{CloudInfo, all_clouds};
+use entra_onboard_engine::explain::Explanation;
 use entra_onboard_engine::ids::Sensitive;
 use entra_onboard_engine::keychain::Keychain;
 use entra_onboard_engine::plan::Plan;
@@ -85,6 +86,14 @@ pub fn delete_profile(state: State<'_, AppState>, id: String) -> Result<()> {
 #[tauri::command]
 pub fn plan_profile(profile: Profile) -> Plan {
     entra_onboard_core::plan(&profile)
+}
+
+/// What pasted error text means: AADSTS codes and the guides' service-desk messages, with,
+/// for the open customer, the exact values to compare. Unrecognised text is said so. The
+/// engine reads at most `explain::MAX_TEXT` bytes of it.
+#[tauri::command]
+pub fn explain_error(text: String, profile: Option<Profile>) -> Explanation {
+    entra_onboard_engine::explain::explain(&text, profile.as_ref())
 }
 
 /// The clouds the basics step offers.

@@ -188,6 +188,7 @@ pub fn run() {
             commands::save_profile,
             commands::delete_profile,
             commands::plan_profile,
+            commands::explain_error,
             commands::list_clouds,
             commands::open_consent_link,
             commands::copy_text,

@@ -3,6 +3,7 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type { CloudInfo } from './bindings/CloudInfo';
+import type { Explanation } from './bindings/Explanation';
 import type { CredentialStatus } from './bindings/CredentialStatus';
 import type { Plan } from './bindings/Plan';
 import type { Profile } from './bindings/Profile';
@@ -88,6 +89,8 @@ export const api = {
   saveProfile: (profile: Profile) => call<Profile>('save_profile', { profile }),
   deleteProfile: (id: string) => call<null>('delete_profile', { id }),
   planProfile: (profile: Profile) => call<Plan>('plan_profile', { profile }),
+  /** What pasted error text means (the engine's catalogue); `profile` adds the values to compare. */
+  explainError: (text: string, profile: Profile | null) => call<Explanation>('explain_error', { text, profile }),
   listClouds: () => call<CloudInfo[]>('list_clouds'),
   openConsentLink: (profile: Profile) => call<null>('open_consent_link', { profile }),
   copyText: (text: string) => call<null>('copy_text', { text }),

@@ -190,6 +190,34 @@ where
     }
 }
 
+/// Starts Xvfb on `display` and waits for its socket.
+fn start_xvfb(procs: &mut Procs, display: u32) {
+    procs.0.push(
+        Command::new("Xvfb")
+            .args([
+                &format!(":{display}"),
+                "-screen",
+                "0",
+                // A 1280×800 laptop: the default window must fit it.
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb (apt install xvfb)"),
+    );
+    let start = Instant::now();
+    while !PathBuf::from(format!("/tmp/.X11-unix/X{display}")).exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "Xvfb did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The app under Xvfb with tauri-driver, and a WebDriver session on its window.
 struct AppSession {
     client: Client,
@@ -206,29 +234,10 @@ impl AppSession {
         let native_port = free_port();
 
         let mut procs = Procs(Vec::new());
-        procs.0.push(
-            Command::new("Xvfb")
-                .args([
-                    &format!(":{display}"),
-                    "-screen",
-                    "0",
-                    // A 1280×800 laptop: the default window must fit it.
-                    "1280x800x24",
-                    "-nolisten",
-                    "tcp",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start Xvfb (apt install xvfb)"),
-        );
-        let start = Instant::now();
-        while !PathBuf::from(format!("/tmp/.X11-unix/X{display}")).exists() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "Xvfb did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        // Linux: a private X display. Windows (the CI matrix): the runner's own desktop, with
+        // msedgedriver behind tauri-driver instead of WebKitWebDriver.
+        if cfg!(target_os = "linux") {
+            start_xvfb(&mut procs, display);
         }
         // The log is test output too: the practice test searches it for secrets.
         let log_name = format!(
@@ -247,6 +256,15 @@ impl AppSession {
                 &native_port.to_string(),
             ])
             .env("DISPLAY", format!(":{display}"))
+            // Windows: `ENTRA_ONBOARD_NATIVE_DRIVER` names msedgedriver.exe (the CI job
+            // downloads the one matching the runner's Edge/WebView2).
+            .args(
+                std::env::var("ENTRA_ONBOARD_NATIVE_DRIVER")
+                    .ok()
+                    .filter(|_| cfg!(windows))
+                    .map(|d| vec!["--native-driver".to_string(), d])
+                    .unwrap_or_default(),
+            )
             // The app stores profiles here, not in the user's config folder.
             .env("ENTRA_ONBOARD_HOME", home)
             .stdout(log.try_clone().unwrap())

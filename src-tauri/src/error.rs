@@ -136,6 +136,7 @@ pub const ERROR_CODES: &[&str] = &[
     "file.io",
     "file.not_regular",
     "file.not_utf8",
+    "file.path_refused",
     "file.too_large",
     "graph.api",
     "graph.bad_response",

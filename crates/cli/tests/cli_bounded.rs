@@ -168,3 +168,48 @@ fn an_endless_secret_line_on_stdin_is_refused() {
         "{err}"
     );
 }
+
+/// Issue 17: a network-share or device path is refused before it is opened (opening a UNC
+/// path makes Windows authenticate to that host), and a file is never written under a name
+/// Windows reserves for a device. The rules are the same on every platform, so they are
+/// tested here on Linux.
+#[test]
+fn network_share_device_and_reserved_paths_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(dir.path());
+    for (args, shown) in [
+        (
+            vec!["cert", "import", &p, r"\\attacker.example\share\cert.pfx"],
+            "network share (UNC)",
+        ),
+        (
+            vec!["sso-test", &p, "--pfx", r"\\?\C:\certs\cert.pfx"],
+            "device path",
+        ),
+        (vec!["plan", r"\\.\PhysicalDrive0"], "device path"),
+    ] {
+        let (code, err) = cli(&args, dir.path(), b"");
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(shown), "{args:?}: {err}");
+    }
+    let out = dir.path().join("CON.ps1");
+    let (code, err) = cli(
+        &["script", &p, "--output", &out.display().to_string()],
+        dir.path(),
+        b"",
+    );
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("reserves for a device") && err.contains("file-CON.ps1"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing is written under a reserved name");
+    let out = dir.path().join("report.html:hidden");
+    let (code, err) = cli(
+        &["report", &p, "--output", &out.display().to_string()],
+        dir.path(),
+        b"",
+    );
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("hidden data stream"), "{err}");
+}

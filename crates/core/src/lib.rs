@@ -17,6 +17,7 @@ pub mod aadsts;
 pub mod cloud;
 pub mod explain;
 pub mod ids;
+pub mod paths;
 pub mod permissions;
 pub mod plan;
 pub mod profile;

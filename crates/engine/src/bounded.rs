@@ -22,6 +22,7 @@
 //! the path given (symbolic links are followed as the OS does: the target is what is
 //! checked), and any timeout — a regular file does not block.
 
+use entra_onboard_core::paths::Style;
 use std::fs::File;
 use std::io::{BufRead, Read};
 use std::path::Path;
@@ -97,12 +98,18 @@ pub enum ReadError {
         /// What was expected.
         what: &'static str,
     },
+    /// A path the tool never opens: a network share, a device path, a reserved device
+    /// name ([`entra_onboard_core::paths`]).
+    #[error("{0}")]
+    Refused(#[from] entra_onboard_core::paths::PathRefusal),
 }
 
 impl ReadError {
-    /// Stable code: `file.not_regular`, `file.too_large`, `file.io` or `file.not_utf8`.
+    /// Stable code: `file.not_regular`, `file.too_large`, `file.io`, `file.not_utf8` or
+    /// `file.path_refused`.
     pub fn code(&self) -> &'static str {
         match self {
+            ReadError::Refused(_) => "file.path_refused",
             ReadError::NotRegular { .. } => "file.not_regular",
             ReadError::TooLarge { .. } => "file.too_large",
             ReadError::Io { .. } => "file.io",
@@ -197,6 +204,9 @@ fn read_capped(r: impl Read, max: u64) -> Result<Vec<u8>, Option<std::io::Error>
 /// file should be, for the message ("a profile", "a .pfx certificate").
 pub fn read_file(path: &Path, max: u64, what: &'static str) -> Result<Vec<u8>, ReadError> {
     let shown = || path.display().to_string();
+    // The name first: a UNC path must not even be opened (opening it authenticates to the
+    // share's host).
+    entra_onboard_core::paths::check_path(&path.to_string_lossy(), Style::native())?;
     let file = open(path).map_err(|e| io_error(shown(), &e))?;
     let meta = file.metadata().map_err(|e| io_error(shown(), &e))?;
     if !meta.is_file() {

@@ -22,21 +22,11 @@ pub fn export_dir() -> std::io::Result<PathBuf> {
     Ok(dir)
 }
 
-/// A file-name-safe version of `name` (customer names become file names).
+/// A file-name-safe version of `name` (customer names become file names): what
+/// [`entra_onboard_core::paths::safe_file_stem`] makes — never a reserved Windows device
+/// name, no trailing dot, at most 80 characters.
 pub fn safe_name(name: &str) -> String {
-    let s: String = name
-        .trim()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s.trim_matches(['.', '-']).to_string();
-    if s.is_empty() { "customer".into() } else { s }
+    entra_onboard_core::paths::safe_file_stem(name)
 }
 
 /// `dir/<stem>.<ext>`, or `dir/<stem> (2).<ext>` … when taken.

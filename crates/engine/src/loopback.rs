@@ -221,20 +221,68 @@ pub struct Listener {
     path: &'static str,
 }
 
+/// Binds a listening socket on `addr` that no other process can bind too.
+///
+/// On Windows a second socket may bind the same address and port with `SO_REUSEADDR` and
+/// steal the connections (and with them the authorization code); `SO_EXCLUSIVEADDRUSE`,
+/// set before `bind`, refuses that. RFC 8252 §8.3 asks native apps for exactly this, and
+/// Microsoft's "SO_EXCLUSIVEADDRUSE socket option"
+/// (<https://learn.microsoft.com/windows/win32/winsock/so-exclusiveaddruse>) says it must be
+/// set before the bind. On Linux and macOS another user cannot take a bound port (the
+/// `SO_REUSEADDR` tokio sets there only allows rebinding after `TIME_WAIT`), so nothing more
+/// is done.
+fn bind_exclusive(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(windows)]
+    exclusive_address_use(&socket)?;
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    // A handful of connections at once is the browser's worst case (page, favicon, a retry).
+    socket.listen(16)
+}
+
+/// Sets `SO_EXCLUSIVEADDRUSE` (see [`bind_exclusive`]).
+#[cfg(windows)]
+fn exclusive_address_use(socket: &tokio::net::TcpSocket) -> std::io::Result<()> {
+    use std::os::windows::io::AsRawSocket;
+    use windows_sys::Win32::Networking::WinSock::{SO_EXCLUSIVEADDRUSE, SOL_SOCKET, setsockopt};
+    let on: i32 = 1;
+    // SAFETY: the socket is open and owned by `socket` for the whole call; `optval` points
+    // at a live i32 and `optlen` is its size, as setsockopt requires.
+    let rc = unsafe {
+        setsockopt(
+            socket.as_raw_socket() as usize,
+            SOL_SOCKET,
+            SO_EXCLUSIVEADDRUSE,
+            (&on as *const i32).cast::<u8>(),
+            std::mem::size_of::<i32>() as i32,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 impl Listener {
     /// Binds one ephemeral port on 127.0.0.1 and the same port on [::1] (when this
     /// computer has IPv6). Never binds a non-loopback interface.
     pub async fn bind() -> Result<Listener, LoopbackError> {
         let mut last = String::new();
         for _ in 0..8 {
-            let v4 = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-                .await
+            let v4 = bind_exclusive(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
                 .map_err(|e| LoopbackError::Bind(e.to_string()))?;
             let port = v4
                 .local_addr()
                 .map_err(|e| LoopbackError::Bind(e.to_string()))?
                 .port();
-            match TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).await {
+            match bind_exclusive(SocketAddr::from((Ipv6Addr::LOCALHOST, port))) {
                 Ok(v6) => {
                     return Ok(Listener {
                         sockets: vec![v4, v6],

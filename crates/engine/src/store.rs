@@ -229,7 +229,16 @@ impl ProfileStore {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
 /// crash or a full disk leaves either the old file or the new one, never half of one.
+///
+/// The path is checked first ([`entra_onboard_core::paths::check_path`]: no network share,
+/// device path or reserved device name), and on Windows the file is made readable by this
+/// user only before anything is written to it (the 0600 of Unix; see [`restrict_to_owner`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    entra_onboard_core::paths::check_path(
+        &path.to_string_lossy(),
+        entra_onboard_core::paths::Style::native(),
+    )
+    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -247,6 +256,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             opts.mode(0o600);
         }
         let mut f = opts.open(&tmp)?;
+        restrict_to_owner(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)
@@ -255,6 +265,42 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Windows: leaves `path` to this user alone — inherited permissions removed, full control
+/// for the signed-in user — with `icacls` (part of every Windows since Vista), before any
+/// byte is written, so a private key or a profile is never readable by others even in a
+/// shared export folder (`ENTRA_ONBOARD_EXPORT_DIR` on a file server's mapped drive). Under
+/// the user's own profile folder (Downloads, AppData) this matches what Windows already
+/// does; elsewhere it is what makes the file private. A failure stops the write.
+#[cfg(windows)]
+fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
+    let user = match (std::env::var("USERDOMAIN"), std::env::var("USERNAME")) {
+        (Ok(d), Ok(u)) if !d.is_empty() && !u.is_empty() => format!("{d}\\{u}"),
+        (_, Ok(u)) if !u.is_empty() => u,
+        _ => {
+            return Err(std::io::Error::other(
+                "cannot tell which Windows user this is (USERNAME is not set), so the file could not be made private",
+            ));
+        }
+    };
+    let args = entra_onboard_core::paths::owner_only_acl_args(&path.to_string_lossy(), &user);
+    let out = std::process::Command::new("icacls").args(&args).output()?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "could not make {} private to {user} (icacls: {})",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+/// Unix: the file is created with mode 0600 (see [`write_atomic`]); nothing more to do.
+#[cfg(not(windows))]
+fn restrict_to_owner(_path: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]

@@ -15,7 +15,8 @@ if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --locked --quiet
 fi
 ensure_ui_deps
-for peer in "$ROOT"/crates/*/tests/*/package.json; do
+# Test peers and tools (the OpenID provider, axe-core for the end-to-end test, …).
+for peer in "$ROOT"/crates/*/tests/*/package.json "$ROOT"/tests/*/package.json; do
   [ -f "$peer" ] || continue
   d=$(dirname "$peer")
   if [ ! -d "$d/node_modules" ]; then

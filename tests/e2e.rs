@@ -67,9 +67,122 @@ fn logs_dir() -> PathBuf {
     dir
 }
 
+/// A screenshot of the screen as it is, and an accessibility check of it (see [`axe`]).
 async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
+    axe(c, name).await;
+}
+
+/// axe-core's source (`tests/axe`, pinned; `scripts/test.sh` installs it), read once.
+fn axe_source() -> &'static str {
+    static SRC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SRC.get_or_init(|| {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/axe/node_modules/axe-core/axe.min.js");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (npm ci --prefix tests/axe; scripts/test.sh does)",
+                path.display()
+            )
+        })
+    })
+}
+
+/// Runs axe-core (Deque's engine) in the window on the screen as it is: every rule in the
+/// light theme, and colour contrast again in the dark theme (the app's dark tokens applied
+/// through the page's own `prefers-color-scheme: dark` rules, copied under an attribute,
+/// since the display's colour scheme cannot be switched from WebDriver). The violations are
+/// saved beside the screenshot as `<name>.axe.json`; a serious or critical one fails the
+/// test, naming the rule and the elements.
+async fn axe(c: &Client, name: &str) {
+    let loaded = c
+        .execute("return typeof window.axe === 'object';", vec![])
+        .await
+        .expect("probe axe");
+    if loaded != serde_json::Value::Bool(true) {
+        c.execute(&format!("{}\nreturn true;", axe_source()), vec![])
+            .await
+            .expect("inject axe-core");
+    }
+    const RUN: &str = r#"
+        const [theme, done] = [arguments[0], arguments[arguments.length - 1]];
+        const root = document.documentElement;
+        if (theme === 'dark' && !window.__axeDark) {
+          for (const sheet of document.styleSheets) {
+            for (const rule of [...sheet.cssRules]) {
+              if (rule.media && rule.media.mediaText.includes('prefers-color-scheme: dark')) {
+                for (const inner of [...rule.cssRules]) {
+                  sheet.insertRule(inner.cssText.replace(/:root/g, ':root[data-axe-dark]'), sheet.cssRules.length);
+                }
+              }
+            }
+          }
+          window.__axeDark = true;
+        }
+        const lightBg = getComputedStyle(root).getPropertyValue('--bg');
+        root.toggleAttribute('data-axe-dark', theme === 'dark');
+        root.style.colorScheme = theme === 'dark' ? 'dark' : '';
+        // The emulation must really switch the tokens, or "dark is fine" would mean nothing.
+        // (Under a display that already prefers dark both runs are dark, and that is fine.)
+        const osDark = matchMedia('(prefers-color-scheme: dark)').matches;
+        // (A page other than the app's, such as the sandbox portal, has no tokens to switch.)
+        if (theme === 'dark' && !osDark && lightBg && getComputedStyle(root).getPropertyValue('--bg') === lightBg) {
+          root.removeAttribute('data-axe-dark');
+          root.style.colorScheme = '';
+          done(JSON.stringify([{ theme, id: 'dark-theme-not-applied', impact: 'critical',
+            help: 'the dark tokens did not apply; the dark contrast check would be empty', nodes: [] }]));
+          return;
+        }
+        const options = theme === 'dark'
+          ? { runOnly: ['color-contrast'], resultTypes: ['violations'] }
+          : { resultTypes: ['violations'] };
+        axe.run(document, options).then(
+          (r) => {
+            root.removeAttribute('data-axe-dark');
+            root.style.colorScheme = '';
+            done(JSON.stringify(r.violations.map((v) => ({
+              theme, id: v.id, impact: v.impact, help: v.help,
+              nodes: v.nodes.slice(0, 10).map((n) => ({ target: n.target, summary: n.failureSummary })),
+            }))));
+          },
+          (e) => done(JSON.stringify([{ theme, id: 'axe-error', impact: 'critical', help: String(e), nodes: [] }])),
+        );
+    "#;
+    let mut all: Vec<serde_json::Value> = Vec::new();
+    for theme in ["light", "dark"] {
+        let out = c
+            .execute_async(RUN, vec![serde_json::json!(theme)])
+            .await
+            .expect("run axe-core");
+        let found: Vec<serde_json::Value> =
+            serde_json::from_str(out.as_str().unwrap_or("[]")).unwrap_or_default();
+        all.extend(found);
+    }
+    std::fs::write(
+        screenshots_dir().join(format!("{name}.axe.json")),
+        serde_json::to_string_pretty(&all).unwrap(),
+    )
+    .unwrap();
+    let blocking: Vec<String> = all
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .map(|v| {
+            format!(
+                "{} ({}, {} theme): {} at {}",
+                v["id"].as_str().unwrap_or("?"),
+                v["impact"].as_str().unwrap_or("?"),
+                v["theme"].as_str().unwrap_or("?"),
+                v["help"].as_str().unwrap_or(""),
+                v["nodes"]
+            )
+        })
+        .collect();
+    assert!(
+        blocking.is_empty(),
+        "axe-core on screen {name}:\n{}",
+        blocking.join("\n")
+    );
 }
 
 async fn by_test_id(c: &Client, id: &str) -> fantoccini::elements::Element {
@@ -426,6 +539,7 @@ async fn walk(c: &Client) -> Result<(), String> {
     })
     .await;
     shot(c, "01-basics").await;
+    skip_to_step_content(c).await;
 
     // Step 2: exactly the derived URIs.
     by_test_id(c, "next").await.click().await.unwrap();
@@ -603,6 +717,35 @@ async fn walk(c: &Client) -> Result<(), String> {
     // customer's registered URIs beside it, and its step is one click away.
     explain_redirect_error(c).await;
     Ok(())
+}
+
+/// Keyboard: from the top of a step, the first Tab stop is "Skip to step content" (shown
+/// when focused) and Enter on it puts focus on the step's heading, past the header and the
+/// seven step buttons.
+async fn skip_to_step_content(c: &Client) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let key = |k: char| {
+        KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: k })
+            .then(KeyAction::Up { value: k })
+    };
+    js(
+        c,
+        "window.scrollTo(0, 0); document.body.tabIndex = -1; document.body.focus(); return 0;",
+    )
+    .await;
+    c.perform_actions(key('\u{E004}')).await.unwrap(); // Tab
+    assert_eq!(focused(c).await, "skip-to-content", "the first Tab stop");
+    assert!(
+        in_view(c, "skip-to-content").await,
+        "the skip link shows when focused"
+    );
+    shot(c, "01-skip-link").await;
+    c.perform_actions(key('\u{E007}')).await.unwrap(); // Enter
+    eventually("focus on the step heading", || async {
+        focused(c).await == "step-heading"
+    })
+    .await;
 }
 
 async fn explain_redirect_error(c: &Client) {

@@ -287,6 +287,7 @@ enum Command {
     /// Write the Teams app package (manifest + two icons, zipped) that shows the
     /// self-service portal as a personal tab in Microsoft Teams, and print what the app
     /// registration needs for Teams sign-in and how to upload it. Exit 0 written, 2 bad input.
+    #[command(long_about = crate::cli::teams_tab::TEAMS_ABOUT)]
     TeamsPackage(crate::cli::teams_tab::TeamsPackageArgs),
 }
 
@@ -1010,6 +1011,7 @@ pub fn render_plan(p: &Profile, plan: &Plan) -> String {
         }
         let _ = writeln!(s, "    {}: {}", r.setting, r.value);
     }
+    crate::cli::teams_tab::render_plan_section(&mut s, &plan.teams_tab);
     let _ = writeln!(
         s,
         "\n{}",

@@ -14,7 +14,6 @@ use crate::cli::Format;
 
 /// The arguments of `teams-package`.
 #[derive(Debug, clap::Args)]
-#[command(long_about = TEAMS_ABOUT)]
 pub struct TeamsPackageArgs {
     /// The profile JSON file.
     #[arg(long, value_name = "FILE")]
@@ -31,7 +30,8 @@ pub struct TeamsPackageArgs {
     format: Format,
 }
 
-const TEAMS_ABOUT: &str = "\
+/// `teams-package --help`.
+pub const TEAMS_ABOUT: &str = "\
 Write the Teams app package that shows the service desk's self-service portal as a personal
 tab in Microsoft Teams: a .zip with manifest.json (schema 1.30), color.png (192x192) and
 outline.png (32x32, white on transparent). No secret is in it: only the app's client ID, the
@@ -116,4 +116,30 @@ fn render(path: &Path, package: &crate::teams::TeamsPackage) -> String {
         let _ = writeln!(s, "  {}. {}", i + 1, crate::text::clean(step));
     }
     s
+}
+
+/// The plan's optional Teams section: what the registration needs, or what stops the package.
+pub fn render_plan_section(s: &mut String, tab: &crate::teams::TeamsTab) {
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        s,
+        "\nOptional — the portal as a Teams tab (entra-onboard teams-package)"
+    );
+    match &tab.ready {
+        Some(plan) => {
+            let _ = writeln!(
+                s,
+                "  Personal tab: {}",
+                crate::text::clean(&plan.portal_url)
+            );
+            for step in &plan.registration_steps {
+                let _ = writeln!(s, "    {}", crate::text::clean(step));
+            }
+        }
+        None => {
+            for i in &tab.blockers {
+                let _ = writeln!(s, "  not yet: {}: {}", i.field, i.message);
+            }
+        }
+    }
 }

@@ -47,6 +47,7 @@ const COMMANDS: &[&str] = &[
     "sync_preview",
     "export_sync_csv",
     "mark_verified",
+    "export_teams_package",
 ];
 
 fn main() {

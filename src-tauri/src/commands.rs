@@ -45,6 +45,7 @@ use entra_onboard_engine::steps::credential::{self, SecretExpiryOptions};
 use entra_onboard_engine::steps::reminder;
 use entra_onboard_engine::steps::tenants::{self, Selection, Tracker};
 use entra_onboard_engine::sync_preview::{PreviewProgress, PreviewProgressFn, SyncPreview};
+use entra_onboard_engine::teams;
 use entra_onboard_engine::transfer::{self, ExportOutcome, ImportSummary};
 use entra_onboard_sandbox::SandboxInfo;
 
@@ -707,5 +708,18 @@ pub fn export_sync_csv(state: State<'_, AppState>, profile: Profile) -> Result<S
 /// Writes a file for the admin to the export folder (Downloads) and returns its path.
 fn export_file(stem: &str, ext: &str, bytes: &[u8]) -> Result<String> {
     let path = exports::write_export(stem, ext, bytes).map_err(Error::export)?;
+    Ok(path.display().to_string())
+}
+
+// ---- The portal as a Teams tab ----------------------------------------------------------------
+
+/// "Save the Teams app package": the self-service portal as a Teams personal tab (manifest
+/// and two icons, zipped; no secret in it), built by the engine from the profile, written to
+/// Downloads under a new name. `version` (MAJOR.MINOR.PATCH, checked by the engine) defaults
+/// to 1.0.0; an update of an uploaded app needs a higher one.
+#[tauri::command]
+pub fn export_teams_package(profile: Profile, version: Option<String>) -> Result<String> {
+    let version = version.unwrap_or_else(|| teams::DEFAULT_APP_VERSION.to_string());
+    let (path, _) = teams::export_package(&profile, version.trim())?;
     Ok(path.display().to_string())
 }

@@ -55,6 +55,7 @@ from_engine_error!(
     entra_onboard_engine::target::TargetError,
     entra_onboard_engine::evidence::EvidenceError,
     entra_onboard_engine::guards::GuardError,
+    entra_onboard_engine::teams::TeamsPackageError,
 );
 
 impl Error {
@@ -191,6 +192,8 @@ pub const ERROR_CODES: &[&str] = &[
     "sync_preview.none",
     "sync_preview.profile",
     "target.leaves",
+    "teams.profile",
+    "teams.write",
     "tenants.empty_input",
     "tenants.too_large",
     "token.bad_response",

@@ -228,6 +228,7 @@ pub fn run() {
             commands::sync_preview,
             commands::export_sync_csv,
             commands::mark_verified,
+            commands::export_teams_package,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Entra Onboard");

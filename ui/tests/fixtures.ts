@@ -105,6 +105,7 @@ export function plan(over: Partial<Plan> = {}): Plan {
     cspScripts: null,
     settingsSheet: [],
     issues: [],
+    teamsTab: { ready: null, blockers: [] },
     ...over,
   };
 }

@@ -188,3 +188,87 @@ fn bad_input_exits_2() {
         "a look-alike login host is refused before any Graph call"
     );
 }
+
+/// `apply --teams-tab` (issue 14 point 8): what the portal-as-a-Teams-tab needs, written
+/// through Graph to the double, once; a profile without a client ID is refused by name.
+#[tokio::test]
+async fn apply_teams_tab_sets_the_api_once() {
+    let g = GraphDouble::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("acme.json");
+    let mut p = profile("");
+    p.authority = Some(g.origin());
+    std::fs::write(&file, p.to_json()).unwrap();
+    let f = file.to_str().unwrap().to_string();
+    let token = g.token();
+    let home = dir.path().to_path_buf();
+    let go = |args: Vec<&str>| {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (token, home) = (token.clone(), home.clone());
+        tokio::task::spawn_blocking(move || {
+            run(
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+                &token,
+                &home,
+            )
+        })
+    };
+
+    // No client ID yet: the Teams tab cannot be planned, and the error names the field.
+    let out = go(vec!["apply", &f, "--teams-tab", "--token-stdin"])
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("client_id"));
+    assert!(g.writes().is_empty());
+
+    // Create the registration, then add the Teams tab settings.
+    let out = go(vec!["apply", &f, "--token-stdin"]).await.unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = go(vec!["apply", &f, "--teams-tab", "--token-stdin"])
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("Expose the API for the Teams tab"), "{text}");
+    assert!(text.contains("Pre-authorise"), "{text}");
+    let app = g.applications()[0].clone();
+    let app_id = app["appId"].as_str().unwrap();
+    assert_eq!(
+        app["identifierUris"],
+        json!([format!("api://acme.halopsa.com/{app_id}")])
+    );
+    assert_eq!(app["api"]["requestedAccessTokenVersion"], 2);
+    let scope = &app["api"]["oauth2PermissionScopes"][0];
+    assert_eq!(scope["value"], "access_as_user");
+    assert_eq!(scope["isEnabled"], true);
+    let pre: Vec<&str> = app["api"]["preAuthorizedApplications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert_eq!(p["delegatedPermissionIds"], json!([scope["id"]]));
+            p["appId"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        pre,
+        [
+            "1fec8e78-bce4-4aaf-ab1b-5451cc387264",
+            "5e3ce6c0-2b1f-4285-8d4b-75ee78787346"
+        ]
+    );
+
+    // A second run sends no write.
+    let writes = g.writes().len();
+    let out = go(vec!["apply", &f, "--teams-tab", "--token-stdin"])
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(g.writes().len(), writes, "the second run wrote");
+}

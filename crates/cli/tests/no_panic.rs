@@ -263,6 +263,10 @@ fn use_profile(p: &Profile, now: DateTime<Utc>) {
     let _ = tenants::tracker(p);
     let _ = tenants::export_csv(p);
     let _ = p.to_json();
+    // The Teams app package (issue 14 point 8): built or refused, never a panic, and bounded.
+    if let Ok(pkg) = entra_onboard_engine::teams::build(p, "1.0.0") {
+        assert!(pkg.zip.len() <= entra_onboard_engine::teams::MAX_PACKAGE_BYTES);
+    }
 }
 
 // ---------------------------------------------------------------- profiles

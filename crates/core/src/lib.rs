@@ -23,6 +23,7 @@ pub mod plan;
 pub mod profile;
 pub mod steps;
 pub mod target;
+pub mod teams;
 pub mod text;
 pub mod validation;
 

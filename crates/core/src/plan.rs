@@ -52,6 +52,10 @@ pub struct Plan {
     pub settings_sheet: Vec<SettingRow>,
     /// Every error, warning and note, in step order.
     pub issues: Vec<Issue>,
+    /// Optional: the self-service portal as a Microsoft Teams tab (the package and what the
+    /// registration needs), or what stops it. Its blockers are not in `issues`: the tab is
+    /// an extra, so it never makes the plan invalid.
+    pub teams_tab: crate::teams::TeamsTab,
     /// Step 1 resolved (tenant, client, target): a flow that plans passes this down
     /// instead of checking step 1 again. Not sent to the UI.
     #[serde(skip)]
@@ -78,6 +82,7 @@ pub fn plan(profile: &Profile) -> Plan {
     let mut settings_sheet = sso::check(profile, &b, &mut issues);
     settings_sheet.extend(sync::check(profile, &b, &mut issues));
 
+    let teams_tab = crate::teams::tab(profile, &b);
     let mut issues = issues.0;
     // Stable order: by step, errors first within a step; insertion order otherwise.
     issues.sort_by_key(|i| (i.step, i.severity));
@@ -94,6 +99,7 @@ pub fn plan(profile: &Profile) -> Plan {
         csp_scripts,
         settings_sheet,
         issues,
+        teams_tab,
         basics: b,
     }
 }

@@ -7,7 +7,8 @@
 //! plumbing all three share ([`oauth`], on the `oauth2` crate), the OS
 //! [`keychain`] and what goes into it ([`vault`]), the profile files ([`profile`]'s
 //! `ProfileStore`), [`transfer`] between laptops, [`exports`], the [`customers`]
-//! [`dashboard`], the [`handover`] report and opening the system [`browser`].
+//! [`dashboard`], the [`handover`] report, the Microsoft [`teams`] app package and opening the system
+//! [`browser`].
 //!
 //! The rules come from `entra-onboard-core` and are re-exported under the same paths
 //! ([`plan`], [`profile`], [`steps`], [`validation`], [`target`], …), so a caller needs only
@@ -37,6 +38,7 @@ pub mod sso_test;
 pub mod steps;
 mod store;
 pub mod sync_preview;
+pub mod teams;
 pub mod transfer;
 pub mod vault;
 

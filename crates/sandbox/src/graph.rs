@@ -1311,10 +1311,38 @@ fn update_application(t: &mut Tenant, id: &str, body: Value) -> Response {
                     &format!("Property '{k}' is read-only."),
                 );
             }
+            "api" => {
+                if let Some(msg) = unknown_preauthorized_scope(a, v) {
+                    return error(400, "Request_BadRequest", &msg);
+                }
+                a["api"] = v.clone();
+            }
             _ => a[k.as_str()] = v.clone(),
         }
     }
     no_content()
+}
+
+/// A pre-authorised client may only name a delegated scope the application already has
+/// (preAuthorizedApplication: `delegatedPermissionIds` are ids of the app's
+/// `oauth2PermissionScopes`). The double is conservative: the scope must exist *before* the
+/// request, which is why `apply --teams-tab` adds the scope and the pre-authorisation in two
+/// requests. <https://learn.microsoft.com/graph/api/resources/preauthorizedapplication?view=graph-rest-1.0>
+fn unknown_preauthorized_scope(app: &Value, api: &Value) -> Option<String> {
+    let known: Vec<&str> = app["api"]["oauth2PermissionScopes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    api["preAuthorizedApplications"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["delegatedPermissionIds"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .find(|id| !known.contains(id))
+        .map(|id| format!("Permission {id} referenced by preAuthorizedApplications does not exist on the application."))
 }
 
 /// Adds a client secret, unless the tenant's or the app's management policy refuses it
@@ -1828,5 +1856,23 @@ mod tests {
             ])
         );
         assert_eq!(parse_filter("startswith(displayName,'a')"), None);
+    }
+
+    #[test]
+    fn pre_authorised_clients_name_a_scope_the_app_already_has() {
+        let scope = json!({"id": "s1", "value": "access_as_user"});
+        let api = |scopes: Value| {
+            json!({"oauth2PermissionScopes": scopes,
+                   "preAuthorizedApplications": [{"appId": "c", "delegatedPermissionIds": ["s1"]}]})
+        };
+        // Scope and pre-authorisation in one request: refused.
+        let bare = json!({"api": {"oauth2PermissionScopes": []}});
+        assert!(unknown_preauthorized_scope(&bare, &api(json!([scope]))).is_some());
+        // The scope already on the app: accepted.
+        let with = json!({"api": {"oauth2PermissionScopes": [scope]}});
+        assert_eq!(
+            unknown_preauthorized_scope(&with, &api(json!([scope]))),
+            None
+        );
     }
 }

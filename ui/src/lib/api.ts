@@ -137,6 +137,9 @@ export const api = {
   /** The ids of `cards` that match `query` (the engine's search: every word, in any field). */
   searchCustomers: (cards: CustomerCard[], query: string) => call<string[]>('search_customers', { cards, query }),
   exportReport: (profile: Profile) => call<string>('export_report', { profile }),
+  /** The Teams app package (portal as a personal tab) written to Downloads; its path. */
+  exportTeamsPackage: (profile: Profile, version: string | null = null) =>
+    call<string>('export_teams_package', { profile, version }),
   exportProfiles: () => call<ExportOutcome>('export_profiles'),
   importProfiles: (text: string, replace: string[] | null = null) =>
     call<ImportSummary>('import_profiles', { text, replace }),

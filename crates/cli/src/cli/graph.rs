@@ -83,6 +83,11 @@ pub struct ApplyArgs {
     /// Do not grant admin consent (leave it to step 4).
     #[arg(long)]
     pub no_consent: bool,
+    /// Also set what the self-service portal as a Teams tab needs (see teams-package): the
+    /// Application ID URI api://<portal host>/<client id>, the access_as_user scope, the
+    /// Teams clients pre-authorised for it, access token version 2.
+    #[arg(long)]
+    pub teams_tab: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -210,6 +215,7 @@ pub fn run_apply(a: ApplyArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
         remove_wizard_uri: a.remove_test_uri,
         grant_consent: !a.no_consent,
         dry_run: a.dry_run,
+        teams_tab: a.teams_tab,
         ..ApplyOptions::default()
     };
     let roles = crate::graph::permissions::required(&p)

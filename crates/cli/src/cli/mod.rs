@@ -1,7 +1,7 @@
 //! The `entra-onboard` command line: everything the wizard does, scriptable. One module
 //! per group of commands: [`creds`] (cert, reminder, consent capture, tenants), [`graph`]
 //! (apply, doctor), [`sync`] (sync-preview), [`report`] (report, dashboard, profile
-//! export/import), [`sandbox`]; the rest is here.
+//! export/import), [`sandbox`], [`teams_tab`] (teams-package); the rest is here.
 //!
 //! Exit codes: 0 success, 1 a test or check failed, 2 bad input or setup (an invalid
 //! profile, an unreadable file). Machine-readable output with `--format json`.
@@ -31,6 +31,7 @@ mod graph;
 mod report;
 mod sandbox;
 mod sync;
+mod teams_tab;
 
 const ABOUT: &str = "Connect a service desk (HaloITSM, HaloPSA, HaloCRM) to Microsoft Entra ID, \
 step by step, and prove the sign-in works.";
@@ -283,6 +284,11 @@ enum Command {
     /// per site; --csv writes one line per user. Reads only. Exit 0 ok, 1 blocking problems
     /// (e.g. a permission to grant), 2 bad input.
     SyncPreview(crate::cli::sync::SyncPreviewArgs),
+    /// Write the Teams app package (manifest + two icons, zipped) that shows the
+    /// self-service portal as a personal tab in Microsoft Teams, and print what the app
+    /// registration needs for Teams sign-in and how to upload it. Exit 0 written, 2 bad input.
+    #[command(long_about = crate::cli::teams_tab::TEAMS_ABOUT)]
+    TeamsPackage(crate::cli::teams_tab::TeamsPackageArgs),
 }
 
 const SECRET_ABOUT: &str = "\
@@ -470,6 +476,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
         Command::Apply(args) => crate::cli::graph::run_apply(args, out),
         Command::Doctor(args) => crate::cli::graph::run_doctor(args, out),
         Command::SyncPreview(args) => crate::cli::sync::run(args, out),
+        Command::TeamsPackage(args) => crate::cli::teams_tab::run(args, out),
     }
 }
 
@@ -1004,6 +1011,7 @@ pub fn render_plan(p: &Profile, plan: &Plan) -> String {
         }
         let _ = writeln!(s, "    {}: {}", r.setting, r.value);
     }
+    crate::cli::teams_tab::render_plan_section(&mut s, &plan.teams_tab);
     let _ = writeln!(
         s,
         "\n{}",

@@ -117,6 +117,10 @@ pub struct ApplyOptions {
     pub replication: ReplicationPolicy,
     /// "Now" (tests); `None` = the clock.
     pub now: Option<DateTime<Utc>>,
+    /// Also set what the portal-as-a-Teams-tab needs (Application ID URI, the
+    /// `access_as_user` scope, the Teams clients pre-authorised, token version 2;
+    /// [`super::teams_tab`]). Off: the registration is left as the plan's steps 1–2 want it.
+    pub teams_tab: bool,
 }
 
 impl Default for ApplyOptions {
@@ -130,6 +134,7 @@ impl Default for ApplyOptions {
             dry_run: false,
             replication: ReplicationPolicy::default(),
             now: None,
+            teams_tab: false,
         }
     }
 }
@@ -283,6 +288,8 @@ struct Desired {
     prune: bool,
     perms: Vec<&'static RequiredPermission>,
     client_id: Option<String>,
+    /// `--teams-tab`: what the Teams tab needs on the registration.
+    teams: Option<crate::teams::TeamsTabPlan>,
 }
 
 /// `AzureADMyOrg` or `AzureADMultipleOrgs` for the profile's tenant type.
@@ -325,7 +332,27 @@ fn desired(profile: &Profile, options: &ApplyOptions) -> Result<Desired, ApplyEr
         remove.push(WIZARD_REDIRECT_URI.to_string());
     }
     redirects.retain(|u| !remove.iter().any(|r| same_redirect(u, r)));
+    let teams = if options.teams_tab {
+        match plan.teams_tab.ready {
+            Some(t) => Some(t),
+            None => {
+                let why: Vec<String> = plan
+                    .teams_tab
+                    .blockers
+                    .iter()
+                    .map(|i| format!("{}: {} {}", i.field, i.message, i.fix))
+                    .collect();
+                return Err(ApplyError::Profile(format!(
+                    "the Teams tab needs: {}",
+                    why.join(" ")
+                )));
+            }
+        }
+    } else {
+        None
+    };
     Ok(Desired {
+        teams,
         display_name,
         audience: audience_for(profile),
         redirects,
@@ -1232,6 +1259,9 @@ fn registration_ops(run: &mut Run<'_>, app: Option<&Value>, no_sp: bool, d: &Des
             ),
         },
     }
+    if let Some(tab) = &d.teams {
+        teams_ops(run, app, tab, d, &mut ops);
+    }
     if no_sp {
         ops.push(Op {
             id: "create_service_principal".into(),
@@ -1253,6 +1283,54 @@ fn registration_ops(run: &mut Run<'_>, app: Option<&Value>, no_sp: bool, d: &Des
         );
     }
     ops
+}
+
+/// `--teams-tab`: the writes [`super::teams_tab`] computes from the application as read.
+/// An application made by this run is not read back, so its Teams settings wait for the
+/// next run (which finds it and adds them).
+fn teams_ops(
+    run: &mut Run<'_>,
+    app: Option<&Value>,
+    tab: &crate::teams::TeamsTabPlan,
+    d: &Desired,
+    ops: &mut Vec<Op>,
+) {
+    let label = "Set up the app registration for the Teams tab";
+    let Some(a) = app else {
+        run.emit(
+            "teams_tab",
+            label,
+            StepStatus::Skipped,
+            Some(
+                "the application is new: run apply --teams-tab again to add the Teams tab settings"
+                    .into(),
+            ),
+            None,
+        );
+        return;
+    };
+    let writes = super::teams_tab::writes(a, tab, &d.display_name);
+    if writes.is_empty() {
+        run.emit(
+            "teams_tab",
+            label,
+            StepStatus::Skipped,
+            Some("already as planned".into()),
+            None,
+        );
+    }
+    for w in writes {
+        ops.push(Op {
+            id: w.id.into(),
+            label: w.label,
+            kind: OpKind::UpdateApp,
+            method: "PATCH",
+            path: "/applications/{applicationObjectId}".into(),
+            body: w.body,
+            replication: false,
+            consent: false,
+        });
+    }
 }
 
 /// Admin consent: each application permission not yet assigned, and the delegated

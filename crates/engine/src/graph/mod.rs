@@ -27,6 +27,7 @@ pub mod doctor;
 pub mod finding;
 pub mod session;
 pub mod signin;
+pub mod teams_tab;
 
 /// The permissions each feature needs, as data (they are rules, so they live in the core).
 pub use entra_onboard_core::permissions;

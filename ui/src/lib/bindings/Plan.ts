@@ -5,6 +5,7 @@ import type { CspScripts } from "./CspScripts";
 import type { Issue } from "./Issue";
 import type { PlannedRedirect } from "./PlannedRedirect";
 import type { SettingRow } from "./SettingRow";
+import type { TeamsTab } from "./TeamsTab";
 
 /**
  * Everything the wizard derives from a profile.
@@ -60,4 +61,10 @@ settingsSheet: Array<SettingRow>,
 /**
  * Every error, warning and note, in step order.
  */
-issues: Array<Issue>, };
+issues: Array<Issue>, 
+/**
+ * Optional: the self-service portal as a Microsoft Teams tab (the package and what the
+ * registration needs), or what stops it. Its blockers are not in `issues`: the tab is
+ * an extra, so it never makes the plan invalid.
+ */
+teamsTab: TeamsTab, };

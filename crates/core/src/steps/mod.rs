@@ -6,6 +6,7 @@
 //! | 1 | [`basics`] | service-desk URLs, tenant type, cloud, tenant and client ids |
 //! | 2 | [`redirects`] | redirect URIs to register |
 //! | 3 | [`credential`] | secret, certificate or federated credential |
+//! | 3 | [`federated`] | the federated credential Halo issues (its Method 3) |
 //! | 4 | [`consent`] | the admin-consent link |
 //! | 5 | [`csp`] | the AdminAgents elevation script |
 //! | 6 | [`sso`] | SSO toggles and the settings sheet |
@@ -21,6 +22,7 @@ pub mod basics;
 pub mod consent;
 pub mod credential;
 pub mod csp;
+pub mod federated;
 pub mod redirects;
 pub mod reminder;
 pub mod sso;

@@ -25,7 +25,8 @@ const STEP: u8 = 6;
 const SSO_SCREEN: &str = "Configuration > Integrations > Microsoft Entra ID > Single Sign On";
 const ADVANCED_SCREEN: &str = "Configuration > Advanced Settings";
 /// The connection's details tab, where Halo takes the app's credential.
-const CONNECTION_SCREEN: &str = "Configuration > Integrations > Microsoft Entra ID > Details";
+pub(crate) const CONNECTION_SCREEN: &str =
+    "Configuration > Integrations > Microsoft Entra ID > Details";
 /// Where Halo keeps uploaded certificates (it asks for the .pfx password on upload).
 const CERTIFICATES_SCREEN: &str = "Configuration > Advanced Settings > Certificates";
 
@@ -135,14 +136,9 @@ fn credential_rows(p: &Profile) -> Vec<SettingRow> {
                 ),
             ]
         }
-        CredentialKind::Federated => vec![row(
-            CONNECTION_SCREEN,
-            "Credential Type",
-            "Federated credential",
-            Some(
-                "Only where the service desk can present tokens from the trusted issuer (step 3).",
-            ),
-        )],
+        // Halo's Method 3: Credential Type and Agent (the three values it then shows go to
+        // Entra, step 3).
+        CredentialKind::Federated => crate::steps::federated::halo_first_rows(p),
         CredentialKind::None => vec![row(
             CONNECTION_SCREEN,
             "Credential Type",

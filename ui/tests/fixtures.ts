@@ -101,6 +101,7 @@ export function plan(over: Partial<Plan> = {}): Plan {
     effectivePortalUrl: null,
     registrationChecklist: [],
     redirectUris: [],
+    federatedSetup: null,
     consent: null,
     cspScripts: null,
     settingsSheet: [],

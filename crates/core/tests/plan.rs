@@ -408,6 +408,32 @@ fn csp_script_per_cloud_and_flavour() {
     assert!(ps1.contains("\r\n") && !ps1.replace("\r\n", "").contains('\n'));
 }
 
+/// Issue 14 point 5: the least privileged scopes Microsoft's "Add members" page names for
+/// a service-principal member, the roles that may run it, and the larger scope only for a
+/// role-assignable AdminAgents.
+#[test]
+fn the_graph_script_asks_for_the_least_that_adds_a_service_principal() {
+    let app = entra_onboard_core::ids::ClientId::parse(CLIENT).unwrap();
+    let g = script(&app, Cloud::Global, Flavor::Graph);
+    let connects: Vec<&str> = g.lines().filter(|l| l.trim_start().starts_with("Connect-MgGraph")).collect();
+    assert_eq!(connects.len(), 2, "{g}");
+    assert!(connects[0].contains("-Scopes 'GroupMember.ReadWrite.All', 'Application.ReadWrite.All' -NoWelcome"));
+    assert!(!connects[0].contains("Group.ReadWrite.All'") && !connects[0].contains("RoleManagement"));
+    // The second connect only runs inside the role-assignable check.
+    let check = g.find("if ($group.IsAssignableToRole)").expect("the role-assignable check");
+    assert!(g.find(connects[1]).unwrap() > check);
+    assert!(connects[1].contains("'RoleManagement.ReadWrite.Directory'"));
+    assert!(g.contains("Privileged Role Administrator"));
+    assert!(g.contains("Groups Administrator or User"));
+    assert!(!g.contains("signed in as a Global Administrator."));
+    let mut pr = base();
+    pr.tenant_type = TenantType::Multi;
+    pr.features.csp = true;
+    pr.allowed_tenants = vec![TENANT.into()];
+    let p = plan(&pr);
+    assert!(codes(&p, Severity::Info).contains(&"csp.script_role".to_string()));
+}
+
 #[test]
 fn hostile_app_id_never_reaches_a_script() {
     let mut pr = base();

@@ -101,6 +101,39 @@ fn portal_on_a_different_host() {
     assert!(codes(&p, Severity::Info).contains(&"portal_url.other_host".to_string()));
 }
 
+/// Issue 14 point 6: a portal on its own domain typed without a path is named, with the
+/// /portal address Halo's CSP guide uses; what was typed is still what the URI uses.
+#[test]
+fn a_portal_without_a_path_is_named_with_the_portal_path_halo_expects() {
+    let mut pr = base();
+    pr.sso_for = SsoFor::Users;
+    pr.portal_url = Some("https://support.acme.com".into());
+    let p = plan(&pr);
+    let w = p
+        .issues
+        .iter()
+        .find(|i| i.code == "portal_url.no_portal_path")
+        .unwrap_or_else(|| panic!("{:#?}", p.issues));
+    assert_eq!((w.field.as_str(), w.severity), ("portal_url", Severity::Warning));
+    assert!(w.message.contains("/portal/auth/account/azureresponse"), "{}", w.message);
+    assert!(w.fix.contains("https://support.acme.com/portal"), "{}", w.fix);
+    assert_eq!(uris(&p)[0], "https://support.acme.com/auth/account/azureresponse");
+    // On the agent's own host it would share the agent's URI.
+    pr.portal_url = Some("https://acme.halopsa.com/".into());
+    let p = plan(&pr);
+    let w = p.issues.iter().find(|i| i.code == "portal_url.no_portal_path").unwrap();
+    assert!(w.message.contains("agent application's"), "{}", w.message);
+    // With a path, or not typed at all, nothing is said.
+    for portal in [Some("https://support.acme.com/portal"), None, Some("  ")] {
+        pr.portal_url = portal.map(str::to_string);
+        let p = plan(&pr);
+        assert!(
+            !p.issues.iter().any(|i| i.code == "portal_url.no_portal_path"),
+            "{portal:?}"
+        );
+    }
+}
+
 #[test]
 fn custom_auth_url_serves_agents_and_users_once() {
     let mut pr = base();

@@ -49,6 +49,7 @@ export function profile(over: Partial<Profile> = {}): Profile {
       graph_endpoint: null,
       remember_me: false,
       bypass_2fa: false,
+      allow_2fa_with_sso: false,
     },
     allowed_tenants: [],
     admin_consent: null,

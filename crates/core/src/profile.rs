@@ -224,6 +224,9 @@ pub struct SsoToggles {
     pub remember_me: bool,
     /// Advanced Settings: "Bypass Halo 2FA if logging in with Single Sign-On".
     pub bypass_2fa: bool,
+    /// Advanced Settings: "Allow Halo 2FA if logging in with Azure Single Sign-On" (Halo's
+    /// 2FA "Don't ask again" cookie then also covers SSO sign-ins).
+    pub allow_2fa_with_sso: bool,
 }
 
 /// The last passing SSO test.

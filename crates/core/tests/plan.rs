@@ -114,21 +114,41 @@ fn a_portal_without_a_path_is_named_with_the_portal_path_halo_expects() {
         .iter()
         .find(|i| i.code == "portal_url.no_portal_path")
         .unwrap_or_else(|| panic!("{:#?}", p.issues));
-    assert_eq!((w.field.as_str(), w.severity), ("portal_url", Severity::Warning));
-    assert!(w.message.contains("/portal/auth/account/azureresponse"), "{}", w.message);
-    assert!(w.fix.contains("https://support.acme.com/portal"), "{}", w.fix);
-    assert_eq!(uris(&p)[0], "https://support.acme.com/auth/account/azureresponse");
+    assert_eq!(
+        (w.field.as_str(), w.severity),
+        ("portal_url", Severity::Warning)
+    );
+    assert!(
+        w.message.contains("/portal/auth/account/azureresponse"),
+        "{}",
+        w.message
+    );
+    assert!(
+        w.fix.contains("https://support.acme.com/portal"),
+        "{}",
+        w.fix
+    );
+    assert_eq!(
+        uris(&p)[0],
+        "https://support.acme.com/auth/account/azureresponse"
+    );
     // On the agent's own host it would share the agent's URI.
     pr.portal_url = Some("https://acme.halopsa.com/".into());
     let p = plan(&pr);
-    let w = p.issues.iter().find(|i| i.code == "portal_url.no_portal_path").unwrap();
+    let w = p
+        .issues
+        .iter()
+        .find(|i| i.code == "portal_url.no_portal_path")
+        .unwrap();
     assert!(w.message.contains("agent application's"), "{}", w.message);
     // With a path, or not typed at all, nothing is said.
     for portal in [Some("https://support.acme.com/portal"), None, Some("  ")] {
         pr.portal_url = portal.map(str::to_string);
         let p = plan(&pr);
         assert!(
-            !p.issues.iter().any(|i| i.code == "portal_url.no_portal_path"),
+            !p.issues
+                .iter()
+                .any(|i| i.code == "portal_url.no_portal_path"),
             "{portal:?}"
         );
     }
@@ -448,12 +468,23 @@ fn csp_script_per_cloud_and_flavour() {
 fn the_graph_script_asks_for_the_least_that_adds_a_service_principal() {
     let app = entra_onboard_core::ids::ClientId::parse(CLIENT).unwrap();
     let g = script(&app, Cloud::Global, Flavor::Graph);
-    let connects: Vec<&str> = g.lines().filter(|l| l.trim_start().starts_with("Connect-MgGraph")).collect();
+    let connects: Vec<&str> = g
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Connect-MgGraph"))
+        .collect();
     assert_eq!(connects.len(), 2, "{g}");
-    assert!(connects[0].contains("-Scopes 'GroupMember.ReadWrite.All', 'Application.ReadWrite.All' -NoWelcome"));
-    assert!(!connects[0].contains("Group.ReadWrite.All'") && !connects[0].contains("RoleManagement"));
+    assert!(
+        connects[0].contains(
+            "-Scopes 'GroupMember.ReadWrite.All', 'Application.ReadWrite.All' -NoWelcome"
+        )
+    );
+    assert!(
+        !connects[0].contains("Group.ReadWrite.All'") && !connects[0].contains("RoleManagement")
+    );
     // The second connect only runs inside the role-assignable check.
-    let check = g.find("if ($group.IsAssignableToRole)").expect("the role-assignable check");
+    let check = g
+        .find("if ($group.IsAssignableToRole)")
+        .expect("the role-assignable check");
     assert!(g.find(connects[1]).unwrap() > check);
     assert!(connects[1].contains("'RoleManagement.ReadWrite.Directory'"));
     assert!(g.contains("Privileged Role Administrator"));

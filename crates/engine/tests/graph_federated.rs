@@ -50,9 +50,11 @@ fn options(p: &Profile) -> ApplyOptions {
 }
 
 async fn on_app(c: &GraphClient, object_id: &str) -> Vec<Value> {
-    c.get(&format!("/applications/{object_id}/federatedIdentityCredentials"))
-        .await
-        .unwrap()["value"]
+    c.get(&format!(
+        "/applications/{object_id}/federatedIdentityCredentials"
+    ))
+    .await
+    .unwrap()["value"]
         .as_array()
         .cloned()
         .unwrap()
@@ -112,7 +114,9 @@ async fn apply_adds_halos_credential_once_with_its_three_values() {
     assert_eq!(step.status, StepStatus::Skipped);
     assert!(step.detail.as_deref().unwrap().contains("halo-acme"));
     assert!(
-        r.exists.iter().any(|e| e.contains("Other issuer") && e.contains("halo-acme")),
+        r.exists
+            .iter()
+            .any(|e| e.contains("Other issuer") && e.contains("halo-acme")),
         "{:?}",
         r.exists
     );
@@ -130,7 +134,10 @@ async fn a_dry_run_lists_the_post_and_sends_nothing() {
     let post = r
         .requests
         .iter()
-        .find(|q| q.url.ends_with("/applications/{applicationObjectId}/federatedIdentityCredentials"))
+        .find(|q| {
+            q.url
+                .ends_with("/applications/{applicationObjectId}/federatedIdentityCredentials")
+        })
         .expect("the planned POST is listed");
     assert_eq!(post.method, "POST");
     assert_eq!(post.body.as_ref().unwrap()["audiences"], json!([AUDIENCE]));
@@ -143,12 +150,17 @@ async fn doctor_reports_a_missing_one_and_its_fix_adds_it() {
     let (p, object_id) = created(&g).await;
     let r = doctor(&p, &c, Utc::now()).await.unwrap();
     assert!(
-        !r.findings.iter().any(|f| f.id.starts_with("credential.federated")),
+        !r.findings
+            .iter()
+            .any(|f| f.id.starts_with("credential.federated")),
         "{:#?}",
         r.findings
     );
     // Someone deletes it in Entra.
-    let id = on_app(&c, &object_id).await[0]["id"].as_str().unwrap().to_string();
+    let id = on_app(&c, &object_id).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     c.send(
         "DELETE",
         &format!("/applications/{object_id}/federatedIdentityCredentials/{id}"),
@@ -172,7 +184,9 @@ async fn doctor_reports_a_missing_one_and_its_fix_adds_it() {
     assert_eq!(on_app(&c, &object_id).await.len(), 1);
     let r = doctor(&p, &c, Utc::now()).await.unwrap();
     assert!(
-        !r.findings.iter().any(|f| f.id.starts_with("credential.federated")),
+        !r.findings
+            .iter()
+            .any(|f| f.id.starts_with("credential.federated")),
         "{:#?}",
         r.findings
     );
@@ -191,14 +205,25 @@ async fn a_different_one_is_reported_and_never_overwritten() {
         .iter()
         .find(|f| f.id == "credential.federated_differs")
         .unwrap_or_else(|| panic!("{:#?}", r.findings));
-    assert!(differs.message.contains("api://halo-acme"), "{}", differs.message);
+    assert!(
+        differs.message.contains("api://halo-acme"),
+        "{}",
+        differs.message
+    );
     assert_eq!(differs.auto_fix, None);
     g.clear_log();
     let r = apply(&p, &c, &options(&p), None, None).await.unwrap();
     assert!(!r.ok);
     assert_eq!(r.error.as_ref().unwrap().code, "apply.federated_differs");
-    assert!(g.writes().is_empty(), "nothing is written: {:#?}", g.writes());
-    assert_eq!(on_app(&c, &object_id).await[0]["audiences"], json!([AUDIENCE]));
+    assert!(
+        g.writes().is_empty(),
+        "nothing is written: {:#?}",
+        g.writes()
+    );
+    assert_eq!(
+        on_app(&c, &object_id).await[0]["audiences"],
+        json!([AUDIENCE])
+    );
 }
 
 #[test]

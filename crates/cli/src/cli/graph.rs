@@ -194,8 +194,9 @@ pub fn run_apply(a: ApplyArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
                 .ok_or_else(|| format!("{}: no PEM CERTIFICATE block", path.display()))?;
             CredentialRequest::Certificate { cert_der: der }
         }
-        CredentialChoice::Federated => crate::graph::apply::federated_request(&p)
-            .map_err(|e| format!("{e} ({})", e.code()))?,
+        CredentialChoice::Federated => {
+            crate::graph::apply::federated_request(&p).map_err(|e| format!("{e} ({})", e.code()))?
+        }
     };
     // The keychain is opened before anything is created, so a missing keychain stops the
     // run instead of leaving a secret in Entra that nobody has.

@@ -204,7 +204,9 @@ fn check_portal_path(p: &Profile, b: &Basics, issues: &mut Issues) {
     if p.portal_url.as_deref().is_none_or(|s| s.trim().is_empty()) {
         return;
     }
-    let Ok(u) = url::Url::parse(portal) else { return };
+    let Ok(u) = url::Url::parse(portal) else {
+        return;
+    };
     if !matches!(u.path(), "" | "/") {
         return;
     }

@@ -386,7 +386,9 @@ pub fn halo_first_rows(p: &Profile) -> Vec<SettingRow> {
             CONNECTION_SCREEN,
             "Agent",
             agent,
-            Some("Then save: Halo shows the Issuer URL, Subject claim to validate and Audience claim to validate."),
+            Some(
+                "Then save: Halo shows the Issuer URL, Subject claim to validate and Audience claim to validate.",
+            ),
         ),
     ]
 }
@@ -416,7 +418,9 @@ pub fn halo_then_rows(b: &Basics) -> Vec<SettingRow> {
             CONNECTION_SCREEN,
             "Authorise Application",
             "Click it",
-            Some("After the credential is in Entra; allow a few minutes for it to replicate (AADSTS70021 until then)."),
+            Some(
+                "After the credential is in Entra; allow a few minutes for it to replicate (AADSTS70021 until then).",
+            ),
         ),
     ]
 }
@@ -432,7 +436,12 @@ pub fn entra_rows(p: &Profile) -> Vec<SettingRow> {
         }
     };
     vec![
-        row(ENTRA_SCREEN, "Federated credential scenario", ENTRA_SCENARIO, None),
+        row(
+            ENTRA_SCREEN,
+            "Federated credential scenario",
+            ENTRA_SCENARIO,
+            None,
+        ),
         row(
             ENTRA_SCREEN,
             "Issuer",
@@ -454,8 +463,13 @@ pub fn entra_rows(p: &Profile) -> Vec<SettingRow> {
         row(
             ENTRA_SCREEN,
             "Audience",
-            or(f.audience.as_deref().unwrap_or(""), "Audience claim to validate"),
-            Some("Halo's \"Audience claim to validate\", in place of the value Entra suggests if they differ."),
+            or(
+                f.audience.as_deref().unwrap_or(""),
+                "Audience claim to validate",
+            ),
+            Some(
+                "Halo's \"Audience claim to validate\", in place of the value Entra suggests if they differ.",
+            ),
         ),
     ]
 }
@@ -554,7 +568,11 @@ mod tests {
         assert!(spec(&p).is_none());
         let mut issues = Issues::default();
         check(&p, &mut issues);
-        assert!(issues.0[0].fix.contains("Federated Credentials"), "{:?}", issues.0[0]);
+        assert!(
+            issues.0[0].fix.contains("Federated Credentials"),
+            "{:?}",
+            issues.0[0]
+        );
         let mut none = p.clone();
         none.credential.federated = None;
         assert_eq!(
@@ -566,7 +584,11 @@ mod tests {
     #[test]
     fn pasted_whitespace_wildcards_and_length_are_named_per_field() {
         assert_eq!(
-            codes(&federated(&format!("{ISSUER}\n"), &format!(" {SUBJECT}"), Some(AUD))),
+            codes(&federated(
+                &format!("{ISSUER}\n"),
+                &format!(" {SUBJECT}"),
+                Some(AUD)
+            )),
             vec![
                 f(
                     "credential.federated.issuer",
@@ -657,7 +679,11 @@ mod tests {
         ] {
             p.credential.federated.as_mut().unwrap().name = name.into();
             let got: Vec<String> = codes(&p).into_iter().map(|(_, c)| c).collect();
-            assert_eq!(got, code.map(str::to_string).into_iter().collect::<Vec<_>>(), "{name}");
+            assert_eq!(
+                got,
+                code.map(str::to_string).into_iter().collect::<Vec<_>>(),
+                "{name}"
+            );
         }
         assert_eq!(spec(&p).unwrap().name, "halo-acme");
         p.agent_url = "not a url".into();
@@ -685,7 +711,10 @@ mod tests {
         assert_eq!(
             pairs(&s.entra),
             [
-                ("Federated credential scenario".into(), "Other issuer".into()),
+                (
+                    "Federated credential scenario".into(),
+                    "Other issuer".into()
+                ),
                 ("Issuer".into(), ISSUER.into()),
                 ("Value".into(), SUBJECT.into()),
                 ("Name".into(), "halo-production".into()),

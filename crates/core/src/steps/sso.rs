@@ -23,7 +23,7 @@ use crate::validation::Issues;
 
 const STEP: u8 = 6;
 const SSO_SCREEN: &str = "Configuration > Integrations > Microsoft Entra ID > Single Sign On";
-const ADVANCED_SCREEN: &str = "Configuration > Advanced Settings";
+pub(crate) const ADVANCED_SCREEN: &str = "Configuration > Advanced Settings";
 /// The connection's details tab, where Halo takes the app's credential.
 pub(crate) const CONNECTION_SCREEN: &str =
     "Configuration > Integrations > Microsoft Entra ID > Details";
@@ -110,6 +110,12 @@ fn credential_rows(p: &Profile) -> Vec<SettingRow> {
                 .clone()
                 .unwrap_or_else(|| "(create or import it in step 3)".into());
             vec![
+                row(
+                    CERTIFICATES_SCREEN,
+                    "Name",
+                    format!("{} (Entra)", p.name.trim()),
+                    Some("Any name: the connection picks the certificate by it below."),
+                ),
                 row(
                     CERTIFICATES_SCREEN,
                     "Certificate file (.pfx)",
@@ -533,5 +539,8 @@ fn settings_sheet(p: &Profile, b: &Basics, seen: &[String], graph: String) -> Ve
         yes_no(s.bypass_2fa),
         None,
     ));
+    // Halo's other screens (connect button, 2FA, per-customer redirect, CSP tenants): the
+    // UI groups rows by screen, so appending keeps each screen together.
+    sheet.extend(crate::steps::halo_screens::rows(p));
     sheet
 }

@@ -1214,7 +1214,13 @@ async fn plan_federated(
                 return Ok(None);
             }
             FederatedState::Differs { name, why } => {
-                run.emit("add_federated_credential", LABEL, StepStatus::Failed, Some(why.clone()), None);
+                run.emit(
+                    "add_federated_credential",
+                    LABEL,
+                    StepStatus::Failed,
+                    Some(why.clone()),
+                    None,
+                );
                 run.fail(
                     "apply.federated_differs",
                     format!("Nothing was changed: the federated credential \"{name}\" is already on the app, but {why}."),
@@ -1224,7 +1230,13 @@ async fn plan_federated(
                 return Err(());
             }
             FederatedState::Full => {
-                run.emit("add_federated_credential", LABEL, StepStatus::Failed, Some("the app already has 20 federated credentials".into()), None);
+                run.emit(
+                    "add_federated_credential",
+                    LABEL,
+                    StepStatus::Failed,
+                    Some("the app already has 20 federated credentials".into()),
+                    None,
+                );
                 run.fail(
                     "apply.federated_full",
                     "Nothing was changed: the app already holds 20 federated credentials, Microsoft's maximum, and none is Halo's.".into(),

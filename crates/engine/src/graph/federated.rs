@@ -64,7 +64,11 @@ pub fn compare(existing: &[Value], want: &FederatedSpec) -> FederatedState {
                 name: name_of(f),
                 why: format!(
                     "it trusts Halo's issuer and subject, but its audience is {} where Halo's \"Audience claim to validate\" is {}",
-                    if have.is_empty() { "empty".to_string() } else { have.join(", ") },
+                    if have.is_empty() {
+                        "empty".to_string()
+                    } else {
+                        have.join(", ")
+                    },
                     want.audience
                 ),
             }
@@ -135,12 +139,23 @@ mod tests {
             }
         );
         let aud = fic("halo", &w.issuer, &w.subject, &["api://x"]);
-        assert!(matches!(compare(&[aud], &w), FederatedState::Differs { why, .. } if why.contains("api://x")));
+        assert!(
+            matches!(compare(&[aud], &w), FederatedState::Differs { why, .. } if why.contains("api://x"))
+        );
         // Exact comparison: a subject in another case is another subject.
         let case = fic("HALO-ACME", &w.issuer, "AGENT-7", &[&w.audience]);
-        assert!(matches!(compare(&[case], &w), FederatedState::Differs { why, .. } if why.contains("AGENT-7")));
+        assert!(
+            matches!(compare(&[case], &w), FederatedState::Differs { why, .. } if why.contains("AGENT-7"))
+        );
         let others: Vec<Value> = (0..20)
-            .map(|i| fic(&format!("c{i}"), "https://i.example", &format!("s{i}"), &["a"]))
+            .map(|i| {
+                fic(
+                    &format!("c{i}"),
+                    "https://i.example",
+                    &format!("s{i}"),
+                    &["a"],
+                )
+            })
             .collect();
         assert_eq!(compare(&others, &w), FederatedState::Full);
         assert_eq!(compare(&others[..19], &w), FederatedState::Missing);

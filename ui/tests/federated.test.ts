@@ -25,7 +25,7 @@ const row = (screen: string, setting: string, value: string): SettingRow => ({
 const setup: FederatedSetup = {
   haloFirst: [row('H', 'Credential Type', 'Federated Credentials'), row('H', 'Agent', '(choose one)')],
   entra: [row('E', 'Federated credential scenario', 'Other issuer'), row('E', 'Name', 'halo-engine-made')],
-  haloThen: [row('H', 'Authorise Application', 'Click it')],
+  haloThen: [row('H', 'Authorise Application', '(click it)')],
 };
 const federated = () =>
   noCredential({

@@ -417,7 +417,7 @@ pub fn halo_then_rows(b: &Basics) -> Vec<SettingRow> {
         row(
             CONNECTION_SCREEN,
             "Authorise Application",
-            "Click it",
+            "(click it)",
             Some(
                 "After the credential is in Entra; allow a few minutes for it to replicate (AADSTS70021 until then).",
             ),

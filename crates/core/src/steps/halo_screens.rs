@@ -87,7 +87,7 @@ pub fn rows(p: &Profile) -> Vec<SettingRow> {
         out.push(row(
             CONNECTION_SCREEN,
             button,
-            "Click it after saving",
+            "(click it after saving)",
             Some(why),
         ));
     }

@@ -597,6 +597,62 @@ async fn walk(c: &Client) -> Result<(), String> {
     by_test_id(c, "next").await.click().await.unwrap();
     shot(c, "03-credential").await;
 
+    // Halo's federated credential (its Method 3): what to pick in Halo, the three values it
+    // shows, and Entra's "Other issuer" form filled in with them.
+    by_test_id(c, "field-credential.kind-federated")
+        .await
+        .click()
+        .await
+        .unwrap();
+    by_test_id(c, "federated-panel").await;
+    type_into(c, "field-credential.federated.agent", "Integration Agent").await;
+    type_into(
+        c,
+        "field-credential.federated.issuer",
+        "https://acme.halopsa.com/auth",
+    )
+    .await;
+    type_into(c, "field-credential.federated.subject", "halo-agent-7f3c").await;
+    type_into(
+        c,
+        "field-credential.federated.audience",
+        "api://AzureADTokenExchange",
+    )
+    .await;
+    eventually("Entra's form carries Halo's values", || async {
+        let entra = all_texts(c, "federated-entra-row").await.join(" | ");
+        entra.contains("Other issuer")
+            && entra.contains("https://acme.halopsa.com/auth")
+            && entra.contains("halo-agent-7f3c")
+            && entra.contains("halo-acme")
+    })
+    .await;
+    assert!(
+        !all_texts(c, "issue")
+            .await
+            .iter()
+            .any(|t| t.contains("Audience claim")),
+        "Halo's audience is accepted as given"
+    );
+    let halo = all_texts(c, "federated-halo-first-row").await.join(" | ");
+    assert!(
+        halo.contains("Federated Credentials") && halo.contains("Integration Agent"),
+        "{halo}"
+    );
+    js(
+        c,
+        "document.querySelector('[data-testid=\"federated-panel\"]').scrollIntoView({block: 'start'}); return 0;",
+    )
+    .await;
+    shot(c, "03-federated-halo").await;
+    js(
+        c,
+        "document.querySelector('[data-testid=\"federated-entra\"]').scrollIntoView({block: 'center'}); return 0;",
+    )
+    .await;
+    shot(c, "03-federated-entra").await;
+    wait_saved(c).await;
+
     // Step 4: the consent link for the tenant.
     by_test_id(c, "next").await.click().await.unwrap();
     let consent = by_test_id(c, "consent-url").await.text().await.unwrap();
@@ -687,6 +743,34 @@ async fn walk(c: &Client) -> Result<(), String> {
     )
     .await;
     shot(c, "06-settings-sheet").await;
+    // Halo's other screens (issue 14): the federated credential's type, agent and button,
+    // and the CSP tenants tab with GDAP and "grant Admin Consent" per tenant.
+    for want in [
+        "Federated Credentials",
+        "Integration Agent",
+        "Authorise Application",
+        "Allow Halo 2FA if logging in with Azure Single Sign-On",
+        "Relationship type: Contoso (contoso.onmicrosoft.com)",
+        "Licence import types",
+    ] {
+        assert!(
+            sheet.contains(want),
+            "{want} missing from the sheet: {sheet}"
+        );
+    }
+    eventually("the CSP screen of the sheet in view", || async {
+        js(
+            c,
+            "const h = [...document.querySelectorAll('[data-testid=\"sheet-screen-name\"]')].find(e => e.textContent.includes('Microsoft CSP')); \
+             h.scrollIntoView({block: 'start', behavior: 'instant'}); const t = h.getBoundingClientRect().top; return t >= 0 && t < 120;",
+        )
+        .await
+            == true
+    })
+    .await;
+    // Let WebKit paint the scrolled page before the screenshot.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shot(c, "06-settings-sheet-csp").await;
 
     // Test & save, with "Next" from the bottom of the page: the new step starts at its top.
     js(

@@ -272,3 +272,97 @@ async fn apply_teams_tab_sets_the_api_once() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(g.writes().len(), writes, "the second run wrote");
 }
+
+/// `apply --credential federated` adds Halo's federated credential (step 3's values) and
+/// `doctor` then finds it; an incomplete step 3 is exit 2 naming the field, before any
+/// sign-in or write.
+#[tokio::test]
+async fn apply_adds_the_federated_credential_halo_shows() {
+    use entra_onboard_engine::profile::{CredentialKind, FederatedCredential};
+    let g = GraphDouble::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("acme.json");
+    let mut p = profile("");
+    p.authority = Some(g.origin());
+    p.credential.kind = CredentialKind::Federated;
+    p.credential.federated = Some(FederatedCredential {
+        name: "halo-production".into(),
+        issuer: "http://acme.halopsa.com/auth".into(),
+        subject: "halo-agent-7f3c".into(),
+        audience: Some("api://AzureADTokenExchange".into()),
+        agent: String::new(),
+    });
+    std::fs::write(&file, p.to_json()).unwrap();
+    let f = file.to_str().unwrap().to_string();
+    let (token, home) = (g.token(), dir.path().to_path_buf());
+    let go = |args: Vec<String>| {
+        let (token, home) = (token.clone(), home.clone());
+        tokio::task::spawn_blocking(move || {
+            run(
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+                &token,
+                &home,
+            )
+        })
+    };
+    let apply_args = vec![
+        "apply".to_string(),
+        f.clone(),
+        "--credential".into(),
+        "federated".into(),
+        "--token-stdin".into(),
+    ];
+    let out = go(apply_args.clone()).await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("credential.federated.issuer"), "{err}");
+    assert!(g.requests().is_empty(), "nothing was sent");
+
+    p.credential.federated.as_mut().unwrap().issuer = "https://acme.halopsa.com/auth".into();
+    std::fs::write(&file, p.to_json()).unwrap();
+    let out = go(apply_args).await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Other issuer"), "{text}");
+    let post = g
+        .writes()
+        .into_iter()
+        .find(|w| w.path.ends_with("/federatedIdentityCredentials"))
+        .expect("the credential was added");
+    assert_eq!(
+        post.body.unwrap(),
+        json!({"name": "halo-production", "issuer": "https://acme.halopsa.com/auth",
+               "subject": "halo-agent-7f3c", "audiences": ["api://AzureADTokenExchange"],
+               "description": "Halo service desk (Federated Credentials), added by Entra Onboard"})
+    );
+    let saved = Profile::from_json(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved.credential.kind, CredentialKind::Federated);
+    assert!(!saved.client_id.is_empty());
+
+    let out = go(vec![
+        "doctor".into(),
+        f,
+        "--format".into(),
+        "json".into(),
+        "--token-stdin".into(),
+    ])
+    .await
+    .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(
+        !ids.iter().any(|i| i.starts_with("credential.federated")),
+        "{ids:?}"
+    );
+}

@@ -133,6 +133,7 @@ fn credential_meta() -> BoxedStrategy<CredentialMeta> {
                     issuer,
                     subject,
                     audience,
+                    agent: String::new(),
                 }),
             },
         )

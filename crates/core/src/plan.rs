@@ -11,12 +11,13 @@ use ts_rs::TS;
 
 use crate::cloud::CloudInfo;
 use crate::profile::Profile;
-use crate::steps::{basics, consent, credential, csp, redirects, sso, sync};
+use crate::steps::{basics, consent, credential, csp, federated, redirects, sso, sync};
 use crate::validation::{Issue, Issues, Severity};
 
 // Each step owns the types it produces; the plan only assembles them.
 pub use crate::steps::consent::ConsentPlan;
 pub use crate::steps::csp::CspScripts;
+pub use crate::steps::federated::FederatedSetup;
 pub use crate::steps::redirects::{PlannedRedirect, RedirectPurpose};
 pub use crate::steps::sso::SettingRow;
 
@@ -44,6 +45,9 @@ pub struct Plan {
     pub registration_checklist: Vec<String>,
     /// Step 2: the redirect URIs to register.
     pub redirect_uris: Vec<PlannedRedirect>,
+    /// Step 3: what to pick in Halo and paste in Entra for a federated credential (kind
+    /// `federated` only).
+    pub federated_setup: Option<FederatedSetup>,
     /// Step 4: the admin-consent link (absent until tenant, client and a redirect URI are valid).
     pub consent: Option<ConsentPlan>,
     /// Step 5: the AdminAgents scripts (CSP only, once the client id is valid).
@@ -95,6 +99,7 @@ pub fn plan(profile: &Profile) -> Plan {
         effective_portal_url: b.portal_url.clone(),
         registration_checklist,
         redirect_uris,
+        federated_setup: federated::setup(profile, &b),
         consent,
         csp_scripts,
         settings_sheet,

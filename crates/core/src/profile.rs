@@ -111,8 +111,9 @@ pub struct CredentialMeta {
     pub federated: Option<FederatedCredential>,
 }
 
-/// A federated identity credential as typed (step 3). Entra matches `issuer` and `subject`
-/// exactly against the external token's `iss` and `sub`.
+/// A federated identity credential as typed (step 3): the values Halo shows after choosing
+/// Credential Type "Federated Credentials" and an Agent. Entra matches `issuer`, `subject`
+/// and `audience` exactly against the token Halo presents.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default, deny_unknown_fields)]
 #[ts(export)]
@@ -120,13 +121,15 @@ pub struct FederatedCredential {
     /// The credential's name on the app (3–120 characters, letters, digits, `-` and `_`);
     /// empty = let the admin choose in Entra.
     pub name: String,
-    /// The external identity provider's issuer URL, exactly as its tokens' `iss`.
+    /// Halo's "Issuer URL", exactly as its tokens' `iss`.
     pub issuer: String,
-    /// The external workload's identifier, exactly as its tokens' `sub`.
+    /// Halo's "Subject claim to validate", exactly as its tokens' `sub`.
     pub subject: String,
-    /// The audience the external token carries; `None` = the cloud's default
-    /// (`api://AzureADTokenExchange`, `…USGov`, `…China`).
+    /// Halo's "Audience claim to validate" (required; `None` = not entered yet).
     pub audience: Option<String>,
+    /// The Halo agent chosen beside "Federated Credentials" (for the settings sheet; empty =
+    /// not noted).
+    pub agent: String,
 }
 
 /// Where an admin-consent attempt stands.
@@ -221,6 +224,9 @@ pub struct SsoToggles {
     pub remember_me: bool,
     /// Advanced Settings: "Bypass Halo 2FA if logging in with Single Sign-On".
     pub bypass_2fa: bool,
+    /// Advanced Settings: "Allow Halo 2FA if logging in with Azure Single Sign-On" (Halo's
+    /// 2FA "Don't ask again" cookie then also covers SSO sign-ins).
+    pub allow_2fa_with_sso: bool,
 }
 
 /// The last passing SSO test.

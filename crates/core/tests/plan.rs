@@ -101,6 +101,59 @@ fn portal_on_a_different_host() {
     assert!(codes(&p, Severity::Info).contains(&"portal_url.other_host".to_string()));
 }
 
+/// Issue 14 point 6: a portal on its own domain typed without a path is named, with the
+/// /portal address Halo's CSP guide uses; what was typed is still what the URI uses.
+#[test]
+fn a_portal_without_a_path_is_named_with_the_portal_path_halo_expects() {
+    let mut pr = base();
+    pr.sso_for = SsoFor::Users;
+    pr.portal_url = Some("https://support.acme.com".into());
+    let p = plan(&pr);
+    let w = p
+        .issues
+        .iter()
+        .find(|i| i.code == "portal_url.no_portal_path")
+        .unwrap_or_else(|| panic!("{:#?}", p.issues));
+    assert_eq!(
+        (w.field.as_str(), w.severity),
+        ("portal_url", Severity::Warning)
+    );
+    assert!(
+        w.message.contains("/portal/auth/account/azureresponse"),
+        "{}",
+        w.message
+    );
+    assert!(
+        w.fix.contains("https://support.acme.com/portal"),
+        "{}",
+        w.fix
+    );
+    assert_eq!(
+        uris(&p)[0],
+        "https://support.acme.com/auth/account/azureresponse"
+    );
+    // On the agent's own host it would share the agent's URI.
+    pr.portal_url = Some("https://acme.halopsa.com/".into());
+    let p = plan(&pr);
+    let w = p
+        .issues
+        .iter()
+        .find(|i| i.code == "portal_url.no_portal_path")
+        .unwrap();
+    assert!(w.message.contains("agent application's"), "{}", w.message);
+    // With a path, or not typed at all, nothing is said.
+    for portal in [Some("https://support.acme.com/portal"), None, Some("  ")] {
+        pr.portal_url = portal.map(str::to_string);
+        let p = plan(&pr);
+        assert!(
+            !p.issues
+                .iter()
+                .any(|i| i.code == "portal_url.no_portal_path"),
+            "{portal:?}"
+        );
+    }
+}
+
 #[test]
 fn custom_auth_url_serves_agents_and_users_once() {
     let mut pr = base();
@@ -406,6 +459,43 @@ fn csp_script_per_cloud_and_flavour() {
     }
     let ps1 = to_ps1(&g);
     assert!(ps1.contains("\r\n") && !ps1.replace("\r\n", "").contains('\n'));
+}
+
+/// Issue 14 point 5: the least privileged scopes Microsoft's "Add members" page names for
+/// a service-principal member, the roles that may run it, and the larger scope only for a
+/// role-assignable AdminAgents.
+#[test]
+fn the_graph_script_asks_for_the_least_that_adds_a_service_principal() {
+    let app = entra_onboard_core::ids::ClientId::parse(CLIENT).unwrap();
+    let g = script(&app, Cloud::Global, Flavor::Graph);
+    let connects: Vec<&str> = g
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Connect-MgGraph"))
+        .collect();
+    assert_eq!(connects.len(), 2, "{g}");
+    assert!(
+        connects[0].contains(
+            "-Scopes 'GroupMember.ReadWrite.All', 'Application.ReadWrite.All' -NoWelcome"
+        )
+    );
+    assert!(
+        !connects[0].contains("Group.ReadWrite.All'") && !connects[0].contains("RoleManagement")
+    );
+    // The second connect only runs inside the role-assignable check.
+    let check = g
+        .find("if ($group.IsAssignableToRole)")
+        .expect("the role-assignable check");
+    assert!(g.find(connects[1]).unwrap() > check);
+    assert!(connects[1].contains("'RoleManagement.ReadWrite.Directory'"));
+    assert!(g.contains("Privileged Role Administrator"));
+    assert!(g.contains("Groups Administrator or User"));
+    assert!(!g.contains("signed in as a Global Administrator."));
+    let mut pr = base();
+    pr.tenant_type = TenantType::Multi;
+    pr.features.csp = true;
+    pr.allowed_tenants = vec![TENANT.into()];
+    let p = plan(&pr);
+    assert!(codes(&p, Severity::Info).contains(&"csp.script_role".to_string()));
 }
 
 #[test]

@@ -36,6 +36,9 @@ pub enum CredentialChoice {
     Secret,
     /// A certificate (`--cert`, public part only).
     Certificate,
+    /// The federated credential Halo shows (step 3's issuer, subject and audience: Halo's
+    /// "Federated Credentials"), Entra scenario "Other issuer".
+    Federated,
 }
 
 /// How to reach Graph (shared by apply and doctor).
@@ -196,6 +199,9 @@ pub fn run_apply(a: ApplyArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
                 .ok_or_else(|| format!("{}: no PEM CERTIFICATE block", path.display()))?;
             CredentialRequest::Certificate { cert_der: der }
         }
+        CredentialChoice::Federated => {
+            crate::graph::apply::federated_request(&p).map_err(|e| format!("{e} ({})", e.code()))?
+        }
     };
     // The keychain is opened before anything is created, so a missing keychain stops the
     // run instead of leaving a secret in Entra that nobody has.
@@ -222,7 +228,11 @@ pub fn run_apply(a: ApplyArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
         .iter()
         .any(|r| r.kind == crate::graph::permissions::PermissionKind::Role);
     let scopes = signin::scopes_for_apply(
-        !matches!(options.credential, CredentialRequest::None),
+        // The policy read (Policy.Read.All) is for secrets and certificates only.
+        matches!(
+            options.credential,
+            CredentialRequest::Secret { .. } | CredentialRequest::Certificate { .. }
+        ),
         options.grant_consent,
         roles,
     );

@@ -187,8 +187,42 @@ fn check_fields(p: &Profile, issues: &mut Issues) -> Basics {
         );
     }
 
+    check_portal_path(p, &b, issues);
     check_authority(p, issues, &mut b);
     b
+}
+
+/// A typed portal address with no path. Halo serves the portal under `/portal`, also on a
+/// portal domain of its own: the CSP SSO guide registers
+/// `https://{YOUR HALO PORTAL DOMAIN}/portal/auth/account/azureresponse` "if the portal is a
+/// different URL from the Agent App" (shared/reference/entra-csp-sso-itsm-guide.md). A bare
+/// host would give `https://host/auth/account/azureresponse`, which Halo's portal does not
+/// send, so it is said rather than used silently; what was typed is kept (it may be right
+/// for a portal served at the root).
+fn check_portal_path(p: &Profile, b: &Basics, issues: &mut Issues) {
+    let Some(portal) = &b.portal_url else { return };
+    if p.portal_url.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        return;
+    }
+    let Ok(u) = url::Url::parse(portal) else {
+        return;
+    };
+    if !matches!(u.path(), "" | "/") {
+        return;
+    }
+    let with_portal = format!("{}/portal", portal.trim_end_matches('/'));
+    let same_host = b.agent_url.as_deref().and_then(host_of) == host_of(portal);
+    issues.warn(
+        STEP,
+        "portal_url",
+        "portal_url.no_portal_path",
+        if same_host {
+            format!("The portal address {portal} has no path, so the portal's redirect URI would be the agent application's. Halo serves the portal under /portal ({with_portal}).")
+        } else {
+            format!("The portal address {portal} has no path. Halo's guide registers a portal on its own domain as https://{{PORTAL DOMAIN}}/portal/auth/account/azureresponse, so Halo expects {with_portal}.")
+        },
+        format!("Enter {with_portal} as the portal address (or clear it if the portal is the agent URL's /portal). Keep the bare host only if users open the portal at its root."),
+    );
 }
 
 fn check_tenant(p: &Profile, issues: &mut Issues) -> Option<TenantRef> {

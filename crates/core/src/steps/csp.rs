@@ -9,6 +9,19 @@
 //!
 //! Under GDAP, AdminAgents membership no longer grants access to customer tenants: each
 //! customer tenant must also consent. Every flavour says so in a comment.
+//!
+//! Least privilege for the Graph flavour (Microsoft Graph "Add members",
+//! <https://learn.microsoft.com/graph/api/group-post-members?view=graph-rest-1.0>): adding a
+//! **servicePrincipal** member needs delegated `GroupMember.ReadWrite.All` **and**
+//! `Application.ReadWrite.All` (the page's per-member-type table; GroupMember.ReadWrite.All
+//! is its least privileged group permission, and a service principal member also needs
+//! write access to the service principal). The signed-in user needs a role with
+//! `microsoft.directory/groups/members/update`; the least privileged the page lists for a
+//! security group are Groups Administrator, User Administrator, Directory Writers (or
+//! being an owner of the group). A **role-assignable** group (`isAssignableToRole`) needs
+//! `RoleManagement.ReadWrite.Directory` as well and a Privileged Role Administrator; whether
+//! AdminAgents is one differs by tenant, so the script reads it and says so rather than
+//! asking everyone for the larger scope.
 
 use serde::Serialize;
 use ts_rs::TS;
@@ -53,7 +66,10 @@ const GDAP_NOTE: &str = "\
 fn header(app: &ClientId, cloud: Cloud, flavor: &str) -> String {
     format!(
         "# Entra Onboard - add the app's service principal to the AdminAgents group\n\
-         # Run in the CSP PARTNER tenant, signed in as a Global Administrator.\n\
+         # Run in the CSP PARTNER tenant, signed in as a Groups Administrator or User\n\
+         # Administrator (Microsoft's least privileged roles for adding group members; a\n\
+         # Global Administrator works too). If AdminAgents is role-assignable, a Privileged\n\
+         # Role Administrator instead (the Graph version checks and says so).\n\
          # App (client) ID: {app}\n\
          # Cloud: {}\n\
          # Flavour: {flavor}\n\
@@ -73,10 +89,18 @@ pub fn script(app: &ClientId, cloud: Cloud, flavor: Flavor) -> String {
 $ErrorActionPreference = 'Stop'
 $AppId = '{app}'
 
-Connect-MgGraph -Environment {env} -Scopes 'Group.ReadWrite.All', 'Application.Read.All' -NoWelcome
+# Least privileged scopes for adding a service principal to a group (Graph \"Add members\"):
+# GroupMember.ReadWrite.All and Application.ReadWrite.All.
+Connect-MgGraph -Environment {env} -Scopes 'GroupMember.ReadWrite.All', 'Application.ReadWrite.All' -NoWelcome
 
-$group = Get-MgGroup -Filter \"displayName eq 'AdminAgents'\"
+$group = Get-MgGroup -Filter \"displayName eq 'AdminAgents'\" -Property Id, DisplayName, IsAssignableToRole
 if (-not $group) {{ throw 'No AdminAgents group here. Sign in to the CSP partner tenant and run this again.' }}
+if ($group.IsAssignableToRole) {{
+    # A role-assignable group also needs RoleManagement.ReadWrite.Directory, and the
+    # signed-in user must be a Privileged Role Administrator (Graph \"Add members\").
+    Write-Host 'AdminAgents is role-assignable here: reconnecting with RoleManagement.ReadWrite.Directory (sign in as a Privileged Role Administrator).'
+    Connect-MgGraph -Environment {env} -Scopes 'GroupMember.ReadWrite.All', 'Application.ReadWrite.All', 'RoleManagement.ReadWrite.Directory' -NoWelcome
+}}
 
 $sp = Get-MgServicePrincipal -Filter \"appId eq '$AppId'\"
 if (-not $sp) {{ throw \"No service principal for $AppId in this tenant. Grant admin consent to the app first (Entra Onboard step 4), then run this again.\" }}
@@ -155,6 +179,13 @@ pub fn scripts(p: &Profile, b: &Basics, issues: &mut Issues) -> Option<CspScript
         "csp.gdap_consent",
         "Under GDAP, AdminAgents membership no longer grants access to customer tenants; each customer tenant must consent to the app.",
         "After running the script, send the step 4 consent link to each customer's admin.",
+    );
+    issues.info(
+        STEP,
+        "features.csp",
+        "csp.script_role",
+        "The Graph script asks only for GroupMember.ReadWrite.All and Application.ReadWrite.All, Microsoft's least privileged permissions for adding a service principal to a group; it adds RoleManagement.ReadWrite.Directory only if AdminAgents is role-assignable.",
+        "Run it in the partner tenant as a Groups Administrator or User Administrator (a Global Administrator works too); if it says AdminAgents is role-assignable, as a Privileged Role Administrator.",
     );
     Some(CspScripts {
         graph: script(app, p.cloud, Flavor::Graph),

@@ -6,9 +6,11 @@
 //! | 1 | [`basics`] | service-desk URLs, tenant type, cloud, tenant and client ids |
 //! | 2 | [`redirects`] | redirect URIs to register |
 //! | 3 | [`credential`] | secret, certificate or federated credential |
+//! | 3 | [`federated`] | the federated credential Halo issues (its Method 3) |
 //! | 4 | [`consent`] | the admin-consent link |
 //! | 5 | [`csp`] | the AdminAgents elevation script |
 //! | 6 | [`sso`] | SSO toggles and the settings sheet |
+//! | 6 | [`halo_screens`] | the sheet's rows for Halo's other screens (connect button, 2FA, CSP tenants) |
 //! | 6 | [`sync`] | user/technician sync settings (fields `sync.*`) |
 //! | 3 | [`reminder`] | the credential rotation reminder (`.ics`) |
 //! | 5 | [`tenants`] | the customer consent tracker: parsing, links, CSV |
@@ -21,6 +23,8 @@ pub mod basics;
 pub mod consent;
 pub mod credential;
 pub mod csp;
+pub mod federated;
+pub mod halo_screens;
 pub mod redirects;
 pub mod reminder;
 pub mod sso;

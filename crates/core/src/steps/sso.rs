@@ -23,9 +23,10 @@ use crate::validation::Issues;
 
 const STEP: u8 = 6;
 const SSO_SCREEN: &str = "Configuration > Integrations > Microsoft Entra ID > Single Sign On";
-const ADVANCED_SCREEN: &str = "Configuration > Advanced Settings";
+pub(crate) const ADVANCED_SCREEN: &str = "Configuration > Advanced Settings";
 /// The connection's details tab, where Halo takes the app's credential.
-const CONNECTION_SCREEN: &str = "Configuration > Integrations > Microsoft Entra ID > Details";
+pub(crate) const CONNECTION_SCREEN: &str =
+    "Configuration > Integrations > Microsoft Entra ID > Details";
 /// Where Halo keeps uploaded certificates (it asks for the .pfx password on upload).
 const CERTIFICATES_SCREEN: &str = "Configuration > Advanced Settings > Certificates";
 
@@ -111,6 +112,12 @@ fn credential_rows(p: &Profile) -> Vec<SettingRow> {
             vec![
                 row(
                     CERTIFICATES_SCREEN,
+                    "Name",
+                    format!("{} (Entra)", p.name.trim()),
+                    Some("Any name: the connection picks the certificate by it below."),
+                ),
+                row(
+                    CERTIFICATES_SCREEN,
                     "Certificate file (.pfx)",
                     pfx,
                     Some(
@@ -135,14 +142,9 @@ fn credential_rows(p: &Profile) -> Vec<SettingRow> {
                 ),
             ]
         }
-        CredentialKind::Federated => vec![row(
-            CONNECTION_SCREEN,
-            "Credential Type",
-            "Federated credential",
-            Some(
-                "Only where the service desk can present tokens from the trusted issuer (step 3).",
-            ),
-        )],
+        // Halo's Method 3: Credential Type and Agent (the three values it then shows go to
+        // Entra, step 3).
+        CredentialKind::Federated => crate::steps::federated::halo_first_rows(p),
         CredentialKind::None => vec![row(
             CONNECTION_SCREEN,
             "Credential Type",
@@ -537,5 +539,8 @@ fn settings_sheet(p: &Profile, b: &Basics, seen: &[String], graph: String) -> Ve
         yes_no(s.bypass_2fa),
         None,
     ));
+    // Halo's other screens (connect button, 2FA, per-customer redirect, CSP tenants): the
+    // UI groups rows by screen, so appending keeps each screen together.
+    sheet.extend(crate::steps::halo_screens::rows(p));
     sheet
 }

@@ -23,8 +23,12 @@
 //! tenantappmanagementpolicy-get, application-list-appmanagementpolicies — all under
 //! <https://learn.microsoft.com/graph/api/> (v1.0).
 //!
-//! Left out: key-credential policy checks (asymmetricKeyLifetime, trusted CAs), federated
-//! credentials, consent in customer tenants (each customer's admin uses the step 4 link),
+//! The federated credential Halo signs in with (its Method 3) is added with
+//! application-post-federatedidentitycredentials ([`super::federated`]); one that exists
+//! with other values is reported, never changed or deleted.
+//!
+//! Left out: key-credential policy checks (asymmetricKeyLifetime, trusted CAs), consent in
+//! customer tenants (each customer's admin uses the step 4 link),
 //! the CSP AdminAgents group membership (step 5's script).
 
 use std::sync::Arc;
@@ -76,6 +80,34 @@ pub enum CredentialRequest {
         /// The certificate, DER.
         cert_der: Vec<u8>,
     },
+    /// The federated credential Halo shows (issuer, subject, audience), via POST
+    /// `federatedIdentityCredentials`. Skipped when the app already trusts exactly that.
+    /// Made by [`federated_request`].
+    Federated(super::federated::FederatedSpec),
+}
+
+/// The federated credential of `profile` as an apply request: its step 3 values, checked
+/// as Halo gives them. `Err` names the fields to fix when they are not ready.
+pub fn federated_request(profile: &Profile) -> Result<CredentialRequest, ApplyError> {
+    if profile.credential.kind != CredentialKind::Federated {
+        return Err(ApplyError::Profile(
+            "credential.kind: this customer does not use a federated credential; choose \"Federated credential\" in step 3 first.".into(),
+        ));
+    }
+    match crate::steps::federated::spec(profile) {
+        Some(s) => Ok(CredentialRequest::Federated(s)),
+        None => {
+            let problems: Vec<String> = plan(profile)
+                .issues
+                .iter()
+                .filter(|i| {
+                    i.severity == Severity::Error && i.field.starts_with("credential.federated")
+                })
+                .map(|i| format!("{}: {} {}", i.field, i.message, i.fix))
+                .collect();
+            Err(ApplyError::Profile(problems.join(" ")))
+        }
+    }
 }
 
 /// How many times, and how patiently, to retry a request that fails because a fresh
@@ -634,6 +666,7 @@ enum OpKind {
     CreateSp,
     AddPassword,
     AddKey { thumbprint: String },
+    AddFederated,
     GrantRole,
     Grant,
 }
@@ -852,6 +885,7 @@ async fn read_and_plan(
         CredentialRequest::Certificate { cert_der } => {
             plan_certificate(run, app.as_ref(), cert_der, now).await?
         }
+        CredentialRequest::Federated(spec) => plan_federated(run, app.as_ref(), spec).await?,
     };
     let mut ops = registration_ops(run, app.as_ref(), sp.is_none(), d);
     ops.extend(credential_op);
@@ -1169,6 +1203,85 @@ async fn plan_certificate(
         method: "PATCH",
         path: "/applications/{applicationObjectId}".into(),
         body: json!({"keyCredentials": keep}),
+        replication: true,
+        consent: false,
+    }))
+}
+
+/// The federated credential Halo issues tokens for, unless the app already trusts exactly
+/// it. One with Halo's issuer and subject but another audience (or Halo's name but other
+/// values), or an app already at 20, stops the run before any write: changing or deleting
+/// a credential is left to the admin.
+async fn plan_federated(
+    run: &mut Run<'_>,
+    app: Option<&Value>,
+    spec: &super::federated::FederatedSpec,
+) -> Result<Option<Op>, ()> {
+    use super::federated::{FederatedState, collection_path, compare, create_body};
+    const LABEL: &str = "Add the federated credential (Other issuer: Halo)";
+    if let Some(a) = app {
+        let id = a["id"].as_str().unwrap_or_default();
+        let v = run
+            .read(
+                "read_federated_credentials",
+                "Read the federated credentials already on the app",
+                &collection_path(id),
+            )
+            .await?;
+        let existing = v["value"].as_array().cloned().unwrap_or_default();
+        match compare(&existing, spec) {
+            FederatedState::Present { name } => {
+                run.emit(
+                    "add_federated_credential",
+                    LABEL,
+                    StepStatus::Skipped,
+                    Some(format!("the app already trusts Halo's issuer, subject and audience (credential \"{name}\")")),
+                    None,
+                );
+                return Ok(None);
+            }
+            FederatedState::Differs { name, why } => {
+                run.emit(
+                    "add_federated_credential",
+                    LABEL,
+                    StepStatus::Failed,
+                    Some(why.clone()),
+                    None,
+                );
+                run.fail(
+                    "apply.federated_differs",
+                    format!("Nothing was changed: the federated credential \"{name}\" is already on the app, but {why}."),
+                    format!("In Entra (Certificates & secrets > Federated credentials), edit \"{name}\" to Halo's values or delete it, or give step 3 another name; then run it again."),
+                    None,
+                );
+                return Err(());
+            }
+            FederatedState::Full => {
+                run.emit(
+                    "add_federated_credential",
+                    LABEL,
+                    StepStatus::Failed,
+                    Some("the app already has 20 federated credentials".into()),
+                    None,
+                );
+                run.fail(
+                    "apply.federated_full",
+                    "Nothing was changed: the app already holds 20 federated credentials, Microsoft's maximum, and none is Halo's.".into(),
+                    "Delete one the app no longer needs (Certificates & secrets > Federated credentials), then run it again.".into(),
+                    None,
+                );
+                return Err(());
+            }
+            FederatedState::Missing => {}
+        }
+    }
+    Ok(Some(Op {
+        id: "add_federated_credential".into(),
+        label: format!("{LABEL}: \"{}\"", spec.name),
+        kind: OpKind::AddFederated,
+        method: "POST",
+        path: collection_path("{applicationObjectId}"),
+        body: create_body(spec),
         replication: true,
         consent: false,
     }))
@@ -1583,6 +1696,19 @@ fn record(
             });
             Ok(None)
         }
+        OpKind::AddFederated => {
+            run.report.credential = Some(CreatedCredential {
+                kind: CredentialKind::Federated,
+                key_id: v["id"].as_str().map(str::to_string),
+                hint: None,
+                thumbprint: None,
+                end_date_time: None,
+                stored: true,
+            });
+            Ok(Some(
+                "allow a few minutes for it to replicate before Halo's \"Authorise Application\" (AADSTS70021 until then)".into(),
+            ))
+        }
         OpKind::UpdateApp | OpKind::GrantRole | OpKind::Grant => Ok(None),
     }
 }
@@ -1692,11 +1818,31 @@ fn finish(run: &mut Run<'_>, profile: &Profile) {
                     " — NOT stored: delete it and run apply again"
                 }
             )),
+            CredentialKind::Federated => r.exists.push(format!(
+                "Federated credential \"{}\" (Other issuer) on the app: it trusts Halo's issuer {}.",
+                crate::steps::federated::name_in_effect(profile),
+                profile
+                    .credential
+                    .federated
+                    .as_ref()
+                    .map(|f| f.issuer.as_str())
+                    .unwrap_or_default()
+            )),
             _ => r.exists.push(format!(
                 "Certificate {} uploaded to the app.",
                 c.thumbprint.clone().unwrap_or_default()
             )),
         }
+    }
+    if r.credential.is_none()
+        && let Some(s) = r.steps.iter().find(|s| {
+            s.id == "add_federated_credential" && s.status == StepStatus::Skipped && !r.dry_run
+        })
+    {
+        r.exists.push(format!(
+            "Federated credential (Other issuer) on the app already: {}.",
+            s.detail.clone().unwrap_or_default()
+        ));
     }
     let granted: Vec<&str> = r
         .steps
@@ -1732,6 +1878,18 @@ pub fn update_profile(profile: &mut Profile, report: &ApplyReport) -> bool {
         profile.client_id = a.app_id.clone();
     }
     if let Some(c) = &report.credential
+        && c.stored
+        && c.kind == CredentialKind::Federated
+    {
+        // The credential is Halo's values as typed; only the name it got is recorded, so
+        // the doctor and the sheet name the same one.
+        let name = crate::steps::federated::name_in_effect(profile);
+        if let Some(f) = profile.credential.federated.as_mut()
+            && f.name.is_empty()
+        {
+            f.name = name;
+        }
+    } else if let Some(c) = &report.credential
         && c.stored
     {
         profile.credential.kind = c.kind;

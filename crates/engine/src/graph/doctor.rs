@@ -209,6 +209,9 @@ async fn doctor_planned(
     let perms = permissions::required(profile);
     check_declared_permissions(&perms, &app, &mut f);
     check_credentials(profile, &app, now, &mut f);
+    if profile.credential.kind == CredentialKind::Federated {
+        check_federated(client, profile, &app, &mut f).await?;
+    }
     report.service_principal_id = check_service_principal(client, &app_id, &perms, &mut f).await?;
     Ok(finish(report, f, client, log_start))
 }
@@ -499,6 +502,55 @@ fn check_credentials(profile: &Profile, app: &Value, now: DateTime<Utc>, f: &mut
     }
 }
 
+/// The federated credential Halo signs in with (step 3): on the app with exactly Halo's
+/// issuer, subject and audience ([`super::federated::compare`]).
+async fn check_federated(
+    client: &GraphClient,
+    profile: &Profile,
+    app: &Value,
+    f: &mut Findings,
+) -> Result<(), DoctorError> {
+    use super::federated::{FederatedState, collection_path, compare};
+    let Some(spec) = crate::steps::federated::spec(profile) else {
+        f.add(
+            "credential.federated_incomplete",
+            Severity::Warning,
+            "The profile uses a federated credential, but step 3 does not hold Halo's issuer, subject and audience yet, so it cannot be compared.".into(),
+            "Copy Halo's Issuer URL, Subject claim to validate and Audience claim to validate into step 3.",
+            None,
+        );
+        return Ok(());
+    };
+    let id = app["id"].as_str().unwrap_or_default();
+    let v = client.get(&collection_path(id)).await?;
+    let existing = v["value"].as_array().cloned().unwrap_or_default();
+    match compare(&existing, &spec) {
+        FederatedState::Present { .. } => {}
+        FederatedState::Missing => f.add(
+            "credential.federated_missing",
+            Severity::Error,
+            format!("No federated credential on the app trusts Halo's issuer {} and subject {}: Halo's \"Authorise Application\" fails (AADSTS70021).", spec.issuer, spec.subject),
+            "Certificates & secrets > Federated credentials > Add credential, scenario \"Other issuer\", with step 3's values (or let the wizard add it).",
+            Some(FixAction::AddFederatedCredential),
+        ),
+        FederatedState::Differs { name, why } => f.add(
+            "credential.federated_differs",
+            Severity::Error,
+            format!("The federated credential \"{name}\" does not match step 3: {why}. Halo's sign-in fails (AADSTS70021)."),
+            "In Certificates & secrets > Federated credentials, edit it to Halo's values (or delete it and add Halo's).",
+            None,
+        ),
+        FederatedState::Full => f.add(
+            "credential.federated_full",
+            Severity::Error,
+            "Halo's federated credential is not on the app, and the app already holds 20, Microsoft's maximum.".into(),
+            "Delete a federated credential the app no longer needs, then add Halo's.",
+            None,
+        ),
+    }
+    Ok(())
+}
+
 /// The app's service principal (enterprise app) in its home tenant: present, enabled, and
 /// holding the consent the features need. Returns its object id when there is one.
 async fn check_service_principal(
@@ -713,14 +765,11 @@ pub async fn fix(
     progress: Option<ApplyProgressFn>,
     secret_sink: Option<SecretSink>,
 ) -> Result<ApplyReport, ApplyError> {
-    apply::apply(
-        profile,
-        client,
-        &action.apply_options(),
-        progress,
-        secret_sink,
-    )
-    .await
+    let mut options = action.apply_options();
+    if matches!(action, FixAction::AddFederatedCredential) {
+        options.credential = apply::federated_request(profile)?;
+    }
+    apply::apply(profile, client, &options, progress, secret_sink).await
 }
 
 #[cfg(test)]

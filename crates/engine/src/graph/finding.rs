@@ -38,6 +38,8 @@ pub enum FixAction {
     GrantConsent,
     /// Add a new client secret (into the keychain).
     AddSecret,
+    /// Add the federated credential Halo shows (step 3's issuer, subject and audience).
+    AddFederatedCredential,
 }
 
 /// One difference between the live registration and the plan.

@@ -24,6 +24,7 @@
 pub mod access_review;
 pub mod apply;
 pub mod doctor;
+pub mod federated;
 pub mod finding;
 pub mod session;
 pub mod signin;

@@ -187,26 +187,33 @@ pub async fn apply_for(
     keychain: Option<&Keychain>,
     progress: Option<ApplyProgressFn>,
 ) -> Result<ApplyReport, SessionError> {
+    // A customer on Halo's federated credential gets that one (its step 3 values) instead
+    // of a secret: a secret would replace the credential Halo is set up for.
+    let federated = profile.credential.kind == crate::profile::CredentialKind::Federated;
+    let credential = if federated {
+        apply::federated_request(profile)?
+    } else if request.add_secret {
+        CredentialRequest::Secret {
+            months: request.secret_months.clamp(1, 24),
+            force: false,
+        }
+    } else {
+        CredentialRequest::None
+    };
+    let add_secret = request.add_secret && !federated;
     let options = ApplyOptions {
-        credential: if request.add_secret {
-            CredentialRequest::Secret {
-                months: request.secret_months.clamp(1, 24),
-                force: false,
-            }
-        } else {
-            CredentialRequest::None
-        },
+        credential,
         grant_consent: request.grant_consent,
         remove_wizard_uri: request.remove_wizard_uri,
         dry_run: request.dry_run,
         ..ApplyOptions::default()
     };
-    let sink = if request.add_secret && !request.dry_run {
+    let sink = if add_secret && !request.dry_run {
         secret_sink(keychain, profile)?
     } else {
         None
     };
-    if request.add_secret && !request.dry_run && sink.is_none() {
+    if add_secret && !request.dry_run && sink.is_none() {
         return Err(SessionError::Keychain(
             crate::keychain::KeychainError::Unavailable {
                 guidance: crate::keychain::guidance().to_string(),

@@ -15,4 +15,4 @@ uris: Array<string>, } | { "kind": "enableIdTokens" } | { "kind": "setAudience",
 /**
  * `AzureADMyOrg` or `AzureADMultipleOrgs`.
  */
-audience: string, } | { "kind": "createServicePrincipal" } | { "kind": "grantConsent" } | { "kind": "addSecret" };
+audience: string, } | { "kind": "createServicePrincipal" } | { "kind": "grantConsent" } | { "kind": "addSecret" } | { "kind": "addFederatedCredential" };

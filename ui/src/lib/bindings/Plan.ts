@@ -2,6 +2,7 @@
 import type { CloudInfo } from "./CloudInfo";
 import type { ConsentPlan } from "./ConsentPlan";
 import type { CspScripts } from "./CspScripts";
+import type { FederatedSetup } from "./FederatedSetup";
 import type { Issue } from "./Issue";
 import type { PlannedRedirect } from "./PlannedRedirect";
 import type { SettingRow } from "./SettingRow";
@@ -46,6 +47,11 @@ registrationChecklist: Array<string>,
  * Step 2: the redirect URIs to register.
  */
 redirectUris: Array<PlannedRedirect>, 
+/**
+ * Step 3: what to pick in Halo and paste in Entra for a federated credential (kind
+ * `federated` only).
+ */
+federatedSetup: FederatedSetup | null, 
 /**
  * Step 4: the admin-consent link (absent until tenant, client and a redirect URI are valid).
  */

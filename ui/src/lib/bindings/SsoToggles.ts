@@ -50,4 +50,9 @@ remember_me: boolean,
 /**
  * Advanced Settings: "Bypass Halo 2FA if logging in with Single Sign-On".
  */
-bypass_2fa: boolean, };
+bypass_2fa: boolean, 
+/**
+ * Advanced Settings: "Allow Halo 2FA if logging in with Azure Single Sign-On" (Halo's
+ * 2FA "Don't ask again" cookie then also covers SSO sign-ins).
+ */
+allow_2fa_with_sso: boolean, };

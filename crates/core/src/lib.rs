@@ -21,6 +21,7 @@ pub mod paths;
 pub mod permissions;
 pub mod plan;
 pub mod profile;
+pub mod rotation;
 pub mod steps;
 pub mod target;
 pub mod teams;

@@ -342,6 +342,15 @@ pub struct Profile {
     pub created_at: Option<DateTime<Utc>>,
     /// When it was last saved.
     pub updated_at: Option<DateTime<Utc>>,
+    /// A credential rotation in progress (issue 15), saved after every step so the next
+    /// start shows an interrupted one. Absent when none is (and in files from before it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
+    pub rotation: Option<crate::rotation::RotationInProgress>,
+    /// Finished and rolled-back rotations, oldest first (never a value). Absent when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[ts(optional, as = "Option<Vec<crate::rotation::RotationRecord>>")]
+    pub rotations: Vec<crate::rotation::RotationRecord>,
 }
 
 impl Default for Profile {
@@ -370,6 +379,8 @@ impl Default for Profile {
             customer_tenants: Vec::new(),
             created_at: None,
             updated_at: None,
+            rotation: None,
+            rotations: Vec::new(),
         }
     }
 }

@@ -43,6 +43,9 @@ pub fn merge_from_ui(stored: &Profile, incoming: Profile) -> Profile {
     p.verified = stored.verified.clone();
     p.last_test = stored.last_test.clone();
     p.admin_consent = stored.admin_consent.clone();
+    // A rotation's state and history are written by the engine as it rotates, never typed.
+    p.rotation = stored.rotation.clone();
+    p.rotations = stored.rotations.clone();
     p.credential.certificate_file = stored.credential.certificate_file.clone();
     let records: HashMap<String, &ConsentRecord> = stored
         .customer_tenants

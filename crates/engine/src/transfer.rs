@@ -645,6 +645,8 @@ fn clear_local_facts(p: &mut Profile) {
         t.consent = ConsentRecord::default();
     }
     p.credential.certificate_file = None;
+    // A rotation in progress is about this computer's keychain.
+    p.rotation = None;
 }
 
 /// The identity fields that differ, compared as the plan reads them (GUIDs in any case, a

@@ -78,7 +78,7 @@ fn stored_row(
 
 /// Where the app's credential goes in Halo: the certificate (.pfx and its password) is
 /// uploaded first, then the connection is told which credential to use.
-fn credential_rows(p: &Profile) -> Vec<SettingRow> {
+pub(crate) fn credential_rows(p: &Profile) -> Vec<SettingRow> {
     let c = &p.credential;
     match c.kind {
         CredentialKind::Secret => vec![

@@ -5,6 +5,8 @@ import type { CredentialMeta } from "./CredentialMeta";
 import type { CustomerTenant } from "./CustomerTenant";
 import type { Features } from "./Features";
 import type { LastTest } from "./LastTest";
+import type { RotationInProgress } from "./RotationInProgress";
+import type { RotationRecord } from "./RotationRecord";
 import type { SsoFor } from "./SsoFor";
 import type { SsoToggles } from "./SsoToggles";
 import type { SyncSettings } from "./SyncSettings";
@@ -109,4 +111,13 @@ created_at: string | null,
 /**
  * When it was last saved.
  */
-updated_at: string | null, };
+updated_at: string | null, 
+/**
+ * A credential rotation in progress (issue 15), saved after every step so the next
+ * start shows an interrupted one. Absent when none is (and in files from before it).
+ */
+rotation?: RotationInProgress | null, 
+/**
+ * Finished and rolled-back rotations, oldest first (never a value). Absent when empty.
+ */
+rotations?: Array<RotationRecord>, };

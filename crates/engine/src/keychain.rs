@@ -37,6 +37,9 @@ pub const MAX_VALUE_BYTES: usize = 1024;
 
 const CLIENT_SECRET: &str = "client-secret";
 const CERTIFICATE_PASSWORD: &str = "certificate-password";
+/// A rotation's new client secret until it becomes current (issue 15): beside the current
+/// one, so Halo's working secret is never overwritten before the new one is proven.
+const CLIENT_SECRET_NEXT: &str = "client-secret-next";
 /// Account of the entry written and deleted by [`Keychain::open`]; not a UUID, so it can
 /// never collide with a profile's entries.
 const PROBE_ACCOUNT: &str = "keychain-probe";
@@ -192,8 +195,32 @@ impl Keychain {
     pub fn delete_all(&self, profile_id: &str) -> Result<(), KeychainError> {
         let secret = account(profile_id, CLIENT_SECRET)?;
         let password = account(profile_id, CERTIFICATE_PASSWORD)?;
+        let next = account(profile_id, CLIENT_SECRET_NEXT)?;
         self.delete(&secret)?;
+        self.delete(&next)?;
         self.delete(&password)
+    }
+
+    /// Stores (or replaces) a rotation's next client secret (`<id>/client-secret-next`).
+    pub fn set_next_secret(
+        &self,
+        profile_id: &str,
+        secret: &Sensitive<String>,
+    ) -> Result<(), KeychainError> {
+        self.set(&account(profile_id, CLIENT_SECRET_NEXT)?, secret)
+    }
+
+    /// A rotation's next client secret, `None` when none is stored.
+    pub fn get_next_secret(
+        &self,
+        profile_id: &str,
+    ) -> Result<Option<Sensitive<String>>, KeychainError> {
+        self.get(&account(profile_id, CLIENT_SECRET_NEXT)?)
+    }
+
+    /// Deletes a rotation's next client secret (absent is fine).
+    pub fn delete_next_secret(&self, profile_id: &str) -> Result<(), KeychainError> {
+        self.delete(&account(profile_id, CLIENT_SECRET_NEXT)?)
     }
 
     /// Proves the store answers and keeps what it is given: the persistence flag alone would

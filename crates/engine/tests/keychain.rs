@@ -512,3 +512,40 @@ fn concurrent_opens_all_succeed() {
         h.join().unwrap().unwrap_or_else(|e| panic!("{e}"));
     }
 }
+
+/// A rotation's next secret (issue 15) lives beside the current one under its own account,
+/// becomes current only by `promote`, and goes with the customer.
+#[test]
+fn the_next_secret_sits_beside_the_current_one_until_promoted() {
+    use entra_onboard_engine::graph::rotate::NextSecretStore;
+    let k = open();
+    let id = profile_id();
+    k.set_secret(&id, &secret("Abc8Q~current-value-0123456789abcdefgh"))
+        .unwrap();
+    k.set_next_secret(&id, &secret("Xyz8Q~next-value-0123456789abcdefghijk"))
+        .unwrap();
+    assert_eq!(
+        k.get_secret(&id).unwrap().unwrap().expose(),
+        "Abc8Q~current-value-0123456789abcdefgh",
+        "storing the next one leaves the current one alone"
+    );
+    #[cfg(target_os = "linux")]
+    assert_eq!(
+        secret_tool_lookup(k.service(), &format!("{id}/client-secret-next")).as_deref(),
+        Some("Xyz8Q~next-value-0123456789abcdefghijk")
+    );
+    k.promote(&id).unwrap();
+    assert_eq!(
+        k.get_secret(&id).unwrap().unwrap().expose(),
+        "Xyz8Q~next-value-0123456789abcdefghijk"
+    );
+    assert!(k.get_next_secret(&id).unwrap().is_none());
+    assert!(k.promote(&id).is_err(), "nothing to promote twice");
+    k.set_next_secret(&id, &secret("Nxt8Q~another-value-0123456789abcdefg"))
+        .unwrap();
+    k.delete_all(&id).unwrap();
+    assert!(
+        k.get_next_secret(&id).unwrap().is_none(),
+        "deleting the customer deletes the next one too"
+    );
+}

@@ -26,6 +26,7 @@ pub mod apply;
 pub mod doctor;
 pub mod federated;
 pub mod finding;
+pub mod rotate;
 pub mod session;
 pub mod signin;
 pub mod teams_tab;

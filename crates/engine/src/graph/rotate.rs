@@ -1,0 +1,991 @@
+//! Rotating the client secret without downtime, through Microsoft Graph (issue 15). The
+//! rules — states, rollback per state, the plan, the record — are the core's
+//! [`entra_onboard_core::rotation`]; this module sends the requests and keeps the profile's
+//! rotation state saved after every step.
+//!
+//! Two calls, because a person acts in between: [`begin`] reads the app and the tenant's
+//! app-management policy, adds the new secret beside the old one, stores it in the keychain
+//! as the *next* secret and proves it, then stops at "waiting for Halo". [`proceed`] (on the
+//! admin's "Halo is updated", or to finish an interrupted rotation) proves it again, removes
+//! the old secret by its `keyId`, makes the new one current and records it. [`roll_back`]
+//! undoes whatever a state left behind.
+//!
+//! Failure rules: any failure before the old secret is removed rolls back at once (the new
+//! secret removed from Entra and the keychain; the old one untouched and current) — except
+//! a failed `removePassword` of the old secret: by then Halo uses the new one, both still
+//! sign in, so the rotation stays at "proven again" and says to run it again (rolling back
+//! there would take Halo's working secret away). A rollback that cannot reach Graph keeps
+//! the rotation in the profile and names the Secret ID to remove: nothing is orphaned
+//! silently.
+//!
+//! Graph: application-list (filter by appId), tenantappmanagementpolicy-get,
+//! application-list-appmanagementpolicies, application-addpassword,
+//! application-removepassword — all under <https://learn.microsoft.com/graph/api/> (v1.0).
+//! Proof: the client-credentials grant with the new secret
+//! (<https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow>),
+//! the same app-only token the SSO test asks for.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use ts_rs::TS;
+
+use super::{GraphClient, GraphError, GraphRequest, odata_string, with_query};
+use crate::ids::Sensitive;
+use crate::keychain::Keychain;
+use crate::oauth::{ClientCredential, TokenEndpoint};
+use crate::profile::Profile;
+use crate::target::{Target, TenantSegment};
+use entra_onboard_core::rotation::{
+    self as rules, RollbackStep, RotationApp, RotationInProgress, RotationRecord, RotationState,
+    SecretPolicy,
+};
+use entra_onboard_core::steps::sso::SettingRow;
+
+/// Where a rotation keeps the new secret until it is current. The keychain in the app and
+/// the CLI; tests use one that can fail on purpose.
+pub trait NextSecretStore: Send + Sync {
+    /// Stores the next secret.
+    fn set_next(&self, profile_id: &str, value: &Sensitive<String>) -> Result<(), String>;
+    /// The next secret, if stored.
+    fn next(&self, profile_id: &str) -> Result<Option<Sensitive<String>>, String>;
+    /// Deletes the next secret (absent is fine).
+    fn delete_next(&self, profile_id: &str) -> Result<(), String>;
+    /// Makes the next secret the current one: written as current first, then the next
+    /// entry deleted, so a failure in between leaves the value in both, never in neither.
+    fn promote(&self, profile_id: &str) -> Result<(), String>;
+}
+
+impl NextSecretStore for Keychain {
+    fn set_next(&self, id: &str, value: &Sensitive<String>) -> Result<(), String> {
+        self.set_next_secret(id, value).map_err(|e| e.to_string())
+    }
+    fn next(&self, id: &str) -> Result<Option<Sensitive<String>>, String> {
+        self.get_next_secret(id).map_err(|e| e.to_string())
+    }
+    fn delete_next(&self, id: &str) -> Result<(), String> {
+        self.delete_next_secret(id).map_err(|e| e.to_string())
+    }
+    fn promote(&self, id: &str) -> Result<(), String> {
+        let Some(v) = self.get_next_secret(id).map_err(|e| e.to_string())? else {
+            return Err("the next secret is not in the keychain any more".into());
+        };
+        self.set_secret(id, &v).map_err(|e| e.to_string())?;
+        self.delete_next_secret(id).map_err(|e| e.to_string())
+    }
+}
+
+/// Proves a secret signs in; `Ok` says how (one line).
+pub type Prover = Arc<
+    dyn Fn(Sensitive<String>) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The proof the SSO test's consent check makes: an app-only Graph token from the profile's
+/// tenant with `secret`. Only the profile's [`Target`] is contacted.
+pub fn app_only_prover(profile: &Profile) -> Result<Prover, RotateError> {
+    let target = Target::from_profile(profile)
+        .map_err(|e| RotateError::Profile(format!("authority: {e}. {}", e.fix())))?;
+    let segment = TenantSegment::tenant(&profile.tenant_id).ok_or_else(|| {
+        RotateError::Profile(
+            "tenant_id: not a tenant ID or domain; fix it in step 1 (the proof asks this tenant for a token)".into(),
+        )
+    })?;
+    let client_id = profile.client_id.trim().to_string();
+    Ok(Arc::new(move |secret: Sensitive<String>| {
+        let target = target.clone();
+        let segment = segment.clone();
+        let client_id = client_id.clone();
+        Box::pin(async move {
+            let http = crate::http::http_client(Duration::from_secs(30))
+                .map_err(|e| format!("could not set up HTTP: {e}"))?;
+            let endpoint = target.token(&segment);
+            let credential = ClientCredential::Secret(secret);
+            TokenEndpoint::new(&http, &endpoint, &client_id, Some(&credential))
+                .client_credentials(&target.graph_default_scope())
+                .await
+                .map(|_| "Entra issued an app-only token with the new secret".to_string())
+                .map_err(|e| e.to_string())
+        })
+    }))
+}
+
+/// Why a rotation could not run at all (a failed *step* is in the report instead).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RotateError {
+    /// The core refused to start (kind, client id, one in progress, app).
+    #[error(transparent)]
+    Rule(#[from] rules::RotationError),
+    /// The profile is not ready (id, authority, tenant).
+    #[error("{0}")]
+    Profile(String),
+    /// Nothing in progress to finish or roll back.
+    #[error("rotation: no rotation is in progress for this customer")]
+    NothingInProgress,
+}
+
+impl RotateError {
+    /// Stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RotateError::Rule(e) => e.code(),
+            RotateError::Profile(_) => "rotate.profile",
+            RotateError::NothingInProgress => "rotate.nothing_in_progress",
+        }
+    }
+}
+
+/// One step's outcome, as the CLI prints and the app lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RotateStepLine {
+    /// The state reached (or aimed at).
+    pub state: RotationState,
+    /// What was done.
+    pub label: String,
+    /// Whether it worked.
+    pub ok: bool,
+    /// Detail (never a value).
+    pub detail: Option<String>,
+}
+
+/// A failure with its cause and fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RotateFailure {
+    /// Stable code (`rotate.proof_failed`, `graph.api`, …).
+    pub code: String,
+    /// What happened.
+    pub message: String,
+    /// What to do.
+    pub fix: String,
+}
+
+/// What a rotation call did.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RotateReport {
+    /// True when the call reached what it aimed at without a failure.
+    pub ok: bool,
+    /// The rotation still in progress (saved in the profile), if any.
+    pub rotation: Option<RotationInProgress>,
+    /// The record written when it completed or was rolled back.
+    pub record: Option<RotationRecord>,
+    /// True when this call rolled the rotation back.
+    pub rolled_back: bool,
+    /// The steps, in order.
+    pub steps: Vec<RotateStepLine>,
+    /// Where the new value goes in Halo (while waiting for Halo).
+    pub halo: Vec<SettingRow>,
+    /// What the app-management policy said.
+    pub policy_notes: Vec<String>,
+    /// What the admin must do by hand now (put the old secret back in Halo, remove a Secret
+    /// ID a failed rollback left).
+    pub handover: Vec<String>,
+    /// The failure, if any.
+    pub error: Option<RotateFailure>,
+    /// Every Graph request sent (never a token or a secret).
+    pub requests: Vec<GraphRequest>,
+}
+
+/// Persists the profile after each step (the store in the app, the file in the CLI).
+pub type Saver<'a> = &'a mut (dyn FnMut(&Profile) -> Result<(), String> + Send);
+
+/// What a rotation needs.
+pub struct RotateContext<'a> {
+    /// Graph, signed in once.
+    pub client: &'a GraphClient,
+    /// Where the next secret lives.
+    pub store: &'a dyn NextSecretStore,
+    /// How a secret is proven.
+    pub prover: Prover,
+    /// Saves the profile after every step.
+    pub save: Saver<'a>,
+    /// Who signed in (recorded).
+    pub signed_in_as: Option<String>,
+    /// The clock (tests fix it).
+    pub now: Option<DateTime<Utc>>,
+}
+
+struct Run<'a, 'b> {
+    ctx: &'b mut RotateContext<'a>,
+    report: RotateReport,
+    log_start: usize,
+}
+
+impl Run<'_, '_> {
+    fn now(&self) -> DateTime<Utc> {
+        self.ctx.now.unwrap_or_else(Utc::now)
+    }
+
+    fn line(&mut self, state: RotationState, label: &str, ok: bool, detail: Option<String>) {
+        self.report.steps.push(RotateStepLine {
+            state,
+            label: label.into(),
+            ok,
+            detail,
+        });
+    }
+
+    fn fail(&mut self, code: &str, message: String, fix: &str) {
+        self.report.ok = false;
+        self.report.error = Some(RotateFailure {
+            code: code.into(),
+            message,
+            fix: fix.into(),
+        });
+    }
+
+    /// Moves `p`'s rotation to `state` and saves. A failed save is a failure (the state on
+    /// disk would lag behind Entra's).
+    fn advance(&mut self, p: &mut Profile, state: RotationState) -> Result<(), String> {
+        if let Some(r) = p.rotation.as_mut() {
+            r.state = state;
+        }
+        p.updated_at = Some(self.now());
+        (self.ctx.save)(p).map_err(|e| format!("the customer could not be saved: {e}"))
+    }
+
+    fn finish(mut self, p: &Profile) -> RotateReport {
+        self.report.rotation = p.rotation.clone();
+        self.report.requests = self.ctx.client.sent().split_off(self.log_start);
+        self.report
+    }
+}
+
+fn graph_fix(e: &GraphError) -> &'static str {
+    match e.status() {
+        Some(401) => "Sign in again: the Graph token was refused or expired.",
+        Some(403) => {
+            "The signed-in account lacks the role: use an Application Administrator or Cloud Application Administrator (or the app's owner), or rotate by hand in the Entra admin centre."
+        }
+        _ => "Run it again; if it fails the same way, quote the request-id to Microsoft support.",
+    }
+}
+
+fn profile_key(p: &Profile) -> Result<String, RotateError> {
+    crate::vault::profile_key(p).map_err(|_| {
+        RotateError::Profile(
+            "id: save the customer first: the new secret is stored in the keychain under its id"
+                .into(),
+        )
+    })
+}
+
+/// The application object of `p` (by appId).
+async fn find_app(client: &GraphClient, p: &Profile) -> Result<Value, RotateFailure> {
+    let path = with_query(
+        "/applications",
+        &[(
+            "$filter",
+            &format!("appId eq {}", odata_string(p.client_id.trim())),
+        )],
+    );
+    let v = client.get(&path).await.map_err(|e| RotateFailure {
+        code: e.code().into(),
+        message: format!("Reading the app registration: {e}"),
+        fix: graph_fix(&e).into(),
+    })?;
+    v["value"]
+        .as_array()
+        .and_then(|a| a.first())
+        .cloned()
+        .ok_or_else(|| RotateFailure {
+            code: "rotate.app_not_found".into(),
+            message: format!(
+                "No app registration with Application (client) ID {} in the tenant you signed in to.",
+                p.client_id.trim()
+            ),
+            fix: "Check the client ID (step 1) and sign in as an admin of the tenant that holds the app.".into(),
+        })
+}
+
+/// The password policy that applies to `app` (engine apply's reading, as the core's type).
+async fn read_policy(client: &GraphClient, app: &Value) -> Result<SecretPolicy, GraphError> {
+    let default = client.get("/policies/defaultAppManagementPolicy").await?;
+    let id = app["id"].as_str().unwrap_or_default();
+    let assigned = client
+        .get(&format!("/applications/{id}/appManagementPolicies"))
+        .await?;
+    let created = app["createdDateTime"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(Utc::now);
+    let p = super::apply::password_policy(
+        &default,
+        assigned["value"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]),
+        created,
+    );
+    Ok(SecretPolicy {
+        blocked: p.blocked,
+        max_lifetime: p.max_lifetime,
+    })
+}
+
+fn passwords(app: &Value) -> Vec<Value> {
+    app["passwordCredentials"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The old secret's Secret ID: the one whose hint is the profile's (and, when several
+/// share it, whose expiry date is the profile's). `Ok(None)`: not on the app (expired and
+/// removed already). `Err`: ambiguous — nothing is removed on a guess.
+fn old_key_id(app: &Value, r: &RotationInProgress) -> Result<Option<String>, String> {
+    let Some(hint) = r.old_hint.as_deref() else {
+        return Ok(None);
+    };
+    let same: Vec<Value> = passwords(app)
+        .into_iter()
+        .filter(|c| c["hint"].as_str() == Some(hint))
+        .collect();
+    let pick: Vec<&Value> = if same.len() > 1 {
+        same.iter()
+            .filter(|c| {
+                c["endDateTime"]
+                    .as_str()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| Some(t.date_naive()) == r.old_expires_on)
+                    .unwrap_or(false)
+            })
+            .collect()
+    } else {
+        same.iter().collect()
+    };
+    match pick.as_slice() {
+        [] if same.is_empty() => Ok(None),
+        [one] => Ok(one["keyId"].as_str().map(str::to_string)),
+        _ => Err(format!(
+            "{} secrets on the app start with {hint}… (Secret IDs {}), so which one Halo uses is not certain",
+            same.len(),
+            same.iter()
+                .filter_map(|c| c["keyId"].as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The read phase: the app, the old secret's keyId, the app-management policy and the
+/// lifetime it allows. `Err` when the run stopped (the report says why); nothing is written.
+async fn read_phase(
+    run: &mut Run<'_, '_>,
+    p: &Profile,
+    rotation: &mut RotationInProgress,
+    months: u32,
+    now: DateTime<Utc>,
+) -> Result<(Value, rules::LifetimeChoice), ()> {
+    // Read before anything is written: the app, the old secret's keyId, the policy.
+    let app_json = match find_app(run.ctx.client, p).await {
+        Ok(a) => a,
+        Err(f) => {
+            run.report.ok = false;
+            run.report.error = Some(f);
+            return Err(());
+        }
+    };
+    match old_key_id(&app_json, rotation) {
+        Ok(k) => rotation.old_key_id = k,
+        Err(why) => {
+            run.fail(
+                "rotate.old_ambiguous",
+                format!("Nothing was changed: {why}."),
+                "In Entra (App registrations > the app > Certificates & secrets), remove the secrets Halo does not use, then rotate again.",
+            );
+            return Err(());
+        }
+    }
+    let policy = match read_policy(run.ctx.client, &app_json).await {
+        Ok(pol) => pol,
+        Err(e) => {
+            let fix = "The signed-in account needs Policy.Read.All to read the app-management policy (Application Administrator can); sign in with such an account and rotate again.";
+            run.fail(
+                e.code(),
+                format!("Reading the app-management policy: {e}"),
+                fix,
+            );
+            return Err(());
+        }
+    };
+    if let Some((iso, _)) = &policy.max_lifetime {
+        run.report
+            .policy_notes
+            .push(format!("Secrets may live at most {iso}."));
+    }
+    let lifetime = match rules::choose_lifetime(now, months, &policy) {
+        Ok(l) => l,
+        Err(e) => {
+            if let Some(b) = &policy.blocked {
+                run.report.policy_notes.push(format!("Blocked: {b}."));
+            }
+            run.fail(e.code(), e.to_string(), "Use a certificate (step 3) or ask the tenant's admin to exclude this app from the policy.");
+            return Err(());
+        }
+    };
+    run.line(
+        RotationState::Planned,
+        "Read the app and the tenant's app-management policy",
+        true,
+        Some(match (&rotation.old_key_id, &lifetime.note) {
+            (Some(k), None) => format!("old secret: Secret ID {k}"),
+            (Some(k), Some(n)) => format!("old secret: Secret ID {k}; new lifetime {n}"),
+            (None, n) => format!(
+                "the old secret is not on the app any more (nothing to remove){}",
+                n.as_ref()
+                    .map(|n| format!("; new lifetime {n}"))
+                    .unwrap_or_default()
+            ),
+        }),
+    );
+    Ok((app_json, lifetime))
+}
+
+/// Starts a rotation of `app`'s secret: reads, adds the new secret beside the old, stores
+/// it as next, proves it, and stops at "waiting for Halo" (or rolls back on a failure).
+pub async fn begin(
+    p: &mut Profile,
+    app: RotationApp,
+    months: u32,
+    ctx: &mut RotateContext<'_>,
+) -> Result<RotateReport, RotateError> {
+    let key = profile_key(p)?;
+    let now = ctx.now.unwrap_or_else(Utc::now);
+    let mut rotation = rules::start(p, app, uuid::Uuid::new_v4().to_string(), now)?;
+    rotation.signed_in_as = ctx.signed_in_as.clone();
+    let mut run = Run {
+        log_start: ctx.client.sent().len(),
+        ctx,
+        report: empty_report(),
+    };
+    let Ok((app_json, lifetime)) = read_phase(&mut run, p, &mut rotation, months, now).await else {
+        return Ok(run.finish(p));
+    };
+    // Saved before the secret is requested, under the name the new secret will carry: a
+    // crash between Graph's answer and the next save is then found by that name.
+    let name = rotation.secret_name();
+    p.rotation = Some(rotation);
+    if let Err(e) = run.advance(p, RotationState::Planned) {
+        p.rotation = None;
+        run.fail(
+            "rotate.save",
+            format!("Nothing was changed: {e}"),
+            "Check that the customer's file can be written, then rotate again.",
+        );
+        return Ok(run.finish(p));
+    }
+    let object_id = app_json["id"].as_str().unwrap_or_default().to_string();
+    let body = json!({"passwordCredential": {
+        "displayName": name,
+        "endDateTime": lifetime.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }});
+    let created = match run
+        .ctx
+        .client
+        .post(&format!("/applications/{object_id}/addPassword"), &body)
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => {
+            let fix = graph_fix(&e);
+            let msg = format!("Adding the new secret: {e}");
+            return Ok(fail_and_roll_back(run, p, e.code(), msg, fix).await);
+        }
+    };
+    let value = created["secretText"]
+        .as_str()
+        .map(|s| Sensitive::new(s.to_string()));
+    if let Some(r) = p.rotation.as_mut() {
+        r.new_key_id = created["keyId"].as_str().map(str::to_string);
+        r.new_hint = created["hint"]
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| value.as_ref().map(|v| v.expose().chars().take(3).collect()));
+        r.new_expires_on = created["endDateTime"]
+            .as_str()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.date_naive());
+    }
+    let detail = p.rotation.as_ref().map(|r| {
+        format!(
+            "Secret ID {}, hint {}…, expires {}",
+            r.new_key_id.clone().unwrap_or_default(),
+            r.new_hint.clone().unwrap_or_default(),
+            r.new_expires_on.map(|d| d.to_string()).unwrap_or_default()
+        )
+    });
+    run.line(
+        RotationState::NewAdded,
+        "Add the new secret beside the old one",
+        true,
+        detail,
+    );
+    if let Err(e) = run.advance(p, RotationState::NewAdded) {
+        return Ok(fail_and_roll_back(
+            run,
+            p,
+            "rotate.save",
+            e,
+            "Check that the customer's file can be written, then rotate again.",
+        )
+        .await);
+    }
+    let Some(value) = value else {
+        return Ok(fail_and_roll_back(
+            run,
+            p,
+            "rotate.no_secret_text",
+            "Graph returned no secretText for the new secret".into(),
+            "Rotate again.",
+        )
+        .await);
+    };
+    if let Err(e) = run.ctx.store.set_next(&key, &value) {
+        let msg = format!("Storing the new secret in the keychain: {e}");
+        return Ok(fail_and_roll_back(
+            run,
+            p,
+            "rotate.keychain",
+            msg,
+            "Unlock the keychain (see step 3), then rotate again.",
+        )
+        .await);
+    }
+    run.line(
+        RotationState::StoredAsNext,
+        "Store it in the keychain as the next secret",
+        true,
+        None,
+    );
+    if let Err(e) = run.advance(p, RotationState::StoredAsNext) {
+        return Ok(fail_and_roll_back(
+            run,
+            p,
+            "rotate.save",
+            e,
+            "Check that the customer's file can be written, then rotate again.",
+        )
+        .await);
+    }
+    Ok(continue_from(run, p, &key, false).await)
+}
+
+/// Goes on from the saved state: proves (before Halo), or — with `halo_updated` — proves
+/// again, removes the old secret and records. Finishes an interrupted rotation too.
+pub async fn proceed(
+    p: &mut Profile,
+    halo_updated: bool,
+    ctx: &mut RotateContext<'_>,
+) -> Result<RotateReport, RotateError> {
+    let key = profile_key(p)?;
+    let Some(r) = &p.rotation else {
+        return Err(RotateError::NothingInProgress);
+    };
+    let run = Run {
+        log_start: ctx.client.sent().len(),
+        ctx,
+        report: empty_report(),
+    };
+    // Before Halo was shown where to paste, "Halo is updated" cannot be true yet.
+    let halo_updated = halo_updated && r.state >= RotationState::WaitingForHalo;
+    if !rules::resume(r.state).can_finish {
+        let mut run = run;
+        run.fail(
+            "rotate.cannot_finish",
+            format!("The rotation stopped at \"{}\": {}", r.state.label(), rules::resume(r.state).advice),
+            "Roll it back (entra-onboard rotate <profile> --rollback, or \"Roll back\" in the app), then rotate again.",
+        );
+        return Ok(run.finish(p));
+    }
+    Ok(continue_from(run, p, &key, halo_updated).await)
+}
+
+async fn prove(run: &mut Run<'_, '_>, key: &str) -> Result<String, (String, String)> {
+    let value = match run.ctx.store.next(key) {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            return Err((
+                "rotate.next_missing".into(),
+                "the next secret is not in the keychain".into(),
+            ));
+        }
+        Err(e) => return Err(("rotate.keychain".into(), e)),
+    };
+    (run.ctx.prover)(value)
+        .await
+        .map_err(|e| ("rotate.proof_failed".into(), e))
+}
+
+async fn continue_from(
+    mut run: Run<'_, '_>,
+    p: &mut Profile,
+    key: &str,
+    halo_updated: bool,
+) -> RotateReport {
+    loop {
+        let Some(state) = p.rotation.as_ref().map(|r| r.state) else {
+            return run.finish(p);
+        };
+        match state {
+            RotationState::StoredAsNext | RotationState::WaitingForHalo
+                if state == RotationState::StoredAsNext || halo_updated =>
+            {
+                let (label, next) = if state == RotationState::StoredAsNext {
+                    ("Prove the new secret", RotationState::Proven)
+                } else {
+                    (
+                        "Prove the new secret again (Halo is updated)",
+                        RotationState::ProvenAgain,
+                    )
+                };
+                match prove(&mut run, key).await {
+                    Ok(how) => run.line(next, label, true, Some(how)),
+                    Err((code, why)) => {
+                        run.line(next, label, false, Some(why.clone()));
+                        return fail_and_roll_back(run, p, &code, format!("{label}: {why}"), "Nothing is left behind: the old secret is still current. Check the sign-in (step 2's doctor), then rotate again.").await;
+                    }
+                }
+                if let Err(e) = run.advance(p, next) {
+                    return fail_and_roll_back(
+                        run,
+                        p,
+                        "rotate.save",
+                        e,
+                        "Check that the customer's file can be written, then rotate again.",
+                    )
+                    .await;
+                }
+            }
+            RotationState::Proven => {
+                run.report.halo = rules::halo_rows(p);
+                run.line(
+                    RotationState::WaitingForHalo,
+                    "Paste the new Value into Halo, save, then say \"Halo is updated\"",
+                    true,
+                    None,
+                );
+                if let Err(e) = run.advance(p, RotationState::WaitingForHalo) {
+                    return fail_and_roll_back(
+                        run,
+                        p,
+                        "rotate.save",
+                        e,
+                        "Check that the customer's file can be written, then rotate again.",
+                    )
+                    .await;
+                }
+            }
+            RotationState::WaitingForHalo => {
+                // Not updated yet: wait (the report carries where to paste).
+                run.report.halo = rules::halo_rows(p);
+                return run.finish(p);
+            }
+            RotationState::ProvenAgain => {
+                if let Err(()) = remove_old(&mut run, p).await {
+                    return run.finish(p);
+                }
+                if let Err(e) = run.advance(p, RotationState::OldRemoved) {
+                    run.fail("rotate.save", e, "The old secret is removed; check that the customer's file can be written, then finish the rotation again.");
+                    return run.finish(p);
+                }
+            }
+            RotationState::OldRemoved => {
+                if let Err(e) = run.ctx.store.promote(key) {
+                    run.fail(
+                        "rotate.keychain",
+                        format!("Making the new secret current in the keychain: {e}"),
+                        "The old secret is already removed from Entra and the new one is in the keychain as the next secret: unlock the keychain and finish the rotation again.",
+                    );
+                    return run.finish(p);
+                }
+                let now = run.now();
+                let record = p
+                    .rotation
+                    .as_ref()
+                    .map(|r| RotationRecord::of(r, rules::RotationOutcome::Completed, now, None));
+                rules::complete(p, now);
+                p.updated_at = Some(now);
+                if let Err(e) = (run.ctx.save)(p) {
+                    run.fail("rotate.save", format!("the customer could not be saved: {e}"), "The rotation is done in Entra and the keychain; re-enter the new expiry in step 3 if it does not show.");
+                }
+                run.line(
+                    RotationState::Recorded,
+                    "Make the new secret current, update the expiry and the reminder, record the rotation",
+                    true,
+                    record.as_ref().and_then(|r| r.expires_on).map(|d| {
+                        format!("expires {d}; the reminder (.ics, step 3 or `entra-onboard reminder`) follows the new date")
+                    }),
+                );
+                run.report.record = record;
+                return run.finish(p);
+            }
+            RotationState::Planned | RotationState::NewAdded | RotationState::Recorded => {
+                return run.finish(p);
+            }
+            RotationState::StoredAsNext => unreachable!("handled by the first arm"),
+        }
+    }
+}
+
+/// Removes the old secret by its keyId. On failure the rotation stays at "proven again":
+/// Halo uses the new one and both sign in, so nothing is rolled back.
+async fn remove_old(run: &mut Run<'_, '_>, p: &Profile) -> Result<(), ()> {
+    let Some(r) = p.rotation.as_ref() else {
+        return Err(());
+    };
+    let Some(old) = r.old_key_id.clone() else {
+        run.line(
+            RotationState::OldRemoved,
+            "Remove the old secret",
+            true,
+            Some("it was not on the app (nothing to remove)".into()),
+        );
+        return Ok(());
+    };
+    let app = match find_app(run.ctx.client, p).await {
+        Ok(a) => a,
+        Err(f) => {
+            run.fail(
+                &f.code,
+                format!(
+                    "{} Halo uses the new secret and both still sign in.",
+                    f.message
+                ),
+                &f.fix,
+            );
+            return Err(());
+        }
+    };
+    if !passwords(&app)
+        .iter()
+        .any(|c| c["keyId"].as_str() == Some(&old))
+    {
+        run.line(
+            RotationState::OldRemoved,
+            "Remove the old secret",
+            true,
+            Some(format!("Secret ID {old} is already gone")),
+        );
+        return Ok(());
+    }
+    let object_id = app["id"].as_str().unwrap_or_default();
+    match run
+        .ctx
+        .client
+        .post(
+            &format!("/applications/{object_id}/removePassword"),
+            &json!({"keyId": old}),
+        )
+        .await
+    {
+        Ok(_) => {
+            run.line(
+                RotationState::OldRemoved,
+                "Remove the old secret by its Secret ID",
+                true,
+                Some(format!("Secret ID {old}")),
+            );
+            Ok(())
+        }
+        Err(e) => {
+            run.line(
+                RotationState::OldRemoved,
+                "Remove the old secret by its Secret ID",
+                false,
+                Some(e.to_string()),
+            );
+            run.fail(
+                e.code(),
+                format!("Removing the old secret (Secret ID {old}): {e}. Nothing is broken: Halo uses the new secret and both still sign in."),
+                "Finish the rotation again (entra-onboard rotate <profile> --finish, or \"Finish\" in the app); it picks up here.",
+            );
+            Err(())
+        }
+    }
+}
+
+fn empty_report() -> RotateReport {
+    RotateReport {
+        ok: true,
+        rotation: None,
+        record: None,
+        rolled_back: false,
+        steps: Vec::new(),
+        halo: Vec::new(),
+        policy_notes: Vec::new(),
+        handover: Vec::new(),
+        error: None,
+        requests: Vec::new(),
+    }
+}
+
+async fn fail_and_roll_back(
+    mut run: Run<'_, '_>,
+    p: &mut Profile,
+    code: &str,
+    message: String,
+    fix: &str,
+) -> RotateReport {
+    run.fail(code, message.clone(), fix);
+    undo(&mut run, p, &message).await;
+    run.finish(p)
+}
+
+/// Rolls back a rotation in progress at the admin's request (or to clean up an
+/// interrupted one).
+pub async fn roll_back(
+    p: &mut Profile,
+    reason: &str,
+    ctx: &mut RotateContext<'_>,
+) -> Result<RotateReport, RotateError> {
+    profile_key(p)?;
+    let Some(r) = &p.rotation else {
+        return Err(RotateError::NothingInProgress);
+    };
+    let mut run = Run {
+        log_start: ctx.client.sent().len(),
+        ctx,
+        report: empty_report(),
+    };
+    if !r.state.can_roll_back() {
+        run.fail(
+            "rotate.cannot_roll_back",
+            format!("The rotation is at \"{}\": the old secret is already removed from Entra, so there is nothing to go back to.", r.state.label()),
+            "Finish it instead (entra-onboard rotate <profile> --finish, or \"Finish\" in the app).",
+        );
+        return Ok(run.finish(p));
+    }
+    if !undo(&mut run, p, reason).await {
+        run.report.ok = false;
+    }
+    Ok(run.finish(p))
+}
+
+/// The rollback steps for the current state; true when all done (the rotation is then
+/// recorded as rolled back and cleared). Any step that fails keeps the rotation in the
+/// profile and says what is left.
+async fn undo(run: &mut Run<'_, '_>, p: &mut Profile, reason: &str) -> bool {
+    let Some(r) = p.rotation.clone() else {
+        return true;
+    };
+    let key = match crate::vault::profile_key(p) {
+        Ok(k) => k,
+        Err(_) => return false,
+    };
+    let mut all = true;
+    for step in rules::rollback_steps(r.state) {
+        match step {
+            RollbackStep::RemoveNewFromEntra => {
+                if let Err(why) = remove_new(run, p, &r).await {
+                    all = false;
+                    run.report.handover.push(why);
+                }
+            }
+            RollbackStep::DeleteNextFromKeychain => {
+                if let Err(e) = run.ctx.store.delete_next(&key) {
+                    all = false;
+                    run.report.handover.push(format!(
+                        "The new secret is still in the keychain as the next secret ({e}); roll back again once the keychain is unlocked."
+                    ));
+                } else {
+                    run.line(r.state, "Roll back: delete the next secret from the keychain", true, None);
+                }
+            }
+            RollbackStep::RestoreOldInHalo => run.report.handover.push(
+                "If you already pasted the new secret into Halo, put the old one back: step 3 (or the settings sheet) copies the current secret, which is still the old one.".into(),
+            ),
+        }
+    }
+    if !all {
+        return false;
+    }
+    let now = run.now();
+    let record = RotationRecord::of(&r, rules::RotationOutcome::RolledBack, now, Some(reason));
+    rules::rolled_back(p, now, reason);
+    p.updated_at = Some(now);
+    if let Err(e) = (run.ctx.save)(p) {
+        run.report.handover.push(format!(
+            "Rolled back in Entra and the keychain, but the customer could not be saved ({e}); the next start may show the rotation again: roll it back once more (safe to repeat)."
+        ));
+    }
+    run.report.rolled_back = true;
+    run.report.record = Some(record);
+    true
+}
+
+/// Removes the rotation's new secret from Entra: by its Secret ID, or — when the ID never
+/// came back (interrupted at "planned") — every secret carrying the rotation's name.
+async fn remove_new(
+    run: &mut Run<'_, '_>,
+    p: &Profile,
+    r: &RotationInProgress,
+) -> Result<(), String> {
+    let left = |ids: &str| {
+        format!(
+            "The new secret ({ids}) may still be on the app: remove it under Certificates & secrets in Entra, or roll back again."
+        )
+    };
+    let app = match find_app(run.ctx.client, p).await {
+        Ok(a) => a,
+        Err(f) => return Err(format!("{} ({})", left(&r.secret_name()), f.message)),
+    };
+    let targets: Vec<String> = passwords(&app)
+        .iter()
+        .filter(|c| {
+            r.new_key_id
+                .as_deref()
+                .is_some_and(|k| c["keyId"].as_str() == Some(k))
+                || c["displayName"].as_str() == Some(r.secret_name().as_str())
+        })
+        .filter_map(|c| c["keyId"].as_str().map(str::to_string))
+        .collect();
+    // Never the old one, whatever a name says.
+    let targets: Vec<String> = targets
+        .into_iter()
+        .filter(|k| Some(k) != r.old_key_id.as_ref())
+        .collect();
+    if targets.is_empty() {
+        run.line(
+            r.state,
+            "Roll back: the new secret is not on the app",
+            true,
+            None,
+        );
+        return Ok(());
+    }
+    let object_id = app["id"].as_str().unwrap_or_default().to_string();
+    for k in targets {
+        match run
+            .ctx
+            .client
+            .post(
+                &format!("/applications/{object_id}/removePassword"),
+                &json!({"keyId": k}),
+            )
+            .await
+        {
+            Ok(_) => run.line(
+                r.state,
+                "Roll back: remove the new secret from Entra",
+                true,
+                Some(format!("Secret ID {k}")),
+            ),
+            Err(e) => return Err(format!("{} ({e})", left(&format!("Secret ID {k}")))),
+        }
+    }
+    Ok(())
+}

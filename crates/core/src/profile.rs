@@ -200,6 +200,47 @@ pub struct PartnerCenterApp {
     pub admin_consent: Option<ConsentRecord>,
 }
 
+/// Which of a customer's app registrations something belongs to: the profile's own app, or
+/// CSP's single-tenant Partner Center app ([`PartnerCenterApp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum CustomerApp {
+    /// The profile's own app (SSO, import, and CSP's multi-tenant app).
+    #[default]
+    Main,
+    /// CSP's single-tenant Partner Center app.
+    PartnerCenter,
+}
+
+impl CustomerApp {
+    /// "the app" / "the Partner Center app", for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            CustomerApp::Main => "the app",
+            CustomerApp::PartnerCenter => "the Partner Center app",
+        }
+    }
+}
+
+impl Profile {
+    /// The credential record of `app`.
+    pub fn credential_of(&self, app: CustomerApp) -> &CredentialMeta {
+        match app {
+            CustomerApp::Main => &self.credential,
+            CustomerApp::PartnerCenter => &self.partner_center.credential,
+        }
+    }
+
+    /// The credential record of `app`, to change.
+    pub fn credential_of_mut(&mut self, app: CustomerApp) -> &mut CredentialMeta {
+        match app {
+            CustomerApp::Main => &mut self.credential,
+            CustomerApp::PartnerCenter => &mut self.partner_center.credential,
+        }
+    }
+}
+
 /// Halo's "Azure Tenant Sign-In Scope" (multi-tenant apps only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]

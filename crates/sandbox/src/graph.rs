@@ -193,7 +193,10 @@ pub(crate) fn new_registry(
         tenant_id: tenant_id.to_string(),
         token: token.to_string(),
         token_check: check,
-        service_principals: vec![graph_service_principal()],
+        service_principals: vec![
+            graph_service_principal(),
+            partner_center_service_principal(),
+        ],
         default_policy: default_policy(),
         ..Tenant::default()
     }))
@@ -262,6 +265,17 @@ fn graph_service_principal() -> Value {
     }
     json!({"id": uuid(), "appId": GRAPH_APP_ID, "displayName": "Microsoft Graph", "servicePrincipalType": "Application", "appRoleAssignmentRequired": false,
            "accountEnabled": true, "appRoles": roles, "oauth2PermissionScopes": scopes})
+}
+
+/// Microsoft Partner Center's service principal, as it is in a CSP partner tenant: the API
+/// the Partner Center app's one permission (`user_impersonation`, delegated) is on, so its
+/// `requiredResourceAccess` resolves and consent can be granted on it. Ids from the
+/// wizard's permission data (Microsoft's secure application model script).
+fn partner_center_service_principal() -> Value {
+    let p = &entra_onboard_core::permissions::PARTNER_CENTER_PERMISSION;
+    json!({"id": uuid(), "appId": p.resource_app_id, "displayName": "Microsoft Partner Center", "servicePrincipalType": "Application",
+           "appRoleAssignmentRequired": false, "accountEnabled": true, "appRoles": [],
+           "oauth2PermissionScopes": [{"id": p.id, "value": p.value, "type": "Admin", "isEnabled": true, "adminConsentDisplayName": "Access Partner Center"}]})
 }
 
 impl GraphDouble {

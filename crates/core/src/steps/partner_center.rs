@@ -179,9 +179,11 @@ pub fn credential_line(c: &CredentialMeta) -> String {
         CredentialKind::None => "No credential recorded yet".into(),
         CredentialKind::Secret => format!(
             "Client secret{}{expiry}",
+            // At most the three characters Entra shows: a hand-edited profile holding
+            // more could be holding the secret itself.
             c.secret_hint
                 .as_deref()
-                .map(|h| format!(" · hint {h}…"))
+                .map(|h| format!(" · hint {}…", h.trim().chars().take(3).collect::<String>()))
                 .unwrap_or_default()
         ),
         CredentialKind::Certificate => format!(

@@ -53,6 +53,7 @@ export function profile(over: Partial<Profile> = {}): Profile {
     allowed_tenants: [],
     admin_consent: null,
     customer_tenants: [],
+    partner_center: { client_id: '', credential: noCredential(), admin_consent: null },
     sync: {
       technician_groups: [],
       user_groups: [],
@@ -103,6 +104,7 @@ export function plan(over: Partial<Plan> = {}): Plan {
     redirectUris: [],
     consent: null,
     cspScripts: null,
+    partnerCenter: null,
     settingsSheet: [],
     issues: [],
     ...over,

@@ -181,7 +181,7 @@ fn default_policy() -> Value {
 }
 
 /// A new tenant served at `origin` (`http://127.0.0.1:<port>`): Microsoft Graph's service
-/// principal only. Bearer tokens are checked by `check`, or else must equal `token`.
+/// principal and, as in a CSP partner tenant, Microsoft Partner Center's. Bearer tokens are checked by `check`, or else must equal `token`.
 pub(crate) fn new_registry(
     origin: &str,
     tenant_id: &str,
@@ -279,7 +279,7 @@ fn partner_center_service_principal() -> Value {
 }
 
 impl GraphDouble {
-    /// Starts an empty sandbox tenant (Microsoft Graph's service principal only) on an
+    /// Starts an empty sandbox tenant (the service principals of Microsoft Graph and Microsoft Partner Center only) on an
     /// ephemeral 127.0.0.1 port, accepting the bearer token [`SANDBOX_TOKEN`].
     pub async fn start() -> std::io::Result<GraphDouble> {
         let listener =

@@ -443,6 +443,11 @@ async fn walk_the_six_steps_in_the_real_window() {
         "{saved}"
     );
     assert!(saved.contains(TENANT) && saved.contains(CLIENT));
+    // The Partner Center app's client ID typed on step 5 is in the same customer.
+    assert!(
+        saved.contains("\"client_id\": \"1b2c3d4e-5f60-4172-8394-a5b6c7d8e9f0\""),
+        "{saved}"
+    );
 }
 
 fn tempfile_dir(name: &str) -> PathBuf {
@@ -668,8 +673,40 @@ async fn walk(c: &Client) -> Result<(), String> {
     by_test_id(c, "next").await.click().await.unwrap();
     shot(c, "05-csp").await;
 
-    // Turned on, with customer tenants: the tracker's header lines up with its columns.
+    // Turned on: CSP's two app registrations side by side, the Partner Center app (single
+    // tenant, <agent>/azure/auth) first and the multi-tenant app second; its client ID
+    // brings its own consent link, in the partner tenant.
     by_test_id(c, "enable-csp").await.click().await.unwrap();
+    by_test_id(c, "csp-two-apps").await;
+    by_test_id(c, "csp-app-partnerCenter").await;
+    by_test_id(c, "csp-app-multiTenant").await;
+    assert_eq!(
+        all_texts(c, "csp-app-redirect").await,
+        [
+            "https://acme.halopsa.com/azure/auth",
+            "https://acme.halopsa.com/config/integrations/microsoftcsp"
+        ]
+    );
+    const PC_CLIENT: &str = "1b2c3d4e-5f60-4172-8394-a5b6c7d8e9f0";
+    type_into(c, "pc-client-id", PC_CLIENT).await;
+    eventually("the Partner Center app's consent link", || async {
+        let link = all_texts(c, "pc-consent").await.concat();
+        link.contains(&format!(
+            "/{TENANT}/v2.0/adminconsent?client_id={PC_CLIENT}"
+        ))
+    })
+    .await;
+    let rules = by_test_id(c, "pc-rules").await.text().await.unwrap();
+    assert!(rules.contains("not SMS"), "{rules}");
+    wait_saved(c).await;
+    js(
+        c,
+        "document.querySelector('[data-testid=\"csp-two-apps\"]').scrollIntoView({block: 'start'}); return 0;",
+    )
+    .await;
+    shot(c, "05-csp-two-apps").await;
+
+    // With customer tenants: the tracker's header lines up with its columns.
     // Set in the page: WebKitWebDriver drops a "\n" typed into a text area.
     js(
         c,

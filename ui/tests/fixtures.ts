@@ -54,6 +54,7 @@ export function profile(over: Partial<Profile> = {}): Profile {
     allowed_tenants: [],
     admin_consent: null,
     customer_tenants: [],
+    partner_center: { client_id: '', credential: noCredential(), admin_consent: null },
     sync: {
       technician_groups: [],
       user_groups: [],
@@ -105,6 +106,7 @@ export function plan(over: Partial<Plan> = {}): Plan {
     federatedSetup: null,
     consent: null,
     cspScripts: null,
+    partnerCenter: null,
     settingsSheet: [],
     issues: [],
     teamsTab: { ready: null, blockers: [] },

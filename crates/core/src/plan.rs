@@ -11,13 +11,16 @@ use ts_rs::TS;
 
 use crate::cloud::CloudInfo;
 use crate::profile::Profile;
-use crate::steps::{basics, consent, credential, csp, federated, redirects, sso, sync};
+use crate::steps::{
+    basics, consent, credential, csp, federated, partner_center, redirects, sso, sync,
+};
 use crate::validation::{Issue, Issues, Severity};
 
 // Each step owns the types it produces; the plan only assembles them.
 pub use crate::steps::consent::ConsentPlan;
 pub use crate::steps::csp::CspScripts;
 pub use crate::steps::federated::FederatedSetup;
+pub use crate::steps::partner_center::PartnerCenterPlan;
 pub use crate::steps::redirects::{PlannedRedirect, RedirectPurpose};
 pub use crate::steps::sso::SettingRow;
 
@@ -52,6 +55,9 @@ pub struct Plan {
     pub consent: Option<ConsentPlan>,
     /// Step 5: the AdminAgents scripts (CSP only, once the client id is valid).
     pub csp_scripts: Option<CspScripts>,
+    /// Step 5: CSP's second, single-tenant Partner Center app and both apps side by side
+    /// (CSP only).
+    pub partner_center: Option<PartnerCenterPlan>,
     /// Step 6: what to set in the service desk.
     pub settings_sheet: Vec<SettingRow>,
     /// Every error, warning and note, in step order.
@@ -83,6 +89,7 @@ pub fn plan(profile: &Profile) -> Plan {
     credential::check(profile, &mut issues);
     let consent = consent::plan(profile, &b, &redirect_uris, &mut issues);
     let csp_scripts = csp::scripts(profile, &b, &mut issues);
+    let partner_center = partner_center::plan(profile, &b, &mut issues);
     let mut settings_sheet = sso::check(profile, &b, &mut issues);
     settings_sheet.extend(sync::check(profile, &b, &mut issues));
 
@@ -102,6 +109,7 @@ pub fn plan(profile: &Profile) -> Plan {
         federated_setup: federated::setup(profile, &b),
         consent,
         csp_scripts,
+        partner_center,
         settings_sheet,
         issues,
         teams_tab,

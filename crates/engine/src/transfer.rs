@@ -75,8 +75,10 @@ pub fn export_bundle(profiles: &[Profile], now: DateTime<Utc>) -> String {
             let mut p = p.clone();
             // A profile never holds more than the hint; make sure a hand-edited one does
             // not carry a pasted secret to another computer.
-            if let Some(h) = p.credential.secret_hint.as_mut() {
-                *h = h.chars().take(3).collect();
+            for c in [&mut p.credential, &mut p.partner_center.credential] {
+                if let Some(h) = c.secret_hint.as_mut() {
+                    *h = h.chars().take(3).collect();
+                }
             }
             p
         })
@@ -645,6 +647,9 @@ fn clear_local_facts(p: &mut Profile) {
         t.consent = ConsentRecord::default();
     }
     p.credential.certificate_file = None;
+    // The Partner Center app's: the same kinds of local facts.
+    p.partner_center.admin_consent = None;
+    p.partner_center.credential.certificate_file = None;
 }
 
 /// The identity fields that differ, compared as the plan reads them (GUIDs in any case, a

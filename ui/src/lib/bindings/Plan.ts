@@ -4,6 +4,7 @@ import type { ConsentPlan } from "./ConsentPlan";
 import type { CspScripts } from "./CspScripts";
 import type { FederatedSetup } from "./FederatedSetup";
 import type { Issue } from "./Issue";
+import type { PartnerCenterPlan } from "./PartnerCenterPlan";
 import type { PlannedRedirect } from "./PlannedRedirect";
 import type { SettingRow } from "./SettingRow";
 import type { TeamsTab } from "./TeamsTab";
@@ -60,6 +61,11 @@ consent: ConsentPlan | null,
  * Step 5: the AdminAgents scripts (CSP only, once the client id is valid).
  */
 cspScripts: CspScripts | null, 
+/**
+ * Step 5: CSP's second, single-tenant Partner Center app and both apps side by side
+ * (CSP only).
+ */
+partnerCenter: PartnerCenterPlan | null, 
 /**
  * Step 6: what to set in the service desk.
  */

@@ -5,6 +5,7 @@ import type { CredentialMeta } from "./CredentialMeta";
 import type { CustomerTenant } from "./CustomerTenant";
 import type { Features } from "./Features";
 import type { LastTest } from "./LastTest";
+import type { PartnerCenterApp } from "./PartnerCenterApp";
 import type { SsoFor } from "./SsoFor";
 import type { SsoToggles } from "./SsoToggles";
 import type { SyncSettings } from "./SyncSettings";
@@ -102,6 +103,11 @@ admin_consent: ConsentRecord | null,
  * Partners: the customer tenants that must each consent (step 5).
  */
 customer_tenants: Array<CustomerTenant>, 
+/**
+ * CSP: the second, single-tenant Partner Center app (step 5). Always written; files
+ * from before it existed load it empty.
+ */
+partner_center: PartnerCenterApp, 
 /**
  * When the profile was created.
  */

@@ -11,12 +11,13 @@ use ts_rs::TS;
 
 use crate::cloud::CloudInfo;
 use crate::profile::Profile;
-use crate::steps::{basics, consent, credential, csp, redirects, sso, sync};
+use crate::steps::{basics, consent, credential, csp, public_signup, redirects, sso, sync};
 use crate::validation::{Issue, Issues, Severity};
 
 // Each step owns the types it produces; the plan only assembles them.
 pub use crate::steps::consent::ConsentPlan;
 pub use crate::steps::csp::CspScripts;
+pub use crate::steps::public_signup::PublicSignupPlan;
 pub use crate::steps::redirects::{PlannedRedirect, RedirectPurpose};
 pub use crate::steps::sso::SettingRow;
 
@@ -50,6 +51,9 @@ pub struct Plan {
     pub csp_scripts: Option<CspScripts>,
     /// Step 6: what to set in the service desk.
     pub settings_sheet: Vec<SettingRow>,
+    /// Public sign-up (Azure AD B2C or External ID): the authority, discovery and issuer
+    /// the variant uses; absent for a workforce profile (issue 14 point 7).
+    pub public_signup: Option<PublicSignupPlan>,
     /// Every error, warning and note, in step order.
     pub issues: Vec<Issue>,
     /// Step 1 resolved (tenant, client, target): a flow that plans passes this down
@@ -71,12 +75,31 @@ pub fn plan(profile: &Profile) -> Plan {
     let mut issues = Issues::default();
     let b = basics::check(profile, &mut issues);
     let redirect_uris = redirects::derive(profile, &b, &mut issues);
-    let registration_checklist = redirects::checklist(profile, &redirect_uris);
+    let public = profile.public_signup.variant.is_public();
+    let signup = public_signup::check(profile, &b, &mut issues);
+    let registration_checklist = if public {
+        public_signup::checklist(profile, &redirect_uris)
+    } else {
+        redirects::checklist(profile, &redirect_uris)
+    };
     credential::check(profile, &mut issues);
-    let consent = consent::plan(profile, &b, &redirect_uris, &mut issues);
+    // Public sign-up has no admin-consent link and none of Halo's Entra SSO/sync screens:
+    // its own rows replace them (steps/public_signup.rs).
+    let consent = if public {
+        None
+    } else {
+        consent::plan(profile, &b, &redirect_uris, &mut issues)
+    };
     let csp_scripts = csp::scripts(profile, &b, &mut issues);
-    let mut settings_sheet = sso::check(profile, &b, &mut issues);
-    settings_sheet.extend(sync::check(profile, &b, &mut issues));
+    let settings_sheet = match &signup {
+        Some(s) => public_signup::settings_rows(s, profile, &redirect_uris),
+        None if public => Vec::new(),
+        None => {
+            let mut rows = sso::check(profile, &b, &mut issues);
+            rows.extend(sync::check(profile, &b, &mut issues));
+            rows
+        }
+    };
 
     let mut issues = issues.0;
     // Stable order: by step, errors first within a step; insertion order otherwise.
@@ -86,13 +109,15 @@ pub fn plan(profile: &Profile) -> Plan {
         cloud: profile.cloud.into(),
         authority: b.authority.clone(),
         sandbox: profile.is_practice(),
-        create_registration: basics::registration_missing(profile),
+        // "Create it for me" drives a workforce tenant through Graph.
+        create_registration: !public && basics::registration_missing(profile),
         effective_portal_url: b.portal_url.clone(),
         registration_checklist,
         redirect_uris,
         consent,
         csp_scripts,
         settings_sheet,
+        public_signup: signup,
         issues,
         basics: b,
     }

@@ -12,6 +12,7 @@
 //! | 6 | [`sync`] | user/technician sync settings (fields `sync.*`) |
 //! | 3 | [`reminder`] | the credential rotation reminder (`.ics`) |
 //! | 5 | [`tenants`] | the customer consent tracker: parsing, links, CSV |
+//! | 1–6 | [`public_signup`] | public sign-up through Azure AD B2C or External ID |
 //!
 //! The parts of steps 3–5 that do I/O — creating and importing certificates, capturing
 //! the consent answer on the loopback — are the engine's `steps::certificate` and
@@ -21,6 +22,7 @@ pub mod basics;
 pub mod consent;
 pub mod credential;
 pub mod csp;
+pub mod public_signup;
 pub mod redirects;
 pub mod reminder;
 pub mod sso;

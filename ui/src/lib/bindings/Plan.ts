@@ -4,6 +4,7 @@ import type { ConsentPlan } from "./ConsentPlan";
 import type { CspScripts } from "./CspScripts";
 import type { Issue } from "./Issue";
 import type { PlannedRedirect } from "./PlannedRedirect";
+import type { PublicSignupPlan } from "./PublicSignupPlan";
 import type { SettingRow } from "./SettingRow";
 
 /**
@@ -57,6 +58,11 @@ cspScripts: CspScripts | null,
  * Step 6: what to set in the service desk.
  */
 settingsSheet: Array<SettingRow>, 
+/**
+ * Public sign-up (Azure AD B2C or External ID): the authority, discovery and issuer
+ * the variant uses; absent for a workforce profile (issue 14 point 7).
+ */
+publicSignup: PublicSignupPlan | null, 
 /**
  * Every error, warning and note, in step order.
  */

@@ -5,6 +5,7 @@ import type { CredentialMeta } from "./CredentialMeta";
 import type { CustomerTenant } from "./CustomerTenant";
 import type { Features } from "./Features";
 import type { LastTest } from "./LastTest";
+import type { PublicSignup } from "./PublicSignup";
 import type { SsoFor } from "./SsoFor";
 import type { SsoToggles } from "./SsoToggles";
 import type { SyncSettings } from "./SyncSettings";
@@ -64,6 +65,11 @@ auth_url: string | null,
  * Who signs in with Entra.
  */
 sso_for: SsoFor, 
+/**
+ * Workforce (B2B) SSO, or public sign-up through Azure AD B2C or External ID (absent in
+ * older files: workforce).
+ */
+public_signup: PublicSignup, 
 /**
  * Integrations beside SSO.
  */

@@ -252,10 +252,14 @@ fn resolve(p: &Profile) -> Result<TestTarget, SsoTestError> {
         }),
         graph_scope: format!("https://{graph}/.default"),
         needs_roles: p.features.import || p.features.csp,
-        signup: p.public_signup.variant.is_public().then(|| match &b.tenant {
-            Some(TenantRef::Id(t)) => Some(t.clone()),
-            _ => None,
-        }),
+        signup: p
+            .public_signup
+            .variant
+            .is_public()
+            .then(|| match &b.tenant {
+                Some(TenantRef::Id(t)) => Some(t.clone()),
+                _ => None,
+            }),
     })
 }
 

@@ -826,14 +826,20 @@ mod tests {
         };
         let mut c = json!({"iss": iss, "aud": C, "sub": "s", "exp": now + 3600, "iat": now,
                            "nonce": "n", "tfp": "b2c_1_susi"});
-        assert_eq!(check_claims(&c, &x).unwrap().tid, T, "no tid: the issuer's tenant");
+        assert_eq!(
+            check_claims(&c, &x).unwrap().tid,
+            T,
+            "no tid: the issuer's tenant"
+        );
         c["tfp"] = json!("B2C_1_other");
         assert_eq!(check_claims(&c, &x).unwrap_err().code(), "id_token.tfp");
         c.as_object_mut().unwrap().remove("tfp");
         assert_eq!(check_claims(&c, &x).unwrap_err().code(), "id_token.tfp");
         c["acr"] = json!("b2c_1_susi");
         assert!(check_claims(&c, &x).is_ok(), "acr on older policies");
-        c["iss"] = json!(format!("https://contoso.b2clogin.com/tfp/{T}/b2c_1_susi/v2.0/"));
+        c["iss"] = json!(format!(
+            "https://contoso.b2clogin.com/tfp/{T}/b2c_1_susi/v2.0/"
+        ));
         assert_eq!(check_claims(&c, &x).unwrap_err().code(), "id_token.iss");
         c["iss"] = json!(iss);
         c["tid"] = json!("aaaaaaaa-0000-4000-8000-00000000000f");

@@ -35,6 +35,7 @@ export function profile(over: Partial<Profile> = {}): Profile {
     portal_url: null,
     auth_url: null,
     sso_for: 'agents',
+    public_signup: { variant: 'workforce', tenant_name: '', user_flow: '' },
     features: { import: false, csp: false },
     credential: noCredential(),
     sso: {
@@ -104,6 +105,7 @@ export function plan(over: Partial<Plan> = {}): Plan {
     consent: null,
     cspScripts: null,
     settingsSheet: [],
+    publicSignup: null,
     issues: [],
     ...over,
   };

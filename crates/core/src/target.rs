@@ -364,7 +364,7 @@ fn signup_label(raw: &str, domain: &str) -> Result<String, TargetError> {
 /// flow's name (`susi` becomes `B2C_1_susi`) and custom policies start `B2C_1A_`
 /// (azure-docs includes/active-directory-b2c-app-integration-add-user-flow.md). It is a
 /// URL path segment, so only letters, digits, `_` and `-` are accepted.
-fn check_user_flow(raw: &str) -> Result<String, TargetError> {
+pub fn check_user_flow(raw: &str) -> Result<String, TargetError> {
     let t = raw.trim();
     let bad = |reason: &str, fix: String| TargetError::UserFlow {
         value: raw.to_string(),

@@ -94,6 +94,22 @@ pub fn check(p: &Profile, b: &Basics, issues: &mut Issues) -> Option<PublicSignu
             "Use Azure AD B2C only for a customer who already has a B2C tenant; otherwise choose External ID.",
         );
     }
+    // The trust boundary stops at the first bad name; a wrong user flow is still worth
+    // saying while the tenant name is being fixed.
+    if variant == SignupVariant::B2c
+        && !b
+            .errors
+            .iter()
+            .any(|i| i.field == "public_signup.user_flow")
+        && let Err(e) = crate::target::check_user_flow(&p.public_signup.user_flow)
+    {
+        let m = e.to_string();
+        let message = match (m.get(..1), m.get(1..)) {
+            (Some(first), Some(rest)) => format!("{}{rest}.", first.to_uppercase()),
+            _ => m,
+        };
+        issues.error(1, e.field(), e.code(), message, e.fix());
+    }
     if p.tenant_type == TenantType::Multi {
         issues.error(
             1,
@@ -514,6 +530,33 @@ mod tests {
                 "nothing derived from a refused name"
             );
         }
+        // Both names wrong: both are said.
+        let c = codes(&profile(
+            SignupVariant::B2c,
+            "contoso.onmicrosoft.com",
+            "susi",
+        ));
+        assert!(c.contains(&(
+            "public_signup.tenant_name".into(),
+            "public_signup.tenant_name".into()
+        )));
+        assert!(c.contains(&(
+            "public_signup.user_flow".into(),
+            "public_signup.user_flow".into()
+        )));
+        assert_eq!(
+            c.iter()
+                .filter(|(f, _)| f == "public_signup.user_flow")
+                .count(),
+            1
+        );
+        let c = codes(&profile(SignupVariant::B2c, "contoso", "susi"));
+        assert_eq!(
+            c.iter()
+                .filter(|(f, _)| f == "public_signup.user_flow")
+                .count(),
+            1
+        );
         // Case in a user flow and custom policies are fine.
         assert!(
             plan(&profile(

@@ -556,10 +556,10 @@ fn numeric(c: &Value, name: &'static str) -> Result<Option<i64>, OidcError> {
     }
 }
 
-/// The claim checks of OIDC Core §3.1.3.7 (and §3.3.2.11 for `c_hash`) plus Entra's.
-pub fn check_claims(c: &Value, x: &Expected<'_>) -> Result<IdClaims, OidcError> {
-    let now = x.now;
-    // B2C's ID tokens name the tenant in `iss`, not `tid`; one given must still agree.
+/// The token's tenant, and for public sign-up its tenant and B2C user flow: B2C's ID tokens
+/// name the tenant in `iss`, not `tid` (a `tid` given must still agree), and the user flow
+/// in `tfp` (or `acr` on older policies).
+fn tenant_and_user_flow<'v>(c: &'v Value, x: &Expected<'v>) -> Result<&'v str, OidcError> {
     let tid = match (x.issuer, string_claim(c, "tid")?) {
         (IssuerRule::B2c { tenant, .. }, None) => tenant.as_str(),
         (_, t) => t
@@ -598,6 +598,13 @@ pub fn check_claims(c: &Value, x: &Expected<'_>) -> Result<IdClaims, OidcError> 
             Some(_) => {}
         }
     }
+    Ok(tid)
+}
+
+/// The claim checks of OIDC Core §3.1.3.7 (and §3.3.2.11 for `c_hash`) plus Entra's.
+pub fn check_claims(c: &Value, x: &Expected<'_>) -> Result<IdClaims, OidcError> {
+    let now = x.now;
+    let tid = tenant_and_user_flow(c, x)?;
     let iss = required_str(c, "iss")?;
     let want = x.issuer.expected_for(tid);
     if iss != want {

@@ -35,6 +35,7 @@ export function profile(over: Partial<Profile> = {}): Profile {
     portal_url: null,
     auth_url: null,
     sso_for: 'agents',
+    public_signup: { variant: 'workforce', tenant_name: '', user_flow: '' },
     features: { import: false, csp: false },
     credential: noCredential(),
     sso: {
@@ -108,6 +109,7 @@ export function plan(over: Partial<Plan> = {}): Plan {
     cspScripts: null,
     partnerCenter: null,
     settingsSheet: [],
+    publicSignup: null,
     issues: [],
     teamsTab: { ready: null, blockers: [] },
     ...over,

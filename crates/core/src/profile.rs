@@ -132,6 +132,48 @@ pub struct FederatedCredential {
     pub agent: String,
 }
 
+/// Who signs in to the service desk, and so which Microsoft service the app lives in
+/// (issue 14 point 7; Halo's B2B guide: "If you would like anyone to be able to log in and
+/// sign up to your Halo portal using various authentication sources including personal
+/// Microsoft accounts, you will need to use B2C SSO ... typically ... HaloCRM").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum SignupVariant {
+    /// Staff and managed customers' work accounts in Entra ID tenants (B2B SSO): every
+    /// profile made before this choice existed.
+    #[default]
+    Workforce,
+    /// Public sign-up through Azure AD B2C (`<tenant>.b2clogin.com` and a user flow).
+    /// Closed to new customers since 1 May 2025; existing tenants keep working.
+    B2c,
+    /// Public sign-up through Microsoft Entra External ID, B2C's successor: an external
+    /// tenant (`<subdomain>.ciamlogin.com`).
+    ExternalId,
+}
+
+impl SignupVariant {
+    /// True for B2C and External ID.
+    pub fn is_public(self) -> bool {
+        self != SignupVariant::Workforce
+    }
+}
+
+/// The public sign-up variant and its names (step 1). Everything else — the app's tenant
+/// ID (the B2C or external tenant's Directory ID) and client ID — is in the usual fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct PublicSignup {
+    /// Workforce (B2B), Azure AD B2C or External ID.
+    pub variant: SignupVariant,
+    /// B2C: the tenant name (`contoso` of `contoso.onmicrosoft.com` / `contoso.b2clogin.com`).
+    /// External ID: the tenant subdomain (`contoso` of `contoso.ciamlogin.com`).
+    pub tenant_name: String,
+    /// B2C only: the sign-up and sign-in user flow, e.g. `B2C_1_signupsignin1`.
+    pub user_flow: String,
+}
+
 /// Where an admin-consent attempt stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
@@ -377,6 +419,9 @@ pub struct Profile {
     pub auth_url: Option<String>,
     /// Who signs in with Entra.
     pub sso_for: SsoFor,
+    /// Workforce (B2B) SSO, or public sign-up through Azure AD B2C or External ID (absent in
+    /// older files: workforce).
+    pub public_signup: PublicSignup,
     /// Integrations beside SSO.
     pub features: Features,
     /// What kind of credential, its hint and expiry.
@@ -423,6 +468,7 @@ impl Default for Profile {
             portal_url: None,
             auth_url: None,
             sso_for: SsoFor::Agents,
+            public_signup: PublicSignup::default(),
             features: Features::default(),
             credential: CredentialMeta::default(),
             sso: SsoToggles::default(),
@@ -593,6 +639,21 @@ mod tests {
         assert_eq!(back.partner_center, q.partner_center);
         let err = Profile::from_json(r#"{"partner_center":{"clientid":"x"}}"#).unwrap_err();
         assert!(err.to_string().contains("clientid"), "{err}");
+    }
+
+    #[test]
+    fn public_signup_defaults_to_workforce_and_round_trips() {
+        let p = Profile::from_json(r#"{"name":"Acme"}"#).unwrap();
+        assert_eq!(p.public_signup.variant, SignupVariant::Workforce);
+        let p = Profile::from_json(
+            r#"{"name":"Acme","public_signup":{"variant":"b2c","tenant_name":"contoso","user_flow":"B2C_1_susi"}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.public_signup.variant, SignupVariant::B2c);
+        assert_eq!(Profile::from_json(&p.to_json()).unwrap(), p);
+        let p = Profile::from_json(r#"{"public_signup":{"variant":"external_id"}}"#).unwrap();
+        assert!(p.public_signup.variant.is_public());
+        assert!(Profile::from_json(r#"{"public_signup":{"variant":"b2b"}}"#).is_err());
     }
 
     #[test]

@@ -261,8 +261,15 @@ pub const MAX_LISTED_CHANGES: usize = 30;
 const MAX_SHOWN_CHARS: usize = 80;
 /// The fields that say who the customer is: a replacement changing any of them deletes the
 /// customer's keychain entries.
-pub const IDENTITY_FIELDS: [&str; 5] =
-    ["authority", "cloud", "tenant_id", "client_id", "agent_url"];
+/// `public_signup` is one: it decides the host a secret is sent to (issue 14 point 7).
+pub const IDENTITY_FIELDS: [&str; 6] = [
+    "authority",
+    "cloud",
+    "tenant_id",
+    "client_id",
+    "agent_url",
+    "public_signup",
+];
 
 /// The import file as a whole could not be used (nothing was imported).
 #[derive(Debug, thiserror::Error)]
@@ -668,6 +675,7 @@ fn identity_changes(here: &Profile, incoming: &Profile) -> Vec<String> {
         guid(&here.tenant_id) != guid(&incoming.tenant_id),
         guid(&here.client_id) != guid(&incoming.client_id),
         url(&here.agent_url) != url(&incoming.agent_url),
+        here.public_signup != incoming.public_signup,
     ];
     IDENTITY_FIELDS
         .iter()

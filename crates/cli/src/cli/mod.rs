@@ -1033,6 +1033,23 @@ pub fn render_plan(p: &Profile, plan: &Plan) -> String {
         "Cloud: {} (sign-in {}, Graph {})",
         plan.cloud.label, plan.cloud.login_host, plan.cloud.graph_host
     );
+    if let Some(ps) = &plan.public_signup {
+        let _ = writeln!(
+            s,
+            "Public sign-up: {} (sign-in host {})",
+            ps.service, ps.host
+        );
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let _ = writeln!(s, "  Authority: {}", show(&ps.authority));
+        let _ = writeln!(s, "  OpenID configuration: {}", show(&ps.discovery_url));
+        let _ = writeln!(s, "  Issuer (iss): {}", ps.issuer);
+        if let Some(f) = &ps.user_flow_claim {
+            let _ = writeln!(s, "  User flow claim: {f}");
+        }
+        for n in &ps.notes {
+            let _ = writeln!(s, "  Note: {n}");
+        }
+    }
     let _ = writeln!(s);
     let errors = plan
         .issues
@@ -1091,6 +1108,12 @@ pub fn render_plan(p: &Profile, plan: &Plan) -> String {
                 "  {}\n  Who can consent: {}",
                 c.url,
                 c.who_can_consent.join("; ")
+            );
+        }
+        None if p.public_signup.variant.is_public() => {
+            let _ = writeln!(
+                s,
+                "  (none for public sign-up: consent to openid and offline_access is given when the app is registered; see step 2)"
             );
         }
         None => {

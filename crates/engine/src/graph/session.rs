@@ -65,12 +65,10 @@ impl SessionError {
 
 /// The profile's target, or why it is refused (before any sign-in or request).
 fn target(profile: &Profile) -> Result<Target, SessionError> {
-    Target::from_profile(profile).map_err(|e| {
-        SessionError::Signin(super::signin::SigninError::Profile(format!(
-            "authority: {e}. {}",
-            e.fix()
-        )))
-    })
+    // The same refusal as the sign-in's (a public sign-up profile, a refused authority).
+    super::signin::authority_for(profile)
+        .map(|(t, _)| t)
+        .map_err(SessionError::Signin)
 }
 
 /// A signed-in admin and a Graph client carrying the token.

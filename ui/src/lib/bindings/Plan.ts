@@ -6,6 +6,7 @@ import type { FederatedSetup } from "./FederatedSetup";
 import type { Issue } from "./Issue";
 import type { PartnerCenterPlan } from "./PartnerCenterPlan";
 import type { PlannedRedirect } from "./PlannedRedirect";
+import type { PublicSignupPlan } from "./PublicSignupPlan";
 import type { SettingRow } from "./SettingRow";
 import type { TeamsTab } from "./TeamsTab";
 
@@ -70,6 +71,11 @@ partnerCenter: PartnerCenterPlan | null,
  * Step 6: what to set in the service desk.
  */
 settingsSheet: Array<SettingRow>, 
+/**
+ * Public sign-up (Azure AD B2C or External ID): the authority, discovery and issuer
+ * the variant uses; absent for a workforce profile (issue 14 point 7).
+ */
+publicSignup: PublicSignupPlan | null, 
 /**
  * Every error, warning and note, in step order.
  */

@@ -6,6 +6,7 @@ import type { CustomerTenant } from "./CustomerTenant";
 import type { Features } from "./Features";
 import type { LastTest } from "./LastTest";
 import type { PartnerCenterApp } from "./PartnerCenterApp";
+import type { PublicSignup } from "./PublicSignup";
 import type { SsoFor } from "./SsoFor";
 import type { SsoToggles } from "./SsoToggles";
 import type { SyncSettings } from "./SyncSettings";
@@ -65,6 +66,11 @@ auth_url: string | null,
  * Who signs in with Entra.
  */
 sso_for: SsoFor, 
+/**
+ * Workforce (B2B) SSO, or public sign-up through Azure AD B2C or External ID (absent in
+ * older files: workforce).
+ */
+public_signup: PublicSignup, 
 /**
  * Integrations beside SSO.
  */

@@ -15,6 +15,8 @@ const COMMANDS: &[&str] = &[
     "check_secret_typed",
     "credential_status",
     "store_secret",
+    "app_credential_status",
+    "store_app_secret",
     "run_sso_test",
     "cancel_browser_flow",
     "graph_sign_in",

@@ -443,6 +443,11 @@ async fn walk_the_six_steps_in_the_real_window() {
         "{saved}"
     );
     assert!(saved.contains(TENANT) && saved.contains(CLIENT));
+    // The Partner Center app's client ID typed on step 5 is in the same customer.
+    assert!(
+        saved.contains("\"client_id\": \"1b2c3d4e-5f60-4172-8394-a5b6c7d8e9f0\""),
+        "{saved}"
+    );
 }
 
 fn tempfile_dir(name: &str) -> PathBuf {
@@ -668,8 +673,40 @@ async fn walk(c: &Client) -> Result<(), String> {
     by_test_id(c, "next").await.click().await.unwrap();
     shot(c, "05-csp").await;
 
-    // Turned on, with customer tenants: the tracker's header lines up with its columns.
+    // Turned on: CSP's two app registrations side by side, the Partner Center app (single
+    // tenant, <agent>/azure/auth) first and the multi-tenant app second; its client ID
+    // brings its own consent link, in the partner tenant.
     by_test_id(c, "enable-csp").await.click().await.unwrap();
+    by_test_id(c, "csp-two-apps").await;
+    by_test_id(c, "csp-app-partnerCenter").await;
+    by_test_id(c, "csp-app-multiTenant").await;
+    assert_eq!(
+        all_texts(c, "csp-app-redirect").await,
+        [
+            "https://acme.halopsa.com/azure/auth",
+            "https://acme.halopsa.com/config/integrations/microsoftcsp"
+        ]
+    );
+    const PC_CLIENT: &str = "1b2c3d4e-5f60-4172-8394-a5b6c7d8e9f0";
+    type_into(c, "pc-client-id", PC_CLIENT).await;
+    eventually("the Partner Center app's consent link", || async {
+        let link = all_texts(c, "pc-consent").await.concat();
+        link.contains(&format!(
+            "/{TENANT}/v2.0/adminconsent?client_id={PC_CLIENT}"
+        ))
+    })
+    .await;
+    let rules = by_test_id(c, "pc-rules").await.text().await.unwrap();
+    assert!(rules.contains("not SMS"), "{rules}");
+    wait_saved(c).await;
+    js(
+        c,
+        "document.querySelector('[data-testid=\"csp-two-apps\"]').scrollIntoView({block: 'start'}); return 0;",
+    )
+    .await;
+    shot(c, "05-csp-two-apps").await;
+
+    // With customer tenants: the tracker's header lines up with its columns.
     // Set in the page: WebKitWebDriver drops a "\n" typed into a text area.
     js(
         c,
@@ -1596,5 +1633,99 @@ async fn teams_package(c: &Client) -> Result<(), String> {
             .is_ok(),
         "the saved note vanished"
     );
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver; run by scripts/test.sh"]
+async fn public_signup_variant_in_the_real_window() {
+    let home = tempfile_dir("public-signup");
+    let session = AppSession::start(&home, &[]).await;
+    let result = public_signup(&session.client).await;
+    session.finish(result).await;
+    let files: Vec<_> = std::fs::read_dir(home.join("profiles")).unwrap().collect();
+    let saved = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    assert!(saved.contains("\"variant\": \"b2c\""), "{saved}");
+    assert!(
+        saved.contains("\"user_flow\": \"B2C_1_signupsignin1\""),
+        "{saved}"
+    );
+}
+
+/// Issue 14 point 7: step 1's variant choice, the engine's name checks beside the fields,
+/// and step 2's B2C authority and issuer.
+async fn public_signup(c: &Client) -> Result<(), String> {
+    by_test_id(c, "new-customer").await.click().await.unwrap();
+    type_into(c, "new-customer-name", "Acme CRM").await;
+    by_test_id(c, "create-customer")
+        .await
+        .click()
+        .await
+        .unwrap();
+    type_into(c, "field-agent_url", "https://acme.halocrm.com").await;
+    type_into(c, "field-tenant_id", TENANT).await;
+    type_into(c, "field-client_id", CLIENT).await;
+    by_test_id(c, "field-sso_for")
+        .await
+        .select_by_value("users")
+        .await
+        .unwrap();
+    by_test_id(c, "field-public_signup.variant")
+        .await
+        .select_by_value("b2c")
+        .await
+        .unwrap();
+    // A domain where the tenant name goes, and a user flow without its prefix: the engine
+    // says what to type instead, beside each field.
+    type_into(
+        c,
+        "field-public_signup.tenant_name",
+        "contoso.onmicrosoft.com",
+    )
+    .await;
+    type_into(c, "field-public_signup.user_flow", "signupsignin1").await;
+    eventually("the name issues", || async {
+        let t = all_texts(c, "issue").await;
+        t.iter().any(|t| t.contains("Type only 'contoso'"))
+            && t.iter().any(|t| t.contains("type B2C_1_signupsignin1"))
+    })
+    .await;
+    shot(c, "14-public-signup-basics-errors").await;
+    type_into(c, "field-public_signup.tenant_name", "contoso").await;
+    type_into(c, "field-public_signup.user_flow", "B2C_1_signupsignin1").await;
+    eventually("the name issues gone", || async {
+        !all_texts(c, "issue")
+            .await
+            .iter()
+            .any(|t| t.contains("Type only") || t.contains("B2C_1_signupsignin1"))
+    })
+    .await;
+    assert!(
+        all_texts(c, "issue")
+            .await
+            .iter()
+            .any(|t| t.contains("May 1, 2025")),
+        "B2C's end of sale is said"
+    );
+    wait_saved(c).await;
+    shot(c, "14-public-signup-basics").await;
+
+    by_test_id(c, "next").await.click().await.unwrap();
+    eventually("step 2's public sign-up panel", || async {
+        let v = all_texts(c, "public-signup-value").await;
+        v.iter().any(|t| {
+            t == "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signupsignin1/v2.0"
+        }) && v
+            .iter()
+            .any(|t| *t == format!("https://contoso.b2clogin.com/{TENANT}/v2.0/"))
+    })
+    .await;
+    js(
+        c,
+        "document.querySelector('[data-testid=\"public-signup\"]').scrollIntoView({block: 'start'}); return 0;",
+    )
+    .await;
+    eventually("public-signup in view", || in_view(c, "public-signup")).await;
+    shot(c, "14-public-signup-redirects").await;
     Ok(())
 }

@@ -16,7 +16,7 @@ use entra_onboard_engine::explain::Explanation;
 use entra_onboard_engine::ids::Sensitive;
 use entra_onboard_engine::keychain::Keychain;
 use entra_onboard_engine::plan::Plan;
-use entra_onboard_engine::profile::{Profile, ProfileSummary};
+use entra_onboard_engine::profile::{CustomerApp, Profile, ProfileSummary};
 use entra_onboard_engine::sso_test::{self, SsoProgress, SsoTestOptions};
 use entra_onboard_engine::steps::consent;
 use entra_onboard_engine::vault::{self, CredentialStatus, StoredValue};
@@ -184,6 +184,33 @@ pub async fn store_secret(
     let kc = Keychain::open()?;
     let today = chrono::Local::now().date_naive();
     let status = vault::store_secret(&kc, &mut profile, &secret, expires_on, today)?;
+    let profile = state.store.save(&profile)?;
+    Ok(StoredSecret { profile, status })
+}
+
+/// What the keychain holds for one of the customer's apps (CSP's Partner Center app has
+/// its own entry); never the values.
+#[tauri::command]
+pub async fn app_credential_status(profile: Profile, app: CustomerApp) -> Result<CredentialStatus> {
+    let kc = Keychain::open()?;
+    Ok(vault::app_status(&kc, &profile, app)?)
+}
+
+/// [`store_secret`] for one of the customer's apps: CSP's Partner Center app's secret goes
+/// to its own keychain entry, hint and expiry.
+#[tauri::command]
+pub async fn store_app_secret(
+    state: State<'_, AppState>,
+    profile: Profile,
+    app: CustomerApp,
+    secret: String,
+    expires_on: Option<NaiveDate>,
+) -> Result<StoredSecret> {
+    let secret = Sensitive::new(secret);
+    let mut profile = evidence::from_ui(&state.store, profile)?;
+    let kc = Keychain::open()?;
+    let today = chrono::Local::now().date_naive();
+    let status = vault::store_app_secret(&kc, &mut profile, app, &secret, expires_on, today)?;
     let profile = state.store.save(&profile)?;
     Ok(StoredSecret { profile, status })
 }

@@ -196,6 +196,8 @@ pub fn run() {
             commands::check_secret_typed,
             commands::credential_status,
             commands::store_secret,
+            commands::app_credential_status,
+            commands::store_app_secret,
             commands::run_sso_test,
             commands::cancel_browser_flow,
             commands::graph_sign_in,

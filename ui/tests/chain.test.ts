@@ -211,6 +211,9 @@ describe('the last test on the customer list', () => {
     warnings: 0,
     consent: { consented: 0, declined: 0, failed: 0, pending: 1, total: 1 },
     updatedAt: null,
+    expiringApp: 'main',
+    expirySubject: "the app's client secret",
+    appExpiries: [],
   };
 
   it('shows a failure the profile recorded (after a restart: nothing kept in memory)', async () => {

@@ -38,6 +38,9 @@ function card(r: ProfileSummary): CustomerCard {
     errors: 0,
     warnings: 0,
     consent: { consented: 0, declined: 0, failed: 0, pending: 1, total: 1 },
+    expiringApp: 'main',
+    expirySubject: "the app's client secret",
+    appExpiries: [],
   };
 }
 

@@ -35,6 +35,7 @@ export function profile(over: Partial<Profile> = {}): Profile {
     portal_url: null,
     auth_url: null,
     sso_for: 'agents',
+    public_signup: { variant: 'workforce', tenant_name: '', user_flow: '' },
     features: { import: false, csp: false },
     credential: noCredential(),
     sso: {
@@ -54,6 +55,7 @@ export function profile(over: Partial<Profile> = {}): Profile {
     allowed_tenants: [],
     admin_consent: null,
     customer_tenants: [],
+    partner_center: { client_id: '', credential: noCredential(), admin_consent: null },
     sync: {
       technician_groups: [],
       user_groups: [],
@@ -105,7 +107,9 @@ export function plan(over: Partial<Plan> = {}): Plan {
     federatedSetup: null,
     consent: null,
     cspScripts: null,
+    partnerCenter: null,
     settingsSheet: [],
+    publicSignup: null,
     issues: [],
     teamsTab: { ready: null, blockers: [] },
     ...over,

@@ -414,6 +414,9 @@ describe('the practice customer', () => {
     warnings: 0,
     consent: { consented: 0, declined: 0, failed: 0, pending: 1, total: 1 },
     updatedAt: null,
+    expiringApp: 'main',
+    expirySubject: "the app's client secret",
+    appExpiries: [],
   };
 
   beforeEach(() => {

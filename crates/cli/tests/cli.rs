@@ -211,3 +211,61 @@ fn help_reads_like_documentation() {
         assert!(help.contains(needle), "{needle} missing from --help");
     }
 }
+
+const CSP: &str = r#"{
+  "name": "Acme",
+  "tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+  "client_id": "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9",
+  "agent_url": "https://acme.halopsa.com",
+  "tenant_type": "multi",
+  "allowed_tenants": ["72f988bf-86f1-41af-91ab-2d7cd011db47"],
+  "features": {"csp": true},
+  "partner_center": {"client_id": "1b2c3d4e-5f60-4172-8394-a5b6c7d8e9f0"}
+}"#;
+
+#[test]
+fn plan_shows_both_csp_apps() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "csp.json", CSP);
+    let out = run(&["plan", &f], dir.path());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("Step 5 — CSP: two app registrations"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Partner Center app (single tenant)"));
+    assert!(stdout.contains("client id: 1b2c3d4e-5f60-4172-8394-a5b6c7d8e9f0"));
+    assert!(stdout.contains("redirect URI: https://acme.halopsa.com/azure/auth"));
+    assert!(
+        stdout.contains("redirect URI: https://acme.halopsa.com/config/integrations/microsoftcsp")
+    );
+    assert!(
+        stdout.contains("Microsoft Partner Center: user_impersonation (delegated) — the only one")
+    );
+    assert!(stdout.contains("not SMS"));
+    assert!(!stdout.contains("own customer profile"));
+
+    let out = run(&["plan", &f, "--format", "json"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pc = &v["partnerCenter"];
+    assert_eq!(pc["apps"][0]["role"], "partnerCenter");
+    assert_eq!(
+        pc["permission"]["resourceAppId"],
+        "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd"
+    );
+    assert_eq!(
+        pc["consent"]["tenantSegment"],
+        "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    );
+
+    // Its own consent link, in the partner tenant; without CSP there is none.
+    let out = run(&["consent", &f, "--app", "partner-center"], dir.path());
+    let link = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(link.starts_with("https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0/adminconsent?client_id=1b2c3d4e-5f60-4172-8394-a5b6c7d8e9f0"), "{link}");
+    let f2 = write(dir.path(), "plain.json", VALID);
+    let out = run(&["consent", &f2, "--app", "partner-center"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("csp"));
+}

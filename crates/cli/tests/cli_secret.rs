@@ -408,3 +408,77 @@ fn an_import_replacing_who_the_customer_is_deletes_the_stored_secret() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["stored"], false);
 }
+
+/// CSP's Partner Center app: `--app partner-center` stores its secret under its own entry
+/// and records its own hint and expiry, leaving the main app's alone; `delete --app`
+/// removes only that app's entries.
+#[test]
+fn the_partner_center_app_has_its_own_secret() {
+    let (f, _id) = Fixture::with_id();
+    let p = f.path().to_string();
+    let pc_secret = "Pcx8Q~Zx1yT9kLmN0pQrStUvWxYz0123456789ab";
+    let exp = in_a_year();
+    let out = f.run(
+        &["secret", "set", &p, "--expires", &exp],
+        &format!("{SECRET}\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = f.run(
+        &[
+            "secret",
+            "set",
+            &p,
+            "--app",
+            "partner-center",
+            "--expires",
+            &exp,
+        ],
+        &format!("{pc_secret}\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("Partner Center app's secret stored"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_no_secret(&out, pc_secret);
+    let saved = std::fs::read_to_string(&f.profile).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    assert_eq!(v["credential"]["secret_hint"], "Q7w");
+    assert_eq!(v["partner_center"]["credential"]["secret_hint"], "Pcx");
+    assert!(!saved.contains(pc_secret) && !saved.contains(SECRET));
+
+    let out = f.run(
+        &[
+            "secret",
+            "status",
+            &p,
+            "--app",
+            "partner-center",
+            "--format",
+            "json",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (st["app"].as_str(), st["hint_matches"].as_bool()),
+        (Some("partner-center"), Some(true))
+    );
+
+    let out = f.run(&["secret", "delete", &p, "--app", "partner-center"], "");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        f.run(&["secret", "status", &p, "--app", "partner-center"], "")
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        f.run(&["secret", "status", &p], "").status.code(),
+        Some(0),
+        "the main app's secret stays"
+    );
+    f.run(&["secret", "delete", &p], "");
+}

@@ -11,9 +11,13 @@
 //! reading users and groups needs; Halo's integration page shows the list for the installed
 //! version and its guide says that list wins, so the wizard says so next to them.
 //!
-//! Left out: Partner Center's `user_impersonation` (it belongs to the separate single-tenant
-//! Partner Center app, which is its own profile), `offline_access` (the service desk
-//! asks for it dynamically when it wants refresh tokens).
+//! Partner Center's `user_impersonation` is not in [`TABLE`]: it belongs to the CSP
+//! integration's second, single-tenant "Partner Center" app ([`PARTNER_CENTER_PERMISSION`],
+//! [`required_partner_center`]), which declares exactly that one permission and never a
+//! Microsoft Graph one, whatever the sync or import settings say.
+//!
+//! Left out: `offline_access` (the service desk asks for it dynamically when it wants
+//! refresh tokens).
 
 use serde::Serialize;
 use ts_rs::TS;
@@ -65,6 +69,8 @@ pub enum PermissionFeature {
     SyncLicences,
     /// Sync: the last sign-in date (`signInActivity`).
     SyncLastSignIn,
+    /// The CSP integration's single-tenant Partner Center app (never the main app).
+    PartnerCenter,
 }
 
 /// One permission the app registration should declare.
@@ -133,7 +139,9 @@ const fn sync_row(
     }
 }
 
-use PermissionFeature::{Csp, Import, SignIn, SyncGroups, SyncLastSignIn, SyncLicences};
+use PermissionFeature::{
+    Csp, Import, PartnerCenter, SignIn, SyncGroups, SyncLastSignIn, SyncLicences,
+};
 use PermissionKind::{Role, Scope};
 
 /// The whole table.
@@ -227,6 +235,8 @@ pub fn required(profile: &Profile) -> Vec<&'static RequiredPermission> {
             SyncGroups => sync && s.uses_groups(),
             SyncLicences => sync && !s.active_licences.is_empty(),
             SyncLastSignIn => sync && s.map_last_sign_in,
+            // The Partner Center app's permission is never the main app's.
+            PartnerCenter => false,
         };
         if on && !out.iter().any(|o| o.id == p.id && o.kind == p.kind) {
             out.push(p);
@@ -236,6 +246,40 @@ pub fn required(profile: &Profile) -> Vec<&'static RequiredPermission> {
     let values: Vec<&str> = out.iter().map(|p| p.value).collect();
     out.retain(|p| !p.covered_by.iter().any(|c| values.contains(c)));
     out
+}
+
+/// The application id of Microsoft Partner Center (the resource of the Partner Center
+/// app's one permission). Source: Halo's CSP guide ("adding the ID
+/// fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd into the applications search bar") and
+/// Microsoft's secure application model script
+/// (<https://learn.microsoft.com/powershell/partnercenter/secure-app-model>,
+/// `$partnerCenterAppAccess = … ResourceAppId = "fa3d9a0c-…"`).
+pub const PARTNER_CENTER_APP_ID: &str = "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd";
+
+/// Where the Partner Center permission's ids come from.
+pub const PARTNER_CENTER_SOURCE: &str = "https://learn.microsoft.com/powershell/partnercenter/secure-app-model ($partnerCenterAppAccess: ResourceAppId fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd, ResourceAccess Id 1cebfa2a-fb4d-419e-b5f9-839b4383e05a, Type Scope); Halo's Microsoft CSP guide (\"Select Microsoft Partner Center and then add user_impersonation\")";
+
+/// The Partner Center app's one API permission: Microsoft Partner Center
+/// `user_impersonation`, delegated. The scope id is the one Microsoft's secure application
+/// model script declares (see [`PARTNER_CENTER_SOURCE`]); Microsoft's Partner Center
+/// reference pages name the permission only by value, so the doctor also accepts a
+/// declaration matched by value on the resource's service principal.
+pub const PARTNER_CENTER_PERMISSION: RequiredPermission = RequiredPermission {
+    resource_app_id: PARTNER_CENTER_APP_ID,
+    value: "user_impersonation",
+    id: "1cebfa2a-fb4d-419e-b5f9-839b4383e05a",
+    kind: PermissionKind::Scope,
+    feature: PermissionFeature::PartnerCenter,
+    why: "Access Partner Center as the signed-in partner user: Halo reads your CSP customers and their licences with it.",
+    source: PARTNER_CENTER_SOURCE,
+    covered_by: &[],
+};
+
+/// The Partner Center app's permissions: exactly one, whatever else the profile turns on
+/// (Halo's CSP guide: "There should only be one API Permission on the list for the single
+/// tenant app registration").
+pub fn required_partner_center() -> Vec<&'static RequiredPermission> {
+    vec![&PARTNER_CENTER_PERMISSION]
 }
 
 /// The application permission that covers a Graph read the sync preview makes, for
@@ -339,6 +383,30 @@ mod tests {
                 r.value
             );
         }
+    }
+
+    #[test]
+    fn the_partner_center_app_has_one_permission_whatever_is_on() {
+        let mut p = Profile::default();
+        p.features.import = true;
+        p.features.csp = true;
+        p.sync.map_last_sign_in = true;
+        let pc = required_partner_center();
+        assert_eq!(pc.len(), 1);
+        assert_eq!(pc[0].resource_app_id, PARTNER_CENTER_APP_ID);
+        assert_eq!((pc[0].value, pc[0].kind), ("user_impersonation", Scope));
+        assert!(crate::ids::parse_guid(pc[0].id).is_some());
+        // And the main app never declares it.
+        assert!(
+            required(&p)
+                .iter()
+                .all(|r| r.resource_app_id == GRAPH_APP_ID)
+        );
+        assert_eq!(
+            required_resource_access(&pc),
+            serde_json::json!([{"resourceAppId": PARTNER_CENTER_APP_ID,
+                "resourceAccess": [{"id": "1cebfa2a-fb4d-419e-b5f9-839b4383e05a", "type": "Scope"}]}])
+        );
     }
 
     #[test]

@@ -11,13 +11,18 @@ use ts_rs::TS;
 
 use crate::cloud::CloudInfo;
 use crate::profile::Profile;
-use crate::steps::{basics, consent, credential, csp, federated, redirects, sso, sync};
+use crate::steps::{
+    basics, consent, credential, csp, federated, partner_center, public_signup, redirects, sso,
+    sync,
+};
 use crate::validation::{Issue, Issues, Severity};
 
 // Each step owns the types it produces; the plan only assembles them.
 pub use crate::steps::consent::ConsentPlan;
 pub use crate::steps::csp::CspScripts;
 pub use crate::steps::federated::FederatedSetup;
+pub use crate::steps::partner_center::PartnerCenterPlan;
+pub use crate::steps::public_signup::PublicSignupPlan;
 pub use crate::steps::redirects::{PlannedRedirect, RedirectPurpose};
 pub use crate::steps::sso::SettingRow;
 
@@ -52,8 +57,14 @@ pub struct Plan {
     pub consent: Option<ConsentPlan>,
     /// Step 5: the AdminAgents scripts (CSP only, once the client id is valid).
     pub csp_scripts: Option<CspScripts>,
+    /// Step 5: CSP's second, single-tenant Partner Center app and both apps side by side
+    /// (CSP only).
+    pub partner_center: Option<PartnerCenterPlan>,
     /// Step 6: what to set in the service desk.
     pub settings_sheet: Vec<SettingRow>,
+    /// Public sign-up (Azure AD B2C or External ID): the authority, discovery and issuer
+    /// the variant uses; absent for a workforce profile (issue 14 point 7).
+    pub public_signup: Option<PublicSignupPlan>,
     /// Every error, warning and note, in step order.
     pub issues: Vec<Issue>,
     /// Optional: the self-service portal as a Microsoft Teams tab (the package and what the
@@ -79,12 +90,32 @@ pub fn plan(profile: &Profile) -> Plan {
     let mut issues = Issues::default();
     let b = basics::check(profile, &mut issues);
     let redirect_uris = redirects::derive(profile, &b, &mut issues);
-    let registration_checklist = redirects::checklist(profile, &redirect_uris);
+    let public = profile.public_signup.variant.is_public();
+    let signup = public_signup::check(profile, &b, &mut issues);
+    let registration_checklist = if public {
+        public_signup::checklist(profile, &redirect_uris)
+    } else {
+        redirects::checklist(profile, &redirect_uris)
+    };
     credential::check(profile, &mut issues);
-    let consent = consent::plan(profile, &b, &redirect_uris, &mut issues);
+    // Public sign-up has no admin-consent link and none of Halo's Entra SSO/sync screens:
+    // its own rows replace them (steps/public_signup.rs).
+    let consent = if public {
+        None
+    } else {
+        consent::plan(profile, &b, &redirect_uris, &mut issues)
+    };
     let csp_scripts = csp::scripts(profile, &b, &mut issues);
-    let mut settings_sheet = sso::check(profile, &b, &mut issues);
-    settings_sheet.extend(sync::check(profile, &b, &mut issues));
+    let partner_center = partner_center::plan(profile, &b, &mut issues);
+    let settings_sheet = match &signup {
+        Some(s) => public_signup::settings_rows(s, profile, &redirect_uris),
+        None if public => Vec::new(),
+        None => {
+            let mut rows = sso::check(profile, &b, &mut issues);
+            rows.extend(sync::check(profile, &b, &mut issues));
+            rows
+        }
+    };
 
     let teams_tab = crate::teams::tab(profile, &b);
     let mut issues = issues.0;
@@ -95,14 +126,17 @@ pub fn plan(profile: &Profile) -> Plan {
         cloud: profile.cloud.into(),
         authority: b.authority.clone(),
         sandbox: profile.is_practice(),
-        create_registration: basics::registration_missing(profile),
+        // "Create it for me" drives a workforce tenant through Graph.
+        create_registration: !public && basics::registration_missing(profile),
         effective_portal_url: b.portal_url.clone(),
         registration_checklist,
         redirect_uris,
         federated_setup: federated::setup(profile, &b),
         consent,
         csp_scripts,
+        partner_center,
         settings_sheet,
+        public_signup: signup,
         issues,
         teams_tab,
         basics: b,

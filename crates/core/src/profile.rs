@@ -132,6 +132,48 @@ pub struct FederatedCredential {
     pub agent: String,
 }
 
+/// Who signs in to the service desk, and so which Microsoft service the app lives in
+/// (issue 14 point 7; Halo's B2B guide: "If you would like anyone to be able to log in and
+/// sign up to your Halo portal using various authentication sources including personal
+/// Microsoft accounts, you will need to use B2C SSO ... typically ... HaloCRM").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum SignupVariant {
+    /// Staff and managed customers' work accounts in Entra ID tenants (B2B SSO): every
+    /// profile made before this choice existed.
+    #[default]
+    Workforce,
+    /// Public sign-up through Azure AD B2C (`<tenant>.b2clogin.com` and a user flow).
+    /// Closed to new customers since 1 May 2025; existing tenants keep working.
+    B2c,
+    /// Public sign-up through Microsoft Entra External ID, B2C's successor: an external
+    /// tenant (`<subdomain>.ciamlogin.com`).
+    ExternalId,
+}
+
+impl SignupVariant {
+    /// True for B2C and External ID.
+    pub fn is_public(self) -> bool {
+        self != SignupVariant::Workforce
+    }
+}
+
+/// The public sign-up variant and its names (step 1). Everything else — the app's tenant
+/// ID (the B2C or external tenant's Directory ID) and client ID — is in the usual fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct PublicSignup {
+    /// Workforce (B2B), Azure AD B2C or External ID.
+    pub variant: SignupVariant,
+    /// B2C: the tenant name (`contoso` of `contoso.onmicrosoft.com` / `contoso.b2clogin.com`).
+    /// External ID: the tenant subdomain (`contoso` of `contoso.ciamlogin.com`).
+    pub tenant_name: String,
+    /// B2C only: the sign-up and sign-in user flow, e.g. `B2C_1_signupsignin1`.
+    pub user_flow: String,
+}
+
 /// Where an admin-consent attempt stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
@@ -181,6 +223,67 @@ pub struct CustomerTenant {
     pub name: Option<String>,
     /// The last consent result.
     pub consent: ConsentRecord,
+}
+
+/// The CSP integration's second app registration: Halo's single-tenant "Partner Center"
+/// app, registered in the partner tenant (the profile's `tenant_id`) beside the
+/// multi-tenant app the rest of the profile describes. Halo's Microsoft CSP guide needs
+/// both: this one reads the managed tenants and licences from Partner Center (redirect
+/// `<agent>/azure/auth`, exactly one API permission: Microsoft Partner Center
+/// `user_impersonation`), the multi-tenant one reads users and devices through Graph.
+/// Used only while `features.csp` is on; files written before it existed load empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(export)]
+pub struct PartnerCenterApp {
+    /// Its Application (client) ID; empty = not registered yet.
+    pub client_id: String,
+    /// Its own credential (a secret or a certificate, with its own expiry; the value is in
+    /// the keychain under a key of its own, never the main app's).
+    pub credential: CredentialMeta,
+    /// The admin consent captured for it in the partner tenant.
+    pub admin_consent: Option<ConsentRecord>,
+}
+
+/// Which of a customer's app registrations something belongs to: the profile's own app, or
+/// CSP's single-tenant Partner Center app ([`PartnerCenterApp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum CustomerApp {
+    /// The profile's own app (SSO, import, and CSP's multi-tenant app).
+    #[default]
+    Main,
+    /// CSP's single-tenant Partner Center app.
+    PartnerCenter,
+}
+
+impl CustomerApp {
+    /// "the app" / "the Partner Center app", for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            CustomerApp::Main => "the app",
+            CustomerApp::PartnerCenter => "the Partner Center app",
+        }
+    }
+}
+
+impl Profile {
+    /// The credential record of `app`.
+    pub fn credential_of(&self, app: CustomerApp) -> &CredentialMeta {
+        match app {
+            CustomerApp::Main => &self.credential,
+            CustomerApp::PartnerCenter => &self.partner_center.credential,
+        }
+    }
+
+    /// The credential record of `app`, to change.
+    pub fn credential_of_mut(&mut self, app: CustomerApp) -> &mut CredentialMeta {
+        match app {
+            CustomerApp::Main => &mut self.credential,
+            CustomerApp::PartnerCenter => &mut self.partner_center.credential,
+        }
+    }
 }
 
 /// Halo's "Azure Tenant Sign-In Scope" (multi-tenant apps only).
@@ -316,6 +419,9 @@ pub struct Profile {
     pub auth_url: Option<String>,
     /// Who signs in with Entra.
     pub sso_for: SsoFor,
+    /// Workforce (B2B) SSO, or public sign-up through Azure AD B2C or External ID (absent in
+    /// older files: workforce).
+    pub public_signup: PublicSignup,
     /// Integrations beside SSO.
     pub features: Features,
     /// What kind of credential, its hint and expiry.
@@ -338,6 +444,9 @@ pub struct Profile {
     pub admin_consent: Option<ConsentRecord>,
     /// Partners: the customer tenants that must each consent (step 5).
     pub customer_tenants: Vec<CustomerTenant>,
+    /// CSP: the second, single-tenant Partner Center app (step 5). Always written; files
+    /// from before it existed load it empty.
+    pub partner_center: PartnerCenterApp,
     /// When the profile was created.
     pub created_at: Option<DateTime<Utc>>,
     /// When it was last saved.
@@ -368,6 +477,7 @@ impl Default for Profile {
             portal_url: None,
             auth_url: None,
             sso_for: SsoFor::Agents,
+            public_signup: PublicSignup::default(),
             features: Features::default(),
             credential: CredentialMeta::default(),
             sso: SsoToggles::default(),
@@ -377,6 +487,7 @@ impl Default for Profile {
             last_test: None,
             admin_consent: None,
             customer_tenants: Vec::new(),
+            partner_center: PartnerCenterApp::default(),
             created_at: None,
             updated_at: None,
             rotation: None,
@@ -526,6 +637,34 @@ mod tests {
         assert_eq!(p.cloud, Cloud::Global);
         assert_eq!(p.tenant_type, TenantType::Single);
         assert_eq!(p.sso_for, SsoFor::Agents);
+    }
+
+    #[test]
+    fn files_from_before_the_partner_center_app_load_it_empty() {
+        let p = Profile::from_json(r#"{"name":"Acme","features":{"csp":true}}"#).unwrap();
+        assert_eq!(p.partner_center, PartnerCenterApp::default());
+        let mut q = p.clone();
+        q.partner_center.client_id = "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9".into();
+        q.partner_center.credential.kind = CredentialKind::Secret;
+        let back = Profile::from_json(&q.to_json()).unwrap();
+        assert_eq!(back.partner_center, q.partner_center);
+        let err = Profile::from_json(r#"{"partner_center":{"clientid":"x"}}"#).unwrap_err();
+        assert!(err.to_string().contains("clientid"), "{err}");
+    }
+
+    #[test]
+    fn public_signup_defaults_to_workforce_and_round_trips() {
+        let p = Profile::from_json(r#"{"name":"Acme"}"#).unwrap();
+        assert_eq!(p.public_signup.variant, SignupVariant::Workforce);
+        let p = Profile::from_json(
+            r#"{"name":"Acme","public_signup":{"variant":"b2c","tenant_name":"contoso","user_flow":"B2C_1_susi"}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.public_signup.variant, SignupVariant::B2c);
+        assert_eq!(Profile::from_json(&p.to_json()).unwrap(), p);
+        let p = Profile::from_json(r#"{"public_signup":{"variant":"external_id"}}"#).unwrap();
+        assert!(p.public_signup.variant.is_public());
+        assert!(Profile::from_json(r#"{"public_signup":{"variant":"b2b"}}"#).is_err());
     }
 
     #[test]

@@ -38,6 +38,7 @@ use chrono::{DateTime, Months, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+pub use crate::profile::CustomerApp;
 use crate::profile::{CredentialKind, Profile};
 use crate::steps::halo_screens;
 use crate::steps::sso::{CONNECTION_SCREEN, SettingRow};
@@ -51,18 +52,6 @@ pub const DEFAULT_MONTHS: u32 = 12;
 pub const NAME_PREFIX: &str = "Entra Onboard rotation ";
 /// How many rotations the profile's history keeps (newest last).
 pub const HISTORY_MAX: usize = 50;
-
-/// Which of the customer's app registrations is rotated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
-#[serde(rename_all = "kebab-case")]
-#[ts(export)]
-pub enum RotationApp {
-    /// The connection's app (SSO, import, CSP's multi-tenant app).
-    #[default]
-    Main,
-    /// CSP's second app registration (Partner Center).
-    PartnerCenter,
-}
 
 /// Where a rotation stands. The order is the order of the steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
@@ -129,7 +118,7 @@ pub struct RotationInProgress {
     /// The rotation's id (a UUID); the new secret's name ends with it.
     pub id: String,
     /// Which app registration.
-    pub app: RotationApp,
+    pub app: CustomerApp,
     /// Secret or certificate.
     pub kind: CredentialKind,
     /// Where it stands.
@@ -184,7 +173,7 @@ pub struct RotationRecord {
     /// When it ended.
     pub at: DateTime<Utc>,
     /// Which app registration.
-    pub app: RotationApp,
+    pub app: CustomerApp,
     /// Secret or certificate.
     pub kind: CredentialKind,
     /// Completed or rolled back.
@@ -419,22 +408,30 @@ impl RotationError {
     }
 }
 
+/// The Application (client) ID of `app`.
+pub fn client_id_of(p: &Profile, app: CustomerApp) -> &str {
+    match app {
+        CustomerApp::Main => &p.client_id,
+        CustomerApp::PartnerCenter => &p.partner_center.client_id,
+    }
+}
+
 /// Whether `p` can start a rotation of `app` (nothing in progress, a client ID, a secret).
-pub fn check_start(p: &Profile, app: RotationApp) -> Result<(), RotationError> {
+pub fn check_start(p: &Profile, app: CustomerApp) -> Result<(), RotationError> {
     if let Some(r) = &p.rotation {
         return Err(RotationError::InProgress(
             r.started_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         ));
     }
-    if app == RotationApp::PartnerCenter {
-        return Err(RotationError::App(
-            "the Partner Center app's secret is not kept by this version yet; only --app main can be rotated".into(),
-        ));
+    if client_id_of(p, app).trim().is_empty() {
+        return Err(match app {
+            CustomerApp::Main => RotationError::NoClientId,
+            CustomerApp::PartnerCenter => RotationError::App(
+                "partner-center: this customer has no Partner Center app yet (step 5: its Application ID); rotate --app main, or register it first".into(),
+            ),
+        });
     }
-    if p.client_id.trim().is_empty() {
-        return Err(RotationError::NoClientId);
-    }
-    match p.credential.kind {
+    match p.credential_of(app).kind {
         CredentialKind::Secret => Ok(()),
         CredentialKind::Certificate => Err(RotationError::Kind(
             "certificate rotation through Graph is not in this version: create a new certificate in step 3 (the old one stays on the app until you remove it in Entra), or follow the checklist in the plan".into(),
@@ -467,7 +464,7 @@ pub struct RotationPlanStep {
 #[ts(export)]
 pub struct RotationPlan {
     /// Which app registration.
-    pub app: RotationApp,
+    pub app: CustomerApp,
     /// Secret or certificate.
     pub kind: CredentialKind,
     /// The current credential as the profile records it (hint or thumbprint, expiry).
@@ -504,7 +501,10 @@ fn rollback_words(state: RotationState) -> String {
 /// Where the new credential goes in Halo: the connection's credential rows (the settings
 /// sheet's), then — when Halo's integration uses a connect button — pressing it again, as
 /// the CSP guide's "Token expiration" row says (disconnect, update the secret, re-authorise).
-pub fn halo_rows(p: &Profile) -> Vec<SettingRow> {
+pub fn halo_rows(p: &Profile, app: CustomerApp) -> Vec<SettingRow> {
+    if app == CustomerApp::PartnerCenter {
+        return partner_center_rows();
+    }
     let mut rows: Vec<SettingRow> = crate::steps::sso::credential_rows(p)
         .into_iter()
         .map(|mut r| {
@@ -527,9 +527,35 @@ pub fn halo_rows(p: &Profile) -> Vec<SettingRow> {
     rows
 }
 
+/// Where the Partner Center app's secret goes: the CSP integration's details, then its
+/// "Authorize Application" again (the CSP guide: "update to the new client secret on halo
+/// then reauthorise the application on Halo").
+fn partner_center_rows() -> Vec<SettingRow> {
+    const CSP_DETAILS: &str = "Configuration > Integrations > Microsoft CSP > Details";
+    vec![
+        SettingRow {
+            screen: CSP_DETAILS.into(),
+            setting: "Azure Application for Microsoft Partner Center: Secret".into(),
+            value: "the NEW Value (copied when the rotation reaches this step)".into(),
+            note: Some(
+                "Replace the old Value, then Save. The clipboard is cleared after 60 seconds."
+                    .into(),
+            ),
+            stored: None,
+        },
+        SettingRow {
+            screen: CSP_DETAILS.into(),
+            setting: "Authorize Application".into(),
+            value: "Press it again after saving".into(),
+            note: Some("As a Partner Center user with GDAP and strong MFA (the CSP guide).".into()),
+            stored: None,
+        },
+    ]
+}
+
 /// The plan for rotating `app` of `p` with a new secret valid `months`.
-pub fn plan(p: &Profile, app: RotationApp, months: u32) -> RotationPlan {
-    let c = &p.credential;
+pub fn plan(p: &Profile, app: CustomerApp, months: u32) -> RotationPlan {
+    let c = p.credential_of(app);
     let current = match (c.kind, &c.secret_hint, &c.thumbprint) {
         (CredentialKind::Secret, Some(h), _) => {
             format!("client secret {}…", h.chars().take(3).collect::<String>())
@@ -586,7 +612,7 @@ pub fn plan(p: &Profile, app: RotationApp, months: u32) -> RotationPlan {
         current,
         months,
         steps,
-        halo: halo_rows(p),
+        halo: halo_rows(p, app),
         requests: vec![
             "GET /applications?$filter=appId eq '<client id>'".into(),
             "GET /policies/defaultAppManagementPolicy".into(),
@@ -600,7 +626,7 @@ pub fn plan(p: &Profile, app: RotationApp, months: u32) -> RotationPlan {
 /// A new rotation of `p`'s `app`, planned at `now` (nothing sent). `id` is a fresh UUID.
 pub fn start(
     p: &Profile,
-    app: RotationApp,
+    app: CustomerApp,
     id: String,
     now: DateTime<Utc>,
 ) -> Result<RotationInProgress, RotationError> {
@@ -608,14 +634,14 @@ pub fn start(
     Ok(RotationInProgress {
         id,
         app,
-        kind: p.credential.kind,
+        kind: p.credential_of(app).kind,
         state: RotationState::Planned,
         started_at: now,
         signed_in_as: None,
         old_key_id: None,
-        old_hint: p.credential.secret_hint.clone(),
-        old_thumbprint: p.credential.thumbprint.clone(),
-        old_expires_on: p.credential.expires_on,
+        old_hint: p.credential_of(app).secret_hint.clone(),
+        old_thumbprint: p.credential_of(app).thumbprint.clone(),
+        old_expires_on: p.credential_of(app).expires_on,
         new_key_id: None,
         new_hint: None,
         new_thumbprint: None,
@@ -628,8 +654,9 @@ pub fn start(
 pub fn complete(p: &mut Profile, now: DateTime<Utc>) {
     let Some(r) = p.rotation.take() else { return };
     if r.kind == CredentialKind::Secret {
-        p.credential.secret_hint = r.new_hint.clone();
-        p.credential.expires_on = r.new_expires_on;
+        let c = p.credential_of_mut(r.app);
+        c.secret_hint = r.new_hint.clone();
+        c.expires_on = r.new_expires_on;
     }
     push_history(
         p,
@@ -726,7 +753,7 @@ mod tests {
         let p = secret_profile();
         let r = start(
             &p,
-            RotationApp::Main,
+            CustomerApp::Main,
             "r1".into(),
             t("2026-01-10T00:00:00Z"),
         )
@@ -737,11 +764,11 @@ mod tests {
         let mut busy = p.clone();
         busy.rotation = Some(r);
         assert_eq!(
-            check_start(&busy, RotationApp::Main).unwrap_err().code(),
+            check_start(&busy, CustomerApp::Main).unwrap_err().code(),
             "rotate.in_progress"
         );
         assert_eq!(
-            check_start(&p, RotationApp::PartnerCenter)
+            check_start(&p, CustomerApp::PartnerCenter)
                 .unwrap_err()
                 .code(),
             "rotate.app"
@@ -749,13 +776,13 @@ mod tests {
         let mut fed = p.clone();
         fed.credential.kind = CredentialKind::Federated;
         assert_eq!(
-            check_start(&fed, RotationApp::Main).unwrap_err().code(),
+            check_start(&fed, CustomerApp::Main).unwrap_err().code(),
             "rotate.kind"
         );
         let mut no_app = p.clone();
         no_app.client_id.clear();
         assert_eq!(
-            check_start(&no_app, RotationApp::Main).unwrap_err().code(),
+            check_start(&no_app, CustomerApp::Main).unwrap_err().code(),
             "rotate.no_client_id"
         );
     }
@@ -765,7 +792,7 @@ mod tests {
         let mut p = secret_profile();
         let mut r = start(
             &p,
-            RotationApp::Main,
+            CustomerApp::Main,
             "r1".into(),
             t("2026-01-10T00:00:00Z"),
         )
@@ -804,7 +831,7 @@ mod tests {
         let before = p.credential.clone();
         let mut r = start(
             &p,
-            RotationApp::Main,
+            CustomerApp::Main,
             "r1".into(),
             t("2026-01-10T00:00:00Z"),
         )
@@ -836,7 +863,7 @@ mod tests {
     #[test]
     fn history_is_bounded() {
         let mut p = secret_profile();
-        let r = start(&p, RotationApp::Main, "r".into(), t("2026-01-10T00:00:00Z")).unwrap();
+        let r = start(&p, CustomerApp::Main, "r".into(), t("2026-01-10T00:00:00Z")).unwrap();
         for _ in 0..HISTORY_MAX + 5 {
             push_history(
                 &mut p,
@@ -855,7 +882,7 @@ mod tests {
     fn the_plan_names_halos_screen_and_field_and_every_rollback() {
         let mut p = secret_profile();
         p.features.import = true;
-        let plan = plan(&p, RotationApp::Main, 12);
+        let plan = plan(&p, CustomerApp::Main, 12);
         assert_eq!(plan.current, "client secret abc…, expires 2026-12-01");
         assert_eq!(plan.steps.len(), RotationState::ALL.len());
         let secret_row = plan

@@ -22,8 +22,15 @@
 //! addresses, other IP literals, user info (`user@host`), other schemes, https on
 //! loopback, paths. [`is_loopback_origin`] is the one loopback test of the code base.
 //!
-//! Deliberately left out: B2C / External ID hosts (`*.b2clogin.com`, `*.ciamlogin.com`),
-//! which are not modelled yet; when they are, they join here for that variant only.
+//! - **Public sign-up** (issue 14 point 7), only for a profile whose sign-in variant is
+//!   Azure AD B2C or Microsoft Entra External ID ([`SignupService`]): exactly
+//!   `https://<tenant name>.b2clogin.com` or `https://<subdomain>.ciamlogin.com`, the one
+//!   host derived from the profile's validated tenant name — never another tenant's, and a
+//!   workforce profile still refuses both domains. Its practice form is the same three
+//!   loopback origins, serving Microsoft's paths on that origin.
+//!
+//! Left out: B2C/External ID custom domains (Azure Front Door) and their sovereign-cloud
+//! hosts (`b2clogin.cn`); a profile with one of those is refused rather than guessed at.
 
 use std::fmt;
 
@@ -75,6 +82,44 @@ pub enum TargetError {
         /// The cloud's login host.
         expected: &'static str,
     },
+    /// The B2C tenant name / External ID subdomain is not one host label.
+    #[error("the tenant name '{value}' {reason}")]
+    SignupTenantName {
+        /// What was typed.
+        value: String,
+        /// Why it is refused.
+        reason: String,
+        /// What to type instead.
+        fix: String,
+    },
+    /// The B2C user flow is not a B2C policy name.
+    #[error("the user flow '{value}' {reason}")]
+    UserFlow {
+        /// What was typed.
+        value: String,
+        /// Why it is refused.
+        reason: String,
+        /// What to type instead.
+        fix: String,
+    },
+    /// Public sign-up is modelled for the Global cloud only.
+    #[error("{service} is set up here for the Global cloud only, not {cloud}")]
+    SignupCloud {
+        /// B2C or External ID.
+        service: &'static str,
+        /// The profile's cloud.
+        cloud: &'static str,
+    },
+    /// A login host override that is not the variant's own host.
+    #[error("{host} is not this {service} tenant's sign-in host ({expected})")]
+    NotSignupHost {
+        /// The host given.
+        host: String,
+        /// B2C or External ID.
+        service: &'static str,
+        /// The derived host.
+        expected: String,
+    },
     /// A URL a provider offered (discovery, paging) that leaves the target.
     #[error("{what} {url} is not on {expected}")]
     Leaves {
@@ -100,7 +145,21 @@ impl TargetError {
             TargetError::OtherLoopback(_) => "authority.other_loopback",
             TargetError::Port(_) => "authority.port",
             TargetError::NotMicrosoft { .. } => "authority.not_microsoft",
+            TargetError::SignupTenantName { .. } => "public_signup.tenant_name",
+            TargetError::UserFlow { .. } => "public_signup.user_flow",
+            TargetError::SignupCloud { .. } => "public_signup.cloud",
+            TargetError::NotSignupHost { .. } => "authority.not_signup_host",
             TargetError::Leaves { .. } => "target.leaves",
+        }
+    }
+
+    /// The profile field the error is about (for the plan issue).
+    pub fn field(&self) -> &'static str {
+        match self {
+            TargetError::SignupTenantName { .. } => "public_signup.tenant_name",
+            TargetError::UserFlow { .. } => "public_signup.user_flow",
+            TargetError::SignupCloud { .. } => "cloud",
+            _ => "authority",
         }
     }
 
@@ -113,6 +172,15 @@ impl TargetError {
             TargetError::Leaves { .. } => {
                 "The provider is not behaving like Entra; nothing was sent to that address. Check the login host override in step 1.".into()
             }
+            TargetError::SignupTenantName { fix, .. } | TargetError::UserFlow { fix, .. } => {
+                fix.clone()
+            }
+            TargetError::SignupCloud { .. } => {
+                "Choose the Global cloud in step 1 (Azure AD B2C and External ID tenants in other clouds are not modelled).".into()
+            }
+            TargetError::NotSignupHost { expected, .. } => format!(
+                "Leave the login host override empty to use {expected} (derived from the tenant name), or enter a practice provider as http://127.0.0.1:<port>."
+            ),
             _ => "Leave the login host override empty to use the cloud's Microsoft login host, or enter a practice provider as exactly http://127.0.0.1:<port>, http://localhost:<port> or http://[::1]:<port>.".into(),
         }
     }
@@ -175,6 +243,165 @@ impl fmt::Debug for TenantSegment {
 impl fmt::Display for TenantSegment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Which public sign-up service a profile's sign-ins go to, with its validated names: the
+/// only way a `*.b2clogin.com` or `*.ciamlogin.com` host enters a [`Target`].
+#[derive(Clone, PartialEq, Eq)]
+pub enum SignupService {
+    /// Azure AD B2C: `https://<tenant>.b2clogin.com/<tenant>.onmicrosoft.com/<user flow>/v2.0`
+    /// (Microsoft Learn, azure/active-directory-b2c/tokens-overview, "Endpoints" and
+    /// "Validate signature").
+    B2c {
+        /// The tenant name, lower-case (`contoso` of `contoso.onmicrosoft.com`).
+        tenant: String,
+        /// The user flow, as typed (B2C policy names are case-insensitive).
+        user_flow: String,
+    },
+    /// Microsoft Entra External ID (external tenant):
+    /// `https://<subdomain>.ciamlogin.com/<tenant id>/v2.0` (Microsoft Learn,
+    /// entra/identity-platform/security-tokens, "Token endpoints and issuers").
+    ExternalId {
+        /// The subdomain, lower-case (`contoso` of `contoso.ciamlogin.com`).
+        subdomain: String,
+    },
+}
+
+impl fmt::Debug for SignupService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignupService::B2c { tenant, user_flow } => write!(f, "B2c({tenant}, {user_flow})"),
+            SignupService::ExternalId { subdomain } => write!(f, "ExternalId({subdomain})"),
+        }
+    }
+}
+
+/// The product names, for messages.
+pub const B2C_NAME: &str = "Azure AD B2C";
+/// The product name of External ID, for messages.
+pub const EXTERNAL_ID_NAME: &str = "Microsoft Entra External ID";
+
+impl SignupService {
+    /// Azure AD B2C with `tenant_name` and `user_flow` as typed; errors name the field and
+    /// what to type.
+    pub fn b2c(tenant_name: &str, user_flow: &str) -> Result<SignupService, TargetError> {
+        let tenant = signup_label(tenant_name, "b2clogin.com")?;
+        let user_flow = check_user_flow(user_flow)?;
+        Ok(SignupService::B2c { tenant, user_flow })
+    }
+
+    /// External ID with the tenant subdomain as typed.
+    pub fn external_id(subdomain: &str) -> Result<SignupService, TargetError> {
+        Ok(SignupService::ExternalId {
+            subdomain: signup_label(subdomain, "ciamlogin.com")?,
+        })
+    }
+
+    /// The product name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SignupService::B2c { .. } => B2C_NAME,
+            SignupService::ExternalId { .. } => EXTERNAL_ID_NAME,
+        }
+    }
+
+    /// The sign-in host: `<tenant>.b2clogin.com` or `<subdomain>.ciamlogin.com`.
+    pub fn host(&self) -> String {
+        match self {
+            SignupService::B2c { tenant, .. } => format!("{tenant}.b2clogin.com"),
+            SignupService::ExternalId { subdomain } => format!("{subdomain}.ciamlogin.com"),
+        }
+    }
+}
+
+/// One DNS label (RFC 1123 §2.1: letters, digits and hyphens, 1–63 characters, no hyphen
+/// at either end), lower-cased: the only thing that can stand in front of `.b2clogin.com`
+/// or `.ciamlogin.com` and still name this tenant's host.
+fn signup_label(raw: &str, domain: &str) -> Result<String, TargetError> {
+    let t = raw.trim();
+    let bad = |reason: &str, fix: String| TargetError::SignupTenantName {
+        value: raw.to_string(),
+        reason: reason.to_string(),
+        fix,
+    };
+    let example = format!("contoso (for contoso.onmicrosoft.com and contoso.{domain})");
+    if t.is_empty() {
+        return Err(bad(
+            "is empty",
+            format!(
+                "Type the tenant name, the first part of its .onmicrosoft.com domain, e.g. {example}."
+            ),
+        ));
+    }
+    let lower = t.to_ascii_lowercase();
+    if let Some(first) = lower.split('.').next()
+        && lower.contains('.')
+    {
+        return Err(bad(
+            "is a domain or address, not the tenant name",
+            format!("Type only '{first}': the wizard builds {first}.{domain} from it."),
+        ));
+    }
+    let label_ok = (1..=63).contains(&lower.len())
+        && lower
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !lower.starts_with('-')
+        && !lower.ends_with('-');
+    if !label_ok {
+        return Err(bad(
+            "is not a host name label (letters, digits and hyphens, at most 63 characters)",
+            format!(
+                "Type the tenant name as it appears in its .onmicrosoft.com domain, e.g. {example}."
+            ),
+        ));
+    }
+    Ok(lower)
+}
+
+/// A B2C user flow as the portal lists it: Azure AD B2C puts `B2C_1_` in front of a user
+/// flow's name (`susi` becomes `B2C_1_susi`) and custom policies start `B2C_1A_`
+/// (azure-docs includes/active-directory-b2c-app-integration-add-user-flow.md). It is a
+/// URL path segment, so only letters, digits, `_` and `-` are accepted.
+pub fn check_user_flow(raw: &str) -> Result<String, TargetError> {
+    let t = raw.trim();
+    let bad = |reason: &str, fix: String| TargetError::UserFlow {
+        value: raw.to_string(),
+        reason: reason.to_string(),
+        fix,
+    };
+    if t.is_empty() {
+        return Err(bad(
+            "is empty",
+            "Type the sign-up and sign-in user flow's name as Azure AD B2C > User flows lists it, e.g. B2C_1_signupsignin1.".into(),
+        ));
+    }
+    if !t
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(bad(
+            "contains characters a user flow name cannot have",
+            "Copy the name from Azure AD B2C > User flows (letters, digits, _ and - only), e.g. B2C_1_signupsignin1.".into(),
+        ));
+    }
+    let upper = t.to_ascii_uppercase();
+    let rest = upper
+        .strip_prefix("B2C_1A_")
+        .or_else(|| upper.strip_prefix("B2C_1_"));
+    match rest {
+        Some(r) if !r.is_empty() => Ok(t.to_string()),
+        Some(_) => Err(bad(
+            "is only the prefix",
+            "Add the user flow's own name after the prefix, e.g. B2C_1_signupsignin1.".into(),
+        )),
+        None => Err(bad(
+            "does not start with B2C_1_ (user flows) or B2C_1A_ (custom policies)",
+            format!(
+                "Azure AD B2C puts B2C_1_ in front of the name you gave the user flow: type B2C_1_{t} if that is the one."
+            ),
+        )),
     }
 }
 
@@ -266,11 +493,17 @@ pub struct Target {
     /// Hosts a provider may name for its own endpoints (the login host and the cloud's
     /// documented aliases; for practice, the one origin).
     graph: Url,
+    /// Set for a public sign-up profile: `login` is then that service's host (or practice).
+    signup: Option<SignupService>,
 }
 
 impl fmt::Debug for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Target({:?}, {}, {})", self.kind, self.login, self.graph)
+        write!(
+            f,
+            "Target({:?}, {}, {}, {:?})",
+            self.kind, self.login, self.graph, self.signup
+        )
     }
 }
 
@@ -317,7 +550,71 @@ fn is_any_loopback(h: Option<Host<&str>>) -> bool {
 impl Target {
     /// The target of a profile: its cloud, and its `authority` override when one is set.
     pub fn from_profile(p: &crate::profile::Profile) -> Result<Target, TargetError> {
-        Target::new(p.cloud, p.authority.as_deref())
+        use crate::profile::SignupVariant;
+        let s = &p.public_signup;
+        let service = match s.variant {
+            SignupVariant::Workforce => return Target::new(p.cloud, p.authority.as_deref()),
+            SignupVariant::B2c => SignupService::b2c(&s.tenant_name, &s.user_flow)?,
+            SignupVariant::ExternalId => SignupService::external_id(&s.tenant_name)?,
+        };
+        Target::for_signup(p.cloud, p.authority.as_deref(), service)
+    }
+
+    /// The target of a public sign-up profile: the service's own host, or a practice
+    /// provider; any other override (Microsoft's workforce host included) is refused.
+    pub fn for_signup(
+        cloud: Cloud,
+        authority: Option<&str>,
+        service: SignupService,
+    ) -> Result<Target, TargetError> {
+        if cloud != Cloud::Global {
+            return Err(TargetError::SignupCloud {
+                service: service.name(),
+                cloud: cloud.label(),
+            });
+        }
+        let host = service.host();
+        let raw = authority.map(str::trim).filter(|s| !s.is_empty());
+        let mut t = match raw {
+            None => Target::microsoft(cloud),
+            Some(raw) => {
+                let parsed = Url::parse(raw).ok();
+                let exact = parsed.as_ref().is_some_and(|u| {
+                    u.scheme() == "https"
+                        && u.host_str() == Some(host.as_str())
+                        && u.port().is_none()
+                        && u.username().is_empty()
+                        && u.password().is_none()
+                        && matches!(u.path(), "" | "/")
+                        && u.query().is_none()
+                        && u.fragment().is_none()
+                });
+                if exact {
+                    Target::microsoft(cloud)
+                } else {
+                    match Target::new(cloud, Some(raw)) {
+                        Ok(t) if t.is_practice() => t,
+                        Ok(_) | Err(TargetError::NotMicrosoft { .. }) => {
+                            return Err(TargetError::NotSignupHost {
+                                host: parsed
+                                    .as_ref()
+                                    .and_then(|u| u.host_str().map(str::to_string))
+                                    .unwrap_or_else(|| raw.to_string()),
+                                service: service.name(),
+                                expected: format!("https://{host}"),
+                            });
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        };
+        if !t.is_practice() {
+            t.login = Url::parse(&format!("https://{host}"))
+                .map_err(|_| TargetError::NotAUrl(host.clone()))?;
+        }
+        t.signup = Some(service);
+        Ok(t)
     }
 
     /// The target for `cloud` with an optional authority override (empty = none).
@@ -405,6 +702,7 @@ impl Target {
             cloud,
             login,
             graph,
+            signup: None,
         })
     }
 
@@ -419,7 +717,62 @@ impl Target {
             cloud,
             login,
             graph,
+            signup: None,
         }
+    }
+
+    /// The public sign-up service, for a B2C or External ID profile.
+    pub fn signup(&self) -> Option<&SignupService> {
+        self.signup.as_ref()
+    }
+
+    /// The public sign-up authority: `<login>/<tenant>.onmicrosoft.com/<user flow>/v2.0`
+    /// (B2C) or `<login>/<tenant>/v2.0` (External ID, `tenant` = the tenant ID or domain).
+    /// `None` for a workforce target.
+    pub fn signup_authority(&self, tenant: &TenantSegment) -> Option<Endpoint> {
+        let mut u = self.login.clone();
+        {
+            let mut path = u.path_segments_mut().ok()?;
+            path.clear();
+            match self.signup.as_ref()? {
+                SignupService::B2c { tenant, user_flow } => {
+                    path.push(&format!("{tenant}.onmicrosoft.com"))
+                        .push(user_flow);
+                }
+                SignupService::ExternalId { .. } => {
+                    path.push(tenant.as_str());
+                }
+            }
+            path.push("v2.0");
+        }
+        Some(Endpoint(u))
+    }
+
+    /// `<signup authority>/.well-known/openid-configuration`.
+    pub fn signup_discovery(&self, tenant: &TenantSegment) -> Option<Endpoint> {
+        let mut e = self.signup_authority(tenant)?;
+        if let Ok(mut path) = e.0.path_segments_mut() {
+            path.push(".well-known").push("openid-configuration");
+        }
+        Some(e)
+    }
+
+    /// The issuer the service puts in its tokens for the tenant GUID `tid`: B2C
+    /// `https://<tenant>.b2clogin.com/<tid>/v2.0/` (tokens-overview, the `iss` row and
+    /// "Compatibility": the default issuer format), External ID
+    /// `https://<tid>.ciamlogin.com/<tid>/v2.0` (security-tokens: the issuer's host is the
+    /// tenant ID, not the subdomain). In practice the host is the provider's origin.
+    pub fn signup_issuer(&self, tid: &TenantId) -> Option<String> {
+        let tid = tid.as_str();
+        Some(match (self.signup.as_ref()?, self.kind) {
+            (SignupService::B2c { .. }, _) => format!("{}/{tid}/v2.0/", self.authority()),
+            (SignupService::ExternalId { .. }, Kind::Practice) => {
+                format!("{}/{tid}/v2.0", self.authority())
+            }
+            (SignupService::ExternalId { .. }, Kind::Microsoft) => {
+                format!("https://{tid}.ciamlogin.com/{tid}/v2.0")
+            }
+        })
     }
 
     /// True for a practice provider on this computer (labelled SANDBOX everywhere).
@@ -524,6 +877,10 @@ impl Target {
         }
         let ok = match self.kind {
             Kind::Practice => u.origin() == self.login.origin(),
+            // A public sign-up target: exactly its own host, nothing of the workforce's.
+            Kind::Microsoft if self.signup.is_some() => {
+                u.scheme() == "https" && u.port().is_none() && u.host_str() == self.login.host_str()
+            }
             Kind::Microsoft => {
                 u.scheme() == "https"
                     && u.port().is_none()
@@ -794,5 +1151,161 @@ mod tests {
                 .is_err()
         );
         assert!(p.graph("/users?$top=1").is_ok());
+    }
+
+    fn signup_profile(
+        variant: &str,
+        name: &str,
+        authority: Option<&str>,
+    ) -> crate::profile::Profile {
+        let mut p = crate::profile::Profile::from_json(&format!(
+            r#"{{"public_signup":{{"variant":"{variant}","tenant_name":"{name}","user_flow":"B2C_1_susi"}}}}"#
+        ))
+        .unwrap();
+        p.authority = authority.map(str::to_string);
+        p
+    }
+
+    #[test]
+    fn workforce_profiles_still_refuse_b2c_and_ciam_hosts() {
+        for host in [
+            "https://contoso.b2clogin.com",
+            "https://contoso.ciamlogin.com",
+            "https://login.b2clogin.com",
+        ] {
+            assert_eq!(
+                err(Cloud::Global, host),
+                "authority.not_microsoft",
+                "{host}"
+            );
+            let p = signup_profile("workforce", "contoso", Some(host));
+            assert_eq!(
+                Target::from_profile(&p).unwrap_err().code(),
+                "authority.not_microsoft"
+            );
+        }
+        let t = Target::new(Cloud::Global, None).unwrap();
+        assert!(t.signup().is_none());
+        for url in [
+            "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi/oauth2/v2.0/token",
+            "https://contoso.ciamlogin.com/x/oauth2/v2.0/token",
+        ] {
+            assert!(t.check_login("token_endpoint", url).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn signup_targets_allow_only_their_own_host() {
+        let b2c = Target::from_profile(&signup_profile("b2c", "Contoso", None)).unwrap();
+        assert_eq!(b2c.authority(), "https://contoso.b2clogin.com");
+        assert!(!b2c.is_practice());
+        assert!(b2c
+            .check_login("jwks_uri", "https://contoso.b2clogin.com/contoso.onmicrosoft.com/b2c_1_susi/discovery/v2.0/keys")
+            .is_ok());
+        for bad in [
+            "https://fabrikam.b2clogin.com/x",
+            "https://contoso.ciamlogin.com/x",
+            "https://login.microsoftonline.com/x",
+            "https://contoso.b2clogin.com.evil.example/x",
+            "https://contoso.b2clogin.com:444/x",
+            "http://contoso.b2clogin.com/x",
+            "https://u@contoso.b2clogin.com/x",
+        ] {
+            assert!(b2c.check_login("token_endpoint", bad).is_err(), "{bad}");
+        }
+        let ext = Target::from_profile(&signup_profile("external_id", "contoso", None)).unwrap();
+        assert_eq!(ext.authority(), "https://contoso.ciamlogin.com");
+        assert!(
+            ext.check_login("t", "https://contoso.ciamlogin.com/x/oauth2/v2.0/token")
+                .is_ok()
+        );
+        assert!(
+            ext.check_login("t", "https://contoso.b2clogin.com/x")
+                .is_err()
+        );
+        assert!(
+            ext.check_login("t", "https://fabrikam.ciamlogin.com/x")
+                .is_err()
+        );
+        let tid = TenantId::parse("7b0f2b4e-2d5a-4c51-9c1e-0a6f0d3c8e21").unwrap();
+        assert_eq!(
+            ext.signup_issuer(&tid).unwrap(),
+            "https://7b0f2b4e-2d5a-4c51-9c1e-0a6f0d3c8e21.ciamlogin.com/7b0f2b4e-2d5a-4c51-9c1e-0a6f0d3c8e21/v2.0"
+        );
+        assert_eq!(
+            b2c.signup_issuer(&tid).unwrap(),
+            "https://contoso.b2clogin.com/7b0f2b4e-2d5a-4c51-9c1e-0a6f0d3c8e21/v2.0/"
+        );
+    }
+
+    #[test]
+    fn signup_overrides_are_the_derived_host_or_practice_only() {
+        let ok = |v: &str, a: &str| Target::from_profile(&signup_profile(v, "contoso", Some(a)));
+        assert!(
+            !ok("b2c", "https://contoso.b2clogin.com/")
+                .unwrap()
+                .is_practice()
+        );
+        assert!(
+            !ok("external_id", "https://CONTOSO.ciamlogin.com")
+                .unwrap()
+                .is_practice()
+        );
+        let p = ok("b2c", "http://127.0.0.1:8123").unwrap();
+        assert!(p.is_practice());
+        assert!(p.signup().is_some());
+        assert!(p.check_login("t", "http://127.0.0.1:8123/x").is_ok());
+        assert!(
+            p.check_login("t", "https://contoso.b2clogin.com/x")
+                .is_err()
+        );
+        for (v, a, code) in [
+            (
+                "b2c",
+                "https://fabrikam.b2clogin.com",
+                "authority.not_signup_host",
+            ),
+            (
+                "b2c",
+                "https://contoso.ciamlogin.com",
+                "authority.not_signup_host",
+            ),
+            (
+                "b2c",
+                "https://login.microsoftonline.com",
+                "authority.not_signup_host",
+            ),
+            (
+                "external_id",
+                "https://contoso.b2clogin.com",
+                "authority.not_signup_host",
+            ),
+            (
+                "external_id",
+                "https://contoso.ciamlogin.com:8443",
+                "authority.not_signup_host",
+            ),
+            (
+                "external_id",
+                "https://contoso.ciamlogin.com/contoso",
+                "authority.has_path",
+            ),
+            ("b2c", "http://127.0.0.2:8123", "authority.other_loopback"),
+        ] {
+            assert_eq!(ok(v, a).unwrap_err().code(), code, "{v} {a}");
+        }
+        let mut p = signup_profile("b2c", "contoso", None);
+        p.cloud = Cloud::China;
+        assert_eq!(
+            Target::from_profile(&p).unwrap_err().code(),
+            "public_signup.cloud"
+        );
+        p.cloud = Cloud::Global;
+        p.public_signup.tenant_name = "contoso/../x".into();
+        let e = Target::from_profile(&p).unwrap_err();
+        assert_eq!(
+            (e.code(), e.field()),
+            ("public_signup.tenant_name", "public_signup.tenant_name")
+        );
     }
 }

@@ -686,3 +686,221 @@ fn plan_is_pure() {
     pr.sso_for = SsoFor::Both;
     assert_eq!(plan(&pr), plan(&pr));
 }
+
+// ---- Step 5: CSP's two app registrations ------------------------------------------------
+
+const PC_CLIENT: &str = "1b2c3d4e-5f60-4172-8394-a5b6c7d8e9f0";
+
+fn csp() -> Profile {
+    let mut pr = base();
+    pr.tenant_type = TenantType::Multi;
+    pr.features.csp = true;
+    pr.allowed_tenants = vec![TENANT.into()];
+    pr.partner_center.client_id = PC_CLIENT.into();
+    pr
+}
+
+fn issue<'a>(plan: &'a Plan, code: &str) -> &'a entra_onboard_core::validation::Issue {
+    plan.issues
+        .iter()
+        .find(|i| i.code == code)
+        .unwrap_or_else(|| panic!("no {code}: {:#?}", plan.issues))
+}
+
+#[test]
+fn csp_plans_both_apps_in_one_customer() {
+    use entra_onboard_core::steps::partner_center::CspAppRole;
+    let p = plan(&csp());
+    let pc = p.partner_center.as_ref().expect("CSP is on");
+    assert_eq!(pc.apps.len(), 2);
+    let (single, multi) = (&pc.apps[0], &pc.apps[1]);
+    assert_eq!(single.role, CspAppRole::PartnerCenter);
+    assert_eq!(single.client_id.as_deref(), Some(PC_CLIENT));
+    assert_eq!(
+        single.redirect_uris,
+        ["https://acme.halopsa.com/azure/auth"]
+    );
+    assert!(single.account_type.contains("Single tenant"));
+    assert_eq!(single.permissions.len(), 1);
+    assert!(single.permissions[0].contains("user_impersonation"));
+    assert!(single.halo_section.contains("Microsoft Partner Center"));
+    assert_eq!(multi.role, CspAppRole::MultiTenant);
+    assert_eq!(multi.client_id.as_deref(), Some(CLIENT));
+    assert_eq!(
+        multi.redirect_uris,
+        ["https://acme.halopsa.com/config/integrations/microsoftcsp"]
+    );
+    assert!(
+        multi
+            .permissions
+            .iter()
+            .all(|s| s.starts_with("Microsoft Graph"))
+    );
+    // The registration rows: single tenant, its redirect, the one permission.
+    let rows = pc.checklist.join("\n");
+    assert!(rows.contains("Accounts in this organizational directory only (Single tenant)"));
+    assert!(rows.contains("https://acme.halopsa.com/azure/auth"));
+    assert!(rows.contains("user_impersonation"));
+    assert_eq!(pc.display_name, "Acme Partner Center");
+    // Step 2 no longer sends the admin off to a second customer profile.
+    let step2 = p.registration_checklist.join("\n");
+    assert!(!step2.contains("own customer profile"), "{step2}");
+    assert!(step2.contains("step 5"), "{step2}");
+    // The rules cite the guide and Microsoft Learn.
+    let ids: Vec<&str> = pc.rules.iter().map(|r| r.id.as_str()).collect();
+    for id in [
+        "pc.only_one_permission",
+        "pc.authorising_user",
+        "pc.strong_mfa",
+        "pc.no_mfa_exclusion",
+        "pc.token_expiration",
+    ] {
+        assert!(ids.contains(&id), "{id}");
+    }
+    let mfa = pc.rules.iter().find(|r| r.id == "pc.strong_mfa").unwrap();
+    assert!(mfa.text.contains("not SMS"), "{}", mfa.text);
+    assert!(
+        mfa.source.contains("https://learn.microsoft.com/"),
+        "{}",
+        mfa.source
+    );
+    assert!(p.valid, "{:#?}", p.issues);
+}
+
+#[test]
+fn the_partner_center_app_never_gets_graph_permissions() {
+    let mut pr = csp();
+    pr.features.import = true;
+    pr.sync.map_last_sign_in = true;
+    pr.sync.active_licences = vec!["SPE_E3".into()];
+    let p = plan(&pr);
+    let pc = p.partner_center.as_ref().unwrap();
+    assert_eq!(
+        pc.permission.resource_app_id,
+        "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd"
+    );
+    assert_eq!(pc.permission.value, "user_impersonation");
+    assert_eq!(pc.apps[0].permissions.len(), 1);
+    // The Graph permissions the sync needs land on the multi-tenant app only.
+    assert!(
+        pc.apps[1]
+            .permissions
+            .iter()
+            .any(|s| s.contains("AuditLog.Read.All"))
+    );
+}
+
+#[test]
+fn partner_center_client_id_is_checked() {
+    let mut pr = csp();
+    pr.partner_center.client_id = String::new();
+    let p = plan(&pr);
+    assert_eq!(
+        issue(&p, "partner_center.client_id.required").severity,
+        Severity::Warning
+    );
+    assert!(
+        p.valid,
+        "a missing Partner Center app does not block the rest"
+    );
+    assert!(p.partner_center.as_ref().unwrap().consent.is_none());
+
+    pr.partner_center.client_id = CLIENT.to_uppercase();
+    let p = plan(&pr);
+    assert_eq!(
+        error_for(&p, "partner_center.client_id").code,
+        "partner_center.same_as_main_app"
+    );
+
+    pr.partner_center.client_id = "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd".into();
+    let p = plan(&pr);
+    assert_eq!(
+        error_for(&p, "partner_center.client_id").code,
+        "partner_center.client_id.microsoft_app"
+    );
+
+    pr.partner_center.client_id = "secret~value".into();
+    let p = plan(&pr);
+    let e = error_for(&p, "partner_center.client_id");
+    assert_eq!(
+        (e.code.as_str(), e.step),
+        ("partner_center.client_id.not_guid", 5)
+    );
+
+    // CSP off: no Partner Center part and no issue about it.
+    let mut off = csp();
+    off.features.csp = false;
+    off.partner_center.client_id = "junk".into();
+    let p = plan(&off);
+    assert!(p.partner_center.is_none());
+    assert!(
+        !p.issues
+            .iter()
+            .any(|i| i.field.starts_with("partner_center"))
+    );
+}
+
+#[test]
+fn partner_center_consent_is_in_the_partner_tenant() {
+    let p = plan(&csp());
+    let c = p.partner_center.as_ref().unwrap().consent.as_ref().unwrap();
+    assert_eq!(
+        c.tenant_segment, TENANT,
+        "single tenant: never organizations"
+    );
+    assert_eq!(c.redirect_uri, "https://acme.halopsa.com/azure/auth");
+    assert!(
+        c.url.starts_with(&format!(
+            "https://login.microsoftonline.com/{TENANT}/v2.0/adminconsent?"
+        )),
+        "{}",
+        c.url
+    );
+    assert!(
+        c.url.contains(&format!("client_id={PC_CLIENT}")),
+        "{}",
+        c.url
+    );
+    assert!(
+        c.url
+            .contains("redirect_uri=https%3A%2F%2Facme.halopsa.com%2Fazure%2Fauth"),
+        "{}",
+        c.url
+    );
+    // The main app's link stays the multi-tenant one.
+    assert_eq!(p.consent.as_ref().unwrap().tenant_segment, "organizations");
+    let opened = entra_onboard_core::steps::partner_center::link_to_open(&csp()).unwrap();
+    assert_eq!(opened.as_str(), c.url);
+}
+
+#[test]
+fn partner_center_credential_is_its_own() {
+    use entra_onboard_core::profile::CredentialKind;
+    let mut pr = csp();
+    let p = plan(&pr);
+    assert_eq!(
+        issue(&p, "partner_center.credential.none").severity,
+        Severity::Warning
+    );
+    pr.partner_center.credential.kind = CredentialKind::Secret;
+    pr.partner_center.credential.secret_hint = Some("Pc7".into());
+    pr.partner_center.credential.expires_on = Some("2026-07-01".parse().unwrap());
+    let p = plan(&pr);
+    assert!(
+        !p.issues
+            .iter()
+            .any(|i| i.field.starts_with("partner_center.credential")),
+        "{:#?}",
+        p.issues
+    );
+    assert_eq!(
+        p.partner_center.as_ref().unwrap().apps[0].credential,
+        "Client secret · hint Pc7… · expires 2026-07-01"
+    );
+    pr.partner_center.credential.kind = CredentialKind::Federated;
+    let p = plan(&pr);
+    assert_eq!(
+        error_for(&p, "partner_center.credential.kind").code,
+        "partner_center.credential.federated"
+    );
+}

@@ -19,7 +19,8 @@ use ts_rs::TS;
 use crate::cloud::Cloud;
 use crate::plan::plan;
 use crate::profile::{
-    ConsentStatus, CredentialKind, LastTest, Profile, ProfileError, ProfileStore, UnreadableProfile,
+    ConsentStatus, CredentialKind, CustomerApp, LastTest, Profile, ProfileError, ProfileStore,
+    UnreadableProfile,
 };
 use crate::target::is_loopback_authority as is_sandbox_authority;
 use crate::validation::Severity;
@@ -111,6 +112,65 @@ impl ConsentCoverage {
     }
 }
 
+/// One app registration's credential expiry, for a customer with two (CSP: the
+/// multi-tenant app and the Partner Center app each have their own secret, and Halo's
+/// "Token expiration" error does not say which one lapsed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct AppExpiry {
+    /// Which app.
+    pub app: CustomerApp,
+    /// Its credential, in words: "the multi-tenant app's client secret".
+    pub what: String,
+    /// Secret, certificate, federated or none yet.
+    pub credential_kind: CredentialKind,
+    /// When it expires.
+    pub expires_on: Option<NaiveDate>,
+    /// How close that is.
+    pub expiry: ExpiryLevel,
+    /// Days until expiry (negative once expired).
+    pub days_left: Option<i32>,
+    /// What to do once it is within 30 days or past (empty otherwise).
+    pub fix: String,
+}
+
+impl AppExpiry {
+    fn of(p: &Profile, app: CustomerApp, today: NaiveDate) -> AppExpiry {
+        let c = p.credential_of(app);
+        let (expiry, days_left) = expiry_level(c.expires_on, today);
+        let owner = match (app, p.features.csp) {
+            (CustomerApp::PartnerCenter, _) => "the Partner Center app's",
+            (CustomerApp::Main, true) => "the multi-tenant app's",
+            (CustomerApp::Main, false) => "the app's",
+        };
+        let kind = match c.kind {
+            CredentialKind::Certificate => "certificate",
+            _ => "client secret",
+        };
+        // Halo's CSP guide, Common Errors, "Token expiration": create a new secret on the
+        // app whose secret lapsed, disconnect in Halo, enter it, authorise again.
+        let fix = if expiry >= ExpiryLevel::Within30 {
+            match app {
+                CustomerApp::PartnerCenter => "Create a new client secret on the Partner Center app (single tenant) in Entra, then in Halo's Microsoft CSP integration disconnect, enter it under \"Azure Application for Microsoft Partner Center\" and click Authorize Application again.".to_string(),
+                CustomerApp::Main if p.features.csp => "Create a new client secret on the multi-tenant app in Entra and enter it in Halo under \"Azure Application for Azure Active Directory & Intune\" (and wherever else this app's secret is used: SSO, import).".to_string(),
+                CustomerApp::Main => "Create a new client secret (or certificate) on the app in Entra, enter it in the service desk, and store it in step 3.".to_string(),
+            }
+        } else {
+            String::new()
+        };
+        AppExpiry {
+            app,
+            what: format!("{owner} {kind}"),
+            credential_kind: c.kind,
+            expires_on: c.expires_on,
+            expiry,
+            days_left: days_left.map(|d| d.clamp(i32::MIN.into(), i32::MAX.into()) as i32),
+            fix,
+        }
+    }
+}
+
 /// One customer on the start screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -142,6 +202,15 @@ pub struct CustomerCard {
     pub expiry: ExpiryLevel,
     /// Days until expiry (negative once expired); `None` without a date.
     pub days_left: Option<i32>,
+    /// Whose credential `expires_on` is: with CSP's two apps, the one that lapses first.
+    #[serde(default)]
+    pub expiring_app: CustomerApp,
+    /// That credential in words, for the badge ("the Partner Center app's client secret").
+    #[serde(default)]
+    pub expiry_subject: String,
+    /// Each app's credential expiry: one entry, or two with CSP (multi-tenant app first).
+    #[serde(default)]
+    pub app_expiries: Vec<AppExpiry>,
     /// Errors the plan still reports (the profile cannot be used until they are fixed).
     pub errors: usize,
     /// Warnings the plan reports.
@@ -157,7 +226,19 @@ impl CustomerCard {
     pub fn of(p: &Profile, today: NaiveDate) -> CustomerCard {
         let plan = plan(p);
         let count = |s: Severity| plan.issues.iter().filter(|i| i.severity == s).count();
-        let (expiry, days_left) = expiry_level(p.credential.expires_on, today);
+        let mut app_expiries = vec![AppExpiry::of(p, CustomerApp::Main, today)];
+        if p.features.csp {
+            app_expiries.push(AppExpiry::of(p, CustomerApp::PartnerCenter, today));
+        }
+        // The badge shows the credential that lapses first (an undated one never wins over
+        // a dated one).
+        let first = app_expiries
+            .iter()
+            .filter(|a| a.expires_on.is_some())
+            .min_by_key(|a| a.expires_on)
+            .unwrap_or(&app_expiries[0])
+            .clone();
+        let (expiry, days_left) = expiry_level(first.expires_on, today);
         // A card only shows: text from the profile (perhaps imported) is cleaned of control
         // and bidi characters for the UI and the CLI.
         let show = |s: &str| crate::text::clean(s).into_owned();
@@ -179,10 +260,13 @@ impl CustomerCard {
                 ..t.clone()
             }),
             credential_kind: p.credential.kind,
-            expires_on: p.credential.expires_on,
+            expires_on: first.expires_on,
             expiry,
             // Clamped: a typo'd year 9999 must not overflow the UI's number.
             days_left: days_left.map(|d| d.clamp(i32::MIN.into(), i32::MAX.into()) as i32),
+            expiring_app: first.app,
+            expiry_subject: first.what,
+            app_expiries,
             errors: count(Severity::Error),
             warnings: count(Severity::Warning),
             consent: ConsentCoverage::of(p),
@@ -441,6 +525,52 @@ mod tests {
         let card = CustomerCard::of(&p, d("2025-06-01"));
         assert!(card.sandbox);
         assert!(card.errors > 0);
+    }
+
+    #[test]
+    fn with_csp_the_card_says_which_apps_secret_lapses() {
+        let mut p = Profile::new("Acme CSP");
+        p.features.csp = true;
+        p.credential.kind = CredentialKind::Secret;
+        p.credential.expires_on = Some(d("2026-01-01"));
+        p.partner_center.credential.kind = CredentialKind::Secret;
+        p.partner_center.credential.expires_on = Some(d("2025-06-10"));
+        let card = CustomerCard::of(&p, d("2025-06-01"));
+        assert_eq!(card.expiring_app, CustomerApp::PartnerCenter);
+        assert_eq!(
+            card.expiry_subject,
+            "the Partner Center app's client secret"
+        );
+        assert_eq!(
+            (card.expiry, card.days_left),
+            (ExpiryLevel::Within30, Some(9))
+        );
+        assert!(card.needs_attention());
+        assert_eq!(card.app_expiries.len(), 2);
+        let (main, pc) = (&card.app_expiries[0], &card.app_expiries[1]);
+        assert_eq!(main.what, "the multi-tenant app's client secret");
+        assert_eq!(main.expiry, ExpiryLevel::Ok);
+        assert!(main.fix.is_empty());
+        assert!(
+            pc.fix.contains("Partner Center app") && pc.fix.contains("Authorize Application"),
+            "{}",
+            pc.fix
+        );
+
+        // The main app lapsing first is named as such; without CSP there is one app.
+        p.credential.expires_on = Some(d("2025-05-30"));
+        let card = CustomerCard::of(&p, d("2025-06-01"));
+        assert_eq!(card.expiring_app, CustomerApp::Main);
+        assert_eq!(card.expiry, ExpiryLevel::Expired);
+        p.features.csp = false;
+        let card = CustomerCard::of(&p, d("2025-06-01"));
+        assert_eq!(card.app_expiries.len(), 1);
+        assert_eq!(card.expiry_subject, "the app's client secret");
+        // An undated Partner Center credential does not hide the main app's date.
+        p.features.csp = true;
+        p.partner_center.credential.expires_on = None;
+        let card = CustomerCard::of(&p, d("2025-06-01"));
+        assert_eq!(card.expires_on, Some(d("2025-05-30")));
     }
 
     #[test]

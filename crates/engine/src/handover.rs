@@ -162,6 +162,9 @@ pub fn follow_ups(profile: &Profile, plan: &Plan, today: NaiveDate) -> Vec<Follo
             }),
         }
     }
+    if profile.features.csp {
+        partner_center_follow_ups(profile, today, &mut out);
+    }
     if plan.redirect_uris.iter().any(|r| r.remove_after_onboarding) {
         out.push(FollowUp {
             urgent: false,
@@ -221,6 +224,60 @@ pub fn follow_ups(profile: &Profile, plan: &Plan, today: NaiveDate) -> Vec<Follo
     // Stable: urgent ones first, the order above otherwise.
     out.sort_by_key(|f| !f.urgent);
     out
+}
+
+/// The Partner Center app's own credential: its expiry is separate from the main app's, and
+/// Halo's "Token expiration" error does not say which app's secret lapsed.
+fn partner_center_follow_ups(profile: &Profile, today: NaiveDate, out: &mut Vec<FollowUp>) {
+    let c = &profile.partner_center.credential;
+    let redo = "Create a new secret on the Partner Center app (single tenant), then in Halo's Microsoft CSP integration disconnect, enter it and Authorize Application again (Halo CSP guide: Token expiration).";
+    match (c.kind, c.expires_on) {
+        (CredentialKind::Secret | CredentialKind::Certificate, Some(exp)) if exp < today => out
+            .push(FollowUp {
+                urgent: true,
+                text: format!(
+                    "The Partner Center app's credential expired on {exp}: replace it now."
+                ),
+                detail: Some(redo.into()),
+            }),
+        (CredentialKind::Secret | CredentialKind::Certificate, Some(exp)) => {
+            let by = rotate_by(exp);
+            out.push(FollowUp {
+                urgent: by <= today,
+                text: format!(
+                    "Rotate the Partner Center app's credential by {by} (it expires on {exp})."
+                ),
+                detail: Some(redo.into()),
+            })
+        }
+        _ => {}
+    }
+}
+
+/// CSP's two app registrations side by side, and the rules the Partner Center app's
+/// authorisation depends on.
+fn partner_center_section(plan: &Plan) -> Markup {
+    let Some(pc) = &plan.partner_center else {
+        return html! {};
+    };
+    html! {
+        section {
+            h2 { "Microsoft CSP: the two app registrations" }
+            table {
+                thead { tr { th { "" } @for a in &pc.apps { th { (Clean(&a.title)) } } } }
+                tbody {
+                    tr { th { "Application (client) ID" } @for a in &pc.apps { td { (or_dash(a.client_id.as_deref().unwrap_or(""))) } } }
+                    tr { th { "Supported account types" } @for a in &pc.apps { td { (Clean(&a.account_type)) } } }
+                    tr { th { "Redirect URI" } @for a in &pc.apps { td { @for u in &a.redirect_uris { (code(u)) br; } } } }
+                    tr { th { "API permissions" } @for a in &pc.apps { td { @for x in &a.permissions { (Clean(x)) br; } } } }
+                    tr { th { "Credential" } @for a in &pc.apps { td { (Clean(&a.credential)) } } }
+                    tr { th { "In Halo" } @for a in &pc.apps { td { (Clean(&a.halo_section)) } } }
+                }
+            }
+            p.muted { "Partner Center app rules:" }
+            ul { @for r in &pc.rules { li { (Clean(&r.text)) } } }
+        }
+    }
 }
 
 fn consent_detail(rec: &ConsentRecord) -> String {
@@ -368,6 +425,7 @@ pub fn handover_html(
                 (service_desk_section(profile, plan)) "\n"
                 (redirects_section(plan)) "\n"
                 (credential_section(profile)) "\n"
+                (partner_center_section(plan)) "\n"
                 (consent_section(profile)) "\n"
                 (settings_section(plan)) "\n"
                 (sso_test_section(profile)) "\n"
@@ -827,6 +885,42 @@ mod tests {
             !html.contains("secret-place"),
             "the partner's file paths stay out of the report"
         );
+    }
+
+    #[test]
+    fn csp_reports_both_apps_and_the_partner_center_expiry() {
+        let mut p = acme();
+        p.tenant_type = TenantType::Multi;
+        p.features.csp = true;
+        p.partner_center.client_id = "1b2c3d4e-5f60-4172-8394-a5b6c7d8e9f0".into();
+        p.partner_center.credential.kind = CredentialKind::Secret;
+        p.partner_center.credential.secret_hint = Some("Pc7~secret-leaked".into());
+        p.partner_center.credential.expires_on = Some("2025-01-01".parse().unwrap());
+        let html = report(&p);
+        assert!(
+            html.contains("Microsoft CSP: the two app registrations"),
+            "{html}"
+        );
+        assert!(html.contains("Partner Center app (single tenant)"));
+        assert!(html.contains("1b2c3d4e-5f60-4172-8394-a5b6c7d8e9f0"));
+        assert!(html.contains("https://acme.halopsa.com/azure/auth"));
+        assert!(html.contains("https://acme.halopsa.com/config/integrations/microsoftcsp"));
+        assert!(html.contains("Microsoft Partner Center: user_impersonation"));
+        assert!(html.contains("not SMS"));
+        assert!(
+            !html.contains("secret-leaked"),
+            "only the three-character hint"
+        );
+        let plan = crate::plan::plan(&p);
+        let f = follow_ups(&p, &plan, now().date_naive());
+        let pc = f
+            .iter()
+            .find(|x| {
+                x.text
+                    .starts_with("The Partner Center app's credential expired")
+            })
+            .expect("the Partner Center app's lapsed secret is a follow-up");
+        assert!(pc.urgent);
     }
 
     #[test]

@@ -37,9 +37,36 @@ pub const MAX_VALUE_BYTES: usize = 1024;
 
 const CLIENT_SECRET: &str = "client-secret";
 const CERTIFICATE_PASSWORD: &str = "certificate-password";
+/// The CSP Partner Center app's own entries: a second registration has its own secret and
+/// certificate, so it never shares (or overwrites) the main app's.
+const PC_CLIENT_SECRET: &str = "partner-center-client-secret";
+const PC_CERTIFICATE_PASSWORD: &str = "partner-center-certificate-password";
+
+/// Which of a customer's app registrations an entry belongs to.
+pub use entra_onboard_core::profile::CustomerApp;
+
+fn secret_kind(app: CustomerApp) -> &'static str {
+    match app {
+        CustomerApp::Main => CLIENT_SECRET,
+        CustomerApp::PartnerCenter => PC_CLIENT_SECRET,
+    }
+}
+
 /// A rotation's new client secret until it becomes current (issue 15): beside the current
 /// one, so Halo's working secret is never overwritten before the new one is proven.
-const CLIENT_SECRET_NEXT: &str = "client-secret-next";
+fn next_secret_kind(app: CustomerApp) -> &'static str {
+    match app {
+        CustomerApp::Main => "client-secret-next",
+        CustomerApp::PartnerCenter => "partner-center-client-secret-next",
+    }
+}
+
+fn password_kind(app: CustomerApp) -> &'static str {
+    match app {
+        CustomerApp::Main => CERTIFICATE_PASSWORD,
+        CustomerApp::PartnerCenter => PC_CERTIFICATE_PASSWORD,
+    }
+}
 /// Account of the entry written and deleted by [`Keychain::open`]; not a UUID, so it can
 /// never collide with a profile's entries.
 const PROBE_ACCOUNT: &str = "keychain-probe";
@@ -190,37 +217,89 @@ impl Keychain {
         self.get(&account(profile_id, CERTIFICATE_PASSWORD)?)
     }
 
-    /// Deletes every entry of a profile (deleting a profile calls this). Entries that do not
-    /// exist are fine.
-    pub fn delete_all(&self, profile_id: &str) -> Result<(), KeychainError> {
-        let secret = account(profile_id, CLIENT_SECRET)?;
-        let password = account(profile_id, CERTIFICATE_PASSWORD)?;
-        let next = account(profile_id, CLIENT_SECRET_NEXT)?;
+    /// Stores (or replaces) the client secret of one of a profile's apps.
+    pub fn set_app_secret(
+        &self,
+        profile_id: &str,
+        app: CustomerApp,
+        secret: &Sensitive<String>,
+    ) -> Result<(), KeychainError> {
+        self.set(&account(profile_id, secret_kind(app))?, secret)
+    }
+
+    /// The client secret of one of a profile's apps, `None` when none is stored.
+    pub fn get_app_secret(
+        &self,
+        profile_id: &str,
+        app: CustomerApp,
+    ) -> Result<Option<Sensitive<String>>, KeychainError> {
+        self.get(&account(profile_id, secret_kind(app))?)
+    }
+
+    /// Stores (or replaces) the certificate (PFX) password of one of a profile's apps.
+    pub fn set_app_certificate_password(
+        &self,
+        profile_id: &str,
+        app: CustomerApp,
+        pw: &Sensitive<String>,
+    ) -> Result<(), KeychainError> {
+        self.set(&account(profile_id, password_kind(app))?, pw)
+    }
+
+    /// The certificate password of one of a profile's apps, `None` when none is stored.
+    pub fn get_app_certificate_password(
+        &self,
+        profile_id: &str,
+        app: CustomerApp,
+    ) -> Result<Option<Sensitive<String>>, KeychainError> {
+        self.get(&account(profile_id, password_kind(app))?)
+    }
+
+    /// Deletes the entries of one of a profile's apps (its secret, a rotation's next secret
+    /// and the certificate password).
+    pub fn delete_app(&self, profile_id: &str, app: CustomerApp) -> Result<(), KeychainError> {
+        let secret = account(profile_id, secret_kind(app))?;
+        let next = account(profile_id, next_secret_kind(app))?;
+        let password = account(profile_id, password_kind(app))?;
         self.delete(&secret)?;
         self.delete(&next)?;
         self.delete(&password)
     }
 
-    /// Stores (or replaces) a rotation's next client secret (`<id>/client-secret-next`).
+    /// Stores (or replaces) a rotation's next client secret of one of a profile's apps
+    /// (`<id>/client-secret-next`, `<id>/partner-center-client-secret-next`).
     pub fn set_next_secret(
         &self,
         profile_id: &str,
+        app: CustomerApp,
         secret: &Sensitive<String>,
     ) -> Result<(), KeychainError> {
-        self.set(&account(profile_id, CLIENT_SECRET_NEXT)?, secret)
+        self.set(&account(profile_id, next_secret_kind(app))?, secret)
     }
 
-    /// A rotation's next client secret, `None` when none is stored.
+    /// A rotation's next client secret of one of a profile's apps, `None` when none is stored.
     pub fn get_next_secret(
         &self,
         profile_id: &str,
+        app: CustomerApp,
     ) -> Result<Option<Sensitive<String>>, KeychainError> {
-        self.get(&account(profile_id, CLIENT_SECRET_NEXT)?)
+        self.get(&account(profile_id, next_secret_kind(app))?)
     }
 
     /// Deletes a rotation's next client secret (absent is fine).
-    pub fn delete_next_secret(&self, profile_id: &str) -> Result<(), KeychainError> {
-        self.delete(&account(profile_id, CLIENT_SECRET_NEXT)?)
+    pub fn delete_next_secret(
+        &self,
+        profile_id: &str,
+        app: CustomerApp,
+    ) -> Result<(), KeychainError> {
+        self.delete(&account(profile_id, next_secret_kind(app))?)
+    }
+
+    /// Deletes every entry of a profile, for each of its apps (deleting a profile calls
+    /// this). Entries that do not exist are fine.
+    pub fn delete_all(&self, profile_id: &str) -> Result<(), KeychainError> {
+        self.delete_app(profile_id, CustomerApp::Main)?;
+        self.delete_app(profile_id, CustomerApp::PartnerCenter)
     }
 
     /// Proves the store answers and keeps what it is given: the persistence flag alone would
@@ -407,6 +486,25 @@ mod tests {
                 "keychain.bad_profile_id",
                 "{bad:?}"
             );
+        }
+    }
+
+    #[test]
+    fn each_app_has_its_own_accounts() {
+        let id = "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9";
+        let all: Vec<String> = [CustomerApp::Main, CustomerApp::PartnerCenter]
+            .into_iter()
+            .flat_map(|a| {
+                [
+                    account(id, secret_kind(a)).unwrap(),
+                    account(id, password_kind(a)).unwrap(),
+                ]
+            })
+            .collect();
+        assert_eq!(all[0], format!("{id}/client-secret"));
+        assert_eq!(all[2], format!("{id}/partner-center-client-secret"));
+        for (i, a) in all.iter().enumerate() {
+            assert!(all.iter().skip(i + 1).all(|b| b != a), "{a} twice");
         }
     }
 

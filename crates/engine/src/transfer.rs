@@ -75,8 +75,10 @@ pub fn export_bundle(profiles: &[Profile], now: DateTime<Utc>) -> String {
             let mut p = p.clone();
             // A profile never holds more than the hint; make sure a hand-edited one does
             // not carry a pasted secret to another computer.
-            if let Some(h) = p.credential.secret_hint.as_mut() {
-                *h = h.chars().take(3).collect();
+            for c in [&mut p.credential, &mut p.partner_center.credential] {
+                if let Some(h) = c.secret_hint.as_mut() {
+                    *h = h.chars().take(3).collect();
+                }
             }
             p
         })
@@ -259,8 +261,15 @@ pub const MAX_LISTED_CHANGES: usize = 30;
 const MAX_SHOWN_CHARS: usize = 80;
 /// The fields that say who the customer is: a replacement changing any of them deletes the
 /// customer's keychain entries.
-pub const IDENTITY_FIELDS: [&str; 5] =
-    ["authority", "cloud", "tenant_id", "client_id", "agent_url"];
+/// `public_signup` is one: it decides the host a secret is sent to (issue 14 point 7).
+pub const IDENTITY_FIELDS: [&str; 6] = [
+    "authority",
+    "cloud",
+    "tenant_id",
+    "client_id",
+    "agent_url",
+    "public_signup",
+];
 
 /// The import file as a whole could not be used (nothing was imported).
 #[derive(Debug, thiserror::Error)]
@@ -647,6 +656,9 @@ fn clear_local_facts(p: &mut Profile) {
     p.credential.certificate_file = None;
     // A rotation in progress is about this computer's keychain.
     p.rotation = None;
+    // The Partner Center app's: the same kinds of local facts.
+    p.partner_center.admin_consent = None;
+    p.partner_center.credential.certificate_file = None;
 }
 
 /// The identity fields that differ, compared as the plan reads them (GUIDs in any case, a
@@ -665,6 +677,7 @@ fn identity_changes(here: &Profile, incoming: &Profile) -> Vec<String> {
         guid(&here.tenant_id) != guid(&incoming.tenant_id),
         guid(&here.client_id) != guid(&incoming.client_id),
         url(&here.agent_url) != url(&incoming.agent_url),
+        here.public_signup != incoming.public_signup,
     ];
     IDENTITY_FIELDS
         .iter()

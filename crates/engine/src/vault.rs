@@ -12,7 +12,7 @@ use ts_rs::TS;
 
 use crate::ids::Sensitive;
 use crate::keychain::{Keychain, KeychainError};
-use crate::profile::{CredentialKind, Profile};
+use crate::profile::{CredentialKind, CustomerApp, Profile};
 use crate::steps::certificate::{
     self, CertificateError, CertificateFiles, CertificateInfo, CertificateRequest,
 };
@@ -108,29 +108,60 @@ pub fn store_secret(
     expires_on: Option<NaiveDate>,
     today: NaiveDate,
 ) -> Result<CredentialStatus, VaultError> {
+    store_app_secret(
+        keychain,
+        profile,
+        CustomerApp::Main,
+        value,
+        expires_on,
+        today,
+    )
+}
+
+/// [`store_secret`] for one of the profile's apps: CSP's Partner Center app has its own
+/// keychain entry, hint and expiry, and never touches the main app's.
+pub fn store_app_secret(
+    keychain: &Keychain,
+    profile: &mut Profile,
+    app: CustomerApp,
+    value: &Sensitive<String>,
+    expires_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<CredentialStatus, VaultError> {
     let key = profile_key(profile)?;
     if let Some(d) = expires_on {
         check_secret_expiry(d, today)?;
     }
     let facts = check_secret_value(value.expose())?;
-    keychain.set_secret(&key, value)?;
-    profile.credential.kind = CredentialKind::Secret;
-    profile.credential.secret_hint = Some(facts.hint);
+    keychain.set_app_secret(&key, app, value)?;
+    let c = profile.credential_of_mut(app);
+    c.kind = CredentialKind::Secret;
+    c.secret_hint = Some(facts.hint);
     // A new secret has a new expiry: keeping the old secret's date would be wrong.
-    profile.credential.expires_on = expires_on;
+    c.expires_on = expires_on;
     // Certificate facts describe a certificate, not this secret.
-    profile.credential.thumbprint = None;
-    profile.credential.thumbprint_sha256 = None;
-    profile.credential.certificate_subject = None;
-    profile.credential.key_bits = None;
-    status(keychain, profile)
+    c.thumbprint = None;
+    c.thumbprint_sha256 = None;
+    c.certificate_subject = None;
+    c.key_bits = None;
+    app_status(keychain, profile, app)
 }
 
 /// What the keychain holds for `profile`. The comparison with the hint is made in memory.
 pub fn status(keychain: &Keychain, profile: &Profile) -> Result<CredentialStatus, VaultError> {
+    app_status(keychain, profile, CustomerApp::Main)
+}
+
+/// [`status`] for one of the profile's apps.
+pub fn app_status(
+    keychain: &Keychain,
+    profile: &Profile,
+    app: CustomerApp,
+) -> Result<CredentialStatus, VaultError> {
     let key = profile_key(profile)?;
-    let stored = keychain.get_secret(&key)?;
-    let hint = profile.credential.secret_hint.clone();
+    let stored = keychain.get_app_secret(&key, app)?;
+    let meta = profile.credential_of(app);
+    let hint = meta.secret_hint.clone();
     let hint_matches = match (&stored, hint.as_deref()) {
         (Some(v), Some(h)) => Some(v.expose().starts_with(h)),
         _ => None,
@@ -140,9 +171,22 @@ pub fn status(keychain: &Keychain, profile: &Profile) -> Result<CredentialStatus
         secret_stored: stored.is_some(),
         secret_hint: hint,
         hint_matches,
-        expires_on: profile.credential.expires_on,
-        certificate_password_stored: keychain.get_certificate_password(&key)?.is_some(),
+        expires_on: meta.expires_on,
+        certificate_password_stored: keychain.get_app_certificate_password(&key, app)?.is_some(),
     })
+}
+
+/// Deletes the keychain entries of the Partner Center app and clears its credential record
+/// (the main app's entries stay).
+pub fn delete_app_credential(
+    keychain: &Keychain,
+    profile: &mut Profile,
+    app: CustomerApp,
+) -> Result<(), VaultError> {
+    let key = profile_key(profile)?;
+    keychain.delete_app(&key, app)?;
+    *profile.credential_of_mut(app) = Default::default();
+    Ok(())
 }
 
 pub use entra_onboard_core::steps::credential::StoredValue;

@@ -513,16 +513,94 @@ fn concurrent_opens_all_succeed() {
     }
 }
 
+/// CSP's Partner Center app keeps its own secret, hint and expiry: storing it never
+/// replaces the main app's, and deleting the customer deletes both.
+#[test]
+fn the_partner_center_app_has_its_own_keychain_entry() {
+    use entra_onboard_engine::keychain::CustomerApp;
+    use entra_onboard_engine::profile::{CredentialKind, Profile};
+    use entra_onboard_engine::vault;
+    let kc = open();
+    let mut p = Profile::new("Two apps");
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let main_expiry = chrono::NaiveDate::from_ymd_opt(2027, 11, 22).unwrap();
+    let pc_expiry = chrono::NaiveDate::from_ymd_opt(2027, 5, 1).unwrap();
+    vault::store_secret(
+        &kc,
+        &mut p,
+        &secret("Mai8Q~main-app-secret-0123456789"),
+        Some(main_expiry),
+        today,
+    )
+    .unwrap();
+    let st = vault::store_app_secret(
+        &kc,
+        &mut p,
+        CustomerApp::PartnerCenter,
+        &secret("Pcx8Q~partner-center-secret-012345"),
+        Some(pc_expiry),
+        today,
+    )
+    .unwrap();
+    assert!(st.secret_stored);
+    assert_eq!(st.secret_hint.as_deref(), Some("Pcx"));
+    assert_eq!(st.expires_on, Some(pc_expiry));
+    // Each record holds its own app's facts; the main app's are untouched.
+    assert_eq!(p.credential.secret_hint.as_deref(), Some("Mai"));
+    assert_eq!(p.credential.expires_on, Some(main_expiry));
+    assert_eq!(p.partner_center.credential.kind, CredentialKind::Secret);
+    assert_eq!(p.partner_center.credential.expires_on, Some(pc_expiry));
+    assert_eq!(
+        kc.get_secret(&p.id).unwrap().unwrap().expose(),
+        "Mai8Q~main-app-secret-0123456789"
+    );
+    assert_eq!(
+        kc.get_app_secret(&p.id, CustomerApp::PartnerCenter)
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "Pcx8Q~partner-center-secret-012345"
+    );
+    #[cfg(target_os = "linux")]
+    assert_eq!(
+        secret_tool_lookup(
+            kc.service(),
+            &format!("{}/partner-center-client-secret", p.id)
+        )
+        .as_deref(),
+        Some("Pcx8Q~partner-center-secret-012345")
+    );
+    assert!(
+        !p.to_json().contains("partner-center-secret"),
+        "no secret in the profile"
+    );
+    assert_eq!(
+        vault::app_status(&kc, &p, CustomerApp::PartnerCenter)
+            .unwrap()
+            .hint_matches,
+        Some(true)
+    );
+
+    kc.delete_all(&p.id).unwrap();
+    assert!(kc.get_secret(&p.id).unwrap().is_none());
+    assert!(
+        kc.get_app_secret(&p.id, CustomerApp::PartnerCenter)
+            .unwrap()
+            .is_none()
+    );
+}
+
 /// A rotation's next secret (issue 15) lives beside the current one under its own account,
 /// becomes current only by `promote`, and goes with the customer.
 #[test]
 fn the_next_secret_sits_beside_the_current_one_until_promoted() {
     use entra_onboard_engine::graph::rotate::NextSecretStore;
+    use entra_onboard_engine::keychain::CustomerApp::{Main, PartnerCenter};
     let k = open();
     let id = profile_id();
     k.set_secret(&id, &secret("Abc8Q~current-value-0123456789abcdefgh"))
         .unwrap();
-    k.set_next_secret(&id, &secret("Xyz8Q~next-value-0123456789abcdefghijk"))
+    k.set_next_secret(&id, Main, &secret("Xyz8Q~next-value-0123456789abcdefghijk"))
         .unwrap();
     assert_eq!(
         k.get_secret(&id).unwrap().unwrap().expose(),
@@ -534,18 +612,45 @@ fn the_next_secret_sits_beside_the_current_one_until_promoted() {
         secret_tool_lookup(k.service(), &format!("{id}/client-secret-next")).as_deref(),
         Some("Xyz8Q~next-value-0123456789abcdefghijk")
     );
-    k.promote(&id).unwrap();
+    k.promote(&id, Main).unwrap();
     assert_eq!(
         k.get_secret(&id).unwrap().unwrap().expose(),
         "Xyz8Q~next-value-0123456789abcdefghijk"
     );
-    assert!(k.get_next_secret(&id).unwrap().is_none());
-    assert!(k.promote(&id).is_err(), "nothing to promote twice");
-    k.set_next_secret(&id, &secret("Nxt8Q~another-value-0123456789abcdefg"))
+    assert!(k.get_next_secret(&id, Main).unwrap().is_none());
+    assert!(k.promote(&id, Main).is_err(), "nothing to promote twice");
+    k.set_next_secret(&id, Main, &secret("Nxt8Q~another-value-0123456789abcdefg"))
         .unwrap();
+    // The Partner Center app's next secret is its own entry.
+    k.set_next_secret(
+        &id,
+        PartnerCenter,
+        &secret("Pcn8Q~partner-next-0123456789abcdefghi"),
+    )
+    .unwrap();
+    assert_eq!(
+        k.get_next_secret(&id, PartnerCenter)
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "Pcn8Q~partner-next-0123456789abcdefghi"
+    );
+    k.promote(&id, PartnerCenter).unwrap();
+    assert_eq!(
+        k.get_app_secret(&id, PartnerCenter)
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "Pcn8Q~partner-next-0123456789abcdefghi"
+    );
+    assert_eq!(
+        k.get_secret(&id).unwrap().unwrap().expose(),
+        "Xyz8Q~next-value-0123456789abcdefghijk",
+        "the main app's is untouched"
+    );
     k.delete_all(&id).unwrap();
     assert!(
-        k.get_next_secret(&id).unwrap().is_none(),
+        k.get_next_secret(&id, Main).unwrap().is_none(),
         "deleting the customer deletes the next one too"
     );
 }

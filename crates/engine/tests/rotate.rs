@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use entra_onboard_core::rotation::{RotationApp, RotationOutcome, RotationState};
+use entra_onboard_core::rotation::{CustomerApp, RotationOutcome, RotationState};
 use entra_onboard_engine::browser::BrowserError;
 use entra_onboard_engine::graph::rotate::{
     self, NextSecretStore, Prover, RotateContext, RotateReport, app_only_prover,
@@ -58,7 +58,7 @@ struct Mem {
 }
 
 impl NextSecretStore for Mem {
-    fn set_next(&self, id: &str, v: &Sensitive<String>) -> Result<(), String> {
+    fn set_next(&self, id: &str, _: CustomerApp, v: &Sensitive<String>) -> Result<(), String> {
         if self.fail_set.load(Ordering::SeqCst) {
             return Err("the keychain is locked (test)".into());
         }
@@ -68,7 +68,7 @@ impl NextSecretStore for Mem {
             .insert(id.into(), v.expose().clone());
         Ok(())
     }
-    fn next(&self, id: &str) -> Result<Option<Sensitive<String>>, String> {
+    fn next(&self, id: &str, _: CustomerApp) -> Result<Option<Sensitive<String>>, String> {
         Ok(self
             .next
             .lock()
@@ -77,11 +77,11 @@ impl NextSecretStore for Mem {
             .cloned()
             .map(Sensitive::new))
     }
-    fn delete_next(&self, id: &str) -> Result<(), String> {
+    fn delete_next(&self, id: &str, _: CustomerApp) -> Result<(), String> {
         self.next.lock().unwrap().remove(id);
         Ok(())
     }
-    fn promote(&self, id: &str) -> Result<(), String> {
+    fn promote(&self, id: &str, _: CustomerApp) -> Result<(), String> {
         if self.fail_promote.swap(false, Ordering::SeqCst) {
             return Err("the keychain is locked (test)".into());
         }
@@ -166,7 +166,7 @@ impl World {
     }
 
     async fn signs_in(&self, secret: &str) -> bool {
-        let prover = app_only_prover(&self.profile).unwrap();
+        let prover = app_only_prover(&self.profile, CustomerApp::Main).unwrap();
         prover(Sensitive::new(secret.to_string())).await.is_ok()
     }
 
@@ -184,13 +184,13 @@ impl World {
             signed_in_as: self.session.user.clone(),
             now: None,
         };
-        rotate::begin(&mut self.profile, RotationApp::Main, 12, &mut ctx)
+        rotate::begin(&mut self.profile, CustomerApp::Main, 12, &mut ctx)
             .await
             .expect("rotation starts")
     }
 
     async fn begin(&mut self) -> RotateReport {
-        let prover = app_only_prover(&self.profile).unwrap();
+        let prover = app_only_prover(&self.profile, CustomerApp::Main).unwrap();
         self.begin_with(prover).await
     }
 
@@ -214,7 +214,7 @@ impl World {
     }
 
     async fn proceed(&mut self) -> RotateReport {
-        let prover = app_only_prover(&self.profile).unwrap();
+        let prover = app_only_prover(&self.profile, CustomerApp::Main).unwrap();
         self.proceed_with(prover).await
     }
 
@@ -227,7 +227,7 @@ impl World {
         let mut ctx = RotateContext {
             client: self.session.client(),
             store: &self.store,
-            prover: app_only_prover(&self.profile).unwrap(),
+            prover: app_only_prover(&self.profile, CustomerApp::Main).unwrap(),
             save: &mut save,
             signed_in_as: None,
             now: None,
@@ -240,7 +240,7 @@ impl World {
 
 /// A prover that fails on its `n`th call (1-based) and proves for real otherwise.
 fn failing_prover(profile: &Profile, n: u32) -> Prover {
-    let real = app_only_prover(profile).unwrap();
+    let real = app_only_prover(profile, CustomerApp::Main).unwrap();
     let calls = Arc::new(AtomicU32::new(0));
     Arc::new(move |s| {
         let real = real.clone();

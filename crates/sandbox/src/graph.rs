@@ -181,7 +181,7 @@ fn default_policy() -> Value {
 }
 
 /// A new tenant served at `origin` (`http://127.0.0.1:<port>`): Microsoft Graph's service
-/// principal only. Bearer tokens are checked by `check`, or else must equal `token`.
+/// principal and, as in a CSP partner tenant, Microsoft Partner Center's. Bearer tokens are checked by `check`, or else must equal `token`.
 pub(crate) fn new_registry(
     origin: &str,
     tenant_id: &str,
@@ -193,7 +193,10 @@ pub(crate) fn new_registry(
         tenant_id: tenant_id.to_string(),
         token: token.to_string(),
         token_check: check,
-        service_principals: vec![graph_service_principal()],
+        service_principals: vec![
+            graph_service_principal(),
+            partner_center_service_principal(),
+        ],
         default_policy: default_policy(),
         ..Tenant::default()
     }))
@@ -264,8 +267,19 @@ fn graph_service_principal() -> Value {
            "accountEnabled": true, "appRoles": roles, "oauth2PermissionScopes": scopes})
 }
 
+/// Microsoft Partner Center's service principal, as it is in a CSP partner tenant: the API
+/// the Partner Center app's one permission (`user_impersonation`, delegated) is on, so its
+/// `requiredResourceAccess` resolves and consent can be granted on it. Ids from the
+/// wizard's permission data (Microsoft's secure application model script).
+fn partner_center_service_principal() -> Value {
+    let p = &entra_onboard_core::permissions::PARTNER_CENTER_PERMISSION;
+    json!({"id": uuid(), "appId": p.resource_app_id, "displayName": "Microsoft Partner Center", "servicePrincipalType": "Application",
+           "appRoleAssignmentRequired": false, "accountEnabled": true, "appRoles": [],
+           "oauth2PermissionScopes": [{"id": p.id, "value": p.value, "type": "Admin", "isEnabled": true, "adminConsentDisplayName": "Access Partner Center"}]})
+}
+
 impl GraphDouble {
-    /// Starts an empty sandbox tenant (Microsoft Graph's service principal only) on an
+    /// Starts an empty sandbox tenant (the service principals of Microsoft Graph and Microsoft Partner Center only) on an
     /// ephemeral 127.0.0.1 port, accepting the bearer token [`SANDBOX_TOKEN`].
     pub async fn start() -> std::io::Result<GraphDouble> {
         let listener =

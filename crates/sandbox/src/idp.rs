@@ -28,6 +28,13 @@
 //!   registrations with the secret's Value and Secret ID to copy), `GET /error?code=N`,
 //!   `GET /sandbox/info` (JSON [`SandboxInfo`]).
 //!
+//! Public sign-up (issue 14 point 7), on the same origin and over the same app registry:
+//! an **Azure AD B2C**-style tenant at `/{SANDBOX_B2C_TENANT_NAME}.onmicrosoft.com/
+//! {SANDBOX_B2C_USER_FLOW}/…` (discovery, keys, authorize, token; issuer
+//! `<base>/<B2C tenant id>/v2.0/`, the user flow in `tfp`, no `tid`) and an **External
+//! ID**-style tenant at `/{SANDBOX_EXTERNAL_TENANT_ID}/…` (issuer `<base>/<tenant id>/v2.0`
+//! standing in for `https://<tenant id>.ciamlogin.com/<tenant id>/v2.0`); see [`signup`].
+//!
 //! Redirect URIs match as in Entra (reply-url.md): exact scheme, host and path (the path
 //! case-sensitively), the port ignored for `localhost`/`127.0.0.1`. A redirect URI that is
 //! not registered gets Entra's AADSTS50011 error *page*, never a redirect; errors after the
@@ -52,6 +59,7 @@ mod errors;
 mod flows;
 pub(crate) mod keys;
 mod pages;
+mod signup;
 mod token;
 
 use entra_onboard_core::target::{Endpoint, Target, TargetError};
@@ -105,6 +113,18 @@ pub const SANDBOX_REQUIRED_ROLES: [&str; 2] = ["User.Read.All", "Group.Read.All"
 pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
 /// Header on every response.
 pub const SANDBOX_HEADER: &str = "x-entra-onboard-sandbox";
+
+/// The sandbox's Azure AD B2C-style tenant name (`sandboxb2c.onmicrosoft.com`).
+pub const SANDBOX_B2C_TENANT_NAME: &str = "sandboxb2c";
+/// Its tenant ID (the GUID in its issuer).
+pub const SANDBOX_B2C_TENANT_ID: &str = "5a4db0c5-b2c0-4000-8000-000000000020";
+/// Its one sign-up and sign-in user flow.
+pub const SANDBOX_B2C_USER_FLOW: &str = "B2C_1_signupsignin";
+/// The sandbox's External ID-style tenant subdomain (`sandboxexternal.ciamlogin.com` in
+/// real life; here every host is the sandbox's origin).
+pub const SANDBOX_EXTERNAL_SUBDOMAIN: &str = "sandboxexternal";
+/// Its tenant ID.
+pub const SANDBOX_EXTERNAL_TENANT_ID: &str = "5a4db0c5-e7e1-4000-8000-000000000021";
 
 /// How long a sign-in page, a code or a consent prompt stays usable (Entra's codes live
 /// about ten minutes).
@@ -326,6 +346,8 @@ enum PendingKind {
         scopes: Vec<String>,
         nonce: Option<String>,
         challenge: String,
+        /// Which kind of tenant signs the user in (workforce, B2C, External ID).
+        flavor: signup::Flavor,
     },
     Consent {
         scope: String,
@@ -349,6 +371,7 @@ struct IssuedCode {
     nonce: Option<String>,
     user: usize,
     scopes: Vec<String>,
+    flavor: signup::Flavor,
 }
 
 #[derive(Default)]
@@ -706,11 +729,15 @@ enum Segment {
     Tenant,
     Organizations,
     Common,
+    /// The External ID-style tenant (public sign-up).
+    External,
 }
 
 fn segment(s: &str) -> Option<Segment> {
     if s.eq_ignore_ascii_case(SANDBOX_TENANT_ID) || s.eq_ignore_ascii_case(SANDBOX_TENANT_DOMAIN) {
         Some(Segment::Tenant)
+    } else if s.eq_ignore_ascii_case(SANDBOX_EXTERNAL_TENANT_ID) {
+        Some(Segment::External)
     } else if s == "organizations" {
         Some(Segment::Organizations)
     } else if s == "common" {
@@ -760,6 +787,10 @@ async fn discovery(State(s): State<IdpState>, Path(tenant): Path<String>) -> Res
         Segment::Tenant => (s.issuer(), SANDBOX_TENANT_ID.to_string()),
         Segment::Organizations => (format!("{b}/{{tenantid}}/v2.0"), "organizations".into()),
         Segment::Common => (format!("{b}/{{tenantid}}/v2.0"), "common".into()),
+        Segment::External => (
+            signup::Flavor::ExternalId.issuer(b),
+            SANDBOX_EXTERNAL_TENANT_ID.into(),
+        ),
     };
     json_response(
         StatusCode::OK,
@@ -790,6 +821,7 @@ async fn discovery(State(s): State<IdpState>, Path(tenant): Path<String>) -> Res
 async fn jwks(State(s): State<IdpState>, Path(tenant): Path<String>) -> Response {
     let issuer = match segment(&tenant) {
         Some(Segment::Tenant) => s.issuer(),
+        Some(Segment::External) => signup::Flavor::ExternalId.issuer(s.base_url()),
         Some(_) => format!("{}/{{tenantid}}/v2.0", s.base_url()),
         None => return errors::tenant_not_found(&tenant).json(s.base_url()),
     };
@@ -902,6 +934,22 @@ pub fn idp_router(state: IdpState) -> Router {
         .route("/{tenant}/oauth2/v2.0/token", post(token::token))
         .route("/{tenant}/oauth2/v2.0/logout", get(flows::logout))
         .route("/{tenant}/v2.0/adminconsent", get(flows::admin_consent))
+        .route(
+            "/{tenant}/{policy}/v2.0/.well-known/openid-configuration",
+            get(signup::b2c_discovery),
+        )
+        .route(
+            "/{tenant}/{policy}/discovery/v2.0/keys",
+            get(signup::b2c_jwks),
+        )
+        .route(
+            "/{tenant}/{policy}/oauth2/v2.0/authorize",
+            get(signup::b2c_authorize),
+        )
+        .route(
+            "/{tenant}/{policy}/oauth2/v2.0/token",
+            post(signup::b2c_token),
+        )
         .with_state(state)
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::map_response(mark))

@@ -37,6 +37,7 @@ import type { GraphSignedIn } from './bindings/GraphSignedIn';
 import type { Selection } from './bindings/Selection';
 import type { SsoTestRun } from './bindings/SsoTestRun';
 import type { StoredSecret } from './bindings/StoredSecret';
+import type { CustomerApp } from './bindings/CustomerApp';
 import type { TenantsAllowed } from './bindings/TenantsAllowed';
 import type { TenantsImported } from './bindings/TenantsImported';
 import type { CopiedValue } from './bindings/CopiedValue';
@@ -103,6 +104,11 @@ export const api = {
   /** The one call that carries a secret: straight from the password box to the keychain. */
   storeSecret: (profile: Profile, secret: string, expiresOn: string | null) =>
     call<StoredSecret>('store_secret', { profile, secret, expiresOn }),
+  /** CSP's Partner Center app has its own keychain entry, hint and expiry. */
+  appCredentialStatus: (profile: Profile, app: CustomerApp) =>
+    call<CredentialStatus>('app_credential_status', { profile, app }),
+  storeAppSecret: (profile: Profile, app: CustomerApp, secret: string, expiresOn: string | null) =>
+    call<StoredSecret>('store_app_secret', { profile, app, secret, expiresOn }),
   runSsoTest: (profile: Profile) => call<SsoTestRun>('run_sso_test', { profile }),
   cancelBrowserFlow: () => call<null>('cancel_browser_flow'),
   /** Records the pass `passId` (from {@link SsoTestRun}); the shell accepts each pass once. */

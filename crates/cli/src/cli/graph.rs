@@ -22,7 +22,7 @@ use crate::graph::signin::{self, SigninOptions};
 use crate::graph::{GraphClient, StaticToken, TokenSource};
 use crate::ids::Sensitive;
 use crate::keychain::Keychain;
-use crate::profile::Profile;
+use crate::profile::{CredentialKind, CustomerApp, Profile};
 use crate::sso_test::CancellationToken;
 use crate::target::Target;
 use crate::validation::Severity;
@@ -203,18 +203,41 @@ pub fn run_apply(a: ApplyArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
             crate::graph::apply::federated_request(&p).map_err(|e| format!("{e} ({})", e.code()))?
         }
     };
+    // CSP: the Partner Center app gets its own secret (in its own keychain entry) when a
+    // secret is asked for, unless it uses a certificate of its own; a certificate given
+    // here is the main app's.
+    let pc_credential = match &credential {
+        CredentialRequest::Secret { months, force }
+            if p.features.csp
+                && p.partner_center.credential.kind != CredentialKind::Certificate =>
+        {
+            CredentialRequest::Secret {
+                months: *months,
+                force: *force,
+            }
+        }
+        _ => CredentialRequest::None,
+    };
     // The keychain is opened before anything is created, so a missing keychain stops the
     // run instead of leaving a secret in Entra that nobody has.
-    let sink: Option<SecretSink> =
-        if matches!(credential, CredentialRequest::Secret { .. }) && !a.dry_run {
-            let id = profile_id(&p, &a.profile)?;
-            let keychain = Keychain::open().map_err(|e| e.to_string())?;
-            Some(Box::new(move |s: &Sensitive<String>| {
-                keychain.set_secret(&id, s).map_err(|e| e.to_string())
-            }))
-        } else {
-            None
-        };
+    let keychain = if matches!(credential, CredentialRequest::Secret { .. }) && !a.dry_run {
+        let id = profile_id(&p, &a.profile)?;
+        Some((id, Keychain::open().map_err(|e| e.to_string())?))
+    } else {
+        None
+    };
+    let sink_for = |app: CustomerApp| -> Option<SecretSink> {
+        keychain.clone().map(|(id, kc)| -> SecretSink {
+            Box::new(move |s: &Sensitive<String>| {
+                kc.set_app_secret(&id, app, s).map_err(|e| e.to_string())
+            })
+        })
+    };
+    let sink = sink_for(CustomerApp::Main);
+    let pc_sink = match pc_credential {
+        CredentialRequest::Secret { .. } => sink_for(CustomerApp::PartnerCenter),
+        _ => None,
+    };
     let options = ApplyOptions {
         credential,
         prune_redirect_uris: a.prune_redirect_uris,
@@ -245,11 +268,41 @@ pub fn run_apply(a: ApplyArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
                 eprintln!("… {}", s.label);
             }
         });
-        crate::graph::apply::apply(&p, &client, &options, Some(progress), sink)
+        let mut report =
+            crate::graph::apply::apply(&p, &client, &options, Some(progress.clone()), sink)
+                .await
+                .map_err(|e| format!("{e} ({})", e.code()))?;
+        if p.features.csp {
+            // CSP's second app, after the first: its report is nested in the first's.
+            crate::graph::apply::update_profile(&mut p, &report);
+            let pc_options = ApplyOptions {
+                credential: pc_credential,
+                remove_wizard_uri: false,
+                prune_redirect_uris: false,
+                ..options.clone()
+            };
+            let pc = match crate::graph::apply::apply_partner_center(
+                &p,
+                &client,
+                &pc_options,
+                Some(progress),
+                pc_sink,
+            )
             .await
-            .map_err(|e| format!("{e} ({})", e.code()))
+            {
+                Ok(r) => r,
+                Err(e) => crate::graph::apply::not_started(&e, pc_options.dry_run),
+            };
+            report.ok &= pc.ok;
+            report.partner_center = Some(Box::new(pc));
+        }
+        Ok::<_, String>(report)
     })?;
-    if crate::graph::apply::update_profile(&mut p, &report) {
+    let mut changed = crate::graph::apply::update_profile(&mut p, &report);
+    if let Some(pc) = &report.partner_center {
+        changed |= crate::graph::apply::update_partner_center(&mut p, pc);
+    }
+    if changed {
         p.updated_at = Some(chrono::Utc::now());
         crate::profile::write_atomic(&a.profile, p.to_json().as_bytes()).map_err(|e| {
             format!(
@@ -334,6 +387,10 @@ pub fn render_apply(r: &ApplyReport) -> String {
         ));
     } else if !r.dry_run {
         s.push_str("\nDone.\n");
+    }
+    if let Some(pc) = &r.partner_center {
+        s.push_str("\n== CSP: the Partner Center app (single tenant) ==\n");
+        s.push_str(&render_apply(pc));
     }
     s
 }
@@ -440,6 +497,10 @@ pub fn render_doctor(r: &DoctorReport) -> String {
                 f.id, f.message, f.fix
             ));
         }
+    }
+    if let Some(pc) = &r.partner_center {
+        s.push_str("\n== CSP: the Partner Center app (single tenant) ==\n");
+        s.push_str(&render_doctor(pc));
     }
     s
 }

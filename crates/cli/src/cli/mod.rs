@@ -63,6 +63,25 @@ pub enum Format {
     Json,
 }
 
+/// `--app`: which of the customer's app registrations (CSP has two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum AppArg {
+    /// The profile's own app (SSO, import; CSP's multi-tenant app).
+    #[default]
+    Main,
+    /// CSP's single-tenant Partner Center app.
+    PartnerCenter,
+}
+
+impl From<AppArg> for crate::profile::CustomerApp {
+    fn from(a: AppArg) -> Self {
+        match a {
+            AppArg::Main => crate::profile::CustomerApp::Main,
+            AppArg::PartnerCenter => crate::profile::CustomerApp::PartnerCenter,
+        }
+    }
+}
+
 /// `script --flavor`: the core's [`Flavor`], spelled for the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FlavorArg {
@@ -125,6 +144,10 @@ enum Command {
         /// Open the link in the default browser (honours $BROWSER on Linux).
         #[arg(long, conflicts_with = "capture")]
         open: bool,
+        /// Which app: `partner-center` prints CSP's Partner Center app's link, in the
+        /// partner tenant.
+        #[arg(long, value_enum, default_value_t = AppArg::Main, conflicts_with = "capture")]
+        app: AppArg,
         /// Capture the answer on this computer's loopback and record it in the profile.
         #[arg(long)]
         capture: bool,
@@ -311,6 +334,10 @@ enum SecretAction {
         /// months away.
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         expires: Option<NaiveDate>,
+        /// Which app's secret: `partner-center` for CSP's Partner Center app (its own
+        /// keychain entry, hint and expiry).
+        #[arg(long, value_enum, default_value_t = AppArg::Main)]
+        app: AppArg,
     },
     /// Say whether a client secret is stored for the profile, with its hint and expiry.
     /// Exit 0 when one is stored, 1 when not.
@@ -320,12 +347,18 @@ enum SecretAction {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Which app's secret.
+        #[arg(long, value_enum, default_value_t = AppArg::Main)]
+        app: AppArg,
     },
     /// Delete the profile's client secret and certificate password from the keychain. The
     /// secret stays valid in Entra until you delete it under Certificates & secrets.
     Delete {
         /// The profile JSON file.
         profile: PathBuf,
+        /// Only this app's entries (without it: every app's).
+        #[arg(long, value_enum)]
+        app: Option<AppArg>,
     },
 }
 
@@ -419,6 +452,12 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
             crate::cli::creds::reminder(&profile, &output, out)
         }
         Command::Tenants { action } => crate::cli::creds::tenants_cmd(action, out),
+        Command::Consent {
+            profile,
+            open,
+            app: AppArg::PartnerCenter,
+            ..
+        } => partner_center_consent_link(&profile, open, out),
         Command::Consent { profile, open, .. } => consent_link(&profile, open, out),
         Command::Script {
             profile,
@@ -573,6 +612,41 @@ fn consent_link(profile: &Path, open: bool, out: &mut dyn Write) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
+/// `consent --app partner-center`: the Partner Center app's admin-consent link, in the
+/// partner tenant (it is single tenant).
+fn partner_center_consent_link(
+    profile: &Path,
+    open: bool,
+    out: &mut dyn Write,
+) -> Result<ExitCode, String> {
+    let w = |e: std::io::Error| e.to_string();
+    let p = load(profile)?;
+    let plan = plan(&p);
+    let Some(pc) = plan.partner_center else {
+        return Err("the Partner Center app is part of the CSP integration: turn on \"features\": {\"csp\": true} first".into());
+    };
+    let Some(consent) = pc.consent else {
+        let problems: Vec<String> = plan
+            .issues
+            .iter()
+            .filter(|i| i.severity != Severity::Info)
+            .filter(|i| i.step == 1 || i.field.starts_with("partner_center.client_id"))
+            .map(|i| format!("  {}: {}", i.field, i.message))
+            .collect();
+        return Err(format!(
+            "no consent link for the Partner Center app yet; fix these first:\n{}",
+            problems.join("\n")
+        ));
+    };
+    writeln!(out, "{}", consent.url).map_err(w)?;
+    if open {
+        let url =
+            crate::steps::consent::check_login_url(&p, &consent.url).map_err(|e| e.to_string())?;
+        crate::browser::open(&url).map_err(|e| e.to_string())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `script`: the AdminAgents elevation script, printed or written as a .ps1 (ASCII, CRLF).
 fn script_cmd(
     profile: &Path,
@@ -671,7 +745,12 @@ pub(crate) fn keychain_id(p: &Profile, path: &std::path::Path) -> Result<String,
 fn secret(action: SecretAction, out: &mut dyn Write) -> Result<ExitCode, String> {
     let w = |e: std::io::Error| e.to_string();
     match action {
-        SecretAction::Set { profile, expires } => {
+        SecretAction::Set {
+            profile,
+            expires,
+            app,
+        } => {
+            let app = crate::profile::CustomerApp::from(app);
             let mut p = load(&profile)?;
             keychain_id(&p, &profile)?;
             let today = chrono::Local::now().date_naive();
@@ -681,8 +760,9 @@ fn secret(action: SecretAction, out: &mut dyn Write) -> Result<ExitCode, String>
             }
             let value = read_secret()?;
             let keychain = Keychain::open().map_err(|e| e.to_string())?;
-            let status = crate::vault::store_secret(&keychain, &mut p, &value, expires, today)
-                .map_err(|e| e.to_string())?;
+            let status =
+                crate::vault::store_app_secret(&keychain, &mut p, app, &value, expires, today)
+                    .map_err(|e| e.to_string())?;
             p.updated_at = Some(chrono::Utc::now());
             crate::profile::write_atomic(&profile, p.to_json().as_bytes()).map_err(|e| {
                 format!(
@@ -695,19 +775,29 @@ fn secret(action: SecretAction, out: &mut dyn Write) -> Result<ExitCode, String>
                 Some(d) => format!("expires {d}"),
                 None => "expiry not recorded (add --expires YYYY-MM-DD)".into(),
             };
+            let whose = match app {
+                crate::profile::CustomerApp::PartnerCenter => "Partner Center app's secret stored",
+                crate::profile::CustomerApp::Main => "Stored",
+            };
             writeln!(
                 out,
-                "Stored in {} · hint {hint}… · {expiry}",
+                "{whose} in {} · hint {hint}… · {expiry}",
                 keychain.store_name(),
             )
             .map_err(w)?;
             Ok(ExitCode::SUCCESS)
         }
-        SecretAction::Status { profile, format } => {
+        SecretAction::Status {
+            profile,
+            format,
+            app,
+        } => {
+            let app = crate::profile::CustomerApp::from(app);
             let p = load(&profile)?;
             let id = keychain_id(&p, &profile)?;
             let keychain = Keychain::open().map_err(|e| e.to_string())?;
-            let st = crate::vault::status(&keychain, &p).map_err(|e| e.to_string())?;
+            let st = crate::vault::app_status(&keychain, &p, app).map_err(|e| e.to_string())?;
+            let expires_on = p.credential_of(app).expires_on;
             let hint = st.secret_hint.as_deref();
             let hint_matches = st.hint_matches;
             let today = chrono::Local::now().date_naive();
@@ -720,8 +810,12 @@ fn secret(action: SecretAction, out: &mut dyn Write) -> Result<ExitCode, String>
                         "profile_id": id,
                         "secret_hint": hint,
                         "hint_matches": hint_matches,
-                        "expires_on": p.credential.expires_on,
+                        "expires_on": expires_on,
                         "certificate_password_stored": st.certificate_password_stored,
+                        "app": match app {
+                            crate::profile::CustomerApp::Main => "main",
+                            crate::profile::CustomerApp::PartnerCenter => "partner-center",
+                        },
                     });
                     serde_json::to_writer_pretty(&mut *out, &v).map_err(|e| e.to_string())?;
                     writeln!(out).map_err(w)?;
@@ -732,9 +826,15 @@ fn secret(action: SecretAction, out: &mut dyn Write) -> Result<ExitCode, String>
                     } else {
                         p.name.trim()
                     });
+                    let name = match app {
+                        crate::profile::CustomerApp::PartnerCenter => {
+                            format!("the Partner Center app of {name}")
+                        }
+                        crate::profile::CustomerApp::Main => name.into_owned(),
+                    };
                     if st.secret_stored {
                         let hint = hint.map(|h| format!(" · hint {h}…")).unwrap_or_default();
-                        let expiry = match p.credential.expires_on {
+                        let expiry = match expires_on {
                             None => " · expiry not recorded".to_string(),
                             Some(d) if d < today => format!(" · EXPIRED {d}"),
                             Some(d) => {
@@ -767,11 +867,15 @@ fn secret(action: SecretAction, out: &mut dyn Write) -> Result<ExitCode, String>
                 ExitCode::from(1)
             })
         }
-        SecretAction::Delete { profile } => {
+        SecretAction::Delete { profile, app } => {
             let p = load(&profile)?;
             let id = keychain_id(&p, &profile)?;
             let keychain = Keychain::open().map_err(|e| e.to_string())?;
-            keychain.delete_all(&id).map_err(|e| e.to_string())?;
+            match app {
+                None => keychain.delete_all(&id),
+                Some(a) => keychain.delete_app(&id, a.into()),
+            }
+            .map_err(|e| e.to_string())?;
             writeln!(
                 out,
                 "Deleted the client secret and certificate password of this profile from {} (if there were any). The secret itself stays valid in Entra until you delete it under Certificates & secrets.",
@@ -929,6 +1033,23 @@ pub fn render_plan(p: &Profile, plan: &Plan) -> String {
         "Cloud: {} (sign-in {}, Graph {})",
         plan.cloud.label, plan.cloud.login_host, plan.cloud.graph_host
     );
+    if let Some(ps) = &plan.public_signup {
+        let _ = writeln!(
+            s,
+            "Public sign-up: {} (sign-in host {})",
+            ps.service, ps.host
+        );
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let _ = writeln!(s, "  Authority: {}", show(&ps.authority));
+        let _ = writeln!(s, "  OpenID configuration: {}", show(&ps.discovery_url));
+        let _ = writeln!(s, "  Issuer (iss): {}", ps.issuer);
+        if let Some(f) = &ps.user_flow_claim {
+            let _ = writeln!(s, "  User flow claim: {f}");
+        }
+        for n in &ps.notes {
+            let _ = writeln!(s, "  Note: {n}");
+        }
+    }
     let _ = writeln!(s);
     let errors = plan
         .issues
@@ -989,8 +1110,53 @@ pub fn render_plan(p: &Profile, plan: &Plan) -> String {
                 c.who_can_consent.join("; ")
             );
         }
+        None if p.public_signup.variant.is_public() => {
+            let _ = writeln!(
+                s,
+                "  (none for public sign-up: consent to openid and offline_access is given when the app is registered; see step 2)"
+            );
+        }
         None => {
             let _ = writeln!(s, "  (not available until steps 1 and 2 have no errors)");
+        }
+    }
+    if let Some(pc) = &plan.partner_center {
+        let _ = writeln!(s, "\nStep 5 — CSP: two app registrations");
+        for a in &pc.apps {
+            let _ = writeln!(
+                s,
+                "  {}\n      client id: {}\n      account type: {}\n      redirect URI: {}\n      API permissions: {}\n      credential: {}\n      in Halo: {}",
+                a.title,
+                a.client_id.as_deref().unwrap_or("(not entered yet)"),
+                a.account_type,
+                a.redirect_uris.join(", "),
+                a.permissions.join("; "),
+                a.credential,
+                a.halo_section
+            );
+        }
+        let _ = writeln!(s, "\n  On the Partner Center app:");
+        for (n, c) in pc.checklist.iter().enumerate() {
+            let _ = writeln!(s, "    {}. {c}", n + 1);
+        }
+        let _ = writeln!(s, "\n  Rules:");
+        for r in &pc.rules {
+            let _ = writeln!(s, "    • {}\n      source: {}", r.text, r.source);
+        }
+        match &pc.consent {
+            Some(c) => {
+                let _ = writeln!(
+                    s,
+                    "\n  Partner Center app admin consent (partner tenant):\n    {}",
+                    c.url
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "\n  Partner Center app admin consent: (once its client ID is entered)"
+                );
+            }
         }
     }
     if let Some(scripts) = &plan.csp_scripts {

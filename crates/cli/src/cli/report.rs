@@ -51,13 +51,20 @@ fn expiry_text(c: &CustomerCard) -> String {
             _ => "expiry not recorded".into(),
         };
     };
-    match c.expiry {
-        ExpiryLevel::Expired => format!("EXPIRED {date} ({} days ago)", -days),
-        ExpiryLevel::Within7 => format!("expires {date} (in {days} days) !!!"),
-        ExpiryLevel::Within30 => format!("expires {date} (in {days} days) !!"),
-        ExpiryLevel::Within60 => format!("expires {date} (in {days} days) !"),
-        _ => format!("expires {date} (in {days} days)"),
-    }
+    // With CSP's two apps, say whose credential it is (Halo's "Token expiration" does not).
+    let whose = if c.app_expiries.len() > 1 {
+        format!("{}: ", c.expiry_subject)
+    } else {
+        String::new()
+    };
+    whose
+        + &match c.expiry {
+            ExpiryLevel::Expired => format!("EXPIRED {date} ({} days ago)", -days),
+            ExpiryLevel::Within7 => format!("expires {date} (in {days} days) !!!"),
+            ExpiryLevel::Within30 => format!("expires {date} (in {days} days) !!"),
+            ExpiryLevel::Within60 => format!("expires {date} (in {days} days) !"),
+            _ => format!("expires {date} (in {days} days)"),
+        }
 }
 
 /// The dashboard as text.

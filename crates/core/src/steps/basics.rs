@@ -366,7 +366,8 @@ fn check_authority(p: &Profile, issues: &mut Issues, b: &mut Basics) {
             if let Some(first) = message.get(..1) {
                 message = format!("{}{}.", first.to_uppercase(), &message[1..]);
             }
-            issues.error(STEP, "authority", e.code(), message, e.fix());
+            // A public sign-up name the trust boundary refuses is about that field.
+            issues.error(STEP, e.field(), e.code(), message, e.fix());
         }
     }
 }

@@ -14,6 +14,8 @@
 //! | 6 | [`sync`] | user/technician sync settings (fields `sync.*`) |
 //! | 3 | [`reminder`] | the credential rotation reminder (`.ics`) |
 //! | 5 | [`tenants`] | the customer consent tracker: parsing, links, CSV |
+//! | 5 | [`partner_center`] | CSP's second, single-tenant Partner Center app |
+//! | 1–6 | [`public_signup`] | public sign-up through Azure AD B2C or External ID |
 //!
 //! The parts of steps 3–5 that do I/O — creating and importing certificates, capturing
 //! the consent answer on the loopback — are the engine's `steps::certificate` and
@@ -25,6 +27,8 @@ pub mod credential;
 pub mod csp;
 pub mod federated;
 pub mod halo_screens;
+pub mod partner_center;
+pub mod public_signup;
 pub mod redirects;
 pub mod reminder;
 pub mod sso;

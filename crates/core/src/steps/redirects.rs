@@ -232,7 +232,7 @@ pub fn checklist(p: &Profile, redirects: &[PlannedRedirect]) -> Vec<String> {
     ];
     if p.features.csp {
         out.push(
-            "CSP: Halo's CSP integration also needs a separate single-tenant Partner Center app (redirect <agent URL>/azure/auth); set it up as its own customer profile.".to_string(),
+            "CSP: this is the multi-tenant app (Graph permissions, redirect <agent URL>/config/integrations/microsoftcsp). Halo's CSP integration also needs a second, single-tenant Partner Center app in the same tenant (redirect <agent URL>/azure/auth, only Microsoft Partner Center user_impersonation): step 5 lists it, and \"Create it for me\" makes both.".to_string(),
         );
     }
     out.push(format!(

@@ -291,6 +291,11 @@ pub struct ApplyReport {
     pub policy_notes: Vec<String>,
     /// Why it failed.
     pub error: Option<ApplyFailure>,
+    /// CSP: the run for the second, single-tenant Partner Center app
+    /// ([`apply_partner_center`]), when this customer has CSP on.
+    #[ts(optional = nullable)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_center: Option<Box<ApplyReport>>,
 }
 
 /// The run could not start.
@@ -322,6 +327,19 @@ struct Desired {
     client_id: Option<String>,
     /// `--teams-tab`: what the Teams tab needs on the registration.
     teams: Option<crate::teams::TeamsTabPlan>,
+    /// Halo's federated credential as the summary names it: `(name, issuer)`.
+    federated: Option<(String, String)>,
+    /// "ID tokens" on (the service desk's sign-in needs them; the Partner Center app does
+    /// not sign anyone in to Halo).
+    id_tokens: bool,
+    /// The declared permissions must be exactly `perms` (the Partner Center app: "There
+    /// should only be one API Permission on the list"); otherwise missing ones are added
+    /// and nothing is removed.
+    exclusive: bool,
+    /// The API whose service principal consent is granted on: `(appId, name)`.
+    resource: (&'static str, &'static str),
+    /// A multi-tenant app: customers consent in their own tenants (handover line).
+    multi: bool,
 }
 
 /// `AzureADMyOrg` or `AzureADMultipleOrgs` for the profile's tenant type.
@@ -383,8 +401,15 @@ fn desired(profile: &Profile, options: &ApplyOptions) -> Result<Desired, ApplyEr
     } else {
         None
     };
+    let federated = profile.credential.federated.as_ref().map(|f| {
+        (
+            crate::steps::federated::name_in_effect(profile),
+            f.issuer.clone(),
+        )
+    });
     Ok(Desired {
         teams,
+        federated,
         display_name,
         audience: audience_for(profile),
         redirects,
@@ -392,6 +417,72 @@ fn desired(profile: &Profile, options: &ApplyOptions) -> Result<Desired, ApplyEr
         prune: options.prune_redirect_uris,
         perms: permissions::required(profile),
         client_id: plan.basics.client_id.map(|c| c.as_str().to_string()),
+        id_tokens: true,
+        exclusive: false,
+        resource: (GRAPH_APP_ID, "Microsoft Graph"),
+        multi: basics::is_multi(profile),
+    })
+}
+
+/// What the plan wants on CSP's Partner Center app: single tenant, `<agent>/azure/auth`,
+/// exactly Microsoft Partner Center `user_impersonation` (never a Graph permission).
+fn desired_partner_center(
+    profile: &Profile,
+    options: &ApplyOptions,
+) -> Result<Desired, ApplyError> {
+    use entra_onboard_core::steps::partner_center as pc;
+    if !profile.features.csp {
+        return Err(ApplyError::Profile(
+            "features.csp: the Partner Center app is part of the CSP integration; turn CSP on in step 1.".into(),
+        ));
+    }
+    let plan = plan(profile);
+    let blocking: Vec<String> = plan
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .filter(|i| {
+            (i.step <= 2 && !matches!(i.field.as_str(), "client_id" | "tenant_id"))
+                || i.field == "partner_center.client_id"
+        })
+        .map(|i| format!("{}: {} {}", i.field, i.message, i.fix))
+        .collect();
+    if !blocking.is_empty() {
+        return Err(ApplyError::Profile(blocking.join(" ")));
+    }
+    if profile.name.trim().is_empty() {
+        return Err(ApplyError::Profile(
+            "name: the Partner Center app is found or created by name; give the profile a name."
+                .into(),
+        ));
+    }
+    let Some(agent) = plan.basics.agent_url.as_deref() else {
+        return Err(ApplyError::Profile(
+            "agent_url: the Partner Center app's redirect URI is built from the agent URL; enter it in step 1.".into(),
+        ));
+    };
+    let client_id = plan
+        .partner_center
+        .as_ref()
+        .and_then(|p| p.apps.first())
+        .and_then(|a| a.client_id.clone());
+    Ok(Desired {
+        display_name: pc::display_name(profile),
+        audience: pc::SIGN_IN_AUDIENCE,
+        redirects: vec![pc::redirect_uri(agent)],
+        remove: options.remove_redirect_uris.clone(),
+        prune: options.prune_redirect_uris,
+        perms: permissions::required_partner_center(),
+        client_id,
+        id_tokens: false,
+        exclusive: true,
+        resource: (
+            permissions::PARTNER_CENTER_APP_ID,
+            "Microsoft Partner Center",
+        ),
+        multi: false,
+        teams: None,
+        federated: None,
     })
 }
 
@@ -476,7 +567,8 @@ fn app_update(app: &Value, d: &Desired) -> Option<(Value, Vec<String>)> {
     let web = &app["web"];
     let existing = strings(&web["redirectUris"]);
     let merged = merged_redirects(&existing, d);
-    let id_tokens = web["implicitGrantSettings"]["enableIdTokenIssuance"].as_bool() == Some(true);
+    let id_tokens = !d.id_tokens
+        || web["implicitGrantSettings"]["enableIdTokenIssuance"].as_bool() == Some(true);
     if merged != existing || !id_tokens {
         let added: Vec<&String> = merged.iter().filter(|u| !existing.contains(u)).collect();
         let removed: Vec<&String> = existing.iter().filter(|u| !merged.contains(u)).collect();
@@ -515,18 +607,65 @@ fn app_update(app: &Value, d: &Desired) -> Option<(Value, Vec<String>)> {
         w.insert(
             "implicitGrantSettings".into(),
             json!({
-                "enableIdTokenIssuance": true,
+                "enableIdTokenIssuance": d.id_tokens || web["implicitGrantSettings"]["enableIdTokenIssuance"].as_bool().unwrap_or(false),
                 "enableAccessTokenIssuance": web["implicitGrantSettings"]["enableAccessTokenIssuance"].as_bool().unwrap_or(false),
             }),
         );
         body.insert("web".into(), Value::Object(w));
     }
-    let (access, added) = merged_access(&app["requiredResourceAccess"], &d.perms);
-    if !added.is_empty() {
-        body.insert("requiredResourceAccess".into(), access);
-        changes.push(format!("declare permissions {}", added.join(", ")));
+    if d.exclusive {
+        let want = permissions::required_resource_access(&d.perms);
+        if !same_access(&app["requiredResourceAccess"], &want) {
+            body.insert("requiredResourceAccess".into(), want);
+            changes.push(format!(
+                "declare exactly {} (any other API permission removed)",
+                d.perms
+                    .iter()
+                    .map(|p| p.value)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    } else {
+        let (access, added) = merged_access(&app["requiredResourceAccess"], &d.perms);
+        if !added.is_empty() {
+            body.insert("requiredResourceAccess".into(), access);
+            changes.push(format!("declare permissions {}", added.join(", ")));
+        }
     }
     (!body.is_empty()).then_some((Value::Object(body), changes))
+}
+
+/// The same permissions (resource, id case-insensitively, type), in any order.
+fn same_access(have: &Value, want: &Value) -> bool {
+    let flat = |v: &Value| {
+        let mut out: Vec<(String, String, String)> = v
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|r| {
+                let res = r["resourceAppId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                r["resourceAccess"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |a| {
+                        (
+                            res.clone(),
+                            a["id"].as_str().unwrap_or_default().to_ascii_lowercase(),
+                            a["type"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    flat(have) == flat(want)
 }
 
 fn create_body(d: &Desired) -> Value {
@@ -535,7 +674,7 @@ fn create_body(d: &Desired) -> Value {
         "signInAudience": d.audience,
         "web": {
             "redirectUris": d.redirects,
-            "implicitGrantSettings": {"enableIdTokenIssuance": true},
+            "implicitGrantSettings": {"enableIdTokenIssuance": d.id_tokens},
         },
         "requiredResourceAccess": permissions::required_resource_access(&d.perms),
     })
@@ -800,6 +939,33 @@ pub async fn apply(
     secret_sink: Option<SecretSink>,
 ) -> Result<ApplyReport, ApplyError> {
     let d = desired(profile, options)?;
+    Ok(run_desired(&d, client, options, progress, secret_sink).await)
+}
+
+/// Creates or repairs CSP's single-tenant Partner Center app of `profile` in the tenant
+/// signed in to (the partner tenant): found by its client ID (or, with none yet, by the
+/// name `<customer> Partner Center`), redirect `<agent>/azure/auth`, exactly one API
+/// permission (Microsoft Partner Center `user_impersonation`, any other removed), its own
+/// secret into `secret_sink`, and admin consent for that permission in the partner
+/// tenant. Same two phases, dry run and idempotence as [`apply`].
+pub async fn apply_partner_center(
+    profile: &Profile,
+    client: &GraphClient,
+    options: &ApplyOptions,
+    progress: Option<ApplyProgressFn>,
+    secret_sink: Option<SecretSink>,
+) -> Result<ApplyReport, ApplyError> {
+    let d = desired_partner_center(profile, options)?;
+    Ok(run_desired(&d, client, options, progress, secret_sink).await)
+}
+
+async fn run_desired(
+    d: &Desired,
+    client: &GraphClient,
+    options: &ApplyOptions,
+    progress: Option<ApplyProgressFn>,
+    secret_sink: Option<SecretSink>,
+) -> ApplyReport {
     let now = options.now.unwrap_or_else(Utc::now);
     // The client may have been used before (doctor, an earlier run): report this run only.
     let log_start = client.sent().len();
@@ -820,14 +986,15 @@ pub async fn apply(
             credential: None,
             policy_notes: Vec::new(),
             error: None,
+            partner_center: None,
         },
     };
-    let writes = match read_and_plan(&mut run, &d, options, now).await {
+    let writes = match read_and_plan(&mut run, d, options, now).await {
         Ok(w) => w,
         Err(()) => {
             run.report.requests = client.sent().split_off(log_start);
-            finish(&mut run, profile);
-            return Ok(run.report);
+            finish(&mut run, d);
+            return run.report;
         }
     };
     if options.dry_run {
@@ -850,13 +1017,13 @@ pub async fn apply(
         }
         run.report.requests = client.sent().split_off(log_start);
         run.report.requests.extend(planned);
-        finish(&mut run, profile);
-        return Ok(run.report);
+        finish(&mut run, d);
+        return run.report;
     }
     execute(&mut run, writes, options, secret_sink).await;
     run.report.requests = client.sent().split_off(log_start);
-    finish(&mut run, profile);
-    Ok(run.report)
+    finish(&mut run, d);
+    run.report
 }
 
 /// Phase 1: reads, then the list of writes. Each part below reads what it needs (with
@@ -987,11 +1154,11 @@ async fn read_consent(
         assigned_roles: Vec::new(),
         grant: None,
     };
-    let filter = format!("appId eq {}", odata_string(GRAPH_APP_ID));
+    let filter = format!("appId eq {}", odata_string(d.resource.0));
     let v = run
         .read(
             "read_graph_service_principal",
-            "Find Microsoft Graph in the tenant",
+            &format!("Find {} in the tenant", d.resource.1),
             &with_query("/servicePrincipals", &[("$filter", &filter)]),
         )
         .await?;
@@ -1454,7 +1621,10 @@ fn consent_ops(run: &mut Run<'_>, d: &Desired, c: &ConsentState) -> Vec<Op> {
             "grant_consent",
             "Grant admin consent",
             StepStatus::Skipped,
-            Some("Microsoft Graph's service principal was not found in this tenant".into()),
+            Some(format!(
+                "{}'s service principal was not found in this tenant",
+                d.resource.1
+            )),
             None,
         );
         run.report
@@ -1769,7 +1939,7 @@ fn record_secret(
 }
 
 /// Fills in the plain-language summary of what exists and what is left to do.
-fn finish(run: &mut Run<'_>, profile: &Profile) {
+fn finish(run: &mut Run<'_>, d: &Desired) {
     let r = &mut run.report;
     let dry = if r.dry_run {
         " (dry run: nothing was changed)"
@@ -1820,13 +1990,8 @@ fn finish(run: &mut Run<'_>, profile: &Profile) {
             )),
             CredentialKind::Federated => r.exists.push(format!(
                 "Federated credential \"{}\" (Other issuer) on the app: it trusts Halo's issuer {}.",
-                crate::steps::federated::name_in_effect(profile),
-                profile
-                    .credential
-                    .federated
-                    .as_ref()
-                    .map(|f| f.issuer.as_str())
-                    .unwrap_or_default()
+                d.federated.as_ref().map(|f| f.0.as_str()).unwrap_or_default(),
+                d.federated.as_ref().map(|f| f.1.as_str()).unwrap_or_default()
             )),
             _ => r.exists.push(format!(
                 "Certificate {} uploaded to the app.",
@@ -1856,7 +2021,7 @@ fn finish(run: &mut Run<'_>, profile: &Profile) {
             granted.join("; ")
         ));
     }
-    if basics::is_multi(profile) && r.application.is_some() {
+    if d.multi && r.application.is_some() {
         r.handover.push(
             "Multi-tenant: each customer tenant's admin still consents with the link in step 4."
                 .into(),
@@ -1898,6 +2063,54 @@ pub fn update_profile(profile: &mut Profile, report: &ApplyReport) -> bool {
         profile.credential.expires_on = c.end_date_time.map(|t| t.date_naive());
     }
     *profile != before
+}
+
+/// [`update_profile`] for CSP's Partner Center app: its client id (when it had none) and
+/// its own credential record. Returns true when anything changed.
+pub fn update_partner_center(profile: &mut Profile, report: &ApplyReport) -> bool {
+    let before = profile.partner_center.clone();
+    let pc = &mut profile.partner_center;
+    if let Some(a) = &report.application
+        && pc.client_id.trim().is_empty()
+        && !report.dry_run
+    {
+        pc.client_id = a.app_id.clone();
+    }
+    if let Some(c) = &report.credential
+        && c.stored
+    {
+        pc.credential.kind = c.kind;
+        pc.credential.secret_hint = c.hint.clone();
+        pc.credential.thumbprint = c.thumbprint.clone();
+        pc.credential.expires_on = c.end_date_time.map(|t| t.date_naive());
+    }
+    profile.partner_center != before
+}
+
+/// A run that could not start, as a report (the Partner Center app after the main app
+/// ran: the main app's report still stands, and this says what stopped the second one).
+pub fn not_started(e: &ApplyError, dry_run: bool) -> ApplyReport {
+    ApplyReport {
+        ok: false,
+        dry_run,
+        application: None,
+        created_application: false,
+        service_principal_id: None,
+        created_service_principal: false,
+        steps: Vec::new(),
+        requests: Vec::new(),
+        exists: vec!["Nothing was changed for this app.".into()],
+        handover: Vec::new(),
+        credential: None,
+        policy_notes: Vec::new(),
+        error: Some(ApplyFailure {
+            code: e.code().into(),
+            message: e.to_string(),
+            fix: "Fix the field named, then run it again (it is safe to repeat).".into(),
+            graph: None,
+        }),
+        partner_center: None,
+    }
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use super::apply::{
 use super::permissions::{self, PermissionKind};
 use super::{GRAPH_APP_ID, GraphClient, GraphError, GraphRequest, odata_string, with_query};
 use crate::plan::{Plan, RedirectPurpose, plan};
-use crate::profile::{CredentialKind, Profile};
+use crate::profile::{CredentialKind, CredentialMeta, Profile};
 use crate::steps::basics::Basics;
 use crate::steps::redirects::WIZARD_REDIRECT_URI;
 use crate::validation::Severity;
@@ -77,6 +77,11 @@ pub struct DoctorReport {
     /// The access review (Conditional Access, security defaults, assignment required),
     /// when asked for ([`doctor_with_access`]).
     pub access: Option<super::access_review::AccessReview>,
+    /// CSP: the check of the second, single-tenant Partner Center app
+    /// ([`doctor_partner_center`]), when this customer has CSP on. Its errors count in `ok`.
+    #[ts(optional = nullable)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_center: Option<Box<DoctorReport>>,
 }
 
 impl DoctorReport {
@@ -171,7 +176,212 @@ pub async fn doctor(
     client: &GraphClient,
     now: DateTime<Utc>,
 ) -> Result<DoctorReport, DoctorError> {
-    doctor_planned(profile, &plan(profile), client, now).await
+    let plan = plan(profile);
+    let mut report = doctor_planned(profile, &plan, client, now).await?;
+    with_partner_center(&mut report, profile, &plan, client, now).await?;
+    Ok(report)
+}
+
+/// Adds the Partner Center app's check to `report` when CSP is on; its errors make the
+/// whole report not ok.
+async fn with_partner_center(
+    report: &mut DoctorReport,
+    profile: &Profile,
+    plan: &Plan,
+    client: &GraphClient,
+    now: DateTime<Utc>,
+) -> Result<(), DoctorError> {
+    if !profile.features.csp {
+        return Ok(());
+    }
+    let pc = doctor_partner_center_planned(profile, plan, client, now).await?;
+    report.ok &= pc.ok;
+    report.partner_center = Some(Box::new(pc));
+    Ok(())
+}
+
+/// Reads CSP's single-tenant Partner Center app back through Graph and compares it with
+/// the plan: single tenant, redirect `<agent>/azure/auth`, exactly one API permission
+/// (Microsoft Partner Center `user_impersonation`; a Graph permission on it is an error —
+/// Halo's CSP guide, \"Required scopes requested by app\"), its own credential, its service
+/// principal and the tenant-wide consent to that permission.
+pub async fn doctor_partner_center(
+    profile: &Profile,
+    client: &GraphClient,
+    now: DateTime<Utc>,
+) -> Result<DoctorReport, DoctorError> {
+    doctor_partner_center_planned(profile, &plan(profile), client, now).await
+}
+
+async fn doctor_partner_center_planned(
+    profile: &Profile,
+    plan: &Plan,
+    client: &GraphClient,
+    now: DateTime<Utc>,
+) -> Result<DoctorReport, DoctorError> {
+    use entra_onboard_core::steps::partner_center as pc;
+    let log_start = client.sent().len();
+    let pc_client = plan
+        .partner_center
+        .as_ref()
+        .and_then(|p| p.apps.first())
+        .and_then(|a| a.client_id.clone());
+    let filter = match (pc_client, profile.name.trim()) {
+        (Some(c), _) => format!("appId eq {}", odata_string(&c)),
+        (None, name) if !name.is_empty() => {
+            format!(
+                "displayName eq {}",
+                odata_string(&pc::display_name(profile))
+            )
+        }
+        _ => {
+            return Err(DoctorError::Profile(
+                "partner_center.client_id: enter the Partner Center app's Application (client) ID to check".into(),
+            ));
+        }
+    };
+    let mut f = Findings(Vec::new());
+    let mut report = DoctorReport {
+        ok: true,
+        application: None,
+        service_principal_id: None,
+        findings: Vec::new(),
+        checked_at: now,
+        requests: Vec::new(),
+        access: None,
+        partner_center: None,
+    };
+    let Some(app) = find_application(client, &filter, &mut f).await? else {
+        return Ok(finish(report, label_partner_center(f), client, log_start));
+    };
+    let app_id = app["appId"].as_str().unwrap_or_default().to_string();
+    report.application = Some(AppSummary {
+        object_id: app["id"].as_str().unwrap_or_default().into(),
+        app_id: app_id.clone(),
+        display_name: app["displayName"].as_str().unwrap_or_default().into(),
+    });
+    let have = app["signInAudience"].as_str().unwrap_or_default();
+    if have != pc::SIGN_IN_AUDIENCE {
+        f.add(
+            "audience.wrong",
+            Severity::Error,
+            format!("Supported account types is {have}; the Partner Center app must be single tenant ({}).", pc::SIGN_IN_AUDIENCE),
+            "Authentication > Supported account types: \"Accounts in this organizational directory only\".",
+            Some(FixAction::Apply),
+        );
+    }
+    if let Some(agent) = plan.basics.agent_url.as_deref() {
+        let want = pc::redirect_uri(agent);
+        let existing = strings(&app["web"]["redirectUris"]);
+        if !existing.iter().any(|e| same_redirect(e, &want)) {
+            let near: Vec<String> = existing
+                .iter()
+                .filter_map(|e| near_miss(e, &want).map(|why| format!("{e} {why}")))
+                .collect();
+            f.add(
+                if near.is_empty() { "redirect.missing" } else { "redirect.near_miss" },
+                Severity::Error,
+                format!(
+                    "Redirect URI {want} is not registered on the Partner Center app{}; Halo's Authorize Application fails with \"Redirect URI specified does not match\".",
+                    if near.is_empty() { String::new() } else { format!(" (registered instead: {})", near.join("; ")) }
+                ),
+                "Authentication > Web > Add URI: paste it exactly.",
+                Some(FixAction::Apply),
+            );
+        }
+    }
+    check_partner_center_permissions(&app, &mut f);
+    check_credentials(&profile.partner_center.credential, &app, now, &mut f);
+    let perms = permissions::required_partner_center();
+    report.service_principal_id = check_service_principal(
+        client,
+        &app_id,
+        &perms,
+        (
+            permissions::PARTNER_CENTER_APP_ID,
+            "the Partner Center permission",
+        ),
+        &mut f,
+    )
+    .await?;
+    Ok(finish(report, label_partner_center(f), client, log_start))
+}
+
+/// Names the Partner Center app in each finding, so a list of both apps' findings says
+/// which registration to open.
+fn label_partner_center(f: Findings) -> Findings {
+    Findings(
+        f.0.into_iter()
+            .map(|mut x| {
+                x.id = format!("partner_center.{}", x.id);
+                x.message = format!("Partner Center app: {}", x.message);
+                x
+            })
+            .collect(),
+    )
+}
+
+/// Exactly one declared API permission: Microsoft Partner Center `user_impersonation`.
+fn check_partner_center_permissions(app: &Value, f: &mut Findings) {
+    let want = &permissions::PARTNER_CENTER_PERMISSION;
+    let declared: Vec<(String, String, String)> = app["requiredResourceAccess"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| {
+            let res = r["resourceAppId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            r["resourceAccess"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |a| {
+                    (
+                        res.clone(),
+                        a["id"].as_str().unwrap_or_default().to_ascii_lowercase(),
+                        a["type"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+        })
+        .collect();
+    let is_want = |(r, id, t): &(String, String, String)| {
+        r == want.resource_app_id && id == want.id && t == want.kind.as_str()
+    };
+    if !declared.iter().any(is_want) {
+        f.add(
+            "permissions.missing",
+            Severity::Error,
+            "Microsoft Partner Center user_impersonation (delegated) is not declared: Halo's Authorize Application fails with \"Required scopes requested by app\".".into(),
+            "API permissions > Add a permission > APIs my organization uses > Microsoft Partner Center > Delegated > user_impersonation (search fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd if it is not listed).",
+            Some(FixAction::Apply),
+        );
+    }
+    let extra: Vec<String> = declared
+        .iter()
+        .filter(|d| !is_want(d))
+        .map(|(r, id, t)| {
+            if r == GRAPH_APP_ID {
+                format!("Microsoft Graph {id} ({t})")
+            } else {
+                format!("{r}/{id} ({t})")
+            }
+        })
+        .collect();
+    if !extra.is_empty() {
+        f.add(
+            "permissions.extra",
+            Severity::Error,
+            format!(
+                "It declares other API permissions besides user_impersonation: {}. It must have exactly one (Halo's CSP guide); Graph permissions belong on the multi-tenant app.",
+                extra.join(", ")
+            ),
+            "API permissions: remove every permission but Microsoft Partner Center user_impersonation (including the default User.Read).",
+            Some(FixAction::Apply),
+        );
+    }
 }
 
 /// [`doctor`] with the profile's plan already made (step 1 is checked once per run). Each
@@ -193,6 +403,7 @@ async fn doctor_planned(
         checked_at: now,
         requests: Vec::new(),
         access: None,
+        partner_center: None,
     };
     let Some(app) = find_application(client, &filter, &mut f).await? else {
         return Ok(finish(report, f, client, log_start));
@@ -208,11 +419,18 @@ async fn doctor_planned(
     check_id_tokens(&app, &mut f);
     let perms = permissions::required(profile);
     check_declared_permissions(&perms, &app, &mut f);
-    check_credentials(profile, &app, now, &mut f);
+    check_credentials(&profile.credential, &app, now, &mut f);
     if profile.credential.kind == CredentialKind::Federated {
         check_federated(client, profile, &app, &mut f).await?;
     }
-    report.service_principal_id = check_service_principal(client, &app_id, &perms, &mut f).await?;
+    report.service_principal_id = check_service_principal(
+        client,
+        &app_id,
+        &perms,
+        (GRAPH_APP_ID, "Microsoft Graph"),
+        &mut f,
+    )
+    .await?;
     Ok(finish(report, f, client, log_start))
 }
 
@@ -414,7 +632,7 @@ fn check_declared_permissions(
 
 /// Secrets and certificates on the app: expired or expiring ones, and whether the one the
 /// profile uses is there.
-fn check_credentials(profile: &Profile, app: &Value, now: DateTime<Utc>, f: &mut Findings) {
+fn check_credentials(meta: &CredentialMeta, app: &Value, now: DateTime<Utc>, f: &mut Findings) {
     let passwords = app["passwordCredentials"]
         .as_array()
         .cloned()
@@ -456,7 +674,7 @@ fn check_credentials(profile: &Profile, app: &Value, now: DateTime<Utc>, f: &mut
             );
         }
     }
-    match profile.credential.kind {
+    match meta.kind {
         CredentialKind::Secret => {
             if !passwords.iter().any(valid) {
                 f.add(
@@ -466,7 +684,7 @@ fn check_credentials(profile: &Profile, app: &Value, now: DateTime<Utc>, f: &mut
                     "Certificates & secrets > New client secret, then store it in step 3.",
                     Some(FixAction::AddSecret),
                 );
-            } else if let Some(hint) = &profile.credential.secret_hint
+            } else if let Some(hint) = &meta.secret_hint
                 && !passwords
                     .iter()
                     .any(|p| p["hint"].as_str() == Some(hint.as_str()))
@@ -481,7 +699,7 @@ fn check_credentials(profile: &Profile, app: &Value, now: DateTime<Utc>, f: &mut
             }
         }
         CredentialKind::Certificate => {
-            if let Some(tp) = &profile.credential.thumbprint {
+            if let Some(tp) = &meta.thumbprint {
                 let on_app = keys.iter().any(|k| {
                     k["customKeyIdentifier"].as_str().is_some_and(|c| {
                         c.eq_ignore_ascii_case(tp) || base64_thumbprint_matches(c, tp)
@@ -557,6 +775,7 @@ async fn check_service_principal(
     client: &GraphClient,
     app_id: &str,
     perms: &[&permissions::RequiredPermission],
+    resource: (&str, &str),
     f: &mut Findings,
 ) -> Result<Option<String>, DoctorError> {
     let sp = client
@@ -588,10 +807,7 @@ async fn check_service_principal(
     let graph = client
         .get(&with_query(
             "/servicePrincipals",
-            &[(
-                "$filter",
-                &format!("appId eq {}", odata_string(GRAPH_APP_ID)),
-            )],
+            &[("$filter", &format!("appId eq {}", odata_string(resource.0)))],
         ))
         .await?;
     let graph_id = graph["value"]
@@ -599,9 +815,19 @@ async fn check_service_principal(
         .and_then(|a| a.first())
         .and_then(|g| g["id"].as_str())
         .map(str::to_string);
-    if let Some(g) = graph_id {
-        check_application_consent(client, &sp_id, &g, perms, f).await?;
-        check_delegated_consent(client, &sp_id, &g, perms, f).await?;
+    match graph_id {
+        Some(g) => {
+            check_application_consent(client, &sp_id, &g, perms, f).await?;
+            check_delegated_consent(client, &sp_id, &g, perms, f).await?;
+        }
+        None if resource.0 != GRAPH_APP_ID => f.add(
+            "consent.resource_missing",
+            Severity::Warning,
+            format!("{} cannot be checked: its API's service principal ({}) is not in this tenant.", resource.1, resource.0),
+            "Sign in to the CSP partner tenant (Partner Center's service principal is there), then check again.",
+            None,
+        ),
+        None => {}
     }
     Ok(Some(sp_id))
 }
@@ -713,6 +939,7 @@ pub async fn doctor_with_access(
     let log_start = client.sent().len();
     let plan = plan(profile);
     let mut report = doctor_planned(profile, &plan, client, now).await?;
+    with_partner_center(&mut report, profile, &plan, client, now).await?;
     let app_id = report
         .application
         .as_ref()

@@ -42,7 +42,7 @@ use crate::oauth::{ClientCredential, TokenEndpoint};
 use crate::profile::Profile;
 use crate::target::{Target, TenantSegment};
 use entra_onboard_core::rotation::{
-    self as rules, RollbackStep, RotationApp, RotationInProgress, RotationRecord, RotationState,
+    self as rules, CustomerApp, RollbackStep, RotationInProgress, RotationRecord, RotationState,
     SecretPolicy,
 };
 use entra_onboard_core::steps::sso::SettingRow;
@@ -50,33 +50,46 @@ use entra_onboard_core::steps::sso::SettingRow;
 /// Where a rotation keeps the new secret until it is current. The keychain in the app and
 /// the CLI; tests use one that can fail on purpose.
 pub trait NextSecretStore: Send + Sync {
-    /// Stores the next secret.
-    fn set_next(&self, profile_id: &str, value: &Sensitive<String>) -> Result<(), String>;
-    /// The next secret, if stored.
-    fn next(&self, profile_id: &str) -> Result<Option<Sensitive<String>>, String>;
-    /// Deletes the next secret (absent is fine).
-    fn delete_next(&self, profile_id: &str) -> Result<(), String>;
-    /// Makes the next secret the current one: written as current first, then the next
-    /// entry deleted, so a failure in between leaves the value in both, never in neither.
-    fn promote(&self, profile_id: &str) -> Result<(), String>;
+    /// Stores the next secret of `app`.
+    fn set_next(
+        &self,
+        profile_id: &str,
+        app: CustomerApp,
+        value: &Sensitive<String>,
+    ) -> Result<(), String>;
+    /// The next secret of `app`, if stored.
+    fn next(&self, profile_id: &str, app: CustomerApp)
+    -> Result<Option<Sensitive<String>>, String>;
+    /// Deletes the next secret of `app` (absent is fine).
+    fn delete_next(&self, profile_id: &str, app: CustomerApp) -> Result<(), String>;
+    /// Makes the next secret of `app` its current one: written as current first, then the
+    /// next entry deleted, so a failure in between leaves the value in both, never in neither.
+    fn promote(&self, profile_id: &str, app: CustomerApp) -> Result<(), String>;
 }
 
 impl NextSecretStore for Keychain {
-    fn set_next(&self, id: &str, value: &Sensitive<String>) -> Result<(), String> {
-        self.set_next_secret(id, value).map_err(|e| e.to_string())
+    fn set_next(
+        &self,
+        id: &str,
+        app: CustomerApp,
+        value: &Sensitive<String>,
+    ) -> Result<(), String> {
+        self.set_next_secret(id, app, value)
+            .map_err(|e| e.to_string())
     }
-    fn next(&self, id: &str) -> Result<Option<Sensitive<String>>, String> {
-        self.get_next_secret(id).map_err(|e| e.to_string())
+    fn next(&self, id: &str, app: CustomerApp) -> Result<Option<Sensitive<String>>, String> {
+        self.get_next_secret(id, app).map_err(|e| e.to_string())
     }
-    fn delete_next(&self, id: &str) -> Result<(), String> {
-        self.delete_next_secret(id).map_err(|e| e.to_string())
+    fn delete_next(&self, id: &str, app: CustomerApp) -> Result<(), String> {
+        self.delete_next_secret(id, app).map_err(|e| e.to_string())
     }
-    fn promote(&self, id: &str) -> Result<(), String> {
-        let Some(v) = self.get_next_secret(id).map_err(|e| e.to_string())? else {
+    fn promote(&self, id: &str, app: CustomerApp) -> Result<(), String> {
+        let Some(v) = self.get_next_secret(id, app).map_err(|e| e.to_string())? else {
             return Err("the next secret is not in the keychain any more".into());
         };
-        self.set_secret(id, &v).map_err(|e| e.to_string())?;
-        self.delete_next_secret(id).map_err(|e| e.to_string())
+        self.set_app_secret(id, app, &v)
+            .map_err(|e| e.to_string())?;
+        self.delete_next_secret(id, app).map_err(|e| e.to_string())
     }
 }
 
@@ -88,8 +101,8 @@ pub type Prover = Arc<
 >;
 
 /// The proof the SSO test's consent check makes: an app-only Graph token from the profile's
-/// tenant with `secret`. Only the profile's [`Target`] is contacted.
-pub fn app_only_prover(profile: &Profile) -> Result<Prover, RotateError> {
+/// tenant for `app` with `secret`. Only the profile's [`Target`] is contacted.
+pub fn app_only_prover(profile: &Profile, app: CustomerApp) -> Result<Prover, RotateError> {
     let target = Target::from_profile(profile)
         .map_err(|e| RotateError::Profile(format!("authority: {e}. {}", e.fix())))?;
     let segment = TenantSegment::tenant(&profile.tenant_id).ok_or_else(|| {
@@ -97,7 +110,7 @@ pub fn app_only_prover(profile: &Profile) -> Result<Prover, RotateError> {
             "tenant_id: not a tenant ID or domain; fix it in step 1 (the proof asks this tenant for a token)".into(),
         )
     })?;
-    let client_id = profile.client_id.trim().to_string();
+    let client_id = rules::client_id_of(profile, app).trim().to_string();
     Ok(Arc::new(move |secret: Sensitive<String>| {
         let target = target.clone();
         let segment = segment.clone();
@@ -283,13 +296,11 @@ fn profile_key(p: &Profile) -> Result<String, RotateError> {
 }
 
 /// The application object of `p` (by appId).
-async fn find_app(client: &GraphClient, p: &Profile) -> Result<Value, RotateFailure> {
+async fn find_app(client: &GraphClient, client_id: &str) -> Result<Value, RotateFailure> {
+    let client_id = client_id.trim();
     let path = with_query(
         "/applications",
-        &[(
-            "$filter",
-            &format!("appId eq {}", odata_string(p.client_id.trim())),
-        )],
+        &[("$filter", &format!("appId eq {}", odata_string(client_id)))],
     );
     let v = client.get(&path).await.map_err(|e| RotateFailure {
         code: e.code().into(),
@@ -303,8 +314,7 @@ async fn find_app(client: &GraphClient, p: &Profile) -> Result<Value, RotateFail
         .ok_or_else(|| RotateFailure {
             code: "rotate.app_not_found".into(),
             message: format!(
-                "No app registration with Application (client) ID {} in the tenant you signed in to.",
-                p.client_id.trim()
+                "No app registration with Application (client) ID {client_id} in the tenant you signed in to."
             ),
             fix: "Check the client ID (step 1) and sign in as an admin of the tenant that holds the app.".into(),
         })
@@ -391,7 +401,7 @@ async fn read_phase(
     now: DateTime<Utc>,
 ) -> Result<(Value, rules::LifetimeChoice), ()> {
     // Read before anything is written: the app, the old secret's keyId, the policy.
-    let app_json = match find_app(run.ctx.client, p).await {
+    let app_json = match find_app(run.ctx.client, rules::client_id_of(p, rotation.app)).await {
         Ok(a) => a,
         Err(f) => {
             run.report.ok = false;
@@ -459,7 +469,7 @@ async fn read_phase(
 /// it as next, proves it, and stops at "waiting for Halo" (or rolls back on a failure).
 pub async fn begin(
     p: &mut Profile,
-    app: RotationApp,
+    app: CustomerApp,
     months: u32,
     ctx: &mut RotateContext<'_>,
 ) -> Result<RotateReport, RotateError> {
@@ -554,7 +564,7 @@ pub async fn begin(
         )
         .await);
     };
-    if let Err(e) = run.ctx.store.set_next(&key, &value) {
+    if let Err(e) = run.ctx.store.set_next(&key, app, &value) {
         let msg = format!("Storing the new secret in the keychain: {e}");
         return Ok(fail_and_roll_back(
             run,
@@ -614,8 +624,12 @@ pub async fn proceed(
     Ok(continue_from(run, p, &key, halo_updated).await)
 }
 
-async fn prove(run: &mut Run<'_, '_>, key: &str) -> Result<String, (String, String)> {
-    let value = match run.ctx.store.next(key) {
+async fn prove(
+    run: &mut Run<'_, '_>,
+    key: &str,
+    app: CustomerApp,
+) -> Result<String, (String, String)> {
+    let value = match run.ctx.store.next(key, app) {
         Ok(Some(v)) => v,
         Ok(None) => {
             return Err((
@@ -637,7 +651,7 @@ async fn continue_from(
     halo_updated: bool,
 ) -> RotateReport {
     loop {
-        let Some(state) = p.rotation.as_ref().map(|r| r.state) else {
+        let Some((state, app)) = p.rotation.as_ref().map(|r| (r.state, r.app)) else {
             return run.finish(p);
         };
         match state {
@@ -652,7 +666,7 @@ async fn continue_from(
                         RotationState::ProvenAgain,
                     )
                 };
-                match prove(&mut run, key).await {
+                match prove(&mut run, key, app).await {
                     Ok(how) => run.line(next, label, true, Some(how)),
                     Err((code, why)) => {
                         run.line(next, label, false, Some(why.clone()));
@@ -671,7 +685,7 @@ async fn continue_from(
                 }
             }
             RotationState::Proven => {
-                run.report.halo = rules::halo_rows(p);
+                run.report.halo = rules::halo_rows(p, app);
                 run.line(
                     RotationState::WaitingForHalo,
                     "Paste the new Value into Halo, save, then say \"Halo is updated\"",
@@ -691,7 +705,7 @@ async fn continue_from(
             }
             RotationState::WaitingForHalo => {
                 // Not updated yet: wait (the report carries where to paste).
-                run.report.halo = rules::halo_rows(p);
+                run.report.halo = rules::halo_rows(p, app);
                 return run.finish(p);
             }
             RotationState::ProvenAgain => {
@@ -704,7 +718,7 @@ async fn continue_from(
                 }
             }
             RotationState::OldRemoved => {
-                if let Err(e) = run.ctx.store.promote(key) {
+                if let Err(e) = run.ctx.store.promote(key, app) {
                     run.fail(
                         "rotate.keychain",
                         format!("Making the new secret current in the keychain: {e}"),
@@ -756,7 +770,7 @@ async fn remove_old(run: &mut Run<'_, '_>, p: &Profile) -> Result<(), ()> {
         );
         return Ok(());
     };
-    let app = match find_app(run.ctx.client, p).await {
+    let app = match find_app(run.ctx.client, rules::client_id_of(p, r.app)).await {
         Ok(a) => a,
         Err(f) => {
             run.fail(
@@ -896,7 +910,7 @@ async fn undo(run: &mut Run<'_, '_>, p: &mut Profile, reason: &str) -> bool {
                 }
             }
             RollbackStep::DeleteNextFromKeychain => {
-                if let Err(e) = run.ctx.store.delete_next(&key) {
+                if let Err(e) = run.ctx.store.delete_next(&key, r.app) {
                     all = false;
                     run.report.handover.push(format!(
                         "The new secret is still in the keychain as the next secret ({e}); roll back again once the keychain is unlocked."
@@ -939,7 +953,7 @@ async fn remove_new(
             "The new secret ({ids}) may still be on the app: remove it under Certificates & secrets in Entra, or roll back again."
         )
     };
-    let app = match find_app(run.ctx.client, p).await {
+    let app = match find_app(run.ctx.client, rules::client_id_of(p, r.app)).await {
         Ok(a) => a,
         Err(f) => return Err(format!("{} ({})", left(&r.secret_name()), f.message)),
     };

@@ -21,7 +21,7 @@ use super::signin::{self, SigninOptions, SigninProgressFn};
 use super::{GraphClient, GraphError, TokenSource};
 use crate::ids::Sensitive;
 use crate::keychain::Keychain;
-use crate::profile::Profile;
+use crate::profile::{CredentialKind, CustomerApp, Profile};
 use crate::sso_test::CancellationToken;
 use crate::target::Target;
 
@@ -65,12 +65,10 @@ impl SessionError {
 
 /// The profile's target, or why it is refused (before any sign-in or request).
 fn target(profile: &Profile) -> Result<Target, SessionError> {
-    Target::from_profile(profile).map_err(|e| {
-        SessionError::Signin(super::signin::SigninError::Profile(format!(
-            "authority: {e}. {}",
-            e.fix()
-        )))
-    })
+    // The same refusal as the sign-in's (a public sign-up profile, a refused authority).
+    super::signin::authority_for(profile)
+        .map(|(t, _)| t)
+        .map_err(SessionError::Signin)
 }
 
 /// A signed-in admin and a Graph client carrying the token.
@@ -170,12 +168,75 @@ fn secret_sink(
     keychain: Option<&Keychain>,
     profile: &Profile,
 ) -> Result<Option<SecretSink>, SessionError> {
+    app_secret_sink(keychain, profile, CustomerApp::Main)
+}
+
+/// The keychain entry of `app`'s secret as a sink: the Partner Center app's secret goes to
+/// its own entry, never over the main app's.
+fn app_secret_sink(
+    keychain: Option<&Keychain>,
+    profile: &Profile,
+    app: CustomerApp,
+) -> Result<Option<SecretSink>, SessionError> {
     let Some(kc) = keychain else { return Ok(None) };
     let id = crate::vault::profile_key(profile).map_err(|_| SessionError::NoProfileId)?;
     let kc = kc.clone();
     Ok(Some(Box::new(move |s: &Sensitive<String>| {
-        kc.set_secret(&id, s).map_err(|e| e.to_string())
+        kc.set_app_secret(&id, app, s).map_err(|e| e.to_string())
     })))
+}
+
+/// Progress of the Partner Center app's run, told apart from the main app's.
+fn partner_center_progress(progress: Option<ApplyProgressFn>) -> Option<ApplyProgressFn> {
+    progress.map(|inner| -> ApplyProgressFn {
+        std::sync::Arc::new(move |s: &super::apply::ApplyStep| {
+            let mut s = s.clone();
+            s.id = format!("partner_center.{}", s.id);
+            s.label = format!("Partner Center app: {}", s.label);
+            inner(&s)
+        })
+    })
+}
+
+/// CSP: creates or repairs the Partner Center app after the main one, with its own secret
+/// (when one is asked for and it does not use a certificate) in its own keychain entry,
+/// records it in `profile`, and nests its report in `report`.
+pub async fn apply_partner_center_for(
+    session: &GraphSession,
+    profile: &mut Profile,
+    options: &ApplyOptions,
+    keychain: Option<&Keychain>,
+    progress: Option<ApplyProgressFn>,
+    report: &mut ApplyReport,
+) -> Result<(), SessionError> {
+    if !profile.features.csp {
+        return Ok(());
+    }
+    let mut options = options.clone();
+    if profile.partner_center.credential.kind == CredentialKind::Certificate {
+        // Its certificate is its own; a secret is not added beside it unasked.
+        options.credential = CredentialRequest::None;
+    }
+    // The main app's redirect fixes name the main app's URIs.
+    options.remove_redirect_uris.clear();
+    options.remove_wizard_uri = false;
+    let wants_secret = matches!(options.credential, CredentialRequest::Secret { .. });
+    let sink = if wants_secret && !options.dry_run {
+        app_secret_sink(keychain, profile, CustomerApp::PartnerCenter)?
+    } else {
+        None
+    };
+    let progress = partner_center_progress(progress);
+    let pc = match apply::apply_partner_center(profile, &session.client, &options, progress, sink)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => apply::not_started(&e, options.dry_run),
+    };
+    apply::update_partner_center(profile, &pc);
+    report.ok &= pc.ok;
+    report.partner_center = Some(Box::new(pc));
+    Ok(())
 }
 
 /// "Create it for me": create or repair the registration, then record the client id and
@@ -220,8 +281,10 @@ pub async fn apply_for(
             },
         ));
     }
-    let report = apply::apply(profile, &session.client, &options, progress, sink).await?;
+    let mut report =
+        apply::apply(profile, &session.client, &options, progress.clone(), sink).await?;
     apply::update_profile(profile, &report);
+    apply_partner_center_for(session, profile, &options, keychain, progress, &mut report).await?;
     Ok(report)
 }
 
@@ -267,8 +330,20 @@ pub async fn fix_for(
     } else {
         None
     };
-    let report = doctor::fix(profile, &session.client, action, progress, sink).await?;
+    let mut report = doctor::fix(profile, &session.client, action, progress.clone(), sink).await?;
     apply::update_profile(profile, &report);
+    if matches!(action, FixAction::Apply) {
+        // "Apply" converges the whole customer: with CSP on, both apps.
+        apply_partner_center_for(
+            session,
+            profile,
+            &action.apply_options(),
+            keychain,
+            progress,
+            &mut report,
+        )
+        .await?;
+    }
     Ok(report)
 }
 
@@ -292,6 +367,7 @@ mod tests {
             credential: None,
             policy_notes: Vec::new(),
             error: None,
+            partner_center: None,
         }
     }
 

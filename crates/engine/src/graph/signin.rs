@@ -169,6 +169,14 @@ pub fn authority_for(profile: &Profile) -> Result<(Target, TenantSegment), Signi
     let b = basics::check(profile, &mut issues);
     let target = Target::from_profile(profile)
         .map_err(|e| SigninError::Profile(format!("authority: {e}. {}", e.fix())))?;
+    // The Graph automation drives a workforce tenant; B2C and External ID apps are
+    // registered by hand with step 2's checklist (issue 14 point 7).
+    if let Some(service) = target.signup() {
+        return Err(SigninError::Profile(format!(
+            "public_signup: Create it for me, the doctor and the sync preview work on workforce tenants, not {}. Register the app with step 2's checklist.",
+            service.name()
+        )));
+    }
     let segment = match &b.tenant {
         Some(basics::TenantRef::Id(t)) => TenantSegment::id(t),
         Some(basics::TenantRef::Domain(d)) => {

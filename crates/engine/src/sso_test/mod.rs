@@ -17,10 +17,16 @@
 //! test are a report with `ok: false` and an explained error; only a profile that cannot
 //! be tested (or a listener that cannot bind) is an `Err`.
 //!
+//! Public sign-up (Azure AD B2C, External ID; issue 14 point 7): discovery is the
+//! service's own ([`signup`]), the ID tokens are checked against its issuer format (and
+//! B2C's user flow in `tfp`), and step 3 is left out: a public sign-up app asks for no
+//! Microsoft Graph permission.
+//!
 //! Left out: federated credentials, `prompt=select_account`, refresh tokens, v1.0 tokens.
 
 pub mod oidc;
 pub mod report;
+pub mod signup;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -189,12 +195,21 @@ struct TestTarget {
     allowed_tenants: Option<Vec<String>>,
     graph_scope: String,
     needs_roles: bool,
+    /// Public sign-up: the tenant GUID when the profile has one (the issuer names it).
+    signup: Option<Option<crate::ids::TenantId>>,
 }
 
 fn resolve(p: &Profile) -> Result<TestTarget, SsoTestError> {
     // Step 1 is checked here once; the test passes what it resolved down.
     let b = basics::resolve(p);
-    let bad = b.errors_on(&["tenant_id", "client_id", "authority"]);
+    let bad = b.errors_on(&[
+        "tenant_id",
+        "client_id",
+        "authority",
+        "cloud",
+        "public_signup.tenant_name",
+        "public_signup.user_flow",
+    ]);
     if !bad.is_empty() {
         return Err(SsoTestError::Profile(bad.join(" ")));
     }
@@ -207,7 +222,8 @@ fn resolve(p: &Profile) -> Result<TestTarget, SsoTestError> {
             "tenant_id, client_id and an allowed authority are required".into(),
         ));
     };
-    let multi = basics::is_multi(p);
+    // A public sign-up app is never multi-tenant (step 1 says so); test it as single.
+    let multi = basics::is_multi(p) && !p.public_signup.variant.is_public();
     if !multi && matches!(b.tenant, Some(TenantRef::Domain(_))) {
         // Works: discovery maps the domain to the tenant GUID, which the token must carry.
     }
@@ -236,7 +252,26 @@ fn resolve(p: &Profile) -> Result<TestTarget, SsoTestError> {
         }),
         graph_scope: format!("https://{graph}/.default"),
         needs_roles: p.features.import || p.features.csp,
+        signup: p
+            .public_signup
+            .variant
+            .is_public()
+            .then(|| match &b.tenant {
+                Some(TenantRef::Id(t)) => Some(t.clone()),
+                _ => None,
+            }),
     })
+}
+
+impl TestTarget {
+    /// The scopes of the sign-in: B2C's documented `openid offline_access` (Microsoft
+    /// Learn, azure/active-directory-b2c/openid-connect), else `openid profile email`.
+    fn scope(&self) -> &'static str {
+        match self.target.signup() {
+            Some(crate::target::SignupService::B2c { .. }) => "openid offline_access",
+            _ => "openid profile email",
+        }
+    }
 }
 
 fn ms(d: Duration) -> Option<u64> {
@@ -327,6 +362,10 @@ impl Run {
                 "Check the tenant ID, tenant type and cloud (or the login host override) in step 1.",
                 Some(1),
             ),
+            OidcError::Claim { claim: "tfp", .. } => (
+                "Check the user flow in step 1: it must be the one the app signs in with (Azure AD B2C > User flows), including its B2C_1_ prefix.",
+                Some(1),
+            ),
             OidcError::TenantNotAllowed(_) => (
                 "Add the tenant to the allowed tenants in step 6, or sign in with an account of an allowed tenant.",
                 Some(6),
@@ -395,7 +434,11 @@ impl Run {
     ) -> Result<(), StepError> {
         // Discovery and keys, before the browser so the callback never waits for them.
         let started = Instant::now();
-        let (disc, endpoints, rule) = match oidc::discover(http, &t.target, &t.segment).await {
+        let discovered = match &t.signup {
+            Some(tid) => signup::discover(http, &t.target, &t.segment, tid.as_ref()).await,
+            None => oidc::discover(http, &t.target, &t.segment).await,
+        };
+        let (disc, endpoints, rule) = match discovered {
             Ok(d) => d,
             Err(e) => return Err(self.fail_oidc("discovery", "Discovery failed", &e)),
         };
@@ -420,6 +463,9 @@ impl Run {
                 .and_then(|r| r.strip_suffix("/v2.0"))
                 .map(str::to_string),
             IssuerRule::Template(_) => None,
+            IssuerRule::B2c { tenant, .. } | IssuerRule::ExternalId { tenant, .. } => {
+                Some(tenant.clone())
+            }
         };
 
         // Listener first, then the browser.
@@ -439,7 +485,7 @@ impl Run {
                 client_id: &t.client_id,
                 redirect_uri: &redirect_uri,
                 response_type: "code id_token",
-                scope: "openid profile email",
+                scope: t.scope(),
                 extra: &[("response_mode", "form_post"), ("nonce", &nonce)],
             },
         )
@@ -540,7 +586,7 @@ impl Run {
             return Err(self.fail("callback", m.into(), bad_callback(m)));
         }
         if let Some(iss) = &cb.iss
-            && let IssuerRule::Exact(want) = rule
+            && let Some(want) = rule.exact()
             && iss != want
         {
             let m = format!("The response names issuer '{iss}', not '{want}' (mix-up).");
@@ -747,7 +793,11 @@ impl Run {
             }
         }
 
-        // (3) Consent: an app-only token for Graph.
+        // (3) Consent: an app-only token for Graph. A public sign-up app has no Graph
+        // permission to consent to, so its test ends with the sign-in and the credential.
+        if t.signup.is_some() {
+            return Ok(());
+        }
         self.check_consent(t, &token_client, &claims).await
     }
 }

@@ -167,6 +167,27 @@ pub enum IssuerRule {
     Exact(String),
     /// Entra's multi-tenant template (`…/{tenantid}/v2.0`), filled with the token's `tid`.
     Template(String),
+    /// Azure AD B2C (public sign-up): exactly `issuer` (`https://<tenant>.b2clogin.com/
+    /// <tenant id>/v2.0/`); the token need not carry `tid` (B2C names the tenant in `iss`)
+    /// but must name the user flow in `tfp`, or `acr` on older policies (Microsoft Learn,
+    /// azure/active-directory-b2c/tokens-overview: claims table and "Compatibility").
+    B2c {
+        /// The issuer.
+        issuer: String,
+        /// The B2C tenant's GUID, from the issuer.
+        tenant: String,
+        /// The user flow the sign-in used (compared without case: B2C policy ids are
+        /// case-insensitive and its tokens carry them lower-cased).
+        user_flow: String,
+    },
+    /// Microsoft Entra External ID (public sign-up): exactly `issuer`
+    /// (`https://<tenant id>.ciamlogin.com/<tenant id>/v2.0`), and `tid` must be `tenant`.
+    ExternalId {
+        /// The issuer.
+        issuer: String,
+        /// The external tenant's GUID.
+        tenant: String,
+    },
 }
 
 impl IssuerRule {
@@ -175,6 +196,18 @@ impl IssuerRule {
         match self {
             IssuerRule::Exact(s) => s.clone(),
             IssuerRule::Template(t) => t.replace("{tenantid}", tid),
+            IssuerRule::B2c { issuer, .. } | IssuerRule::ExternalId { issuer, .. } => {
+                issuer.clone()
+            }
+        }
+    }
+
+    /// The one issuer allowed, when there is one (not the multi-tenant template).
+    pub fn exact(&self) -> Option<&str> {
+        match self {
+            IssuerRule::Exact(s) => Some(s),
+            IssuerRule::Template(_) => None,
+            IssuerRule::B2c { issuer, .. } | IssuerRule::ExternalId { issuer, .. } => Some(issuer),
         }
     }
 }
@@ -523,13 +556,55 @@ fn numeric(c: &Value, name: &'static str) -> Result<Option<i64>, OidcError> {
     }
 }
 
-/// The claim checks of OIDC Core §3.1.3.7 (and §3.3.2.11 for `c_hash`) plus Entra's.
-pub fn check_claims(c: &Value, x: &Expected<'_>) -> Result<IdClaims, OidcError> {
-    let now = x.now;
-    let tid = required_str(c, "tid")?;
+/// The token's tenant, and for public sign-up its tenant and B2C user flow: B2C's ID tokens
+/// name the tenant in `iss`, not `tid` (a `tid` given must still agree), and the user flow
+/// in `tfp` (or `acr` on older policies).
+fn tenant_and_user_flow<'v>(c: &'v Value, x: &Expected<'v>) -> Result<&'v str, OidcError> {
+    let tid = match (x.issuer, string_claim(c, "tid")?) {
+        (IssuerRule::B2c { tenant, .. }, None) => tenant.as_str(),
+        (_, t) => t
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| OidcError::claim("tid", "missing"))?,
+    };
     if parse_guid(tid).as_deref() != Some(tid) {
         return Err(OidcError::claim("tid", "not a tenant GUID"));
     }
+    if let IssuerRule::B2c { tenant, .. } | IssuerRule::ExternalId { tenant, .. } = x.issuer
+        && tid != tenant
+    {
+        return Err(OidcError::claim(
+            "tid",
+            format!("'{tid}' instead of the sign-up tenant '{tenant}'"),
+        ));
+    }
+    if let IssuerRule::B2c { user_flow, .. } = x.issuer {
+        let named = match string_claim(c, "tfp")? {
+            Some(f) => Some(f),
+            None => string_claim(c, "acr")?,
+        };
+        match named {
+            None => {
+                return Err(OidcError::claim(
+                    "tfp",
+                    "missing: the token does not name its user flow (tfp, or acr on older policies)",
+                ));
+            }
+            Some(f) if !f.eq_ignore_ascii_case(user_flow) => {
+                return Err(OidcError::claim(
+                    "tfp",
+                    format!("the token is from the user flow '{f}', not '{user_flow}'"),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(tid)
+}
+
+/// The claim checks of OIDC Core §3.1.3.7 (and §3.3.2.11 for `c_hash`) plus Entra's.
+pub fn check_claims(c: &Value, x: &Expected<'_>) -> Result<IdClaims, OidcError> {
+    let now = x.now;
+    let tid = tenant_and_user_flow(c, x)?;
     let iss = required_str(c, "iss")?;
     let want = x.issuer.expected_for(tid);
     if iss != want {
@@ -665,7 +740,11 @@ pub fn check_claims(c: &Value, x: &Expected<'_>) -> Result<IdClaims, OidcError> 
         sub: sub.to_string(),
         tid: tid.to_string(),
         name: string_claim(c, "name")?.map(str::to_string),
-        preferred_username: string_claim(c, "preferred_username")?.map(str::to_string),
+        // B2C and External ID name the user by e-mail when there is no preferred_username.
+        preferred_username: match string_claim(c, "preferred_username")? {
+            Some(u) => Some(u.to_string()),
+            None => string_claim(c, "email")?.map(str::to_string),
+        },
         oid: string_claim(c, "oid")?.map(str::to_string),
         amr,
         kid: None,
@@ -732,6 +811,58 @@ mod tests {
         assert_eq!(check(&c, now).unwrap_err().code(), "id_token.exp");
         c["exp"] = json!(now - 200);
         assert!(check(&c, now).is_ok(), "within skew");
+    }
+
+    #[test]
+    fn b2c_rule_needs_the_user_flow_not_tid() {
+        let now = 1_800_000_000;
+        let iss = format!("https://contoso.b2clogin.com/{T}/v2.0/");
+        let rule = IssuerRule::B2c {
+            issuer: iss.clone(),
+            tenant: T.into(),
+            user_flow: "B2C_1_susi".into(),
+        };
+        let x = Expected {
+            issuer: &rule,
+            client_id: C,
+            nonce: "n",
+            tenant: Some(T),
+            allowed_tenants: None,
+            code: None,
+            now,
+        };
+        let mut c = json!({"iss": iss, "aud": C, "sub": "s", "exp": now + 3600, "iat": now,
+                           "nonce": "n", "tfp": "b2c_1_susi"});
+        assert_eq!(
+            check_claims(&c, &x).unwrap().tid,
+            T,
+            "no tid: the issuer's tenant"
+        );
+        c["tfp"] = json!("B2C_1_other");
+        assert_eq!(check_claims(&c, &x).unwrap_err().code(), "id_token.tfp");
+        c.as_object_mut().unwrap().remove("tfp");
+        assert_eq!(check_claims(&c, &x).unwrap_err().code(), "id_token.tfp");
+        c["acr"] = json!("b2c_1_susi");
+        assert!(check_claims(&c, &x).is_ok(), "acr on older policies");
+        c["iss"] = json!(format!(
+            "https://contoso.b2clogin.com/tfp/{T}/b2c_1_susi/v2.0/"
+        ));
+        assert_eq!(check_claims(&c, &x).unwrap_err().code(), "id_token.iss");
+        c["iss"] = json!(iss);
+        c["tid"] = json!("aaaaaaaa-0000-4000-8000-00000000000f");
+        assert_eq!(check_claims(&c, &x).unwrap_err().code(), "id_token.tid");
+        let ext = IssuerRule::ExternalId {
+            issuer: format!("https://{T}.ciamlogin.com/{T}/v2.0"),
+            tenant: T.into(),
+        };
+        let x = Expected { issuer: &ext, ..x };
+        let mut c = json!({"iss": format!("https://{T}.ciamlogin.com/{T}/v2.0"), "aud": C,
+                           "sub": "s", "exp": now + 3600, "iat": now, "nonce": "n"});
+        assert_eq!(check_claims(&c, &x).unwrap_err().code(), "id_token.tid");
+        c["tid"] = json!(T);
+        assert!(check_claims(&c, &x).is_ok());
+        c["iss"] = json!(format!("https://contoso.ciamlogin.com/{T}/v2.0"));
+        assert_eq!(check_claims(&c, &x).unwrap_err().code(), "id_token.iss");
     }
 
     #[test]

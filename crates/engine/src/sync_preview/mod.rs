@@ -569,6 +569,12 @@ pub async fn app_only_client(
     })?;
     let target = Target::from_profile(p)
         .map_err(|e| PreviewError::Profile(format!("authority: {e}. {}", e.fix())))?;
+    if let Some(service) = target.signup() {
+        return Err(PreviewError::Profile(format!(
+            "public_signup: the sync preview reads a workforce directory, not {}",
+            service.name()
+        )));
+    }
     let segment = TenantSegment::tenant(tenant).ok_or_else(|| {
         PreviewError::Profile(format!(
             "tenant '{}' is not a tenant ID or domain",

@@ -19,9 +19,10 @@ use serde_json::json;
 
 use super::errors::{self, AadError};
 use super::keys::{half_hash, random};
+use super::signup::Flavor;
 use super::{
     Completed, DEMO_USERS, IdpState, IssuedCode, Mode, Params, Pending, PendingKind,
-    SANDBOX_TENANT_ID, pages, segment,
+    SANDBOX_TENANT_ID, Segment, pages, segment,
 };
 
 const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
@@ -69,8 +70,19 @@ pub(crate) async fn authorize(
     Path(tenant): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
+    let flavor = match segment(&tenant) {
+        None => return pages::error(&errors::tenant_not_found(&tenant)),
+        Some(Segment::External) => Flavor::ExternalId,
+        Some(_) => Flavor::Workforce,
+    };
+    authorize_as(&s, flavor, q)
+}
+
+/// Authorize for a tenant already checked, signing the user in as `flavor`'s tenant does.
+pub(crate) fn authorize_as(s: &IdpState, flavor: Flavor, q: Option<String>) -> Response {
+    let s = s.clone();
     let p = Params::query(q);
-    let client = match registered_client(&s, &tenant, &p) {
+    let client = match registered_client(&s, &p) {
         Ok(c) => c,
         Err(page) => return *page,
     };
@@ -93,7 +105,7 @@ pub(crate) async fn authorize(
             );
         }
     };
-    let kind = match sign_in_request(&p, &types, mode, client.id_tokens_enabled) {
+    let kind = match sign_in_request(&p, &types, mode, client.id_tokens_enabled, flavor) {
         Ok(k) => k,
         Err(e) => {
             return answer(
@@ -139,14 +151,7 @@ struct Client<'p> {
 
 /// The tenant, the app and its registered redirect URI; any of them wrong is an error
 /// page (nothing can be sent to an unchecked redirect URI).
-fn registered_client<'p>(
-    s: &IdpState,
-    tenant: &str,
-    p: &'p Params,
-) -> Result<Client<'p>, Box<Response>> {
-    if segment(tenant).is_none() {
-        return Err(Box::new(pages::error(&errors::tenant_not_found(tenant))));
-    }
+fn registered_client<'p>(s: &IdpState, p: &'p Params) -> Result<Client<'p>, Box<Response>> {
     let Some(client_id) = p.get("client_id") else {
         return Err(Box::new(pages::error(&errors::missing("client_id"))));
     };
@@ -204,6 +209,7 @@ fn sign_in_request(
     types: &[&str],
     mode: Mode,
     id_tokens_enabled: bool,
+    flavor: Flavor,
 ) -> Result<PendingKind, AadError> {
     let code = types.contains(&"code");
     let id_token = types.contains(&"id_token");
@@ -277,6 +283,7 @@ fn sign_in_request(
         scopes,
         nonce,
         challenge,
+        flavor,
     })
 }
 
@@ -312,6 +319,7 @@ fn issue(s: &IdpState, p: &Pending, user: usize) -> Vec<(String, String)> {
         scopes,
         nonce,
         challenge,
+        flavor,
     } = &p.kind
     else {
         return Vec::new();
@@ -325,7 +333,7 @@ fn issue(s: &IdpState, p: &Pending, user: usize) -> Vec<(String, String)> {
                 p.state.as_deref(),
             );
         }
-        Some(app) if !app.consented_to(scopes) => {
+        Some(app) if !app.consented_to(&flavor.needs_consent(scopes)) => {
             return with_state(
                 errors::not_consented(&app.client_id, &app.name).redirect_params(),
                 p.state.as_deref(),
@@ -349,13 +357,14 @@ fn issue(s: &IdpState, p: &Pending, user: usize) -> Vec<(String, String)> {
                 nonce: nonce.clone(),
                 user,
                 scopes: scopes.clone(),
+                flavor: *flavor,
             },
         );
         params.push(("code".to_string(), c.clone()));
         code_value = Some(c);
     }
     if *id_token {
-        let mut claims = id_token_claims(s, &p.client_id, user, nonce.as_deref(), scopes);
+        let mut claims = id_token_claims(s, *flavor, &p.client_id, user, nonce.as_deref(), scopes);
         if let Some(c) = &code_value {
             claims["c_hash"] = json!(half_hash(c));
         }
@@ -369,6 +378,7 @@ fn issue(s: &IdpState, p: &Pending, user: usize) -> Vec<(String, String)> {
 /// The claims of a v2.0 ID token for `user` and `client_id`.
 pub(crate) fn id_token_claims(
     s: &IdpState,
+    flavor: Flavor,
     client_id: &str,
     user: usize,
     nonce: Option<&str>,
@@ -397,6 +407,7 @@ pub(crate) fn id_token_claims(
     if scopes.iter().any(|s| s == "email") {
         c["email"] = json!(u.username);
     }
+    flavor.shape(&mut c, s.base_url(), u);
     c
 }
 
@@ -613,7 +624,6 @@ pub(crate) async fn logout(
 
 #[cfg(test)]
 mod tests {
-    use super::super::Segment;
     use super::*;
 
     #[test]

@@ -83,6 +83,17 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
 
 fn handle(s: &IdpState, tenant: &str, headers: &HeaderMap, body: &[u8]) -> Result<Value, AadError> {
     let seg = segment(tenant).ok_or_else(|| errors::tenant_not_found(tenant))?;
+    handle_in(s, Some(seg), headers, body)
+}
+
+/// The token endpoint for a tenant already checked: `seg` is `None` for the B2C user
+/// flow's endpoint, which redeems codes but issues no app-only Graph token.
+pub(crate) fn handle_in(
+    s: &IdpState,
+    seg: Option<Segment>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, AadError> {
     let f = Params::parse(body);
     let grant = f
         .get("grant_type")
@@ -112,9 +123,16 @@ fn handle(s: &IdpState, tenant: &str, headers: &HeaderMap, body: &[u8]) -> Resul
     let granted = app.granted_roles.clone();
     match grant {
         "authorization_code" => code_grant(s, &client_id, auth, &f),
-        "client_credentials" => {
-            client_credentials(s, seg, &client_id, service_principal, granted, auth, &f)
-        }
+        "client_credentials" => match seg {
+            Some(seg) => {
+                client_credentials(s, seg, &client_id, service_principal, granted, auth, &f)
+            }
+            None => Err(AadError::new(
+                "unauthorized_client",
+                700016,
+                "The sandbox's B2C user flow endpoint redeems sign-in codes only; app-only tokens come from the tenant's own token endpoint.",
+            )),
+        },
         other => Err(AadError::new(
             "unsupported_grant_type",
             70003,
@@ -378,6 +396,7 @@ fn code_grant(s: &IdpState, client_id: &str, auth: Auth, f: &Params) -> Result<V
     if issued.scopes.iter().any(|x| x == "openid") {
         let claims = id_token_claims(
             s,
+            issued.flavor,
             client_id,
             issued.user,
             issued.nonce.as_deref(),

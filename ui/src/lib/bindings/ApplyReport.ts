@@ -61,4 +61,9 @@ policyNotes: Array<string>,
 /**
  * Why it failed.
  */
-error: ApplyFailure | null, };
+error: ApplyFailure | null, 
+/**
+ * CSP: the run for the second, single-tenant Partner Center app
+ * ([`apply_partner_center`]), when this customer has CSP on.
+ */
+partnerCenter?: ApplyReport | null, };

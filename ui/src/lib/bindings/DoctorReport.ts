@@ -36,4 +36,9 @@ requests: Array<GraphRequest>,
  * The access review (Conditional Access, security defaults, assignment required),
  * when asked for ([`doctor_with_access`]).
  */
-access: AccessReview | null, };
+access: AccessReview | null, 
+/**
+ * CSP: the check of the second, single-tenant Partner Center app
+ * ([`doctor_partner_center`]), when this customer has CSP on. Its errors count in `ok`.
+ */
+partnerCenter?: DoctorReport | null, };

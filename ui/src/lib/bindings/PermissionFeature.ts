@@ -3,4 +3,4 @@
 /**
  * Which feature of the profile needs a permission.
  */
-export type PermissionFeature = "signIn" | "import" | "csp" | "syncGroups" | "syncLicences" | "syncLastSignIn";
+export type PermissionFeature = "signIn" | "import" | "csp" | "syncGroups" | "syncLicences" | "syncLastSignIn" | "partnerCenter";

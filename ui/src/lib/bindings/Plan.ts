@@ -4,7 +4,9 @@ import type { ConsentPlan } from "./ConsentPlan";
 import type { CspScripts } from "./CspScripts";
 import type { FederatedSetup } from "./FederatedSetup";
 import type { Issue } from "./Issue";
+import type { PartnerCenterPlan } from "./PartnerCenterPlan";
 import type { PlannedRedirect } from "./PlannedRedirect";
+import type { PublicSignupPlan } from "./PublicSignupPlan";
 import type { SettingRow } from "./SettingRow";
 import type { TeamsTab } from "./TeamsTab";
 
@@ -61,9 +63,19 @@ consent: ConsentPlan | null,
  */
 cspScripts: CspScripts | null, 
 /**
+ * Step 5: CSP's second, single-tenant Partner Center app and both apps side by side
+ * (CSP only).
+ */
+partnerCenter: PartnerCenterPlan | null, 
+/**
  * Step 6: what to set in the service desk.
  */
 settingsSheet: Array<SettingRow>, 
+/**
+ * Public sign-up (Azure AD B2C or External ID): the authority, discovery and issuer
+ * the variant uses; absent for a workforce profile (issue 14 point 7).
+ */
+publicSignup: PublicSignupPlan | null, 
 /**
  * Every error, warning and note, in step order.
  */

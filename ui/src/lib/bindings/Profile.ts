@@ -5,6 +5,8 @@ import type { CredentialMeta } from "./CredentialMeta";
 import type { CustomerTenant } from "./CustomerTenant";
 import type { Features } from "./Features";
 import type { LastTest } from "./LastTest";
+import type { PartnerCenterApp } from "./PartnerCenterApp";
+import type { PublicSignup } from "./PublicSignup";
 import type { RotationInProgress } from "./RotationInProgress";
 import type { RotationRecord } from "./RotationRecord";
 import type { SsoFor } from "./SsoFor";
@@ -67,6 +69,11 @@ auth_url: string | null,
  */
 sso_for: SsoFor, 
 /**
+ * Workforce (B2B) SSO, or public sign-up through Azure AD B2C or External ID (absent in
+ * older files: workforce).
+ */
+public_signup: PublicSignup, 
+/**
  * Integrations beside SSO.
  */
 features: Features, 
@@ -104,6 +111,11 @@ admin_consent: ConsentRecord | null,
  * Partners: the customer tenants that must each consent (step 5).
  */
 customer_tenants: Array<CustomerTenant>, 
+/**
+ * CSP: the second, single-tenant Partner Center app (step 5). Always written; files
+ * from before it existed load it empty.
+ */
+partner_center: PartnerCenterApp, 
 /**
  * When the profile was created.
  */

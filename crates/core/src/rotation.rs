@@ -427,7 +427,7 @@ pub fn check_start(p: &Profile, app: CustomerApp) -> Result<(), RotationError> {
         return Err(match app {
             CustomerApp::Main => RotationError::NoClientId,
             CustomerApp::PartnerCenter => RotationError::App(
-                "partner-center: this customer has no Partner Center app yet (step 5: its Application ID); rotate --app main, or register it first".into(),
+                "this customer has no Partner Center app yet (step 5: its Application ID); rotate --app main, or register it first".into(),
             ),
         });
     }
@@ -480,6 +480,9 @@ pub struct RotationPlan {
 }
 
 fn rollback_words(state: RotationState) -> String {
+    if state == RotationState::Planned {
+        return "nothing was sent yet (a secret created just before a crash is found by the name the rotation gave it and removed)".into();
+    }
     let steps = rollback_steps(state);
     if steps.is_empty() {
         return "nothing to roll back: the old secret is gone, so the rotation is finished instead"

@@ -43,7 +43,9 @@ pub mod transfer;
 pub mod vault;
 
 // `plan` is both the core's module and its `plan()` function: one import brings both.
-pub use entra_onboard_core::{aadsts, cloud, explain, ids, plan, target, text, validation};
+pub use entra_onboard_core::{
+    aadsts, cloud, explain, ids, plan, rotation, target, text, validation,
+};
 
 /// The customer profile: the model is the core's; the files are this crate's.
 pub mod profile {

@@ -114,7 +114,7 @@ pub struct DoctorArgs {
     pub graph: GraphArgs,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -124,6 +124,16 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 
 /// Signs in (or reads the token) and builds the client.
 async fn connect(p: &Profile, g: &GraphArgs, scopes: &[&str]) -> Result<GraphClient, String> {
+    connect_as(p, g, scopes).await.map(|(c, _)| c)
+}
+
+/// [`connect`], and who signed in (none with `--token-stdin`).
+pub(crate) async fn connect_as(
+    p: &Profile,
+    g: &GraphArgs,
+    scopes: &[&str],
+) -> Result<(GraphClient, Option<String>), String> {
+    let mut user = None;
     // The trust boundary first: nothing is opened or sent for a refused authority.
     let target = Target::from_profile(p).map_err(|e| format!("authority: {e}. {}", e.fix()))?;
     let token: Arc<dyn TokenSource> = if g.token_stdin {
@@ -155,9 +165,11 @@ async fn connect(p: &Profile, g: &GraphArgs, scopes: &[&str]) -> Result<GraphCli
         if let Some(u) = &signed.user {
             eprintln!("Signed in as {u}.");
         }
+        user = signed.user.clone();
         Arc::new(signed.token)
     };
-    GraphClient::new(&target, token).map_err(|e| e.to_string())
+    let client = GraphClient::new(&target, token).map_err(|e| e.to_string())?;
+    Ok((client, user))
 }
 
 fn load(path: &Path) -> Result<Profile, String> {

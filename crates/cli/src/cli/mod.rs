@@ -29,6 +29,7 @@ use crate::validation::Severity;
 mod creds;
 mod graph;
 mod report;
+mod rotate;
 mod sandbox;
 mod sync;
 mod teams_tab;
@@ -302,6 +303,11 @@ enum Command {
     /// credentials, service principal, consent). Exit 0 clean, 1 findings with errors, 2
     /// bad input or the check could not run.
     Doctor(crate::cli::graph::DoctorArgs),
+    /// Replace the app's client secret without downtime: a new secret beside the old one,
+    /// proven, pasted into Halo, proven again, then the old one removed; any failure rolls
+    /// back. --dry-run prints the plan and sends nothing.
+    #[command(long_about = crate::cli::rotate::ROTATE_ABOUT)]
+    Rotate(crate::cli::rotate::RotateArgs),
     /// Preview the first user/technician sync with the app's own credential: technicians,
     /// end users, service accounts, accounts made inactive, matching and email collisions,
     /// per site; --csv writes one line per user. Reads only. Exit 0 ok, 1 blocking problems
@@ -514,6 +520,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<ExitCode, String> {
         Command::Secret { action } => secret(action, out),
         Command::Apply(args) => crate::cli::graph::run_apply(args, out),
         Command::Doctor(args) => crate::cli::graph::run_doctor(args, out),
+        Command::Rotate(args) => crate::cli::rotate::run(args, out),
         Command::SyncPreview(args) => crate::cli::sync::run(args, out),
         Command::TeamsPackage(args) => crate::cli::teams_tab::run(args, out),
     }

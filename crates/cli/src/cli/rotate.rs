@@ -1,0 +1,387 @@
+//! `entra-onboard rotate`: replace the app's client secret without downtime (issue 15). The
+//! rules are the core's `rotation`, the flow the engine's `graph::rotate`; this file only
+//! reads the arguments, signs in once, saves the profile after every step and prints.
+//!
+//! The new secret's Value is never printed unless `--show` is given: it lives in the
+//! keychain as the *next* secret until the old one is removed.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use crate::cli::Format;
+use crate::cli::graph::GraphArgs;
+use crate::graph::rotate::{self, NextSecretStore, RotateContext, RotateReport};
+use crate::keychain::Keychain;
+use crate::profile::Profile;
+use entra_onboard_engine::rotation::{self as rules, CustomerApp};
+
+/// Help for `rotate`, in the admin's words.
+pub const ROTATE_ABOUT: &str = "\
+Replace the app's client secret without downtime (the CSP guide's \"Token expiration\" row,
+done in an order that never leaves Halo without a working secret):
+
+  1. sign in to Microsoft Graph once; read the app and the tenant's app-management policy
+     (is adding a secret blocked? the longest lifetime allowed)
+  2. add a NEW secret beside the old one (both work from now on)
+  3. store it in the OS keychain as the next secret (the current one stays)
+  4. prove it: Entra issues an app-only token with it
+  5. you paste it into Halo where the output says (it is printed only with --show), save,
+     re-authorise, and press Enter (\"Halo is updated\")
+  6. prove it again, remove the OLD secret by its Secret ID, make the new one current,
+     update the expiry, record the rotation in the profile (never a value)
+
+Any failure before the old secret is removed rolls back: the new secret is removed from
+Entra and the keychain; the old one is untouched and still current. If the run stops while
+waiting for Halo (Ctrl-C, no terminal), the rotation is kept in the profile: finish it with
+--finish once Halo uses the new secret, or undo it with --rollback.
+
+--dry-run prints the plan and sends nothing (no sign-in).
+Exit codes: 0 done or waiting for Halo, 1 a step failed (rolled back, or what is left is
+said), 2 bad input or sign-in.";
+
+/// Which app registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AppArg {
+    /// The connection's app (SSO, import, CSP's multi-tenant app).
+    Main,
+    /// CSP's Partner Center app (step 5).
+    PartnerCenter,
+}
+
+impl From<AppArg> for CustomerApp {
+    fn from(a: AppArg) -> Self {
+        match a {
+            AppArg::Main => CustomerApp::Main,
+            AppArg::PartnerCenter => CustomerApp::PartnerCenter,
+        }
+    }
+}
+
+/// `entra-onboard rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The profile JSON file (saved after every step).
+    pub profile: PathBuf,
+    /// Which app registration's secret.
+    #[arg(long, value_enum, default_value_t = AppArg::Main)]
+    pub app: AppArg,
+    /// Lifetime of the new secret in months (1 to 24; shortened to the tenant's policy).
+    #[arg(long, default_value_t = rules::DEFAULT_MONTHS, value_name = "MONTHS",
+          value_parser = clap::value_parser!(u32).range(1..=24))]
+    pub months: u32,
+    /// Print the plan (steps, rollback per step, where the secret goes in Halo); send nothing.
+    #[arg(long, conflicts_with_all = ["finish", "rollback"])]
+    pub dry_run: bool,
+    /// Halo uses the new secret: prove it again, remove the old one, record (finishes an
+    /// interrupted rotation too).
+    #[arg(long, conflicts_with = "rollback")]
+    pub finish: bool,
+    /// Undo the rotation in progress: remove the new secret from Entra and the keychain.
+    #[arg(long)]
+    pub rollback: bool,
+    /// Print the new secret's Value (to paste into Halo). Without it, the Value is never
+    /// printed.
+    #[arg(long)]
+    pub show: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub graph: GraphArgs,
+}
+
+fn save_to(path: &Path) -> impl FnMut(&Profile) -> Result<(), String> + Send + use<> {
+    let path = path.to_path_buf();
+    move |p: &Profile| {
+        crate::profile::write_atomic(&path, p.to_json().as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// Runs `entra-onboard rotate`.
+pub fn run(a: RotateArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
+    let mut p = crate::cli::load(&a.profile)?;
+    let app: CustomerApp = a.app.into();
+    if a.dry_run {
+        return dry_run(&p, app, a.months, a.format, out);
+    }
+    if (a.finish || a.rollback) && p.rotation.is_none() {
+        return Err(
+            "rotation: no rotation is in progress for this customer; start one with `entra-onboard rotate <profile>`".into(),
+        );
+    }
+    if !a.finish && !a.rollback {
+        rules::check_start(&p, app).map_err(|e| format!("{e} ({})", e.code()))?;
+    }
+    // The keychain first: without it nothing may be created in Entra.
+    let keychain = Keychain::open().map_err(|e| e.to_string())?;
+    let scopes = ["Application.ReadWrite.All", "Policy.Read.All"];
+    let rt = crate::cli::graph::runtime()?;
+    let format = a.format;
+    rt.block_on(async {
+        let (client, user) = crate::cli::graph::connect_as(&p, &a.graph, &scopes).await?;
+        let in_progress_app = p.rotation.as_ref().map(|r| r.app).unwrap_or(app);
+        let prover = rotate::app_only_prover(&p, in_progress_app)
+            .map_err(|e| format!("{e} ({})", e.code()))?;
+        let mut save = save_to(&a.profile);
+        let mut ctx = RotateContext {
+            client: &client,
+            store: &keychain,
+            prover,
+            save: &mut save,
+            signed_in_as: user,
+            now: None,
+        };
+        let err = |e: rotate::RotateError| format!("{e} ({})", e.code());
+        let mut report = if a.rollback {
+            rotate::roll_back(
+                &mut p,
+                "rolled back by the admin (rotate --rollback)",
+                &mut ctx,
+            )
+            .await
+            .map_err(err)?
+        } else if a.finish {
+            rotate::proceed(&mut p, true, &mut ctx).await.map_err(err)?
+        } else {
+            rotate::begin(&mut p, app, a.months, &mut ctx)
+                .await
+                .map_err(err)?
+        };
+        print_report(&report, format, out)?;
+        // Waiting for Halo in a terminal: show where (and, with --show, the Value), then
+        // finish on Enter.
+        if report.ok && waiting(&report) {
+            print_value(&keychain, &p, in_progress_app, a.show, &a.profile, out)?;
+            if format == Format::Text && std::io::stdin().is_terminal() {
+                match ask_halo_updated(out)? {
+                    Answer::Updated => {
+                        report = rotate::proceed(&mut p, true, &mut ctx).await.map_err(err)?;
+                        print_report(&report, format, out)?;
+                    }
+                    Answer::RollBack => {
+                        report = rotate::roll_back(&mut p, "rolled back by the admin", &mut ctx)
+                            .await
+                            .map_err(err)?;
+                        print_report(&report, format, out)?;
+                    }
+                    Answer::Later => {}
+                }
+            }
+        }
+        Ok(if report.ok && !report.rolled_back {
+            ExitCode::SUCCESS
+        } else if report.ok {
+            // A rollback the admin asked for, done.
+            if a.rollback {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        } else {
+            ExitCode::from(1)
+        })
+    })
+}
+
+fn waiting(r: &RotateReport) -> bool {
+    r.rotation
+        .as_ref()
+        .is_some_and(|x| x.state == rules::RotationState::WaitingForHalo)
+}
+
+enum Answer {
+    Updated,
+    RollBack,
+    Later,
+}
+
+fn ask_halo_updated(out: &mut dyn Write) -> Result<Answer, String> {
+    let w = |e: std::io::Error| e.to_string();
+    write!(
+        out,
+        "\nWhen Halo is updated, press Enter to finish; type \"rollback\" to undo, or \"later\" to stop here: "
+    )
+    .map_err(w)?;
+    out.flush().map_err(w)?;
+    let mut line = String::new();
+    let n = std::io::stdin().lock().read_line(&mut line).map_err(w)?;
+    Ok(match line.trim().to_ascii_lowercase().as_str() {
+        _ if n == 0 => Answer::Later,
+        "" | "done" | "yes" | "y" => Answer::Updated,
+        "rollback" | "roll back" => Answer::RollBack,
+        _ => Answer::Later,
+    })
+}
+
+fn print_value(
+    keychain: &Keychain,
+    p: &Profile,
+    app: CustomerApp,
+    show: bool,
+    path: &Path,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let w = |e: std::io::Error| e.to_string();
+    let id = crate::vault::profile_key(p).map_err(|e| e.to_string())?;
+    if show {
+        let v = NextSecretStore::next(keychain, &id, app)?
+            .ok_or("the new secret is not in the keychain")?;
+        writeln!(
+            out,
+            "\nThe new secret's Value (shown because of --show):\n{}",
+            v.expose()
+        )
+        .map_err(w)?;
+    } else {
+        writeln!(
+            out,
+            "\nThe new Value is in {} as this customer's next secret; it is not printed. Run with --show to print it, or copy it in the desktop app (Rotate).",
+            keychain.store_name()
+        )
+        .map_err(w)?;
+    }
+    if !std::io::stdin().is_terminal() {
+        writeln!(
+            out,
+            "When Halo uses it: entra-onboard rotate {} --finish (or --rollback to undo).",
+            path.display()
+        )
+        .map_err(w)?;
+    }
+    Ok(())
+}
+
+fn dry_run(
+    p: &Profile,
+    app: CustomerApp,
+    months: u32,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<ExitCode, String> {
+    let w = |e: std::io::Error| e.to_string();
+    if let Some(r) = &p.rotation {
+        let choice = rules::resume(r.state);
+        match format {
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut *out, &serde_json::json!({
+                    "inProgress": r, "resume": choice
+                }))
+                .map_err(|e| e.to_string())?;
+                writeln!(out).map_err(w)?;
+            }
+            Format::Text => writeln!(
+                out,
+                "A rotation started {} is in progress: {}.\n{}\nFinish: --finish{}  Roll back: --rollback{}",
+                r.started_at.format("%Y-%m-%d %H:%M UTC"),
+                choice.state_label,
+                choice.advice,
+                if choice.can_finish { "" } else { " (not possible)" },
+                if choice.can_roll_back { "" } else { " (not possible)" },
+            )
+            .map_err(w)?,
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    rules::check_start(p, app).map_err(|e| format!("{e} ({})", e.code()))?;
+    let plan = rules::plan(p, app, months);
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &plan).map_err(|e| e.to_string())?;
+            writeln!(out).map_err(w)?;
+        }
+        Format::Text => write!(out, "{}", render_plan(&plan)).map_err(w)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The plan as text.
+pub fn render_plan(plan: &rules::RotationPlan) -> String {
+    let mut s = format!(
+        "Dry run: nothing is sent. Rotating {} (now: {}).\n\n",
+        plan.app.label(),
+        plan.current
+    );
+    for (i, st) in plan.steps.iter().enumerate() {
+        s.push_str(&format!(
+            "{}. {}\n   if it fails after this: {}\n",
+            i + 1,
+            st.what,
+            st.rollback
+        ));
+    }
+    s.push_str("\nWhere the new secret goes in Halo:\n");
+    for r in &plan.halo {
+        s.push_str(&format!("  {} > {}: {}\n", r.screen, r.setting, r.value));
+        if let Some(n) = &r.note {
+            s.push_str(&format!("      {n}\n"));
+        }
+    }
+    s.push_str("\nGraph requests:\n");
+    for q in &plan.requests {
+        s.push_str(&format!("  {q}\n"));
+    }
+    s
+}
+
+fn print_report(r: &RotateReport, format: Format, out: &mut dyn Write) -> Result<(), String> {
+    let w = |e: std::io::Error| e.to_string();
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut *out, r).map_err(|e| e.to_string())?;
+        return writeln!(out).map_err(w);
+    }
+    let mut s = String::new();
+    for st in &r.steps {
+        s.push_str(&format!(
+            "{} {}{}\n",
+            if st.ok { "✓" } else { "✗" },
+            st.label,
+            st.detail
+                .as_deref()
+                .map(|d| format!(" — {}", crate::text::clean(d)))
+                .unwrap_or_default()
+        ));
+    }
+    for n in &r.policy_notes {
+        s.push_str(&format!("  Policy: {n}\n"));
+    }
+    if !r.halo.is_empty() {
+        s.push_str("\nNow update Halo:\n");
+        for h in &r.halo {
+            s.push_str(&format!("  {} > {}: {}\n", h.screen, h.setting, h.value));
+            if let Some(n) = &h.note {
+                s.push_str(&format!("      {n}\n"));
+            }
+        }
+    }
+    if let Some(e) = &r.error {
+        s.push_str(&format!(
+            "\nFailed ({}): {}\nFix: {}\n",
+            e.code,
+            crate::text::clean(&e.message),
+            e.fix
+        ));
+    }
+    if r.rolled_back {
+        s.push_str("\nRolled back: the old secret is still current; the new one is removed from Entra and the keychain.\n");
+    }
+    for h in &r.handover {
+        s.push_str(&format!("  To do: {h}\n"));
+    }
+    if let Some(rec) = &r.record
+        && rec.outcome == rules::RotationOutcome::Completed
+    {
+        s.push_str(&format!(
+            "\nDone: {} is current{}; the old {} is removed.\n",
+            rec.new.clone().unwrap_or_default(),
+            rec.expires_on
+                .map(|d| format!(" (expires {d})"))
+                .unwrap_or_default(),
+            rec.old.clone().unwrap_or_else(|| "secret".into())
+        ));
+    }
+    write!(out, "{s}").map_err(w)
+}

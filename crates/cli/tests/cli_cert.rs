@@ -180,3 +180,71 @@ fn cert_import_stores_the_password_and_records_the_certificate() {
     peer::assert_passed_with_certificate(out.status.code().unwrap_or(-1), &report);
     let _ = cli(&service, &["secret", "delete", ps], "");
 }
+
+/// CSP's Partner Center app gets a certificate of its own (`--app partner-center`): its
+/// own files and keychain entry, recorded on its own record; the main app's is untouched.
+/// Without CSP the option is refused by name.
+#[test]
+fn cert_new_for_the_partner_center_app_is_its_own() {
+    require_session_bus();
+    let service = service();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("acme.json");
+    let write = |csp: bool| {
+        std::fs::write(
+            &profile,
+            serde_json::json!({
+                "id": "6f1c2f0e-8b9a-4c1d-9e2f-3a4b5c6d7e8f",
+                "name": "Acme",
+                "agent_url": "https://acme.halopsa.com",
+                "tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+                "tenant_type": "multi",
+                "features": {"csp": csp},
+            })
+            .to_string(),
+        )
+        .unwrap();
+    };
+    let ps = profile.to_str().unwrap();
+    let out_dir = dir.path().join("certs");
+    let od = out_dir.to_str().unwrap();
+
+    write(false);
+    let out = cli(
+        &service,
+        &["cert", "new", ps, "--out", od, "--app", "partner-center"],
+        "",
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CSP"));
+
+    write(true);
+    let out = cli(
+        &service,
+        &["cert", "new", ps, "--out", od, "--app", "partner-center"],
+        "",
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("for the Partner Center app"), "{text}");
+    let p = read(&profile);
+    assert_eq!(
+        p["partner_center"]["credential"]["kind"], "certificate",
+        "{p:#}"
+    );
+    assert!(p["partner_center"]["credential"]["thumbprint"].is_string());
+    let pfx = p["partner_center"]["credential"]["certificate_file"]
+        .as_str()
+        .unwrap();
+    assert!(pfx.contains("partner-center"), "{pfx}");
+    assert!(Path::new(pfx).exists());
+    assert_ne!(
+        p["credential"]["kind"], "certificate",
+        "the main app's record is untouched"
+    );
+}

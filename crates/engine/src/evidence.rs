@@ -47,6 +47,9 @@ pub fn merge_from_ui(stored: &Profile, incoming: Profile) -> Profile {
     p.rotation = stored.rotation.clone();
     p.rotations = stored.rotations.clone();
     p.credential.certificate_file = stored.credential.certificate_file.clone();
+    // CSP's Partner Center app's certificate file, likewise: only an engine call sets it.
+    p.partner_center.credential.certificate_file =
+        stored.partner_center.credential.certificate_file.clone();
     let records: HashMap<String, &ConsentRecord> = stored
         .customer_tenants
         .iter()
@@ -512,6 +515,7 @@ mod tests {
             consent: consented(),
         });
         hostile.credential.certificate_file = Some("/etc/shadow".into());
+        hostile.partner_center.credential.certificate_file = Some("/etc/shadow".into());
 
         let saved = save_from_ui(&store, hostile).unwrap();
         assert_eq!(
@@ -530,6 +534,10 @@ mod tests {
         assert_eq!(
             saved.credential.certificate_file.as_deref(),
             Some("/home/a/kept.pfx")
+        );
+        assert_eq!(
+            saved.partner_center.credential.certificate_file, None,
+            "the Partner Center app's certificate path cannot come from the webview either"
         );
         assert_eq!(store.load(&stored.id).unwrap(), saved);
     }
@@ -558,10 +566,12 @@ mod tests {
         p.verified = Some(verification("mallory@evil.example"));
         p.admin_consent = Some(consented());
         p.credential.certificate_file = Some("/etc/shadow".into());
+        p.partner_center.credential.certificate_file = Some("/etc/shadow".into());
         let saved = save_from_ui(&store, p.clone()).unwrap();
         assert_eq!(saved.verified, None);
         assert_eq!(saved.admin_consent, None);
         assert_eq!(saved.credential.certificate_file, None);
+        assert_eq!(saved.partner_center.credential.certificate_file, None);
         assert_eq!(saved.id, p.id);
 
         // Same with no id at all (the store gives it one).

@@ -274,24 +274,45 @@ pub fn create_certificate(
     dir: &std::path::Path,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<CreatedCertificate, VaultError> {
+    create_app_certificate(keychain, profile, CustomerApp::Main, request, dir, now)
+}
+
+/// [`create_certificate`] for one of the customer's apps (CSP's Partner Center app has a
+/// certificate of its own: its own files, `<customer>-partner-center-<expiry>.*`, its own
+/// keychain entry for the password, its own record in the profile).
+pub fn create_app_certificate(
+    keychain: &Keychain,
+    profile: &mut Profile,
+    app: CustomerApp,
+    request: &CertificateRequest,
+    dir: &std::path::Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<CreatedCertificate, VaultError> {
     let key = profile_key(profile)?;
     // No name typed: "<customer> service desk (Entra Onboard)", as `cert new` does.
+    // The Partner Center app's default is its own ("<customer> Partner Center app"), also
+    // when the request carries the main app's default (`CertificateRequest::for_profile`).
     let mut request = request.clone();
+    let main_default = certificate::default_common_name(profile);
     if request.common_name.trim().is_empty() {
-        request.common_name = certificate::default_common_name(profile);
+        request.common_name = main_default.clone();
+    }
+    if app == CustomerApp::PartnerCenter && request.common_name == main_default {
+        request.common_name = certificate::partner_center_common_name(profile);
     }
     let c = certificate::generate(&request, now)?;
-    let files = CertificateFiles::for_profile(dir, profile, &c.info);
+    let files = CertificateFiles::for_app(dir, profile, app, &c.info);
     certificate::write_files(&c, &files, false)?;
-    if let Err(e) = keychain.set_certificate_password(&key, &c.pfx_password) {
+    if let Err(e) = keychain.set_app_certificate_password(&key, app, &c.pfx_password) {
         // Nobody could open the .pfx without its password: take the files back.
         for f in [&files.cer, &files.pem, &files.pfx] {
             let _ = std::fs::remove_file(f);
         }
         return Err(e.into());
     }
-    c.record_in(&mut profile.credential);
-    profile.credential.certificate_file = Some(files.pfx.display().to_string());
+    let meta = profile.credential_of_mut(app);
+    c.record_in(meta);
+    meta.certificate_file = Some(files.pfx.display().to_string());
     Ok(CreatedCertificate {
         info: c.info.clone(),
         files,
@@ -310,6 +331,28 @@ pub fn import_certificate(
     keep_dir: &std::path::Path,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<CertificateInfo, VaultError> {
+    import_app_certificate(
+        keychain,
+        profile,
+        CustomerApp::Main,
+        pfx,
+        password,
+        keep_dir,
+        now,
+    )
+}
+
+/// [`import_certificate`] for one of the customer's apps: CSP's Partner Center app keeps its
+/// copy as `<profile id>-partner-center.pfx` and its password in its own keychain entry.
+pub fn import_app_certificate(
+    keychain: &Keychain,
+    profile: &mut Profile,
+    app: CustomerApp,
+    pfx: &[u8],
+    password: Sensitive<String>,
+    keep_dir: &std::path::Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<CertificateInfo, VaultError> {
     let key = profile_key(profile)?;
     if pfx.len() > certificate::MAX_PFX_BYTES {
         return Err(CertificateError::PfxTooLarge(pfx.len()).into());
@@ -320,14 +363,18 @@ pub fn import_certificate(
         message: e.to_string(),
     };
     std::fs::create_dir_all(keep_dir).map_err(io)?;
-    let path = keep_dir.join(format!("{key}.pfx"));
+    let path = keep_dir.join(match app {
+        CustomerApp::Main => format!("{key}.pfx"),
+        CustomerApp::PartnerCenter => format!("{key}-partner-center.pfx"),
+    });
     crate::profile::write_atomic(&path, pfx).map_err(|e| VaultError::Io {
         path: keep_dir.display().to_string(),
         message: e.to_string(),
     })?;
-    keychain.set_certificate_password(&key, &c.pfx_password)?;
-    c.record_in(&mut profile.credential);
-    profile.credential.certificate_file = Some(path.display().to_string());
+    keychain.set_app_certificate_password(&key, app, &c.pfx_password)?;
+    let meta = profile.credential_of_mut(app);
+    c.record_in(meta);
+    meta.certificate_file = Some(path.display().to_string());
     Ok(c.info.clone())
 }
 
@@ -337,12 +384,27 @@ fn certificate_credential(
     keychain: &Keychain,
     profile: &Profile,
 ) -> Result<crate::sso_test::ClientCredential, String> {
+    let c = stored_certificate(keychain, profile, CustomerApp::Main)?;
+    c.client_credential().map_err(|e| e.to_string())
+}
+
+/// The certificate `app` uses, read back: its .pfx (the path the profile records, which
+/// only an engine call ever sets) opened with the password from the keychain. For the SSO
+/// test (its key) and for `apply` (its public part, to upload).
+pub fn stored_certificate(
+    keychain: &Keychain,
+    profile: &Profile,
+    app: CustomerApp,
+) -> Result<certificate::CertificateWithKey, String> {
     let key = profile_key(profile).map_err(|e| e.to_string())?;
-    let Some(path) = profile.credential.certificate_file.as_deref() else {
-        return Err(
-            "this customer uses a certificate: create or import it in step 3 first, so the test can sign with its key"
-                .into(),
-        );
+    let step = match app {
+        CustomerApp::Main => "step 3",
+        CustomerApp::PartnerCenter => "step 5 (entra-onboard cert new --app partner-center)",
+    };
+    let Some(path) = profile.credential_of(app).certificate_file.as_deref() else {
+        return Err(format!(
+            "this app uses a certificate: create or import it in {step} first, so it can be used"
+        ));
     };
     let bytes = crate::bounded::read_file(
         std::path::Path::new(path),
@@ -350,18 +412,16 @@ fn certificate_credential(
         "a .pfx certificate",
     )
     .map_err(|e| {
-        format!("the certificate file cannot be used ({e}); create or import it again in step 3")
+        format!("the certificate file cannot be used ({e}); create or import it again in {step}")
     })?;
     let password = keychain
-        .get_certificate_password(&key)
+        .get_app_certificate_password(&key, app)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| {
             format!(
-                "the certificate's password is not in {}; import the .pfx again in step 3",
+                "the certificate's password is not in {}; import the .pfx again in {step}",
                 keychain.store_name()
             )
         })?;
-    let c =
-        certificate::import_pfx(&bytes, password, chrono::Utc::now()).map_err(|e| e.to_string())?;
-    c.client_credential().map_err(|e| e.to_string())
+    certificate::import_pfx(&bytes, password, chrono::Utc::now()).map_err(|e| e.to_string())
 }

@@ -285,3 +285,112 @@ async fn the_partner_center_secret_is_its_own() {
             .any(|f| f.id.contains("credential.expiring"))
     );
 }
+
+/// CSP's Partner Center app on a certificate of its own (issue 14 point 1: "each its own
+/// secret or certificate"): created into its own files and its own keychain entry, then
+/// "Create it for me" uploads *that* certificate to the Partner Center app — not to the main
+/// app, and with no secret beside it. Real Secret Service (run under dbus-run-session).
+#[tokio::test]
+async fn the_partner_center_certificate_is_its_own_and_apply_uploads_it() {
+    use entra_onboard_engine::graph::session::partner_center_credential;
+    use entra_onboard_engine::keychain::Keychain;
+    use entra_onboard_engine::profile::CustomerApp;
+    use entra_onboard_engine::steps::certificate::CertificateRequest;
+
+    let g = GraphDouble::start().await.unwrap();
+    let (s, mut p) = created(&g).await;
+    let kc = Keychain::open_with_service(&format!(
+        "com.entraonboard.test.pc-cert.{}",
+        uuid::Uuid::new_v4().simple()
+    ))
+    .expect("a Secret Service (run under dbus-run-session with gnome-keyring)");
+    let dir = tempfile::tempdir().unwrap();
+    p.partner_center.credential.kind = CredentialKind::Certificate;
+
+    // Not created yet: apply says so and uploads nothing.
+    let (req, note) = partner_center_credential(&p, Some(&kc), &CredentialRequest::None);
+    assert!(matches!(req, CredentialRequest::None));
+    assert!(note.unwrap().contains("cert new --app partner-center"));
+
+    let request = CertificateRequest::for_profile(&p);
+    let made = entra_onboard_engine::vault::create_app_certificate(
+        &kc,
+        &mut p,
+        CustomerApp::PartnerCenter,
+        &request,
+        dir.path(),
+        Utc::now(),
+    )
+    .unwrap();
+    assert!(
+        made.info.subject.contains("Partner Center app"),
+        "{}",
+        made.info.subject
+    );
+    assert!(
+        made.files
+            .pfx
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .contains("partner-center"),
+        "{:?}",
+        made.files.pfx
+    );
+    assert_eq!(
+        p.credential.kind,
+        CredentialKind::None,
+        "the main app's record is untouched"
+    );
+    assert!(
+        kc.get_certificate_password(&p.id).unwrap().is_none(),
+        "not the main app's entry"
+    );
+    assert!(
+        kc.get_app_certificate_password(&p.id, CustomerApp::PartnerCenter)
+            .unwrap()
+            .is_some()
+    );
+
+    // A secret asked for the main app does not add one beside the certificate.
+    let main_secret = CredentialRequest::Secret {
+        months: 6,
+        force: false,
+    };
+    let (req, note) = partner_center_credential(&p, Some(&kc), &main_secret);
+    assert!(note.is_none());
+    let CredentialRequest::Certificate { cert_der } = &req else {
+        panic!("the Partner Center app's certificate: {req:?}");
+    };
+    let o = ApplyOptions {
+        credential: req.clone(),
+        ..ApplyOptions::default()
+    };
+    let r = apply_partner_center(&p, s.client(), &o, None, None)
+        .await
+        .unwrap();
+    assert!(r.ok, "{r:#?}");
+    let apps = g.applications();
+    let pc = app(&apps, "Acme Partner Center");
+    let keys = pc["keyCredentials"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "{keys:#?}");
+    use base64::Engine as _;
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(keys[0]["key"].as_str().unwrap())
+            .unwrap(),
+        *cert_der
+    );
+    assert!(
+        pc["passwordCredentials"]
+            .as_array()
+            .is_none_or(|a| a.is_empty())
+    );
+    let main = app(&apps, "Acme");
+    assert!(
+        main["keyCredentials"]
+            .as_array()
+            .is_none_or(|a| a.is_empty())
+    );
+    let _ = kc.delete_app(&p.id, CustomerApp::PartnerCenter);
+}

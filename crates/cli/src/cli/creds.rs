@@ -15,14 +15,13 @@ use std::time::Duration;
 
 use clap::Subcommand;
 
-use crate::cli::{Format, keychain_id, load};
+use crate::cli::{AppArg, Format, keychain_id, load};
 use crate::ids::Sensitive;
 use crate::keychain::Keychain;
+use crate::profile::CustomerApp;
 use crate::profile::{ConsentStatus, Profile};
 use crate::sso_test::{CancellationToken, ClientCredential};
-use crate::steps::certificate::{
-    self, CertificateFiles, CertificateInfo, CertificateRequest, KEY_SIZES, MAX_MONTHS,
-};
+use crate::steps::certificate::{self, CertificateInfo, CertificateRequest, KEY_SIZES, MAX_MONTHS};
 use crate::steps::consent_capture::{
     self, ConsentCaptureError, ConsentCaptureOptions, ConsentOutcome, ConsentProgress,
     ConsentProgressFn,
@@ -79,9 +78,14 @@ pub enum CertAction {
         /// Validity in months (1–24).
         #[arg(long, default_value_t = 12, value_parser = parse_months)]
         months: u32,
-        /// The certificate's common name; default `<customer> service desk (Entra Onboard)`.
+        /// The certificate's common name; default `<customer> service desk (Entra Onboard)`
+        /// (`<customer> Partner Center app (Entra Onboard)` with `--app partner-center`).
         #[arg(long, value_name = "CN")]
         name: Option<String>,
+        /// Which app: `partner-center` makes CSP's Partner Center app its own certificate
+        /// (its own files and keychain entry); `apply` then uploads it to that app.
+        #[arg(long, value_enum, default_value_t = AppArg::Main)]
+        app: AppArg,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -95,6 +99,9 @@ pub enum CertAction {
         profile: PathBuf,
         /// The .pfx or .p12 file.
         pfx: PathBuf,
+        /// Which app: `partner-center` for CSP's Partner Center app's own certificate.
+        #[arg(long, value_enum, default_value_t = AppArg::Main)]
+        app: AppArg,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -195,33 +202,31 @@ pub fn cert(action: CertAction, out: &mut dyn Write) -> CliResult {
             key_size,
             months,
             name,
+            app,
             format,
         } => {
             let mut p = load(&profile)?;
-            let id = keychain_id(&p, &profile)?;
+            keychain_id(&p, &profile)?;
+            let app = CustomerApp::from(app);
+            if app == CustomerApp::PartnerCenter && !p.features.csp {
+                return Err("--app partner-center: this customer has no CSP integration (features.csp); the Partner Center app exists only with it".into());
+            }
             // The keychain first: a .pfx whose password cannot be kept is useless.
             let keychain = Keychain::open().map_err(|e| e.to_string())?;
             let mut req = CertificateRequest::for_profile(&p);
             req.key_bits = key_size;
             req.months = months;
-            if let Some(n) = name {
-                req.common_name = n;
-            }
-            let now = chrono::Utc::now();
-            let c = certificate::generate(&req, now).map_err(|e| e.to_string())?;
-            let files = CertificateFiles::for_profile(&dir, &p, &c.info);
-            certificate::write_files(&c, &files, false).map_err(|e| e.to_string())?;
-            if let Err(e) = keychain.set_certificate_password(&id, &c.pfx_password) {
-                // Nobody could open the .pfx without its password: take the files back.
-                for f in [&files.cer, &files.pem, &files.pfx] {
-                    let _ = std::fs::remove_file(f);
-                }
-                return Err(format!(
-                    "the .pfx password could not be stored, so nothing was kept: {e}"
-                ));
-            }
-            c.record_in(&mut p.credential);
-            p.credential.certificate_file = Some(files.pfx.display().to_string());
+            req.common_name = name.unwrap_or_default();
+            let made = crate::vault::create_app_certificate(
+                &keychain,
+                &mut p,
+                app,
+                &req,
+                &dir,
+                chrono::Utc::now(),
+            )
+            .map_err(|e| e.to_string())?;
+            let (c, files) = (&made, &made.files);
             save(&profile, &mut p)?;
             match format {
                 Format::Json => json(
@@ -233,7 +238,16 @@ pub fn cert(action: CertAction, out: &mut dyn Write) -> CliResult {
                     }),
                 )?,
                 Format::Text => {
-                    writeln!(out, "Generated a self-signed certificate:").map_err(w)?;
+                    writeln!(
+                        out,
+                        "Generated a self-signed certificate{}:",
+                        if app == CustomerApp::PartnerCenter {
+                            " for the Partner Center app (entra-onboard apply uploads it to that app)"
+                        } else {
+                            ""
+                        }
+                    )
+                    .map_err(w)?;
                     print_info(out, &c.info)?;
                     writeln!(
                         out,
@@ -251,9 +265,14 @@ pub fn cert(action: CertAction, out: &mut dyn Write) -> CliResult {
         CertAction::Import {
             profile,
             pfx,
+            app,
             format,
         } => {
             let mut p = load(&profile)?;
+            let app = CustomerApp::from(app);
+            if app == CustomerApp::PartnerCenter && !p.features.csp {
+                return Err("--app partner-center: this customer has no CSP integration (features.csp); the Partner Center app exists only with it".into());
+            }
             let id = keychain_id(&p, &profile)?;
             let bytes = read_pfx(&pfx)?;
             let password = read_password("Password of the .pfx file (input hidden): ")?;
@@ -280,11 +299,11 @@ pub fn cert(action: CertAction, out: &mut dyn Write) -> CliResult {
             };
             let keychain = Keychain::open().map_err(|e| e.to_string())?;
             keychain
-                .set_certificate_password(&id, &c.pfx_password)
+                .set_app_certificate_password(&id, app, &c.pfx_password)
                 .map_err(|e| e.to_string())?;
-            c.record_in(&mut p.credential);
-            // Where the SSO test (and the desktop app) finds the key again.
-            p.credential.certificate_file = Some(
+            c.record_in(p.credential_of_mut(app));
+            // Where the SSO test (and the desktop app, and apply) finds the key again.
+            p.credential_of_mut(app).certificate_file = Some(
                 std::fs::canonicalize(&pfx)
                     .unwrap_or_else(|_| pfx.clone())
                     .display()

@@ -215,21 +215,19 @@ pub fn run_apply(a: ApplyArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
             crate::graph::apply::federated_request(&p).map_err(|e| format!("{e} ({})", e.code()))?
         }
     };
-    // CSP: the Partner Center app gets its own secret (in its own keychain entry) when a
-    // secret is asked for, unless it uses a certificate of its own; a certificate given
-    // here is the main app's.
-    let pc_credential = match &credential {
-        CredentialRequest::Secret { months, force }
-            if p.features.csp
-                && p.partner_center.credential.kind != CredentialKind::Certificate =>
-        {
-            CredentialRequest::Secret {
-                months: *months,
-                force: *force,
-            }
-        }
-        _ => CredentialRequest::None,
+    // CSP: the Partner Center app gets its own credential — its own certificate when it
+    // is set to one (read back from its .pfx and keychain entry), otherwise its own secret
+    // when a secret is asked for; a certificate given here is the main app's.
+    let pc_keychain = if p.features.csp
+        && p.partner_center.credential.kind == CredentialKind::Certificate
+        && !a.dry_run
+    {
+        Some(Keychain::open().map_err(|e| e.to_string())?)
+    } else {
+        None
     };
+    let (pc_credential, pc_note) =
+        crate::graph::session::partner_center_credential(&p, pc_keychain.as_ref(), &credential);
     // The keychain is opened before anything is created, so a missing keychain stops the
     // run instead of leaving a secret in Entra that nobody has.
     let keychain = if matches!(credential, CredentialRequest::Secret { .. }) && !a.dry_run {
@@ -305,6 +303,8 @@ pub fn run_apply(a: ApplyArgs, out: &mut dyn Write) -> Result<ExitCode, String> 
                 Ok(r) => r,
                 Err(e) => crate::graph::apply::not_started(&e, pc_options.dry_run),
             };
+            let mut pc = pc;
+            pc.exists.extend(pc_note);
             report.ok &= pc.ok;
             report.partner_center = Some(Box::new(pc));
         }

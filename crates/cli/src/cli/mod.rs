@@ -1040,23 +1040,7 @@ pub fn render_plan(p: &Profile, plan: &Plan) -> String {
         "Cloud: {} (sign-in {}, Graph {})",
         plan.cloud.label, plan.cloud.login_host, plan.cloud.graph_host
     );
-    if let Some(ps) = &plan.public_signup {
-        let _ = writeln!(
-            s,
-            "Public sign-up: {} (sign-in host {})",
-            ps.service, ps.host
-        );
-        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-        let _ = writeln!(s, "  Authority: {}", show(&ps.authority));
-        let _ = writeln!(s, "  OpenID configuration: {}", show(&ps.discovery_url));
-        let _ = writeln!(s, "  Issuer (iss): {}", ps.issuer);
-        if let Some(f) = &ps.user_flow_claim {
-            let _ = writeln!(s, "  User flow claim: {f}");
-        }
-        for n in &ps.notes {
-            let _ = writeln!(s, "  Note: {n}");
-        }
-    }
+    render_public_signup(&mut s, plan);
     let _ = writeln!(s);
     let errors = plan
         .issues
@@ -1127,6 +1111,63 @@ pub fn render_plan(p: &Profile, plan: &Plan) -> String {
             let _ = writeln!(s, "  (not available until steps 1 and 2 have no errors)");
         }
     }
+    render_partner_center(&mut s, plan);
+    if let Some(scripts) = &plan.csp_scripts {
+        let _ = writeln!(
+            s,
+            "\nStep 5 — CSP: AdminAgents script (Microsoft Graph PowerShell)"
+        );
+        for line in scripts.graph.lines() {
+            let _ = writeln!(s, "  {line}");
+        }
+    }
+    let _ = writeln!(s, "\nStep 6 — settings sheet");
+    let mut screen = "";
+    for r in &plan.settings_sheet {
+        if r.screen != screen {
+            screen = &r.screen;
+            let _ = writeln!(s, "  {screen}");
+        }
+        let _ = writeln!(s, "    {}: {}", r.setting, r.value);
+    }
+    crate::cli::teams_tab::render_plan_section(&mut s, &plan.teams_tab);
+    let _ = writeln!(
+        s,
+        "\n{}",
+        if plan.valid {
+            "The plan is valid."
+        } else {
+            "The plan has errors (exit code 2)."
+        }
+    );
+    s
+}
+
+/// The public sign-up variant's authority, discovery and issuer (B2C / External ID).
+fn render_public_signup(s: &mut String, plan: &Plan) {
+    use std::fmt::Write as _;
+    if let Some(ps) = &plan.public_signup {
+        let _ = writeln!(
+            s,
+            "Public sign-up: {} (sign-in host {})",
+            ps.service, ps.host
+        );
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let _ = writeln!(s, "  Authority: {}", show(&ps.authority));
+        let _ = writeln!(s, "  OpenID configuration: {}", show(&ps.discovery_url));
+        let _ = writeln!(s, "  Issuer (iss): {}", ps.issuer);
+        if let Some(f) = &ps.user_flow_claim {
+            let _ = writeln!(s, "  User flow claim: {f}");
+        }
+        for n in &ps.notes {
+            let _ = writeln!(s, "  Note: {n}");
+        }
+    }
+}
+
+/// Step 5's two app registrations (CSP's Partner Center app beside the multi-tenant one).
+fn render_partner_center(s: &mut String, plan: &Plan) {
+    use std::fmt::Write as _;
     if let Some(pc) = &plan.partner_center {
         let _ = writeln!(s, "\nStep 5 — CSP: two app registrations");
         for a in &pc.apps {
@@ -1166,35 +1207,6 @@ pub fn render_plan(p: &Profile, plan: &Plan) -> String {
             }
         }
     }
-    if let Some(scripts) = &plan.csp_scripts {
-        let _ = writeln!(
-            s,
-            "\nStep 5 — CSP: AdminAgents script (Microsoft Graph PowerShell)"
-        );
-        for line in scripts.graph.lines() {
-            let _ = writeln!(s, "  {line}");
-        }
-    }
-    let _ = writeln!(s, "\nStep 6 — settings sheet");
-    let mut screen = "";
-    for r in &plan.settings_sheet {
-        if r.screen != screen {
-            screen = &r.screen;
-            let _ = writeln!(s, "  {screen}");
-        }
-        let _ = writeln!(s, "    {}: {}", r.setting, r.value);
-    }
-    crate::cli::teams_tab::render_plan_section(&mut s, &plan.teams_tab);
-    let _ = writeln!(
-        s,
-        "\n{}",
-        if plan.valid {
-            "The plan is valid."
-        } else {
-            "The plan has errors (exit code 2)."
-        }
-    );
-    s
 }
 
 /// `--token-stdin` of `apply`, `doctor` and `sync-preview`: the first line of standard

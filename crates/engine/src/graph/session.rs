@@ -213,10 +213,8 @@ pub async fn apply_partner_center_for(
         return Ok(());
     }
     let mut options = options.clone();
-    if profile.partner_center.credential.kind == CredentialKind::Certificate {
-        // Its certificate is its own; a secret is not added beside it unasked.
-        options.credential = CredentialRequest::None;
-    }
+    let (credential, cert_note) = partner_center_credential(profile, keychain, &options.credential);
+    options.credential = credential;
     // The main app's redirect fixes name the main app's URIs.
     options.remove_redirect_uris.clear();
     options.remove_wizard_uri = false;
@@ -233,10 +231,62 @@ pub async fn apply_partner_center_for(
         Ok(r) => r,
         Err(e) => apply::not_started(&e, options.dry_run),
     };
+    let mut pc = pc;
+    pc.exists.extend(cert_note);
     apply::update_partner_center(profile, &pc);
     report.ok &= pc.ok;
     report.partner_center = Some(Box::new(pc));
     Ok(())
+}
+
+/// What `apply` adds to CSP's Partner Center app, given what the main app asked for
+/// (`main`): a Partner Center app on a certificate gets *its own* certificate uploaded (read
+/// back from its .pfx and keychain entry; never the main app's, and never a secret beside
+/// it unasked); otherwise it gets a secret of its own when the main app asked for one. The
+/// note says why a certificate could not be uploaded.
+pub fn partner_center_credential(
+    profile: &Profile,
+    keychain: Option<&Keychain>,
+    main: &CredentialRequest,
+) -> (CredentialRequest, Option<String>) {
+    if profile.partner_center.credential.kind == CredentialKind::Certificate {
+        if profile.partner_center.credential.certificate_file.is_none() {
+            return (
+                CredentialRequest::None,
+                Some("The Partner Center app is set to use a certificate, but none was created or imported yet: entra-onboard cert new --app partner-center (or import one), then apply again.".into()),
+            );
+        }
+        let Some(kc) = keychain else {
+            return (
+                CredentialRequest::None,
+                Some("The Partner Center app's certificate was not uploaded: its password is read from the OS keychain, which this run did not open.".into()),
+            );
+        };
+        return match crate::vault::stored_certificate(kc, profile, CustomerApp::PartnerCenter) {
+            Ok(c) => (
+                CredentialRequest::Certificate {
+                    cert_der: c.cert_der.clone(),
+                },
+                None,
+            ),
+            Err(e) => (
+                CredentialRequest::None,
+                Some(format!(
+                    "The Partner Center app's certificate was not uploaded: {e}"
+                )),
+            ),
+        };
+    }
+    match main {
+        CredentialRequest::Secret { months, force } => (
+            CredentialRequest::Secret {
+                months: *months,
+                force: *force,
+            },
+            None,
+        ),
+        _ => (CredentialRequest::None, None),
+    }
 }
 
 /// "Create it for me": create or repair the registration, then record the client id and

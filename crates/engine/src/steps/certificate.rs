@@ -103,6 +103,12 @@ impl CertificateRequest {
     }
 }
 
+/// `<customer> Partner Center app (Entra Onboard)`: CSP's second app's certificate.
+pub fn partner_center_common_name(p: &Profile) -> String {
+    let base = default_common_name(p);
+    base.replacen(" service desk (", " Partner Center app (", 1)
+}
+
 /// `<customer> service desk (Entra Onboard)`, trimmed to [`MAX_COMMON_NAME_CHARS`].
 pub fn default_common_name(p: &Profile) -> String {
     const SUFFIX: &str = " service desk (Entra Onboard)";
@@ -727,6 +733,27 @@ impl CertificateFiles {
             cer: dir.join(format!("{safe}.cer")),
             pem: dir.join(format!("{safe}.pem")),
             pfx: dir.join(format!("{safe}.pfx")),
+        }
+    }
+
+    /// For one of the customer's apps: [`CertificateFiles::for_profile`] for the main app,
+    /// `<customer>-partner-center-<yyyy-mm-dd of expiry>` for CSP's Partner Center app.
+    pub fn for_app(
+        dir: &Path,
+        p: &Profile,
+        app: crate::profile::CustomerApp,
+        info: &CertificateInfo,
+    ) -> CertificateFiles {
+        match app {
+            crate::profile::CustomerApp::Main => CertificateFiles::for_profile(dir, p, info),
+            crate::profile::CustomerApp::PartnerCenter => {
+                let name = if p.name.trim().is_empty() {
+                    "entra-app"
+                } else {
+                    p.name.trim()
+                };
+                CertificateFiles::in_dir(dir, &format!("{name}-partner-center-{}", info.expires_on))
+            }
         }
     }
 

@@ -50,6 +50,9 @@ const COMMANDS: &[&str] = &[
     "export_sync_csv",
     "mark_verified",
     "export_teams_package",
+    "rotation_view",
+    "rotate_credential",
+    "copy_next_secret",
 ];
 
 fn main() {

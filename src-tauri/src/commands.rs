@@ -27,13 +27,15 @@ use crate::AppState;
 use crate::error::{Error, Result};
 use crate::models::{
     AppInfo, AppliedRegistration, CertificateCreated, CertificateImported, ConsentCaptured,
-    CopiedValue, GraphSignedIn, SsoTestRun, StoredSecret, TenantsAllowed, TenantsImported,
+    CopiedValue, GraphSignedIn, RotatedCredential, SsoTestRun, StoredSecret, TenantsAllowed,
+    TenantsImported,
 };
 use entra_onboard_engine::dashboard::{CustomerCard, Dashboard};
 use entra_onboard_engine::evidence;
 use entra_onboard_engine::exports;
 use entra_onboard_engine::graph::apply::{ApplyProgressFn, ApplyStep};
 use entra_onboard_engine::graph::doctor::{DoctorReport, FixAction};
+use entra_onboard_engine::graph::rotate::{self, RotateAction, RotationView};
 use entra_onboard_engine::graph::session::{self, ApplyRequest, GraphSession};
 use entra_onboard_engine::graph::signin::{SigninProgress, SigninProgressFn};
 use entra_onboard_engine::handover;
@@ -132,7 +134,12 @@ pub async fn copy_stored_value(
     which: StoredValue,
 ) -> Result<CopiedValue> {
     let kc = Keychain::open()?;
-    let value = vault::stored_value(&kc, &profile, which)?;
+    copy_secret(&app, vault::stored_value(&kc, &profile, which)?)
+}
+
+/// Writes `value` to the clipboard as a secret and clears it after [`CLEAR_CLIPBOARD_AFTER`]
+/// when it still holds it.
+fn copy_secret(app: &AppHandle, value: Sensitive<String>) -> Result<CopiedValue> {
     app.clipboard().write_secret(value.expose().as_str())?;
     let handle = app.clone();
     std::thread::spawn(move || {
@@ -749,4 +756,39 @@ pub fn export_teams_package(profile: Profile, version: Option<String>) -> Result
     let version = version.unwrap_or_else(|| teams::DEFAULT_APP_VERSION.to_string());
     let (path, _) = teams::export_package(&profile, version.trim())?;
     Ok(path.display().to_string())
+}
+
+/// The rotation screen (issue 15): the plan, why a rotation cannot start, or an interrupted
+/// rotation's choices and where the new value goes in Halo.
+#[tauri::command]
+pub fn rotation_view(profile: Profile, app: CustomerApp, months: u32) -> RotationView {
+    rotate::view(&profile, app, months)
+}
+
+/// Rotate the credential: begin, "Halo is updated" or roll back, with the Graph sign-in
+/// of this customer; the profile is saved after every step.
+#[tauri::command]
+pub async fn rotate_credential(
+    state: State<'_, AppState>,
+    profile: Profile,
+    action: RotateAction,
+) -> Result<RotatedCredential> {
+    let session = state.graph_for(&profile.id)?;
+    let profile = evidence::from_ui(&state.store, profile)?;
+    let (report, profile) =
+        rotate::run_for_session(&session, &state.store, &Keychain::open()?, profile, action)
+            .await?;
+    Ok(RotatedCredential { report, profile })
+}
+
+/// Copies the rotation's new secret for Halo from the keychain (a sensitive write, cleared
+/// after 60 seconds); it never crosses the webview.
+#[tauri::command]
+pub async fn copy_next_secret(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    profile: Profile,
+) -> Result<CopiedValue> {
+    let profile = evidence::from_ui(&state.store, profile)?;
+    copy_secret(&app, rotate::next_secret(&Keychain::open()?, &profile)?)
 }

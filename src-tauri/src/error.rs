@@ -56,6 +56,7 @@ from_engine_error!(
     entra_onboard_engine::evidence::EvidenceError,
     entra_onboard_engine::guards::GuardError,
     entra_onboard_engine::teams::TeamsPackageError,
+    entra_onboard_engine::graph::rotate::RotateError,
 );
 
 impl Error {
@@ -169,6 +170,13 @@ pub const ERROR_CODES: &[&str] = &[
     "reminder.expired",
     "reminder.no_credential",
     "reminder.no_expiry",
+    "rotate.app",
+    "rotate.in_progress",
+    "rotate.kind",
+    "rotate.no_client_id",
+    "rotate.nothing_in_progress",
+    "rotate.policy_blocks_secret",
+    "rotate.profile",
     "sandbox.bind",
     "sandbox.certificate",
     "sandbox.key",

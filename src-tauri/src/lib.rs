@@ -231,6 +231,9 @@ pub fn run() {
             commands::export_sync_csv,
             commands::mark_verified,
             commands::export_teams_package,
+            commands::rotation_view,
+            commands::rotate_credential,
+            commands::copy_next_secret,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Entra Onboard");

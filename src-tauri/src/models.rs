@@ -144,3 +144,14 @@ pub struct CopiedValue {
     /// Seconds until the clipboard is cleared (if it still holds the value).
     pub clears_after_seconds: u32,
 }
+
+/// The answer to `rotate_credential`.
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RotatedCredential {
+    /// What was done, step by step; where the new value goes in Halo while waiting.
+    pub report: entra_onboard_engine::graph::rotate::RotateReport,
+    /// The profile as saved (the rotation in progress, or the new hint, expiry and record).
+    pub profile: Profile,
+}

@@ -273,7 +273,7 @@ pub fn rollback_steps(state: RotationState) -> Vec<RollbackStep> {
 }
 
 /// What an interrupted rotation can do next.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct ResumeChoice {

@@ -219,6 +219,9 @@ pub struct CustomerCard {
     pub consent: ConsentCoverage,
     /// When the profile was last saved.
     pub updated_at: Option<DateTime<Utc>>,
+    /// A credential rotation left in progress (issue 15): where it stopped and whether it
+    /// can be finished or rolled back, so the list shows it at the next start.
+    pub rotation: Option<crate::rotation::ResumeChoice>,
 }
 
 impl CustomerCard {
@@ -271,6 +274,10 @@ impl CustomerCard {
             warnings: count(Severity::Warning),
             consent: ConsentCoverage::of(p),
             updated_at: p.updated_at,
+            rotation: p
+                .rotation
+                .as_ref()
+                .map(|r| crate::rotation::resume(r.state)),
         }
     }
 

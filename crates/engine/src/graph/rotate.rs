@@ -1003,3 +1003,127 @@ async fn remove_new(
     }
     Ok(())
 }
+
+/// What the desktop app asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, TS)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+#[ts(export, rename = "RotateAction")]
+pub enum RotateAction {
+    /// Start a rotation of `app` with a secret valid `months`.
+    Begin {
+        /// Which app registration.
+        app: CustomerApp,
+        /// Lifetime asked for.
+        months: u32,
+    },
+    /// Continue: prove before Halo, or — after Halo was shown — "Halo is updated".
+    HaloUpdated,
+    /// Undo the rotation in progress.
+    RollBack,
+}
+
+/// What the rotation screen shows before and between calls: the plan, or why it cannot
+/// start, and an interrupted rotation's choices. Pure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RotationView {
+    /// The plan, when a rotation can start.
+    pub plan: Option<rules::RotationPlan>,
+    /// Why it cannot start (`{code, message}`), when it cannot.
+    pub blocked: Option<RotateFailure>,
+    /// The rotation in progress, if any.
+    pub in_progress: Option<RotationInProgress>,
+    /// What an interrupted rotation offers.
+    pub resume: Option<rules::ResumeChoice>,
+    /// Where the new value goes in Halo while one is in progress.
+    pub halo: Vec<SettingRow>,
+}
+
+/// The rotation screen's state for `app` of `p`.
+pub fn view(p: &Profile, app: CustomerApp, months: u32) -> RotationView {
+    if let Some(r) = &p.rotation {
+        return RotationView {
+            plan: None,
+            blocked: None,
+            in_progress: Some(r.clone()),
+            resume: Some(rules::resume(r.state)),
+            halo: rules::halo_rows(p, r.app),
+        };
+    }
+    match rules::check_start(p, app) {
+        Ok(()) => RotationView {
+            plan: Some(rules::plan(p, app, months)),
+            blocked: None,
+            in_progress: None,
+            resume: None,
+            halo: Vec::new(),
+        },
+        Err(e) => RotationView {
+            plan: None,
+            blocked: Some(RotateFailure {
+                code: e.code().into(),
+                message: e.to_string(),
+                fix: "See the message.".into(),
+            }),
+            in_progress: None,
+            resume: None,
+            halo: Vec::new(),
+        },
+    }
+}
+
+/// The desktop app's entry: one call per button, with the signed-in session, the keychain
+/// and the store (the profile is saved after every step). Returns the report and the
+/// profile as saved.
+pub async fn run_for_session(
+    session: &super::session::GraphSession,
+    store: &crate::profile::ProfileStore,
+    keychain: &Keychain,
+    mut profile: Profile,
+    action: RotateAction,
+) -> Result<(RotateReport, Profile), RotateError> {
+    let app = match (action, &profile.rotation) {
+        (_, Some(r)) => r.app,
+        (RotateAction::Begin { app, .. }, None) => app,
+        _ => return Err(RotateError::NothingInProgress),
+    };
+    let prover = app_only_prover(&profile, app)?;
+    let mut save = |p: &Profile| store.save(p).map(|_| ()).map_err(|e| e.to_string());
+    let mut ctx = RotateContext {
+        client: session.client(),
+        store: keychain,
+        prover,
+        save: &mut save,
+        signed_in_as: session.user.clone(),
+        now: None,
+    };
+    let report = match action {
+        RotateAction::Begin { app, months } => begin(&mut profile, app, months, &mut ctx).await?,
+        RotateAction::HaloUpdated => proceed(&mut profile, true, &mut ctx).await?,
+        RotateAction::RollBack => {
+            roll_back(&mut profile, "rolled back by the admin", &mut ctx).await?
+        }
+    };
+    Ok((report, profile))
+}
+
+/// The rotation's next secret, for the desktop app to copy to the clipboard (never to the
+/// webview). Only while one is in progress and stored.
+pub fn next_secret(keychain: &Keychain, p: &Profile) -> Result<Sensitive<String>, RotateError> {
+    let r = p.rotation.as_ref().ok_or(RotateError::NothingInProgress)?;
+    if r.state < RotationState::StoredAsNext {
+        return Err(RotateError::Profile(
+            "rotation: the new secret is not stored yet; roll this rotation back and rotate again"
+                .into(),
+        ));
+    }
+    let key = profile_key(p)?;
+    NextSecretStore::next(keychain, &key, r.app)
+        .map_err(RotateError::Profile)?
+        .ok_or_else(|| {
+            RotateError::Profile(
+                "rotation: the new secret is not in the keychain; roll this rotation back and rotate again".into(),
+            )
+        })
+}

@@ -6,6 +6,7 @@ import type { CredentialKind } from "./CredentialKind";
 import type { CustomerApp } from "./CustomerApp";
 import type { ExpiryLevel } from "./ExpiryLevel";
 import type { LastTest } from "./LastTest";
+import type { ResumeChoice } from "./ResumeChoice";
 
 /**
  * One customer on the start screen.
@@ -90,4 +91,9 @@ consent: ConsentCoverage,
 /**
  * When the profile was last saved.
  */
-updatedAt: string | null, };
+updatedAt: string | null, 
+/**
+ * A credential rotation left in progress (issue 15): where it stopped and whether it
+ * can be finished or rolled back, so the list shows it at the next start.
+ */
+rotation: ResumeChoice | null, };

@@ -214,6 +214,8 @@ describe('the last test on the customer list', () => {
     expiringApp: 'main',
     expirySubject: "the app's client secret",
     appExpiries: [],
+    rotation: null,
+    canRotate: false,
   };
 
   it('shows a failure the profile recorded (after a restart: nothing kept in memory)', async () => {

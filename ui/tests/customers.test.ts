@@ -41,6 +41,8 @@ function card(r: ProfileSummary): CustomerCard {
     expiringApp: 'main',
     expirySubject: "the app's client secret",
     appExpiries: [],
+    rotation: null,
+    canRotate: false,
   };
 }
 

@@ -417,6 +417,8 @@ describe('the practice customer', () => {
     expiringApp: 'main',
     expirySubject: "the app's client secret",
     appExpiries: [],
+    rotation: null,
+    canRotate: false,
   };
 
   beforeEach(() => {

@@ -222,6 +222,9 @@ pub struct CustomerCard {
     /// A credential rotation left in progress (issue 15): where it stopped and whether it
     /// can be finished or rolled back, so the list shows it at the next start.
     pub rotation: Option<crate::rotation::ResumeChoice>,
+    /// Whether the card offers "Rotate": a rotation to finish, or a client secret that
+    /// lapses within 60 days (or has lapsed).
+    pub can_rotate: bool,
 }
 
 impl CustomerCard {
@@ -278,6 +281,9 @@ impl CustomerCard {
                 .rotation
                 .as_ref()
                 .map(|r| crate::rotation::resume(r.state)),
+            can_rotate: p.rotation.is_some()
+                || (p.credential_of(first.app).kind == CredentialKind::Secret
+                    && !matches!(expiry, ExpiryLevel::None | ExpiryLevel::Ok)),
         }
     }
 

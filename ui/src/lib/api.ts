@@ -42,6 +42,9 @@ import type { TenantsAllowed } from './bindings/TenantsAllowed';
 import type { TenantsImported } from './bindings/TenantsImported';
 import type { CopiedValue } from './bindings/CopiedValue';
 import type { StoredValue } from './bindings/StoredValue';
+import type { RotateAction } from './bindings/RotateAction';
+import type { RotatedCredential } from './bindings/RotatedCredential';
+import type { RotationView } from './bindings/RotationView';
 
 // The shell's own answers (src-tauri/src/models.rs) and its error, generated like the rest.
 export type { AppInfo } from './bindings/AppInfo';
@@ -120,6 +123,14 @@ export const api = {
   checkRegistration: (profile: Profile) => call<DoctorReport>('check_registration', { profile }),
   fixRegistration: (profile: Profile, action: FixAction) =>
     call<AppliedRegistration>('fix_registration', { profile, action }),
+  /** Rotation (issue 15): the plan, or an interrupted rotation's choices — the engine's view. */
+  rotationView: (profile: Profile, app: CustomerApp, months: number) =>
+    call<RotationView>('rotation_view', { profile, app, months }),
+  /** Begin, "Halo is updated" or roll back; needs the Graph sign-in. Returns the saved profile. */
+  rotateCredential: (profile: Profile, action: RotateAction) =>
+    call<RotatedCredential>('rotate_credential', { profile, action }),
+  /** Rust copies the rotation's new secret to the clipboard; the webview never sees it. */
+  copyNextSecret: (profile: Profile) => call<CopiedValue>('copy_next_secret', { profile }),
   /** The expiry chooser for a new secret: dated choices and the range a typed date must fall in. */
   secretExpiryOptions: () => call<SecretExpiryOptions>('secret_expiry_options'),
   createCertificate: (profile: Profile, request: CertificateRequest) =>

@@ -96,4 +96,9 @@ updatedAt: string | null,
  * A credential rotation left in progress (issue 15): where it stopped and whether it
  * can be finished or rolled back, so the list shows it at the next start.
  */
-rotation: ResumeChoice | null, };
+rotation: ResumeChoice | null, 
+/**
+ * Whether the card offers "Rotate": a rotation to finish, or a client secret that
+ * lapses within 60 days (or has lapsed).
+ */
+canRotate: boolean, };

@@ -1217,6 +1217,35 @@ async fn practice_with_the_sandbox_in_the_real_window() {
     );
 }
 
+/// Issue 15 in the real window: step 3's "Rotate now" adds a new secret beside the one
+/// "Create it for me" made (the sandbox signs in with both), waits for Halo, copies the new
+/// one through Rust, and on "Halo is updated" proves it again, removes the old one and
+/// records the rotation.
+async fn rotate_in_practice(c: &Client) -> Result<(), String> {
+    let plan = text_within(c, "rotate-plan", 10).await?;
+    assert!(plan.contains("beside the old one"), "{plan}");
+    shot(c, "14-practice-rotate-plan").await;
+    by_test_id(c, "rotate-start").await.click().await.unwrap();
+    let waiting = text_within(c, "rotation-in-progress", 60).await?;
+    assert!(waiting.contains("waiting for Halo"), "{waiting}");
+    let halo = text_within(c, "rotate-halo", 5).await?;
+    assert!(halo.contains("Client Secret"), "{halo}");
+    by_test_id(c, "rotate-copy").await.click().await.unwrap();
+    shot(c, "14-practice-rotate-waiting").await;
+    by_test_id(c, "rotate-halo-updated")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let done = text_within(c, "rotate-done", 60).await?;
+    assert!(
+        done.contains("is current") && done.contains("removed"),
+        "{done}"
+    );
+    shot(c, "14-practice-rotate-done").await;
+    Ok(())
+}
+
 /// The id of the one practice customer in `home`.
 fn practice_profile_id(home: &std::path::Path) -> String {
     let files: Vec<_> = std::fs::read_dir(home.join("profiles"))
@@ -1380,6 +1409,7 @@ async fn practice(
     // Step 3 again: the certificate path. A secret is stored, so switching asks first.
     by_test_id(c, "step-3").await.click().await.unwrap();
     by_test_id(c, "secret-status").await;
+    rotate_in_practice(c).await?;
     by_test_id(c, "field-credential.kind-certificate")
         .await
         .click()

@@ -425,6 +425,7 @@ pub fn handover_html(
                 (service_desk_section(profile, plan)) "\n"
                 (redirects_section(plan)) "\n"
                 (credential_section(profile)) "\n"
+                (rotations_section(profile)) "\n"
                 (partner_center_section(plan)) "\n"
                 (consent_section(profile)) "\n"
                 (settings_section(plan)) "\n"
@@ -663,6 +664,49 @@ fn credential_section(profile: &Profile) -> Markup {
         }
     }
     html! { section.keep { h2 { "Credential" } (facts(&rows)) } }
+}
+
+/// The credential rotations (issue 15): when, which app, who signed in, old → new hint or
+/// thumbprint and Secret ID, the outcome — never a value. Nothing when there were none.
+fn rotations_section(profile: &Profile) -> Markup {
+    use crate::rotation::{CustomerApp, RotationOutcome};
+    if profile.rotations.is_empty() && profile.rotation.is_none() {
+        return html! {};
+    }
+    html! {
+        section.keep {
+            h2 { "Credential rotations" }
+            @if let Some(r) = &profile.rotation {
+                p.warn { "A rotation started " (Clean(&fmt_time(r.started_at))) " is still in progress: " (r.state.label()) "." }
+            }
+            @if !profile.rotations.is_empty() {
+                table {
+                    thead { tr { th { "When" } th { "App" } th { "Signed in as" } th { "Old" } th { "New" } th { "Outcome" } } }
+                    tbody {
+                        @for r in profile.rotations.iter().rev() {
+                            tr {
+                                td { (Clean(&fmt_time(r.at))) }
+                                td { @match r.app { CustomerApp::Main => "Main app", CustomerApp::PartnerCenter => "Partner Center app" } }
+                                td { (or_dash(r.signed_in_as.as_deref().unwrap_or(""))) }
+                                td { (or_dash(r.old.as_deref().unwrap_or(""))) }
+                                td { (or_dash(r.new.as_deref().unwrap_or(""))) }
+                                td {
+                                    @match r.outcome {
+                                        RotationOutcome::Completed => {
+                                            "Completed" @if let Some(d) = r.expires_on { " (expires " (d) ")" }
+                                        }
+                                        RotationOutcome::RolledBack => {
+                                            "Rolled back" @if let Some(w) = &r.reason { ": " (Clean(w)) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn consent_section(profile: &Profile) -> Markup {
@@ -921,6 +965,29 @@ mod tests {
             })
             .expect("the Partner Center app's lapsed secret is a follow-up");
         assert!(pc.urgent);
+    }
+
+    #[test]
+    fn rotations_are_listed_without_a_value() {
+        use crate::rotation::{CustomerApp, RotationOutcome, RotationRecord};
+        let mut p = acme();
+        assert!(!report(&p).contains("Credential rotations"));
+        p.rotations.push(RotationRecord {
+            at: now(),
+            app: CustomerApp::Main,
+            kind: CredentialKind::Secret,
+            outcome: RotationOutcome::Completed,
+            signed_in_as: Some("admin@acme.example".into()),
+            old: Some("secret abc… (Secret ID k-old)".into()),
+            new: Some("secret xyz… (Secret ID k-new)".into()),
+            expires_on: NaiveDate::from_ymd_opt(2027, 11, 30),
+            reason: None,
+        });
+        let html = report(&p);
+        assert!(html.contains("Credential rotations"), "{html}");
+        assert!(html.contains("k-old") && html.contains("k-new"));
+        assert!(html.contains("admin@acme.example"));
+        assert!(html.contains("Completed (expires 2027-11-30)"));
     }
 
     #[test]

@@ -540,3 +540,80 @@ async fn the_admin_can_roll_back_while_waiting_for_halo() {
         Some("the admin chose to roll back")
     );
 }
+
+/// CSP's Partner Center app rotates its own secret: its own client ID, credential record and
+/// next-secret slot; the main app's secret is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_partner_center_app_rotates_its_own_secret() {
+    let mut w = world().await;
+    let client = w.session.client();
+    let app = client
+        .post(
+            "/applications",
+            &json!({"displayName": "Rotation Co Partner Center", "signInAudience": "AzureADMyOrg"}),
+        )
+        .await
+        .unwrap();
+    let app_id = app["appId"].as_str().unwrap().to_string();
+    let object_id = app["id"].as_str().unwrap().to_string();
+    client
+        .post("/servicePrincipals", &json!({"appId": app_id}))
+        .await
+        .unwrap();
+    let first = client
+        .post(
+            &format!("/applications/{object_id}/addPassword"),
+            &json!({"passwordCredential": {"displayName": "first"}}),
+        )
+        .await
+        .unwrap();
+    let old_value = first["secretText"].as_str().unwrap().to_string();
+    w.profile.features.csp = true;
+    w.profile.partner_center.client_id = app_id.clone();
+    w.profile.partner_center.credential.kind = CredentialKind::Secret;
+    w.profile.partner_center.credential.secret_hint = Some(old_value[..3].to_string());
+
+    let saved = w.saved.clone();
+    let mut save = move |p: &Profile| {
+        saved.lock().unwrap().push(p.clone());
+        Ok(())
+    };
+    let pc = CustomerApp::PartnerCenter;
+    let mut ctx = RotateContext {
+        client: w.session.client(),
+        store: &w.store,
+        prover: app_only_prover(&w.profile, pc).unwrap(),
+        save: &mut save,
+        signed_in_as: None,
+        now: None,
+    };
+    let r = rotate::begin(&mut w.profile, pc, 6, &mut ctx)
+        .await
+        .unwrap();
+    assert!(r.ok, "{r:#?}");
+    assert!(r.halo[0].setting.contains("Partner Center"), "{:?}", r.halo);
+    let r = rotate::proceed(&mut w.profile, true, &mut ctx)
+        .await
+        .unwrap();
+    assert!(r.ok, "{r:#?}");
+    let pc_app =
+        w.sb.graph()
+            .applications()
+            .into_iter()
+            .find(|a| a["appId"] == app_id.as_str())
+            .unwrap();
+    let keys = pc_app["passwordCredentials"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys[0]["keyId"], first["keyId"], "the old one is removed");
+    assert_eq!(w.profile.rotations[0].app, pc);
+    // Its record holds the new expiry (sandbox secrets all start "sbx", so not the hint).
+    assert!(w.profile.partner_center.credential.expires_on.is_some());
+    assert_eq!(
+        w.profile.partner_center.credential.expires_on,
+        w.profile.rotations[0].expires_on
+    );
+    // The main app: untouched.
+    assert_eq!(w.profile.credential.secret_hint.as_deref(), Some("SAN"));
+    assert_eq!(w.secrets_on_app(), vec![SANDBOX_SECRET_ID.to_string()]);
+    assert!(w.signs_in(SANDBOX_CLIENT_SECRET).await);
+}

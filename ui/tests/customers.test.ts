@@ -249,3 +249,43 @@ describe('customers', () => {
     expect(screen.getByTestId('import-summary')).toHaveTextContent('Re-enter the secret for: Contoso.');
   });
 });
+
+describe('rotation on the customer list (issue 15)', () => {
+  it('says a rotation was left in progress and opens step 3 to finish it', async () => {
+    const left: CustomerCard = {
+      ...card(rows[1]),
+      credentialKind: 'secret',
+      rotation: {
+        state: 'waiting_for_halo',
+        stateLabel: 'waiting for Halo to be updated',
+        canFinish: true,
+        canRollBack: true,
+        advice: 'Finish once Halo uses it.',
+      },
+      canRotate: true,
+    };
+    handlers.dashboard = () => ({ customers: [card(rows[0]), left], unreadable: [] });
+    handlers.load_profile = (a) => {
+      const p = profile({ id: a!.id as string, name: 'Fabrikam' });
+      p.credential = { ...p.credential, kind: 'secret' };
+      return p;
+    };
+    handlers.credential_status = () => ({
+      store: 'Secret Service',
+      secretStored: true,
+      secretHint: 'abc',
+      hintMatches: true,
+      expiresOn: null,
+      certificatePasswordStored: false,
+    });
+    handlers.rotation_view = () => ({ plan: null, blocked: null, inProgress: null, resume: null, halo: [] });
+    const user = userEvent.setup();
+    render(App);
+    expect(await screen.findByTestId('rotations-in-progress')).toHaveTextContent('Fabrikam');
+    const rowsShown = await screen.findAllByTestId('customer-row');
+    expect(within(rowsShown[0]).queryByTestId('rotate-customer')).toBeNull();
+    expect(within(rowsShown[1]).getByTestId('rotation-in-progress-badge')).toHaveTextContent('waiting for Halo');
+    await user.click(within(rowsShown[1]).getByTestId('rotate-customer'));
+    expect(await screen.findByTestId('field-credential.kind-secret')).toBeChecked();
+  });
+});

@@ -105,6 +105,25 @@ fn a_dry_run_prints_the_plan_and_halos_field_and_sends_nothing() {
 }
 
 #[test]
+fn by_hand_prints_the_portal_checklist_in_the_safe_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), &secret_profile());
+    let out = run(&["rotate", path.to_str().unwrap(), "--by-hand"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("Certificates & secrets > Client secrets: New client secret"),
+        "{s}"
+    );
+    let new_at = s.find("New client secret").unwrap();
+    let halo_at = s
+        .find("Microsoft Entra ID > Details > Client Secret")
+        .unwrap();
+    let old_at = s.find("delete the old secret").unwrap();
+    assert!(new_at < halo_at && halo_at < old_at, "{s}");
+}
+
+#[test]
 fn what_cannot_be_rotated_is_refused_with_the_field_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), &secret_profile());

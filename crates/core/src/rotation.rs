@@ -906,3 +906,125 @@ mod tests {
         );
     }
 }
+
+/// The same rotation by hand, for an admin without Graph rights (Application Administrator
+/// or the app's owner can add and remove secrets in the portal): the portal steps in the
+/// same safe order, each with the proof that follows it. Portal paths: Entra admin centre >
+/// App registrations > the app > Certificates & secrets
+/// (<https://learn.microsoft.com/entra/identity-platform/how-to-add-credentials>).
+pub fn checklist(p: &Profile, app: CustomerApp, today: NaiveDate) -> Vec<RotationPlanStep> {
+    let c = p.credential_of(app);
+    let old = c
+        .secret_hint
+        .as_deref()
+        .map(|h| {
+            format!(
+                "the one whose Value starts {}…",
+                h.chars().take(3).collect::<String>()
+            )
+        })
+        .unwrap_or_else(|| "the one Halo uses now".into());
+    let client = client_id_of(p, app).trim();
+    let portal = format!(
+        "Entra admin centre > App registrations > All applications > (Application ID {client}) > Certificates & secrets > Client secrets"
+    );
+    let halo = halo_rows(p, app)
+        .iter()
+        .map(|r| format!("{} > {}", r.screen, r.setting))
+        .collect::<Vec<_>>()
+        .join("; then ");
+    let step = |reaches, what: String, rollback: &str| RotationPlanStep {
+        reaches,
+        what,
+        rollback: rollback.into(),
+    };
+    vec![
+        step(
+            RotationState::NewAdded,
+            format!(
+                "{portal}: New client secret, description \"Entra Onboard rotation {today}\", the longest expiry your tenant allows (at most 24 months). Leave the old secret ({old}) alone."
+            ),
+            "delete the new secret in the same list",
+        ),
+        step(
+            RotationState::StoredAsNext,
+            "Copy the new secret's Value (shown once; not the Secret ID) and paste it into Entra Onboard as the next secret.".into(),
+            "delete the new secret in the portal; nothing else changed",
+        ),
+        step(
+            RotationState::Proven,
+            "Entra Onboard proves it: Entra issues an app-only token with the new secret (the old one still works).".into(),
+            "delete the new secret in the portal",
+        ),
+        step(
+            RotationState::WaitingForHalo,
+            format!("In Halo: {halo}. Save."),
+            "put the old Value back in Halo (step 3 copies it) and delete the new secret in the portal",
+        ),
+        step(
+            RotationState::ProvenAgain,
+            "Entra Onboard proves the new secret again.".into(),
+            "put the old Value back in Halo and delete the new secret in the portal",
+        ),
+        step(
+            RotationState::OldRemoved,
+            format!("{portal}: delete the old secret ({old}); keep the new one."),
+            "nothing to roll back: finish instead",
+        ),
+        step(
+            RotationState::Recorded,
+            "Entra Onboard makes the new secret current, updates the expiry and the reminder, and records the rotation.".into(),
+            "nothing to roll back",
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod checklist_tests {
+    use super::*;
+    use crate::profile::CredentialMeta;
+
+    #[test]
+    fn the_checklist_keeps_the_safe_order_and_names_the_portal_and_halo() {
+        let p = Profile {
+            client_id: "22222222-3333-4444-5555-666666666666".into(),
+            credential: CredentialMeta {
+                kind: CredentialKind::Secret,
+                secret_hint: Some("abc".into()),
+                ..CredentialMeta::default()
+            },
+            ..Profile::new("Acme")
+        };
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let steps = checklist(&p, CustomerApp::Main, today);
+        let states: Vec<RotationState> = steps.iter().map(|s| s.reaches).collect();
+        let mut sorted = states.clone();
+        sorted.sort();
+        assert_eq!(states, sorted, "the states only move forward");
+        assert!(
+            steps[0]
+                .what
+                .contains("Application ID 22222222-3333-4444-5555-666666666666")
+        );
+        assert!(
+            steps[0]
+                .what
+                .contains("Leave the old secret (the one whose Value starts abc…)")
+        );
+        assert!(
+            steps[3]
+                .what
+                .contains("Microsoft Entra ID > Details > Client Secret")
+        );
+        // The old one goes only after Halo was updated and the new one proven again.
+        let removal = steps
+            .iter()
+            .position(|s| s.what.contains("delete the old secret"))
+            .unwrap();
+        let halo = steps
+            .iter()
+            .position(|s| s.reaches == RotationState::WaitingForHalo)
+            .unwrap();
+        assert!(removal > halo);
+    }
+}

@@ -82,6 +82,10 @@ pub struct RotateArgs {
     /// Undo the rotation in progress: remove the new secret from Entra and the keychain.
     #[arg(long)]
     pub rollback: bool,
+    /// Without Graph rights: print the same rotation as a checklist of portal steps (in the
+    /// same safe order, with what each step's rollback is). Sends nothing.
+    #[arg(long, conflicts_with_all = ["finish", "rollback"])]
+    pub by_hand: bool,
     /// Print the new secret's Value (to paste into Halo). Without it, the Value is never
     /// printed.
     #[arg(long)]
@@ -105,6 +109,9 @@ fn save_to(path: &Path) -> impl FnMut(&Profile) -> Result<(), String> + Send + u
 pub fn run(a: RotateArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
     let mut p = crate::cli::load(&a.profile)?;
     let app: CustomerApp = a.app.into();
+    if a.by_hand {
+        return by_hand(&p, app, a.format, out);
+    }
     if a.dry_run {
         return dry_run(&p, app, a.months, a.format, out);
     }
@@ -294,6 +301,42 @@ fn dry_run(
             writeln!(out).map_err(w)?;
         }
         Format::Text => write!(out, "{}", render_plan(&plan)).map_err(w)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn by_hand(
+    p: &Profile,
+    app: CustomerApp,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<ExitCode, String> {
+    let w = |e: std::io::Error| e.to_string();
+    rules::check_start(p, app).map_err(|e| format!("{e} ({})", e.code()))?;
+    let steps = rules::checklist(p, app, chrono::Utc::now().date_naive());
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &steps).map_err(|e| e.to_string())?;
+            writeln!(out).map_err(w)?;
+        }
+        Format::Text => {
+            writeln!(
+                out,
+                "Rotate {} by hand, in this order (nothing is sent):\n",
+                app.label()
+            )
+            .map_err(w)?;
+            for (i, st) in steps.iter().enumerate() {
+                writeln!(
+                    out,
+                    "{}. {}\n   if it goes wrong here: {}",
+                    i + 1,
+                    st.what,
+                    st.rollback
+                )
+                .map_err(w)?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -888,6 +888,33 @@ async fn explain_redirect_error(c: &Client) {
     })
     .await;
     shot(c, "08-explain-an-error").await;
+    // Focus is on the answer; Escape closes the box and gives focus back to its button.
+    assert_eq!(
+        focused(c).await,
+        "explain-result",
+        "focus moves to the answer"
+    );
+    {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let esc = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: '\u{E00C}' })
+            .then(KeyAction::Up { value: '\u{E00C}' });
+        c.perform_actions(esc).await.unwrap();
+    }
+    eventually(
+        "Escape closes the box, focus back on its button",
+        || async {
+            c.find(Locator::Css("[data-testid=\"explain-dialog\"]"))
+                .await
+                .is_err()
+                && focused(c).await == "explain-open"
+        },
+    )
+    .await;
+    // Again, and this time follow the answer to its step.
+    by_test_id(c, "explain-open").await.click().await.unwrap();
+    type_into(c, "explain-text", "AADSTS50011").await;
+    by_test_id(c, "explain-run").await.click().await.unwrap();
     by_test_id(c, "explain-goto").await.click().await.unwrap();
     eventually("step 2 after Go to step", || async {
         by_test_id(c, "step-heading")

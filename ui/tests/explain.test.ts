@@ -46,6 +46,8 @@ describe('explain an error', () => {
     await user.type(within(dialog).getByTestId('explain-text'), 'Sorry AADSTS50011 happened');
     await user.click(run);
     const finding = await within(dialog).findByTestId('explain-finding');
+    // Focus moves to the answer, so a keyboard user lands on what it says.
+    await waitFor(() => expect(within(dialog).getByTestId('explain-result')).toHaveFocus());
     expect(finding).toHaveTextContent('RedirectUriMismatch');
     expect(finding).toHaveTextContent('https://contoso.halopsa.com/auth');
     const sent = callsOf('explain_error')[0].args!;

@@ -65,10 +65,9 @@ impl SessionError {
 
 /// The profile's target, or why it is refused (before any sign-in or request).
 fn target(profile: &Profile) -> Result<Target, SessionError> {
-    // The same refusal as the sign-in's (a public sign-up profile, a refused authority).
-    super::signin::authority_for(profile)
-        .map(|(t, _)| t)
-        .map_err(SessionError::Signin)
+    // The same refusal as the sign-in's (a public sign-up profile, a refused authority),
+    // without checking step 1 again (each operation checks it once, issue 12).
+    super::signin::workforce_target(profile).map_err(SessionError::Signin)
 }
 
 /// A signed-in admin and a Graph client carrying the token.

@@ -167,16 +167,7 @@ pub fn scopes_for_doctor() -> Vec<&'static str> {
 pub fn authority_for(profile: &Profile) -> Result<(Target, TenantSegment), SigninError> {
     let mut issues = Issues::default();
     let b = basics::check(profile, &mut issues);
-    let target = Target::from_profile(profile)
-        .map_err(|e| SigninError::Profile(format!("authority: {e}. {}", e.fix())))?;
-    // The Graph automation drives a workforce tenant; B2C and External ID apps are
-    // registered by hand with step 2's checklist (issue 14 point 7).
-    if let Some(service) = target.signup() {
-        return Err(SigninError::Profile(format!(
-            "public_signup: Create it for me, the doctor and the sync preview work on workforce tenants, not {}. Register the app with step 2's checklist.",
-            service.name()
-        )));
-    }
+    let target = workforce_target(profile)?;
     let segment = match &b.tenant {
         Some(basics::TenantRef::Id(t)) => TenantSegment::id(t),
         Some(basics::TenantRef::Domain(d)) => {
@@ -185,6 +176,22 @@ pub fn authority_for(profile: &Profile) -> Result<(Target, TenantSegment), Signi
         None => TenantSegment::organizations(),
     };
     Ok((target, segment))
+}
+
+/// The profile's [`Target`] for the Graph automation, without step 1's other checks: the
+/// trust boundary's answer, and a public sign-up profile refused (the Graph automation
+/// drives a workforce tenant; B2C and External ID apps are registered by hand with step 2's
+/// checklist, issue 14 point 7).
+pub fn workforce_target(profile: &Profile) -> Result<Target, SigninError> {
+    let target = Target::from_profile(profile)
+        .map_err(|e| SigninError::Profile(format!("authority: {e}. {}", e.fix())))?;
+    if let Some(service) = target.signup() {
+        return Err(SigninError::Profile(format!(
+            "public_signup: Create it for me, the doctor and the sync preview work on workforce tenants, not {}. Register the app with step 2's checklist.",
+            service.name()
+        )));
+    }
+    Ok(target)
 }
 
 /// The authorize link on `target` with PKCE and a fresh `state` (exposed for tests and for

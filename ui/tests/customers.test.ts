@@ -180,8 +180,18 @@ describe('customers', () => {
     const pos = Number(now[0].getAttribute('aria-posinset'));
     expect(now[0]).toHaveTextContent(`Customer ${String(pos - 1).padStart(4, '0')}`);
     expect(pos).toBeGreaterThan(480);
-    expect(callsOf('customer_page').at(-1)!.args!.query).toMatchObject({ offset: pos - 1 });
-    expect(list.style.paddingTop).toBe(`${(pos - 1) * 96}px`);
+    // Asked for the window with a margin either side, not for the whole list.
+    const asked = callsOf('customer_page').at(-1)!.args!.query as { offset: number; limit: number };
+    expect(asked.offset).toBeLessThanOrEqual(pos - 1);
+    expect(asked.offset + asked.limit).toBeGreaterThanOrEqual(pos - 1 + now.length);
+    expect(asked.limit).toBeLessThan(100);
+    // Scrolling one more row stays within the page held: nothing is asked.
+    const before = callsOf('customer_page').length;
+    viewport.scrollTop += 96;
+    viewport.dispatchEvent(new Event('scroll'));
+    await waitFor(() => expect(screen.getAllByTestId('customer-row')[0]).toHaveAttribute('aria-posinset', String(pos + 1)));
+    expect(callsOf('customer_page')).toHaveLength(before);
+    expect(list.style.paddingTop).toBe(`${pos * 96}px`);
   });
 
   it('creates a customer and opens the wizard', async () => {

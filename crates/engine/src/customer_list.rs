@@ -9,11 +9,14 @@
 //!
 //! [`CardCache`] keeps one card per profile file with the file's stamp (length, modified
 //! time and, on Unix, the inode: every save is a rename of a new file, so a new inode) and
-//! re-reads only the files whose stamp changed, appeared or went away. A query costs one
-//! directory listing and a `stat` per file, not a read and a plan per file. The app also
-//! calls [`CardCache::invalidate`] after its own saves, deletes and imports, so a stamp the
-//! file system cannot tell apart (coarse timestamps, no inode on Windows) never hides the
-//! app's own change.
+//! re-reads only the files whose stamp changed, appeared or went away. Every write of the
+//! store (a save, an import, a delete) adds, renames or removes a file, which changes the
+//! folder's own modified time: a query whose folder stamp is unchanged costs one `stat`,
+//! and only a changed folder is listed and its files' stamps compared. A folder changed
+//! within [`RACY`] of the last look is looked at again next time (a timestamp's tick is
+//! coarser than a save, the "racy" case), and the app also calls [`CardCache::invalidate`]
+//! or [`CardCache::invalidate_profile`] after its own saves, deletes and imports, so no
+//! stamp the file system cannot tell apart hides the app's own change.
 //!
 //! Left out: watching the folder for changes (a query checks the stamps itself).
 
@@ -29,6 +32,10 @@ use ts_rs::TS;
 
 use crate::dashboard::{CustomerCard, ExpiryLevel};
 use crate::profile::{ProfileError, ProfileStore, UnreadableProfile, read_file};
+
+/// How recent a folder change must be for its stamp not to be trusted yet (see the module
+/// documentation): well above any file system's timestamp tick (FAT's is 2 s).
+pub const RACY: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Largest page one query returns: a window of a tall screen, with room to spare. A larger
 /// `limit` is clamped, so no caller can ask for a copy of the whole list per scroll.
@@ -244,6 +251,11 @@ struct Cached {
     today: Option<NaiveDate>,
     /// By file name (sorted: the scan's order, so the result does not depend on the OS).
     files: BTreeMap<String, (Stamp, Entry)>,
+    /// The folder's stamp when it was last listed, if it can be trusted to show a change.
+    folder: Option<Stamp>,
+    /// The cards and unreadable files of `files`, as the queries use them.
+    cards: Vec<CustomerCard>,
+    unreadable: Vec<UnreadableProfile>,
     /// Profile files read since the cache was made (for tests and the benchmark).
     reads: u64,
 }
@@ -266,13 +278,16 @@ impl CardCache {
         let mut c = self.lock();
         c.files.clear();
         c.today = None;
+        c.folder = None;
     }
 
     /// Forgets one profile's card (after the app saved or deleted it): only that file is
     /// read again.
     pub fn invalidate_profile(&self, id: &str) {
         let file = format!("{}.json", id.to_ascii_lowercase());
-        self.lock().files.remove(&file);
+        let mut c = self.lock();
+        c.files.remove(&file);
+        c.folder = None;
     }
 
     /// How many profile files the cache has read so far.
@@ -290,16 +305,7 @@ impl CardCache {
     ) -> Result<CustomerPage, ProfileError> {
         let mut c = self.lock();
         refresh(&mut c, store.dir(), today)?;
-        let mut cards = Vec::with_capacity(c.files.len());
-        let mut unreadable = Vec::new();
-        for (_, entry) in c.files.values() {
-            match entry {
-                Entry::Card(card) => cards.push((**card).clone()),
-                Entry::Unreadable(u) => unreadable.push(u.clone()),
-            }
-        }
-        drop(c);
-        Ok(page(&cards, &unreadable, q))
+        Ok(page(&c.cards, &c.unreadable, q))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Cached> {
@@ -313,8 +319,34 @@ impl CardCache {
 fn refresh(c: &mut Cached, dir: &Path, today: NaiveDate) -> Result<(), ProfileError> {
     if c.today != Some(today) {
         c.files.clear();
+        c.folder = None;
         c.today = Some(today);
     }
+    let folder = fs::metadata(dir).ok().map(|m| Stamp::of(&m));
+    if folder.is_some() && c.folder == folder {
+        return Ok(());
+    }
+    // Trusted next time only if the folder's last change is older than a timestamp tick.
+    let settled = folder.as_ref().and_then(|s| s.modified).is_some_and(|m| {
+        SystemTime::now()
+            .duration_since(m)
+            .is_ok_and(|age| age > RACY)
+    });
+    c.folder = folder.filter(|_| settled);
+    list_folder(c, dir, today)?;
+    c.cards = Vec::with_capacity(c.files.len());
+    c.unreadable = Vec::new();
+    for (_, entry) in c.files.values() {
+        match entry {
+            Entry::Card(card) => c.cards.push((**card).clone()),
+            Entry::Unreadable(u) => c.unreadable.push(u.clone()),
+        }
+    }
+    Ok(())
+}
+
+/// Lists the folder and reads the files whose stamp is new or changed.
+fn list_folder(c: &mut Cached, dir: &Path, today: NaiveDate) -> Result<(), ProfileError> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

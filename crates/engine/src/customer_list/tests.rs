@@ -418,3 +418,44 @@ fn a_query_from_the_webview_deserialises_with_defaults() {
     assert_eq!(q.filters, CustomerFilter::ALL);
     assert!(serde_json::from_str::<CustomerQuery>(r#"{"filters":["everything"]}"#).is_err());
 }
+
+#[test]
+fn a_settled_folder_is_trusted_until_a_write_changes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ProfileStore::at(dir.path());
+    let acme = saved(&store, "Acme", None);
+    saved(&store, "Contoso", None);
+    // The folder last changed a minute ago: its stamp can be trusted to show the next write.
+    let settle = || {
+        std::fs::File::open(dir.path())
+            .unwrap()
+            .set_modified(SystemTime::now() - std::time::Duration::from_secs(60))
+            .unwrap();
+    };
+    settle();
+    let cache = CardCache::new();
+    let today = d(TODAY);
+    let all = q("", &[], CustomerSort::Name);
+    assert_eq!(cache.page(&store, today, &all).unwrap().customers, 2);
+    assert_eq!(cache.files_read(), 2);
+    for _ in 0..3 {
+        cache.page(&store, today, &all).unwrap();
+    }
+    assert_eq!(cache.files_read(), 2);
+
+    // A save renames a new file into the folder: the folder's stamp changes, the card too.
+    let mut renamed = store.load(&acme.id).unwrap();
+    renamed.name = "Acme Holdings".into();
+    store.save(&renamed).unwrap();
+    let p = cache
+        .page(&store, today, &q("holdings", &[], CustomerSort::Name))
+        .unwrap();
+    assert_eq!(ids(&p), [acme.id.as_str()]);
+    assert_eq!(cache.files_read(), 3);
+
+    // A delete, even once the folder has settled again.
+    settle();
+    cache.page(&store, today, &all).unwrap();
+    store.delete(&acme.id).unwrap();
+    assert_eq!(cache.page(&store, today, &all).unwrap().customers, 1);
+}

@@ -363,7 +363,7 @@ fn list_folder(c: &mut Cached, dir: &Path, today: NaiveDate) -> Result<(), Profi
     let mut seen = HashSet::new();
     for entry in entries.filter_map(Result::ok) {
         let path = entry.path();
-        if !path.extension().is_some_and(|x| x == "json") {
+        if path.extension().is_none_or(|x| x != "json") {
             continue;
         }
         let file = entry.file_name().to_string_lossy().into_owned();

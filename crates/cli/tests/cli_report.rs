@@ -246,6 +246,9 @@ fn export_then_import_on_a_new_computer() {
         "{}",
         stdout(&out)
     );
+    // A small import is listed whole: no separate list is written.
+    assert!(!stdout(&out).contains("The full list"), "{}", stdout(&out));
+    assert!(!new.path().join("imports").exists());
 }
 
 #[test]

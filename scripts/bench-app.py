@@ -26,6 +26,7 @@ engine's updated list (performance.now(); the list says which search it shows).
 import datetime
 import json
 import socket
+import urllib.error
 import urllib.request
 
 import argparse
@@ -188,8 +189,8 @@ def webdriver(port, method, path, body=None):
         return json.load(r)["value"]
 
 
-# Scrolls the list by `step` px per animation frame to the bottom and back to the top,
-# recording the interval between frames.
+# Scrolls the list by `step` px per animation frame to the bottom and back to the top (at
+# most 300 frames each way), recording the interval between frames.
 SCROLL_JS = r"""
 const [step, done] = [arguments[0], arguments[arguments.length - 1]];
 const until = (f) => new Promise((r) => { const t = () => (f() ? r() : requestAnimationFrame(t)); t(); });
@@ -206,7 +207,7 @@ const until = (f) => new Promise((r) => { const t = () => (f() ? r() : requestAn
         last = ts;
         most = Math.max(most, document.querySelectorAll('[data-testid="customer-row"]').length);
         const end = dir > 0 ? v.scrollHeight - v.clientHeight : 0;
-        if (Math.abs(v.scrollTop - end) < 1 || frames.length > 5000) return res();
+        if (Math.abs(v.scrollTop - end) < 1 || frames.length >= (dir > 0 ? 300 : 600)) return res();
         v.scrollTop = dir > 0 ? Math.min(end, v.scrollTop + step) : Math.max(0, v.scrollTop - step);
         requestAnimationFrame(tick);
       };
@@ -281,9 +282,20 @@ def measure_list(app, customers, timeout):
                     raise
                 time.sleep(0.5)
         sid = session["sessionId"]
-        webdriver(port, "POST", f"/session/{sid}/timeouts", {"script": int(timeout * 1000)})
-        scroll = json.loads(webdriver(port, "POST", f"/session/{sid}/execute/async",
-                                      {"script": SCROLL_JS, "args": [240]}))
+        # A slow machine takes minutes to scroll through a long list.
+        webdriver(port, "POST", f"/session/{sid}/timeouts", {"script": 600_000})
+        for attempt in range(3):
+            try:
+                scroll = json.loads(webdriver(port, "POST", f"/session/{sid}/execute/async",
+                                              {"script": SCROLL_JS, "args": [240]}))
+                break
+            except urllib.error.HTTPError:
+                raise
+            except (ConnectionError, urllib.error.URLError):
+                # tauri-driver now and then drops a request while the window is starting.
+                if attempt == 2:
+                    raise
+                time.sleep(1)
         text = f"customer {customers - 1:04d}"
         typing = json.loads(webdriver(port, "POST", f"/session/{sid}/execute/async",
                                       {"script": TYPE_JS, "args": [text, 150]}))

@@ -36,6 +36,9 @@ fn main() {
         p.credential.expires_on = Some(today + chrono::Duration::days((i % 400) as i64 - 20));
         store.save(&p).expect("save");
     }
+    // As in the app, the folder has settled since its last write: its stamp is trusted
+    // (within `RACY` of a write every query compares the files' stamps too).
+    std::thread::sleep(entra_onboard_engine::customer_list::RACY + Duration::from_millis(500));
 
     // Before: every keystroke re-read and re-planned every profile.
     let scan = median(
@@ -102,7 +105,7 @@ fn main() {
         ms(cold)
     );
     println!(
-        "  search keystroke, cached (stat per file)        {:>8.2} ms  (max {:.2} ms over {} keystrokes)",
+        "  search keystroke, cached                        {:>8.2} ms  (max {:.2} ms over {} keystrokes)",
         ms(median(keys.clone())),
         ms(*keys.iter().max().unwrap()),
         keys.len()

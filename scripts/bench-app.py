@@ -13,7 +13,21 @@ Memory: 6 s after the page has loaded (steady state), the RSS and PSS of the app
 and all its descendants (WebKitWebProcess, WebKitNetworkProcess, ...) read from
 /proc/<pid>/smaps_rollup and summed. RSS counts shared libraries once per process; PSS
 splits them, so the PSS sum is the tree's real share of memory.
+
+With --customers N (BENCH_CUSTOMERS), each app start's throw-away home holds N generated
+customers (the hello world has nothing to load), and one more app start is driven over
+WebDriver (tauri-driver + WebKitWebDriver) to measure the customer list in the real webview:
+the interval between animation frames while a script scrolls the list from top to bottom and
+back (requestAnimationFrame timestamps: 16.7 ms at 60 Hz means no frame was dropped), and for
+each keystroke of a search, the time from the input event to the frame that shows the
+engine's updated list (performance.now(); the list says which search it shows).
 """
+
+import datetime
+import json
+import socket
+import urllib.error
+import urllib.request
 
 import argparse
 import os
@@ -82,7 +96,37 @@ def stop(proc):
     time.sleep(0.3)
 
 
-def start_once(binary, extra_env, settle, timeout):
+def generate_customers(home, n):
+    """N customer profiles in `home`/profiles, as a partner's list looks: every tenth
+    credential expired or expiring within 60 days, every third verified, every seventh with a
+    failed last test. Written before the clock starts."""
+    folder = os.path.join(home, "profiles")
+    os.makedirs(folder, exist_ok=True)
+    today = datetime.date.today()
+    for i in range(n):
+        pid = f"00000000-0000-4000-8000-{i:012d}"
+        days = (i % 60) - 5 if i % 10 == 0 else 90 + (i % 600)
+        p = {
+            "schema_version": 1,
+            "id": pid,
+            "name": f"Customer {i:04d}",
+            "agent_url": f"https://c{i:04d}.halopsa.com",
+            "tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            "client_id": "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9",
+            "sso_for": "both",
+            "credential": {"kind": "secret", "expires_on": (today + datetime.timedelta(days=days)).isoformat()},
+            "updated_at": "2025-01-01T00:00:00Z",
+        }
+        if i % 3 == 0:
+            p["verified"] = {"verified_at": "2025-01-02T00:00:00Z"}
+        if i % 7 == 0:
+            p["last_test"] = {"ok": False, "at": "2025-01-03T00:00:00Z", "code": "AADSTS65001",
+                              "reason": "The app needs admin consent."}
+        with open(os.path.join(folder, f"{pid}.json"), "w") as f:
+            json.dump(p, f)
+
+
+def start_once(binary, extra_env, settle, timeout, customers=0):
     scratch = tempfile.mkdtemp(prefix="bench-app-")
     env = dict(os.environ)
     env.update(
@@ -94,6 +138,8 @@ def start_once(binary, extra_env, settle, timeout):
     )
     for d in ("data", "cache", "config", "home"):
         os.makedirs(f"{scratch}/{d}")
+    if customers:
+        generate_customers(f"{scratch}/home", customers)
     log = open(f"{scratch}/stderr.log", "wb")
     t0 = time.perf_counter()
     proc = subprocess.Popen(
@@ -129,6 +175,146 @@ def start_once(binary, extra_env, settle, timeout):
     }
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def webdriver(port, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=180) as r:
+        return json.load(r)["value"]
+
+
+# Scrolls the list by `step` px per animation frame to the bottom and back to the top (at
+# most 300 frames each way), recording the interval between frames.
+SCROLL_JS = r"""
+const [step, done] = [arguments[0], arguments[arguments.length - 1]];
+const until = (f) => new Promise((r) => { const t = () => (f() ? r() : requestAnimationFrame(t)); t(); });
+(async () => {
+  await until(() => document.querySelector('[data-testid="customer-row"]'));
+  const v = document.querySelector('[data-testid="customer-list"]');
+  const frames = [];
+  let most = 0;
+  for (const dir of [1, -1]) {
+    let last = null;
+    await new Promise((res) => {
+      const tick = (ts) => {
+        if (last !== null) frames.push(ts - last);
+        last = ts;
+        most = Math.max(most, document.querySelectorAll('[data-testid="customer-row"]').length);
+        const end = dir > 0 ? v.scrollHeight - v.clientHeight : 0;
+        if (Math.abs(v.scrollTop - end) < 1 || frames.length >= (dir > 0 ? 300 : 600)) return res();
+        v.scrollTop = dir > 0 ? Math.min(end, v.scrollTop + step) : Math.max(0, v.scrollTop - step);
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+  }
+  done(JSON.stringify({ frames, most, total: v.scrollHeight }));
+})();
+"""
+
+# Types `text` into the search box one character at a time (an input event each, as a key
+# press gives), timing each until the frame that shows the list for that text.
+TYPE_JS = r"""
+const [text, pause, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+(async () => {
+  const input = document.querySelector('[data-testid="customer-search"]');
+  const shown = (value) => {
+    const l = document.querySelector('[data-testid="customer-list"]');
+    return l && l.dataset.shownSearch === value;
+  };
+  const times = [];
+  for (const round of [0, 1, 2]) {
+    for (let i = 0; i <= text.length; i++) {
+      // The last step of each round empties the box again (everyone listed).
+      const value = i < text.length ? text.slice(0, i + 1) : '';
+      const t0 = performance.now();
+      input.value = value;
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      while (!shown(value)) await frame();
+      await frame();
+      if (i < text.length) times.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+  done(JSON.stringify(times));
+})();
+"""
+
+
+def measure_list(app, customers, timeout):
+    """The list's scroll frame times and search latency in the real webview."""
+    scratch = tempfile.mkdtemp(prefix="bench-list-")
+    for d in ("data", "cache", "config", "home"):
+        os.makedirs(f"{scratch}/{d}")
+    generate_customers(f"{scratch}/home", customers)
+    env = dict(os.environ, XDG_DATA_HOME=f"{scratch}/data", XDG_CACHE_HOME=f"{scratch}/cache",
+               XDG_CONFIG_HOME=f"{scratch}/config", ENTRA_ONBOARD_HOME=f"{scratch}/home")
+    port, native = free_port(), free_port()
+    log = open(f"{scratch}/driver.log", "wb")
+    driver = subprocess.Popen(["tauri-driver", "--port", str(port), "--native-port", str(native)],
+                              env=env, stdout=log, stderr=log, start_new_session=True)
+    try:
+        t0 = time.perf_counter()
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.perf_counter() - t0 > timeout:
+                    raise RuntimeError(f"tauri-driver did not start (see {scratch}/driver.log)")
+                time.sleep(0.1)
+        caps = {"tauri:options": {"application": app}}
+        session = None
+        for attempt in range(10):
+            try:
+                session = webdriver(port, "POST", "/session",
+                                    {"capabilities": {"alwaysMatch": caps}, "desiredCapabilities": caps})
+                break
+            except Exception:  # tauri-driver drops the first request while its driver starts
+                if attempt == 9:
+                    raise
+                time.sleep(0.5)
+        sid = session["sessionId"]
+        # A slow machine takes minutes to scroll through a long list.
+        webdriver(port, "POST", f"/session/{sid}/timeouts", {"script": 600_000})
+        for attempt in range(3):
+            try:
+                scroll = json.loads(webdriver(port, "POST", f"/session/{sid}/execute/async",
+                                              {"script": SCROLL_JS, "args": [240]}))
+                break
+            except urllib.error.HTTPError:
+                raise
+            except (ConnectionError, urllib.error.URLError):
+                # tauri-driver now and then drops a request while the window is starting.
+                if attempt == 2:
+                    raise
+                time.sleep(1)
+        text = f"customer {customers - 1:04d}"
+        typing = json.loads(webdriver(port, "POST", f"/session/{sid}/execute/async",
+                                      {"script": TYPE_JS, "args": [text, 150]}))
+        try:
+            webdriver(port, "DELETE", f"/session/{sid}")
+        except Exception:
+            pass
+        return scroll, typing, text
+    finally:
+        stop(driver)
+        log.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def pct(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
+
+
 def plan_times(cli, profile, runs):
     times = []
     for _ in range(runs):
@@ -154,6 +340,7 @@ def main():
     # data arrives over IPC and renders); sampled every second it is flat from 5 s on.
     ap.add_argument("--settle", type=float, default=6.0)
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--customers", type=int, default=0)
     ap.add_argument("--about", default="")
     ap.add_argument("--reproduce", default="scripts/bench-app.sh")
     a = ap.parse_args()
@@ -163,12 +350,14 @@ def main():
         "hello": (a.hello, {}),
     }
     results = {"app": [], "hello": []}
+    # Only the app has customers to load; the hello world shows its one static page.
+    customers = {"app": a.customers, "hello": 0}
     for name, (binary, env) in subjects.items():
         print(f"warm-up: {name}", file=sys.stderr)
-        start_once(binary, env, 0.2, a.timeout)
+        start_once(binary, env, 0.2, a.timeout, customers[name])
     for i in range(a.runs):
         for name, (binary, env) in subjects.items():
-            r = start_once(binary, env, a.settle, a.timeout)
+            r = start_once(binary, env, a.settle, a.timeout, customers[name])
             results[name].append(r)
             print(
                 f"run {i + 1}/{a.runs} {name:5}: start {r['start_ms']:7.1f} ms, "
@@ -203,8 +392,22 @@ def main():
     rows.append(("release binary, stripped (MB)", f"{size_mb:.2f}", f"{hello_mb:.2f}", "", "<= 15 MB", mark(size_mb <= 15)))
     rows.append((f"`entra-onboard plan` (ms, N={a.plan_runs})", f"{plan_med:.1f}", "", "", "<= 20 ms", mark(plan_med <= 20)))
 
+    list_rows = []
+    if a.customers:
+        print("measuring the customer list in the webview (WebDriver)", file=sys.stderr)
+        scroll, typing, text = measure_list(a.app, a.customers, a.timeout)
+        frames = scroll["frames"]
+        list_rows = [
+            (f"list scroll, frame interval p50 (ms, {len(frames)} frames)", f"{statistics.median(frames):.1f}", "", "", "<= 16.7 ms", mark(statistics.median(frames) <= 16.7 + 0.5)),
+            ("list scroll, frame interval p95 (ms)", f"{pct(frames, 95):.1f}", "", "", "(60 Hz = 16.7)", ""),
+            (f"search keystroke to updated list p50 (ms, N={len(typing)})", f"{statistics.median(typing):.1f}", "", "", "<= 50 ms", mark(statistics.median(typing) <= 50)),
+            ("search keystroke to updated list p95 (ms)", f"{pct(typing, 95):.1f}", "", "", "", ""),
+        ]
+        rows.extend(list_rows)
+
     print()
-    print(f"Entra Onboard vs Tauri hello world, medians of {a.runs} starts each (Xvfb)")
+    title = f", {a.customers} customers in the app's home" if a.customers else ""
+    print(f"Entra Onboard vs Tauri hello world, medians of {a.runs} starts each (Xvfb){title}")
     if a.about:
         print(a.about)
     head = ("metric", "app", "hello", "ratio", "target", "result")
@@ -226,6 +429,11 @@ def main():
           + "; hello " + " ".join(f"{r['start_ms']:.0f}" for r in results["hello"]))
     print(f"plan: min {min(plan):.1f} ms, median {plan_med:.1f} ms, max {max(plan):.1f} ms "
           "(whole process: exec, parse the profile, plan, print)")
+    if list_rows:
+        print(f"list: at most {scroll['most']} cards in the DOM while scrolling {a.customers} "
+              f"({scroll['total']} px, 240 px per frame, down and up); slowest frame "
+              f"{max(frames):.1f} ms; search typed \"{text}\" 3 times, slowest keystroke "
+              f"{max(typing):.1f} ms")
     print()
     print(f"Reproduce: {a.reproduce}")
 

@@ -9,6 +9,10 @@
 # Runs under Xvfb and a private D-Bus session, so it works on a headless machine.
 #   scripts/bench-app.sh                       5 starts per app
 #   BENCH_RUNS=9 scripts/bench-app.sh          more starts
+#   BENCH_CUSTOMERS=1000 scripts/bench-app.sh  the app's throw-away home holds 1,000 generated
+#                                              customers; also measures, in the real webview
+#                                              (WebDriver), the list's scroll frame times and
+#                                              search typing latency (issue 18)
 # On a shared machine prefix it with `nice -n 15` (the build is the long part).
 # The environment reaches both apps, so a WebKit setting can be compared too, e.g.
 #   WEBKIT_DISABLE_COMPOSITING_MODE=1 scripts/bench-app.sh   (no accelerated compositing)
@@ -16,8 +20,17 @@
 
 RUNS=${BENCH_RUNS:-5}
 PLAN_RUNS=${BENCH_PLAN_RUNS:-50}
+CUSTOMERS=${BENCH_CUSTOMERS:-0}
 
 install_apt "${APT_RUN[@]}" xvfb xauth dbus-x11 python3
+if [ "$CUSTOMERS" -gt 0 ]; then
+  # The list's scroll and search are measured in the real webview over WebDriver.
+  install_apt webkit2gtk-driver
+  if ! command -v tauri-driver >/dev/null 2>&1; then
+    say "Installing tauri-driver"
+    cargo install tauri-driver --locked --quiet
+  fi
+fi
 ensure_rust
 ensure_node
 ensure_ui_deps
@@ -74,5 +87,6 @@ dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" \
   --cli "$TARGET_DIR/release/entra-onboard" \
   --plan-profile "$ROOT/examples/acme-msp.json" \
   --runs "$RUNS" --plan-runs "$PLAN_RUNS" \
+  --customers "$CUSTOMERS" \
   --about "$ABOUT" \
-  --reproduce "scripts/bench-app.sh   (BENCH_RUNS=$RUNS BENCH_PLAN_RUNS=$PLAN_RUNS)"
+  --reproduce "scripts/bench-app.sh   (BENCH_RUNS=$RUNS BENCH_PLAN_RUNS=$PLAN_RUNS BENCH_CUSTOMERS=$CUSTOMERS)"

@@ -1786,3 +1786,166 @@ async fn public_signup(c: &Client) -> Result<(), String> {
     shot(c, "14-public-signup-redirects").await;
     Ok(())
 }
+
+/// Writes `n` customers into `home`'s profile folder before the app starts: every tenth one's
+/// secret has expired (the "Expiring" filter: expired or within 60 days), every third one is
+/// verified.
+fn generate_customers(home: &std::path::Path, n: usize) {
+    let dir = home.join("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..n {
+        let id = format!("00000000-0000-4000-8000-{i:012}");
+        let mut p = serde_json::json!({
+            "schema_version": 1,
+            "id": id,
+            "name": format!("Customer {i:04}"),
+            "agent_url": format!("https://c{i:04}.halopsa.com"),
+            "tenant_id": TENANT,
+            "client_id": CLIENT,
+            "sso_for": "both",
+            "credential": {
+                "kind": "secret",
+                "expires_on": if i % 10 == 0 { "2020-01-01" } else { "2099-01-01" },
+            },
+            "updated_at": "2025-01-01T00:00:00Z",
+        });
+        if i % 3 == 0 {
+            p["verified"] = serde_json::json!({"verified_at": "2025-01-02T00:00:00Z"});
+        }
+        std::fs::write(
+            dir.join(format!("{id}.json")),
+            serde_json::to_string(&p).unwrap(),
+        )
+        .unwrap();
+    }
+}
+
+/// With 300 customers the list holds only a window of cards in the DOM (each saying its
+/// place in the whole list), scrolls, searches, filters and opens one, and stays axe-clean.
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver; run by scripts/test.sh"]
+async fn three_hundred_customers_in_the_real_window() {
+    let home = tempfile_dir("scale");
+    generate_customers(&home, 300);
+    let session = AppSession::start(&home, &[]).await;
+    let result = many_customers(&session.client).await;
+    session.finish(result).await;
+}
+
+/// The rows in the DOM: (count, first aria-posinset, aria-setsize of the first).
+async fn rendered_rows(c: &Client) -> (u64, u64, u64) {
+    let v = js(
+        c,
+        "const rows = [...document.querySelectorAll('[data-testid=\"customer-row\"]')]; \
+         return [rows.length, Number(rows[0]?.getAttribute('aria-posinset') ?? 0), \
+                 Number(rows[0]?.getAttribute('aria-setsize') ?? 0)];",
+    )
+    .await;
+    let n = |i: usize| v[i].as_u64().unwrap_or(0);
+    (n(0), n(1), n(2))
+}
+
+async fn many_customers(c: &Client) -> Result<(), String> {
+    by_test_id(c, "customer-row").await;
+    let (rows, first, size) = rendered_rows(c).await;
+    assert_eq!(
+        (first, size),
+        (1, 300),
+        "the list says it has 300 customers"
+    );
+    assert!(
+        rows > 3 && rows < 40,
+        "{rows} cards in the DOM, not a window"
+    );
+    let count = by_test_id(c, "customer-count").await.text().await.unwrap();
+    assert_eq!(count, "300 customer(s)");
+    // Soonest expiry first: the expired ones lead.
+    let top = all_texts(c, "customer-row").await;
+    assert!(
+        top[0].contains("Customer 0000") && top[0].contains("EXPIRED"),
+        "{}",
+        top[0]
+    );
+    shot(c, "08-customers-300").await;
+
+    // Scroll to the middle: other cards, still only a window of them.
+    js(
+        c,
+        "const v = document.querySelector('[data-testid=\"customer-list\"]'); \
+         v.scrollTop = v.scrollHeight / 2; return 0;",
+    )
+    .await;
+    eventually("the middle of the list rendered", || async {
+        let (_, first, _) = rendered_rows(c).await;
+        first > 100
+    })
+    .await;
+    let (rows, first, _) = rendered_rows(c).await;
+    assert!(rows < 40, "{rows} cards in the DOM after scrolling");
+    assert!(first < 200, "first rendered row {first}");
+    shot(c, "08-customers-300-scrolled").await;
+
+    // Search: the engine's answer for the newest words replaces the list, from the top.
+    type_into(c, "customer-search", "c0123.halopsa").await;
+    eventually("one customer found", || async {
+        all_texts(c, "customer-row").await.len() == 1
+    })
+    .await;
+    let only = all_texts(c, "customer-row").await;
+    assert!(only[0].contains("Customer 0123"), "{}", only[0]);
+    // Emptied: clear() alone sends no input event in WebKit, so type and delete a character.
+    let search = by_test_id(c, "customer-search").await;
+    search.clear().await.unwrap();
+    search.send_keys("x\u{E003}").await.unwrap();
+    eventually("everyone listed again", || async {
+        by_test_id(c, "customer-count")
+            .await
+            .text()
+            .await
+            .unwrap_or_default()
+            == "300 customer(s)"
+    })
+    .await;
+
+    // Filter: every tenth customer's secret has expired.
+    by_test_id(c, "filter-expiring")
+        .await
+        .click()
+        .await
+        .unwrap();
+    eventually("the expiring filter applied", || async {
+        by_test_id(c, "customer-count")
+            .await
+            .text()
+            .await
+            .unwrap_or_default()
+            == "30 of 300 customer(s)"
+    })
+    .await;
+    let (rows, first, size) = rendered_rows(c).await;
+    assert_eq!((first, size), (1, 30));
+    assert!(rows <= 30);
+    shot(c, "08-customers-300-expiring").await;
+
+    // Open one from the filtered list.
+    let names = all_texts(c, "customer-row").await;
+    assert!(names[1].contains("Customer 0010"), "{}", names[1]);
+    c.find_all(Locator::Css("[data-testid=\"open-customer\"]"))
+        .await
+        .unwrap()[1]
+        .click()
+        .await
+        .unwrap();
+    eventually("customer 10 opened", || async {
+        by_test_id(c, "field-name")
+            .await
+            .prop("value")
+            .await
+            .ok()
+            .flatten()
+            .as_deref()
+            == Some("Customer 0010")
+    })
+    .await;
+    Ok(())
+}

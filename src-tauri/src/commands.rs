@@ -30,7 +30,7 @@ use crate::models::{
     CopiedValue, GraphSignedIn, RotatedCredential, SsoTestRun, StoredSecret, TenantsAllowed,
     TenantsImported,
 };
-use entra_onboard_engine::dashboard::{CustomerCard, Dashboard};
+use entra_onboard_engine::customer_list::{CustomerPage, CustomerQuery};
 use entra_onboard_engine::evidence;
 use entra_onboard_engine::exports;
 use entra_onboard_engine::graph::apply::{ApplyProgressFn, ApplyStep};
@@ -73,12 +73,15 @@ pub fn load_profile(state: State<'_, AppState>, id: String) -> Result<Profile> {
 /// stored copy.
 #[tauri::command]
 pub fn save_profile(state: State<'_, AppState>, profile: Profile) -> Result<Profile> {
-    Ok(evidence::save_from_ui(&state.store, profile)?)
+    let saved = evidence::save_from_ui(&state.store, profile)?;
+    state.cards.invalidate_profile(&saved.id);
+    Ok(saved)
 }
 
 /// Deletes a customer: its keychain entries, then its profile.
 #[tauri::command]
 pub fn delete_profile(state: State<'_, AppState>, id: String) -> Result<()> {
+    state.cards.invalidate_profile(&id);
     Ok(entra_onboard_engine::customers::delete_customer(
         &state.store,
         &id,
@@ -636,21 +639,15 @@ pub fn export_script(profile: Profile, flavor: String) -> Result<String> {
 
 // ---- Dashboard, handover report, moving to a new computer --------------------------------
 
-/// The start screen: every customer with verification, expiry warnings (60/30/7 days),
-/// consent coverage and remaining errors; unreadable profile files are listed, not hidden.
+/// The start screen, one page at a time: the cards in view (verification, expiry warnings at
+/// 60/30/7 days, consent coverage, remaining errors) for the search, filters and order
+/// asked, with the list's length; unreadable profile files are listed, not hidden. From the
+/// app's card cache, so typing and scrolling read no profile file.
 #[tauri::command]
-pub fn dashboard(state: State<'_, AppState>) -> Result<Dashboard> {
-    Ok(entra_onboard_engine::dashboard::dashboard(
-        &state.store,
-        chrono::Local::now().date_naive(),
-    )?)
-}
-
-/// The search box: the ids of the cards the screen has that match `query` (every word, in
-/// any field), in their order. Pure over the cards sent, so typing reads no file.
-#[tauri::command]
-pub fn search_customers(cards: Vec<CustomerCard>, query: String) -> Vec<String> {
-    entra_onboard_engine::dashboard::search(&cards, &query)
+pub fn customer_page(state: State<'_, AppState>, query: CustomerQuery) -> Result<CustomerPage> {
+    Ok(state
+        .cards
+        .page(&state.store, chrono::Local::now().date_naive(), &query)?)
 }
 
 /// Writes the customer's handover report (HTML, printable to PDF, no secrets) to Downloads
@@ -681,6 +678,7 @@ pub fn import_profiles(
     replace: Option<Vec<String>>,
 ) -> Result<ImportSummary> {
     let replace = replace.map_or(transfer::Replace::Nothing, transfer::Replace::Only);
+    state.cards.invalidate();
     Ok(transfer::import_bundle(
         &state.store,
         &text,

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use tauri::Manager;
 
+use entra_onboard_engine::customer_list::CardCache;
 use entra_onboard_engine::evidence::SeenPasses;
 use entra_onboard_engine::graph::doctor::FixAction;
 use entra_onboard_engine::graph::session::GraphSession;
@@ -42,6 +43,9 @@ pub struct AppState {
     sandbox: tokio::sync::OnceCell<Arc<PracticeSandbox>>,
     /// Passing SSO tests of this session, until "Save as verified" takes one (once).
     passes: SeenPasses,
+    /// The customer list's cards, so search, filters and scrolling read no profile file
+    /// (refreshed per query from the files' stamps; forgotten on the app's own writes).
+    cards: CardCache,
 }
 
 impl AppState {
@@ -54,6 +58,7 @@ impl AppState {
             sandbox: tokio::sync::OnceCell::new(),
             previews: Mutex::new(HashMap::new()),
             passes: SeenPasses::new(),
+            cards: CardCache::new(),
         }
     }
 
@@ -221,8 +226,7 @@ pub fn run() {
             commands::new_practice_profile,
             commands::open_sandbox_portal,
             commands::export_script,
-            commands::dashboard,
-            commands::search_customers,
+            commands::customer_page,
             commands::export_report,
             commands::export_profiles,
             commands::import_profiles,

@@ -5,7 +5,7 @@
 //!
 //! Only rules that do not depend on the day are here. The secret's expiry choices are
 //! dates, so they come from the `secret_expiry_options` command; the customer search and
-//! the consent run's tenant selection are commands too (`search_customers`,
+//! the consent run's tenant selection are commands too (`customer_page`,
 //! `select_tenants`), since they run over data the engine reads.
 
 use entra_onboard_engine::steps::{certificate, tenants};

@@ -15,7 +15,7 @@ import App from '../src/App.svelte';
 import GraphAutomation from '../src/components/GraphAutomation.svelte';
 import TestAndSave from '../src/views/TestAndSave.svelte';
 import Wizard from '../src/views/Wizard.svelte';
-import { global, plan, profile } from './fixtures';
+import { customerPages, global, plan, profile } from './fixtures';
 import { callsOf, handlers, reset } from './mock';
 import { reactive } from './state.svelte';
 
@@ -220,7 +220,7 @@ describe('the last test on the customer list', () => {
 
   it('shows a failure the profile recorded (after a restart: nothing kept in memory)', async () => {
     handlers.list_clouds = () => [global];
-    handlers.dashboard = () => ({ customers: [card], unreadable: [] });
+    handlers.customer_page = customerPages([card]);
     handlers.app_info = () => ({ name: 'Entra Onboard', version: '0.0.0', keychainService: 'x' });
     render(App);
     const row = await screen.findByTestId('customer-row');

@@ -6,7 +6,7 @@ import type { ImportSummary } from '../src/lib/bindings/ImportSummary';
 import type { ProfileSummary } from '../src/lib/bindings/ProfileSummary';
 import { dismissError } from '../src/lib/errors.svelte';
 import App from '../src/App.svelte';
-import { global, plan, profile } from './fixtures';
+import { customerPages, global, plan, profile } from './fixtures';
 import { callsOf, handlers, reset } from './mock';
 
 vi.mock('@tauri-apps/api/core', async () => await import('./mock'));
@@ -56,13 +56,13 @@ beforeEach(() => {
 
 describe('customers', () => {
   it('explains the app when there are no customers', async () => {
-    handlers.dashboard = () => ({ customers: [], unreadable: [] });
+    handlers.customer_page = customerPages([]);
     render(App);
     expect(await screen.findByTestId('empty-state')).toHaveTextContent('HaloITSM or HaloPSA');
   });
 
   it('lists, filters and opens customers', async () => {
-    handlers.dashboard = () => ({ customers: rows.map(card), unreadable: [] });
+    handlers.customer_page = customerPages(rows.map(card));
     handlers.load_profile = (a) => profile({ id: a!.id as string, name: 'Fabrikam' });
     const user = userEvent.setup();
     render(App);
@@ -71,12 +71,14 @@ describe('customers', () => {
     expect(found[0]).toHaveTextContent('Global (worldwide, incl. GCC)');
     expect(found[0]).toHaveTextContent(/Verified/);
     expect(found[1]).toHaveTextContent('Not verified yet');
+    // The first question: everyone, soonest expiry first, from the top.
+    expect(callsOf('customer_page')[0].args!.query).toMatchObject({ search: '', filters: [], sort: 'expiry', offset: 0 });
 
-    // The engine searches (every word, any field); the screen shows what it keeps.
-    handlers.search_customers = (a) => (a!.query === 'fabrikam.example' ? ['b'] : ['a', 'b']);
+    // The engine searches (every word, any field); the screen shows the page it returns.
     await user.type(screen.getByTestId('customer-search'), 'fabrikam.example');
     await waitFor(() => expect(screen.getAllByTestId('customer-row')).toHaveLength(1));
-    expect(callsOf('search_customers').at(-1)!.args).toEqual({ cards: rows.map(card), query: 'fabrikam.example' });
+    expect(callsOf('customer_page').at(-1)!.args!.query).toMatchObject({ search: 'fabrikam.example', offset: 0 });
+    expect(screen.getByTestId('customer-count')).toHaveTextContent('1 of 2 customer(s)');
 
     await user.click(within(screen.getByTestId('customer-row')).getByRole('button', { name: 'Open Fabrikam' }));
     expect(await screen.findByTestId('step-1')).toHaveAttribute('aria-current', 'step');
@@ -87,40 +89,40 @@ describe('customers', () => {
     expect(await screen.findAllByTestId('customer-row')).toHaveLength(2);
   });
 
-  it("shows the engine's search result, never an older query's, and reads no profile for it", async () => {
-    handlers.dashboard = () => ({ customers: rows.map(card), unreadable: [] });
-    // Each answer waits until the test releases it, so they can arrive out of order.
-    const pending = new Map<string, (ids: string[]) => void>();
-    handlers.search_customers = (a) => new Promise((resolve) => pending.set(a!.query as string, resolve));
+  it("shows the engine's page for the newest question, never an older one's, and reads no profile", async () => {
+    const engine = customerPages(rows.map(card));
+    // Each search's answer waits until the test releases it, so they can arrive out of order.
+    const pending = new Map<string, () => void>();
+    handlers.customer_page = (a) => {
+      const q = (a!.query as { search: string }).search;
+      if (q === '') return engine(a);
+      return new Promise((resolve) => pending.set(q, () => resolve(engine(a))));
+    };
     const user = userEvent.setup();
     render(App);
     await screen.findAllByTestId('customer-row');
-    await user.type(screen.getByTestId('customer-search'), 'help co');
-    expect([...pending.keys()]).toEqual(['h', 'he', 'hel', 'help', 'help ', 'help c', 'help co']);
+    await user.type(screen.getByTestId('customer-search'), 'help fa');
+    expect([...pending.keys()]).toEqual(['h', 'he', 'hel', 'help', 'help ', 'help f', 'help fa']);
     // Until an answer comes, the list stays as it was: typing never waits for the engine.
     expect(screen.getAllByTestId('customer-row')).toHaveLength(2);
 
-    // The newest query's answer wins, even over answers that arrive after it.
-    pending.get('help co')!(['b']);
+    // The newest question's answer wins, even over answers that arrive after it.
+    pending.get('help fa')!();
     await waitFor(() => expect(screen.getAllByTestId('customer-row')).toHaveLength(1));
-    pending.get('help')!(['a', 'b']);
-    pending.get('h')!([]);
+    pending.get('help')!();
+    pending.get('h')!();
     await new Promise((r) => setTimeout(r, 0)); // let the late answers land
     expect(screen.getAllByTestId('customer-row')).toHaveLength(1);
     expect(screen.getByTestId('customer-row')).toHaveTextContent('Fabrikam');
+    expect(screen.getByTestId('customer-list')).toHaveAttribute('data-shown-search', 'help fa');
 
-    // Clearing the box shows everyone without asking.
-    const asked = callsOf('search_customers').length;
     await user.clear(screen.getByTestId('customer-search'));
     await waitFor(() => expect(screen.getAllByTestId('customer-row')).toHaveLength(2));
-    expect(callsOf('search_customers')).toHaveLength(asked);
     expect(callsOf('load_profile')).toHaveLength(0);
-    expect(callsOf('dashboard')).toHaveLength(1);
   });
 
   it('says when the engine keeps no customer', async () => {
-    handlers.dashboard = () => ({ customers: rows.map(card), unreadable: [] });
-    handlers.search_customers = () => [];
+    handlers.customer_page = customerPages(rows.map(card));
     const user = userEvent.setup();
     render(App);
     await screen.findAllByTestId('customer-row');
@@ -129,8 +131,76 @@ describe('customers', () => {
     expect(screen.queryAllByTestId('customer-row')).toHaveLength(0);
   });
 
+  it('asks the engine for the filters and the order, and shows its counts', async () => {
+    const expiring = { ...card(rows[1]), expiry: 'within30' as const, daysLeft: 12 };
+    handlers.customer_page = customerPages([card(rows[0]), expiring]);
+    const user = userEvent.setup();
+    render(App);
+    await screen.findAllByTestId('customer-row');
+    const chip = screen.getByTestId('filter-expiring');
+    expect(chip).toHaveTextContent('Expiring (1)');
+    expect(chip).toHaveAttribute('aria-pressed', 'false');
+    expect(screen.getByTestId('filter-unverified')).toHaveTextContent('Unverified (1)');
+
+    await user.click(chip);
+    expect(chip).toHaveAttribute('aria-pressed', 'true');
+    await waitFor(() => expect(screen.getAllByTestId('customer-row')).toHaveLength(1));
+    expect(screen.getByTestId('customer-row')).toHaveTextContent('Fabrikam');
+    expect(callsOf('customer_page').at(-1)!.args!.query).toMatchObject({ filters: ['expiring'], offset: 0 });
+
+    await user.click(screen.getByTestId('filter-sandbox'));
+    expect(await screen.findByText('No customer matches with these filters.')).toBeInTheDocument();
+    expect(callsOf('customer_page').at(-1)!.args!.query).toMatchObject({ filters: ['expiring', 'sandbox'] });
+    await user.click(screen.getByTestId('filter-sandbox'));
+    await user.click(screen.getByTestId('filter-expiring'));
+
+    await user.selectOptions(screen.getByTestId('customer-sort'), 'name');
+    await waitFor(() => expect(callsOf('customer_page').at(-1)!.args!.query).toMatchObject({ sort: 'name', filters: [] }));
+  });
+
+  it('renders only a window of 1,000 customers, each saying where it stands in the whole list', async () => {
+    const many: CustomerCard[] = Array.from({ length: 1000 }, (_, i) =>
+      card({ ...rows[1], id: `c${i}`, name: `Customer ${String(i).padStart(4, '0')}` }),
+    );
+    handlers.customer_page = customerPages(many);
+    render(App);
+    const first = await screen.findAllByTestId('customer-row');
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThan(40);
+    expect(callsOf('customer_page').every((c) => (c.args!.query as { limit: number }).limit <= 200)).toBe(true);
+    const list = screen.getByRole('list', { name: 'Customers' });
+    expect(within(list).getAllByRole('listitem')).toHaveLength(first.length);
+    expect(first[0]).toHaveAttribute('aria-setsize', '1000');
+    expect(first[0]).toHaveAttribute('aria-posinset', '1');
+    expect(first[0]).toHaveTextContent('Customer 0000');
+
+    // Scrolled to the middle (jsdom lays nothing out: the scroll position is set by hand):
+    // the engine is asked for the rows there, and only those are in the DOM.
+    const viewport = screen.getByTestId('customer-list');
+    viewport.scrollTop = 500 * 96;
+    viewport.dispatchEvent(new Event('scroll'));
+    await waitFor(() => expect(screen.getAllByTestId('customer-row')[0]).toHaveTextContent(/Customer 04\d\d/));
+    const now = screen.getAllByTestId('customer-row');
+    expect(now.length).toBeLessThan(40);
+    const pos = Number(now[0].getAttribute('aria-posinset'));
+    expect(now[0]).toHaveTextContent(`Customer ${String(pos - 1).padStart(4, '0')}`);
+    expect(pos).toBeGreaterThan(480);
+    // Asked for the window with a margin either side, not for the whole list.
+    const asked = callsOf('customer_page').at(-1)!.args!.query as { offset: number; limit: number };
+    expect(asked.offset).toBeLessThanOrEqual(pos - 1);
+    expect(asked.offset + asked.limit).toBeGreaterThanOrEqual(pos - 1 + now.length);
+    expect(asked.limit).toBeLessThan(100);
+    // Scrolling one more row stays within the page held: nothing is asked.
+    const before = callsOf('customer_page').length;
+    viewport.scrollTop += 96;
+    viewport.dispatchEvent(new Event('scroll'));
+    await waitFor(() => expect(screen.getAllByTestId('customer-row')[0]).toHaveAttribute('aria-posinset', String(pos + 1)));
+    expect(callsOf('customer_page')).toHaveLength(before);
+    expect(list.style.paddingTop).toBe(`${pos * 96}px`);
+  });
+
   it('creates a customer and opens the wizard', async () => {
-    handlers.dashboard = () => ({ customers: [], unreadable: [] });
+    handlers.customer_page = customerPages([]);
     handlers.new_profile = (a) => profile({ name: a!.name as string });
     const user = userEvent.setup();
     render(App);
@@ -142,7 +212,7 @@ describe('customers', () => {
 
   it('asks before deleting', async () => {
     let list = [...rows];
-    handlers.dashboard = () => ({ customers: list.map(card), unreadable: [] });
+    handlers.customer_page = customerPages(() => list.map(card));
     handlers.delete_profile = (a) => {
       list = list.filter((r) => r.id !== a!.id);
       return null;
@@ -161,7 +231,7 @@ describe('customers', () => {
   });
 
   it('shows a load failure in the banner', async () => {
-    handlers.dashboard = () => {
+    handlers.customer_page = () => {
       throw { code: 'profile.no_config_dir', message: 'Could not find a configuration folder.' };
     };
     render(App);
@@ -169,8 +239,8 @@ describe('customers', () => {
   });
 
   it('warns about expiring credentials and lists files it could not read', async () => {
-    handlers.dashboard = () => ({
-      customers: [{ ...card(rows[0]), expiry: 'within7', daysLeft: 5, errors: 2 }],
+    handlers.customer_page = (a) => ({
+      ...customerPages([{ ...card(rows[0]), expiry: 'within7', daysLeft: 5, errors: 2 }])(a),
       unreadable: [{ file: 'x.json', path: '/p/x.json', code: 'profile.parse', message: 'not JSON' }],
     });
     render(App);
@@ -180,7 +250,7 @@ describe('customers', () => {
   });
 
   it('asks before an import replaces a customer, showing what changes', async () => {
-    handlers.dashboard = () => ({ customers: rows.map(card), unreadable: [] });
+    handlers.customer_page = customerPages(rows.map(card));
     const empty: ImportSummary = {
       imported: [],
       replaced: [],
@@ -264,7 +334,7 @@ describe('rotation on the customer list (issue 15)', () => {
       },
       canRotate: true,
     };
-    handlers.dashboard = () => ({ customers: [card(rows[0]), left], unreadable: [] });
+    handlers.customer_page = customerPages([card(rows[0]), left]);
     handlers.load_profile = (a) => {
       const p = profile({ id: a!.id as string, name: 'Fabrikam' });
       p.credential = { ...p.credential, kind: 'secret' };

@@ -1,6 +1,10 @@
 // Test data shaped like the engine's output. The tests check UI behaviour, not engine rules.
 import type { CloudInfo } from '../src/lib/bindings/CloudInfo';
 import type { CredentialMeta } from '../src/lib/bindings/CredentialMeta';
+import type { CustomerCard } from '../src/lib/bindings/CustomerCard';
+import type { CustomerFilter } from '../src/lib/bindings/CustomerFilter';
+import type { CustomerPage } from '../src/lib/bindings/CustomerPage';
+import type { CustomerQuery } from '../src/lib/bindings/CustomerQuery';
 import type { Issue } from '../src/lib/bindings/Issue';
 import type { Plan } from '../src/lib/bindings/Plan';
 import type { Profile } from '../src/lib/bindings/Profile';
@@ -113,5 +117,39 @@ export function plan(over: Partial<Plan> = {}): Plan {
     issues: [],
     teamsTab: { ready: null, blockers: [] },
     ...over,
+  };
+}
+
+/**
+ * A stand-in for the engine's `customer_page` over `cards` (or a function giving the cards
+ * now): the words of the search in the name, service desk URL or tenant ID, the filters,
+ * and the page at offset/limit, in the cards' order. The real rules and their tests are the
+ * engine's (`customer_list.rs`); this only lets the screen be driven.
+ */
+export function customerPages(cards: CustomerCard[] | (() => CustomerCard[])) {
+  const keeps: Record<CustomerFilter, (c: CustomerCard) => boolean> = {
+    expiring: (c) => ['within60', 'within30', 'within7', 'expired'].includes(c.expiry),
+    failing: (c) => (c.lastTest !== null && !c.lastTest.ok) || c.consent.failed + c.consent.declined > 0,
+    unverified: (c) => c.verifiedAt === null,
+    sandbox: (c) => c.sandbox,
+  };
+  return (args: Record<string, unknown> | undefined): CustomerPage => {
+    const q = args!.query as CustomerQuery;
+    const all = typeof cards === 'function' ? cards() : cards;
+    const words = q.search.toLowerCase().split(/\s+/).filter(Boolean);
+    const matching = all
+      .filter((c) => q.filters.every((f) => keeps[f](c)))
+      .filter((c) => words.every((w) => `${c.name} ${c.agentUrl} ${c.tenantId}`.toLowerCase().includes(w)));
+    const count = (f: CustomerFilter) => all.filter(keeps[f]).length;
+    return {
+      cards: matching.slice(q.offset, q.offset + q.limit),
+      offset: q.offset,
+      total: matching.length,
+      customers: all.length,
+      counts: { expiring: count('expiring'), failing: count('failing'), unverified: count('unverified'), sandbox: count('sandbox') },
+      practiceId: all.find((c) => c.sandbox)?.id ?? null,
+      unreadable: [],
+      rotating: all.filter((c) => c.rotation).map((c) => c.name || 'an untitled customer'),
+    };
   };
 }

@@ -19,7 +19,7 @@ import Step5Csp from '../src/views/Step5Csp.svelte';
 import Step6Sso from '../src/views/Step6Sso.svelte';
 import TestAndSave from '../src/views/TestAndSave.svelte';
 import Wizard from '../src/views/Wizard.svelte';
-import { global, issue, noCredential, plan, profile } from './fixtures';
+import { customerPages, global, issue, noCredential, plan, profile } from './fixtures';
 import { callsOf, handlers, reset } from './mock';
 import { reactive } from './state.svelte';
 
@@ -423,7 +423,7 @@ describe('the practice customer', () => {
 
   beforeEach(() => {
     handlers.list_clouds = () => [global];
-    handlers.dashboard = () => ({ customers: [practiceCard], unreadable: [] });
+    handlers.customer_page = customerPages([practiceCard]);
     handlers.load_profile = (a) => profile({ id: a!.id as string, name: 'Sandbox practice' });
     handlers.new_practice_profile = () => profile({ id: 'p2', name: 'Sandbox practice' });
   });

@@ -246,6 +246,9 @@ fn export_then_import_on_a_new_computer() {
         "{}",
         stdout(&out)
     );
+    // A small import is listed whole: no separate list is written.
+    assert!(!stdout(&out).contains("The full list"), "{}", stdout(&out));
+    assert!(!new.path().join("imports").exists());
 }
 
 #[test]
@@ -427,4 +430,96 @@ fn import_with_rejections_exits_1_and_bad_files_exit_2() {
         home.path(),
     );
     assert_eq!(out.status.code(), Some(2), "the flags conflict");
+}
+
+/// A partner's bundle of 1,000 customers: the terminal gets the counts, the first few of
+/// each kind and where the whole list is, not a thousand names on one line.
+#[test]
+fn a_large_import_is_summarised_with_the_full_list_in_a_file() {
+    let profiles: Vec<serde_json::Value> = (0..1000)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("00000000-0000-4000-8000-{i:012}"),
+                "name": format!("Customer {i:04}"),
+                "tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+                "client_id": "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9",
+                "agent_url": format!("https://c{i:04}.halopsa.com"),
+                "credential": { "kind": "secret", "expires_on": "2030-01-31" },
+                "updated_at": "2025-02-01T00:00:00Z",
+            })
+        })
+        .collect();
+    let home = tempfile::tempdir().unwrap();
+    let bundle = home.path().join("bundle.json");
+    std::fs::write(
+        &bundle,
+        serde_json::json!({
+            "format": "entra-onboard-profiles",
+            "version": 1,
+            "exported_at": "2025-02-01T00:00:00Z",
+            "profiles": profiles,
+        })
+        .to_string(),
+    )
+    .unwrap();
+
+    let out = run(
+        &["profiles", "--import", bundle.to_str().unwrap()],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() < 20, "{} lines:\n{text}", lines.len());
+    assert!(
+        lines.iter().all(|l| l.chars().count() < 600),
+        "a line too long to read:\n{text}"
+    );
+    assert!(
+        text.starts_with("Imported 1000, replaced 0, unchanged 0"),
+        "{text}"
+    );
+    assert!(text.contains("  + Customer 0000  (00000000-0000-4000-8000-000000000000)"));
+    assert!(text.contains("  + Customer 0009  ("));
+    assert!(!text.contains("Customer 0010  ("), "{text}");
+    assert!(text.contains("  … and 990 more imported"), "{text}");
+    assert!(
+        text.contains("for 1000 customer(s): Customer 0000, Customer 0001, Customer 0002, Customer 0003, Customer 0004 and 995 more."),
+        "{text}"
+    );
+
+    // Where the whole list is: a private file in the app's folder, every customer in it.
+    let last = lines.last().unwrap();
+    let path = last
+        .strip_prefix("The full list: ")
+        .unwrap_or_else(|| panic!("no pointer to the full list: {last}"));
+    let path = Path::new(path);
+    assert!(path.starts_with(home.path().join("imports")), "{path:?}");
+    let full = std::fs::read_to_string(path).unwrap();
+    for i in [0, 10, 500, 999] {
+        assert!(
+            full.contains(&format!(
+                "  + Customer {i:04}  (00000000-0000-4000-8000-{i:012})"
+            )),
+            "customer {i} missing from the full list"
+        );
+        assert!(full.contains(&format!("  - Customer {i:04}\n")));
+    }
+    assert!(!full.contains("more imported"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the list is private: {mode:o}");
+    }
+
+    // Again: all unchanged, summarised the same way.
+    let out = run(
+        &["profiles", "--import", bundle.to_str().unwrap()],
+        home.path(),
+    );
+    let text = stdout(&out);
+    assert!(text.contains("unchanged 1000"), "{text}");
+    assert!(text.contains("  … and 990 more unchanged"), "{text}");
+    assert!(text.lines().count() < 20, "{text}");
 }

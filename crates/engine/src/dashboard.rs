@@ -7,10 +7,10 @@
 //! [`Dashboard::unreadable`], never silently dropped: a partner must notice that a
 //! customer's file is damaged before the call, not during it.
 //!
-//! Deliberately left out: sorting and filtering beyond [`CustomerCard::matches`] (the UI
-//! sorts the list it has), and anything that needs the keychain or the network (whether
-//! the secret is still stored, whether Entra agrees) — those are per-customer checks, too
-//! slow for a list.
+//! Search, filters, sort and paging over these cards, and the cache that keeps them between
+//! queries, are [`crate::customer_list`]'s. Deliberately left out: anything that needs the
+//! keychain or the network (whether the secret is still stored, whether Entra agrees) —
+//! those are per-customer checks, too slow for a list.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -306,10 +306,9 @@ impl CustomerCard {
     }
 }
 
-/// The search box over the cards the screen already has: the ids of those that match
-/// `query` ([`CustomerCard::matches`]: every word, in any field), in the cards' order.
-/// The app sends its cards rather than asking for a new dashboard, so typing does not
-/// re-read and re-plan every profile.
+/// The ids of the cards that match `query` ([`CustomerCard::matches`]: every word, in any
+/// field), in the cards' order. (The app's list pages through
+/// [`crate::customer_list::CardCache`] instead.)
 pub fn search(cards: &[CustomerCard], query: &str) -> Vec<String> {
     cards
         .iter()

@@ -22,6 +22,7 @@
 
 pub mod bounded;
 pub mod browser;
+pub mod customer_list;
 pub mod customers;
 pub mod dashboard;
 pub mod evidence;

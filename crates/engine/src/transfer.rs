@@ -782,13 +782,32 @@ fn display_name(n: &str) -> String {
     }
 }
 
+/// How many names a summary line shows before "and N more": a partner's bundle of a
+/// thousand customers must not become one line of a thousand names. The full list stays in
+/// [`ImportSummary::needs_credentials`].
+pub const NAMES_SHOWN: usize = 5;
+
+/// `names` for one line: all of them up to [`NAMES_SHOWN`], else the first few and how many
+/// more ("A, B, C, D, E and 995 more").
+pub fn name_list(names: &[String]) -> String {
+    if names.len() <= NAMES_SHOWN {
+        return names.join(", ");
+    }
+    format!(
+        "{} and {} more",
+        names[..NAMES_SHOWN].join(", "),
+        names.len() - NAMES_SHOWN
+    )
+}
+
 fn secrets_note(needs: &[String]) -> String {
     if needs.is_empty() {
         "Client secrets and certificate passwords are never in an export file; none of the imported customers uses one, so there is nothing to re-enter.".into()
     } else {
         format!(
-            "Client secrets and certificate passwords are not in the export file (they stay in the old computer's keychain). In step 3, re-enter the client secret (or create a new one) or import the certificate's .pfx with its password (or generate a new certificate) for: {}.",
-            needs.join(", ")
+            "Client secrets and certificate passwords are not in the export file (they stay in the old computer's keychain). In step 3, re-enter the client secret (or create a new one) or import the certificate's .pfx with its password (or generate a new certificate) for {} customer(s): {}.",
+            needs.len(),
+            name_list(needs)
         )
     }
 }
@@ -1376,5 +1395,26 @@ mod tests {
             assert_eq!(err.code(), "file.not_regular");
             assert!(err.to_string().contains("a profile export"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_thousand_names_are_summarised_not_listed() {
+        let names: Vec<String> = (0..1000).map(|i| format!("Customer {i:04}")).collect();
+        assert_eq!(name_list(&names[..2]), "Customer 0000, Customer 0001");
+        assert_eq!(
+            name_list(&names[..NAMES_SHOWN]).matches(", ").count(),
+            NAMES_SHOWN - 1
+        );
+        let line = name_list(&names);
+        assert_eq!(
+            line,
+            "Customer 0000, Customer 0001, Customer 0002, Customer 0003, Customer 0004 and 995 more"
+        );
+        let note = secrets_note(&names);
+        assert!(
+            note.contains("for 1000 customer(s): Customer 0000,"),
+            "{note}"
+        );
+        assert!(!note.contains("Customer 0005"), "{note}");
     }
 }

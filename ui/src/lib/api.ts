@@ -20,7 +20,8 @@ import type { FixAction } from './bindings/FixAction';
 import type { GraphSigninProgress } from './bindings/GraphSigninProgress';
 import type { SandboxInfo } from './bindings/SandboxInfo';
 import type { Tracker } from './bindings/Tracker';
-import type { Dashboard } from './bindings/Dashboard';
+import type { CustomerPage } from './bindings/CustomerPage';
+import type { CustomerQuery } from './bindings/CustomerQuery';
 import type { ExportOutcome } from './bindings/ExportOutcome';
 import type { ImportSummary } from './bindings/ImportSummary';
 import type { PreviewProgress } from './bindings/PreviewProgress';
@@ -31,7 +32,6 @@ import type { CertificateCreated } from './bindings/CertificateCreated';
 import type { CertificateImported } from './bindings/CertificateImported';
 import type { CommandError } from './bindings/CommandError';
 import type { ConsentCaptured } from './bindings/ConsentCaptured';
-import type { CustomerCard } from './bindings/CustomerCard';
 import type { ErrorCode } from './bindings/ErrorCode';
 import type { GraphSignedIn } from './bindings/GraphSignedIn';
 import type { Selection } from './bindings/Selection';
@@ -150,9 +150,8 @@ export const api = {
   allowConsentedTenants: (profile: Profile) => call<TenantsAllowed>('allow_consented_tenants', { profile }),
   exportTenants: (profile: Profile) => call<string>('export_tenants', { profile }),
   exportScript: (profile: Profile, flavor: string) => call<string>('export_script', { profile, flavor }),
-  dashboard: () => call<Dashboard>('dashboard'),
-  /** The ids of `cards` that match `query` (the engine's search: every word, in any field). */
-  searchCustomers: (cards: CustomerCard[], query: string) => call<string[]>('search_customers', { cards, query }),
+  /** One page of the customer list: the engine searches, filters, sorts and counts (cached cards). */
+  customerPage: (query: CustomerQuery) => call<CustomerPage>('customer_page', { query }),
   exportReport: (profile: Profile) => call<string>('export_report', { profile }),
   /** The Teams app package (portal as a personal tab) written to Downloads; its path. */
   exportTeamsPackage: (profile: Profile, version: string | null = null) =>

@@ -200,7 +200,7 @@ pub fn import_profiles(
             serde_json::to_writer_pretty(&mut *out, &sum).map_err(|e| e.to_string())?;
             writeln!(out).map_err(w)?;
         }
-        Format::Text => write!(out, "{}", render_import(&sum, store.dir())).map_err(w)?,
+        Format::Text => write!(out, "{}", import_text(&sum, store.dir())).map_err(w)?,
     }
     Ok(if sum.rejected.is_empty() && sum.conflicts.is_empty() {
         ExitCode::SUCCESS
@@ -209,8 +209,43 @@ pub fn import_profiles(
     })
 }
 
-/// The import summary as text.
-pub fn render_import(sum: &ImportSummary, dir: &Path) -> String {
+/// Lines per kind (imported, replaced, unchanged, conflicts, rejected) the terminal shows
+/// before "… and N more": a bundle of a thousand customers is summarised, and the whole list
+/// goes to a file.
+pub const IMPORT_LINES_SHOWN: usize = 10;
+
+/// The import summary for the terminal: the counts and the first few of each kind. When
+/// anything was left out, the whole summary is written to a file in the app's folder
+/// (`imports/import-<time>.txt`, private to the user) and the last line says where.
+pub fn import_text(sum: &ImportSummary, dir: &Path) -> String {
+    let short = render_import_limited(sum, dir, Some(IMPORT_LINES_SHOWN));
+    let full = render_import_limited(sum, dir, None);
+    if short == full {
+        return full;
+    }
+    let written = crate::profile::app_home()
+        .map_err(|e| e.to_string())
+        .and_then(|home| {
+            let path = home.join("imports").join(format!(
+                "import-{}.txt",
+                Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+            ));
+            std::fs::create_dir_all(home.join("imports"))
+                .and_then(|()| crate::profile::write_atomic(&path, full.as_bytes()))
+                .map(|()| path)
+                .map_err(|e| format!("{}: {e}", home.join("imports").display()))
+        });
+    match written {
+        Ok(path) => format!("{short}The full list: {}\n", path.display()),
+        Err(e) => format!(
+            "{short}The full list could not be written ({e}); run the import with --format json to see it.\n"
+        ),
+    }
+}
+
+/// The import summary as text with at most `limit` lines per kind (`None`: every customer,
+/// each on its own line).
+fn render_import_limited(sum: &ImportSummary, dir: &Path, limit: Option<usize>) -> String {
     use std::fmt::Write as _;
     // Names come from the imported file: cleaned for the terminal.
     let name = |n: &str| {
@@ -231,10 +266,17 @@ pub fn render_import(sum: &ImportSummary, dir: &Path) -> String {
         sum.rejected.len(),
         dir.display()
     );
-    for p in &sum.imported {
+    let take = |n: usize| limit.unwrap_or(n).min(n);
+    let more = |s: &mut String, n: usize, what: &str| {
+        if take(n) < n {
+            let _ = writeln!(s, "  … and {} more {what}", n - take(n));
+        }
+    };
+    for p in sum.imported.iter().take(take(sum.imported.len())) {
         let _ = writeln!(s, "  + {}  ({})", name(&p.name), p.id);
     }
-    for p in &sum.replaced {
+    more(&mut s, sum.imported.len(), "imported");
+    for p in sum.replaced.iter().take(take(sum.replaced.len())) {
         let _ = writeln!(
             s,
             "  ~ {}  ({}) replaced by the file's copy; changed: {}",
@@ -243,7 +285,8 @@ pub fn render_import(sum: &ImportSummary, dir: &Path) -> String {
             p.fields.join(", ")
         );
     }
-    for p in &sum.skipped {
+    more(&mut s, sum.replaced.len(), "replaced");
+    for p in sum.skipped.iter().take(take(sum.skipped.len())) {
         let _ = writeln!(
             s,
             "  = {}  ({}) unchanged: {}",
@@ -252,7 +295,8 @@ pub fn render_import(sum: &ImportSummary, dir: &Path) -> String {
             p.reason
         );
     }
-    for c in &sum.conflicts {
+    more(&mut s, sum.skipped.len(), "unchanged");
+    for c in sum.conflicts.iter().take(take(sum.conflicts.len())) {
         let _ = writeln!(
             s,
             "  ! {}  ({}) is already on this computer{} with other values; NOT replaced. The file's copy would change:",
@@ -278,7 +322,8 @@ pub fn render_import(sum: &ImportSummary, dir: &Path) -> String {
             );
         }
     }
-    for r in &sum.rejected {
+    more(&mut s, sum.conflicts.len(), "conflicts (not replaced)");
+    for r in sum.rejected.iter().take(take(sum.rejected.len())) {
         let _ = writeln!(
             s,
             "  ✗ #{} {}: {}",
@@ -287,6 +332,7 @@ pub fn render_import(sum: &ImportSummary, dir: &Path) -> String {
             r.reason
         );
     }
+    more(&mut s, sum.rejected.len(), "rejected");
     for k in &sum.keychain_removed {
         let _ = writeln!(s, "Keychain: {}.", k.message);
     }
@@ -298,5 +344,16 @@ pub fn render_import(sum: &ImportSummary, dir: &Path) -> String {
         );
     }
     let _ = writeln!(s, "{}", sum.secrets_note);
+    // The note names the first few; the whole list is every name, one per line.
+    if limit.is_none() && sum.needs_credentials.len() > crate::transfer::NAMES_SHOWN {
+        let _ = writeln!(
+            s,
+            "Secret or certificate to set up again in step 3 ({}):",
+            sum.needs_credentials.len()
+        );
+        for n in &sum.needs_credentials {
+            let _ = writeln!(s, "  - {n}");
+        }
+    }
     s
 }

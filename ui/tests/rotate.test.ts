@@ -136,3 +136,28 @@ describe('RotatePanel', () => {
     expect(screen.queryByTestId('rotate-panel')).toBeNull();
   });
 });
+
+describe("RotatePanel for CSP's Partner Center app", () => {
+  beforeEach(reset);
+
+  it('asks the engine about that app, begins for it, and hides a rotation of the other app', async () => {
+    handlers.rotation_view = (a) => ({ ...planView, plan: { ...planView.plan!, app: a!.app as 'partnerCenter' } });
+    handlers.rotate_credential = (a) => waiting(a!.profile as Profile);
+    const user = userEvent.setup();
+    render(RotatePanel, { profile: profile(), app: 'partnerCenter' });
+    expect(await screen.findByRole('heading', { name: "Rotate the Partner Center app's client secret" })).toBeInTheDocument();
+    expect(callsOf('rotation_view')[0].args!.app).toBe('partnerCenter');
+    await user.click(screen.getByTestId('rotate-start'));
+    expect(callsOf('rotate_credential')[0].args!.action).toEqual({ kind: 'begin', app: 'partnerCenter', months: 12 });
+  });
+
+  it("does not show the main app's rotation in progress", async () => {
+    const p = profile();
+    const inProgress = waiting(p).profile.rotation!;
+    handlers.rotation_view = () => ({ plan: null, blocked: null, inProgress, resume: null, halo: [] });
+    render(RotatePanel, { profile: p, app: 'partnerCenter' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(callsOf('rotation_view').length).toBeGreaterThan(0);
+    expect(screen.queryByTestId('rotate-panel')).toBeNull();
+  });
+});

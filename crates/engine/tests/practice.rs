@@ -4,12 +4,8 @@
 //! all on one loopback port, with the scripted browser ($BROWSER stand-in) clicking the
 //! sandbox's pages.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
-use entra_onboard_engine::browser::BrowserError;
 use entra_onboard_engine::graph::session::{self, GraphSession};
 use entra_onboard_engine::graph::signin::SigninOptions;
 use entra_onboard_engine::ids::Sensitive;
@@ -18,25 +14,9 @@ use entra_onboard_engine::steps::consent_capture::{self, ConsentCaptureOptions};
 use entra_onboard_sandbox::idp::SANDBOX_CLIENT_SECRET;
 use entra_onboard_sandbox::practice::{PracticeSandbox, is_practice};
 
-fn tests_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
-}
-
-fn scripted_browser() -> entra_onboard_engine::sso_test::BrowserFn {
-    Arc::new(|url: &entra_onboard_engine::target::Endpoint| {
-        let mut child = std::process::Command::new("node")
-            .arg(tests_dir().join("scripted-browser.mjs"))
-            .arg(url.as_str())
-            .env_remove("SCRIPTED_BROWSER_CHOICE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| BrowserError::Launch(format!("node: {e}")))?;
-        std::thread::spawn(move || child.wait());
-        Ok(())
-    })
-}
+#[path = "support/scripted_browser.rs"]
+mod scripted_browser;
+use scripted_browser::scripted_browser;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn practice_consent_then_sso_test_then_graph_doctor() {

@@ -5,15 +5,12 @@
 //! the real one), so a keychain failure can be played.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use entra_onboard_core::rotation::{CustomerApp, RotationOutcome, RotationState};
-use entra_onboard_engine::browser::BrowserError;
 use entra_onboard_engine::graph::rotate::{
     self, NextSecretStore, Prover, RotateContext, RotateReport, app_only_prover,
 };
@@ -27,25 +24,9 @@ use entra_onboard_sandbox::idp::{SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDB
 use entra_onboard_sandbox::practice::PracticeSandbox;
 use serde_json::json;
 
-fn tests_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
-}
-
-fn scripted_browser() -> entra_onboard_engine::sso_test::BrowserFn {
-    Arc::new(|url: &entra_onboard_engine::target::Endpoint| {
-        let mut child = std::process::Command::new("node")
-            .arg(tests_dir().join("scripted-browser.mjs"))
-            .arg(url.as_str())
-            .env_remove("SCRIPTED_BROWSER_CHOICE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| BrowserError::Launch(format!("node: {e}")))?;
-        std::thread::spawn(move || child.wait());
-        Ok(())
-    })
-}
+#[path = "support/scripted_browser.rs"]
+mod scripted_browser;
+use scripted_browser::scripted_browser;
 
 /// The keychain stand-in: current and next per profile, and a switch that makes storing
 /// the next secret fail.

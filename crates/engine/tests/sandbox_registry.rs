@@ -7,12 +7,9 @@
 //! AADSTS50011, a removed secret AADSTS7000215, removed consent AADSTS65001, a deleted app
 //! AADSTS700016; a certificate uploaded through Graph signs in.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use entra_onboard_engine::browser::BrowserError;
 use entra_onboard_engine::graph::apply::{self, ApplyOptions, CredentialRequest, SecretSink};
 use entra_onboard_engine::graph::session::GraphSession;
 use entra_onboard_engine::graph::signin::SigninOptions;
@@ -26,25 +23,9 @@ use entra_onboard_sandbox::Seed;
 use entra_onboard_sandbox::practice::PracticeSandbox;
 use serde_json::json;
 
-fn tests_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
-}
-
-fn scripted_browser() -> entra_onboard_engine::sso_test::BrowserFn {
-    Arc::new(|url: &entra_onboard_engine::target::Endpoint| {
-        let mut child = std::process::Command::new("node")
-            .arg(tests_dir().join("scripted-browser.mjs"))
-            .arg(url.as_str())
-            .env_remove("SCRIPTED_BROWSER_CHOICE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| BrowserError::Launch(format!("node: {e}")))?;
-        std::thread::spawn(move || child.wait());
-        Ok(())
-    })
-}
+#[path = "support/scripted_browser.rs"]
+mod scripted_browser;
+use scripted_browser::{scripted_browser, tests_dir};
 
 async fn sso(p: &Profile, credential: &ClientCredential) -> SsoReport {
     let options = SsoTestOptions {

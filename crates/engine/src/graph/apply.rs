@@ -638,34 +638,40 @@ fn app_update(app: &Value, d: &Desired) -> Option<(Value, Vec<String>)> {
 
 /// The same permissions (resource, id case-insensitively, type), in any order.
 fn same_access(have: &Value, want: &Value) -> bool {
-    let flat = |v: &Value| {
-        let mut out: Vec<(String, String, String)> = v
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|r| {
-                let res = r["resourceAppId"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                r["resourceAccess"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(move |a| {
-                        (
-                            res.clone(),
-                            a["id"].as_str().unwrap_or_default().to_ascii_lowercase(),
-                            a["type"].as_str().unwrap_or_default().to_string(),
-                        )
-                    })
-            })
-            .collect();
+    let sorted = |v: &Value| {
+        let mut out = declared_access(v);
         out.sort();
         out
     };
-    flat(have) == flat(want)
+    sorted(have) == sorted(want)
+}
+
+/// An app's `requiredResourceAccess` as `(resourceAppId, permission id, type)`, the ids lower
+/// case (Graph returns GUIDs in either case). The one reader of that shape for `apply` and
+/// the doctor.
+pub(crate) fn declared_access(v: &Value) -> Vec<(String, String, String)> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| {
+            let res = r["resourceAppId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            r["resourceAccess"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |a| {
+                    (
+                        res.clone(),
+                        a["id"].as_str().unwrap_or_default().to_ascii_lowercase(),
+                        a["type"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+        })
+        .collect()
 }
 
 fn create_body(d: &Desired) -> Value {

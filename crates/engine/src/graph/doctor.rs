@@ -324,29 +324,7 @@ fn label_partner_center(f: Findings) -> Findings {
 /// Exactly one declared API permission: Microsoft Partner Center `user_impersonation`.
 fn check_partner_center_permissions(app: &Value, f: &mut Findings) {
     let want = &permissions::PARTNER_CENTER_PERMISSION;
-    let declared: Vec<(String, String, String)> = app["requiredResourceAccess"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|r| {
-            let res = r["resourceAppId"]
-                .as_str()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            r["resourceAccess"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(move |a| {
-                    (
-                        res.clone(),
-                        a["id"].as_str().unwrap_or_default().to_ascii_lowercase(),
-                        a["type"].as_str().unwrap_or_default().to_string(),
-                    )
-                })
-        })
-        .collect();
+    let declared = super::apply::declared_access(&app["requiredResourceAccess"]);
     let is_want = |(r, id, t): &(String, String, String)| {
         r == want.resource_app_id && id == want.id && t == want.kind.as_str()
     };

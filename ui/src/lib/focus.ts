@@ -35,7 +35,7 @@ export function focusIfLost(el: HTMLElement | null | undefined): void {
 /**
  * Svelte action for the result of an action the user just started: `use:focusResult={n}`
  * focuses the element (and brings it into view) whenever `n` is a new, non-zero number, so
- * a keyboard or screen-reader user lands on the verdict. Focus moved on to something else
+ * a keyboard or screen-reader user lands on the verdict. Focus moved on to another control
  * meanwhile (the user kept working) is left alone.
  */
 export function focusResult(node: HTMLElement, token: number) {
@@ -45,8 +45,13 @@ export function focusResult(node: HTMLElement, token: number) {
     last = t;
     queueMicrotask(() => {
       const a = document.activeElement;
-      // The button that started it, or nothing: the user is waiting for this result.
-      if (focusLost() || (a instanceof HTMLElement && a.dataset.resultOf !== undefined)) {
+      // The button that started it, nothing, or a place the app itself put the focus (a
+      // step's heading, an earlier result: tabindex="-1", not a control): the user is
+      // waiting for this result rather than working elsewhere.
+      const waiting =
+        focusLost() ||
+        (a instanceof HTMLElement && (a.dataset.resultOf !== undefined || a.getAttribute('tabindex') === '-1'));
+      if (waiting) {
         if (!node.hasAttribute('tabindex')) node.setAttribute('tabindex', '-1');
         node.scrollIntoView?.({ block: 'nearest' });
         node.focus({ preventScroll: true });

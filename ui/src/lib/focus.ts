@@ -45,6 +45,8 @@ export function focusResult(node: HTMLElement, token: number) {
     last = t;
     queueMicrotask(() => {
       const a = document.activeElement;
+      // Already there (lib/reveal.ts brought a result below the fold into view and focused it).
+      if (a === node) return;
       // The button that started it, nothing, or a place the app itself put the focus (a
       // step's heading, an earlier result: tabindex="-1", not a control): the user is
       // waiting for this result rather than working elsewhere.

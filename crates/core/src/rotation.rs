@@ -44,7 +44,7 @@ use crate::steps::halo_screens;
 use crate::steps::sso::{CONNECTION_SCREEN, SettingRow};
 
 mod cert;
-pub use cert::{PROOF_AUDIENCE, PROOF_LIFETIME_SECS, proof_claims};
+pub use cert::{PROOF_AUDIENCE, PROOF_LIFETIME_SECS, proof_claims, resume_of};
 
 /// Longest lifetime of a new secret, in months (the Entra portal's longest choice).
 pub const MAX_MONTHS: u32 = 24;

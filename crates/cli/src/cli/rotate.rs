@@ -320,7 +320,7 @@ fn dry_run(
 ) -> Result<ExitCode, String> {
     let w = |e: std::io::Error| e.to_string();
     if let Some(r) = &p.rotation {
-        let choice = rules::resume(r.state);
+        let choice = rules::resume_of(r);
         match format {
             Format::Json => {
                 serde_json::to_writer_pretty(&mut *out, &serde_json::json!({

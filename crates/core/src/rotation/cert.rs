@@ -46,6 +46,37 @@ pub fn proof_claims(object_id: &str, now: i64) -> Value {
     })
 }
 
+/// What an interrupted rotation `r` offers ([`super::resume`]), in the words of its kind:
+/// a certificate's states and advice speak of the certificate and its .pfx.
+pub fn resume_of(r: &RotationInProgress) -> super::ResumeChoice {
+    let mut c = super::resume(r.state);
+    if r.kind != crate::profile::CredentialKind::Certificate {
+        return c;
+    }
+    let (label, advice) = match r.state {
+        RotationState::Planned | RotationState::NewAdded => (
+            "new certificate added in Entra beside the old one",
+            "The new certificate's .pfx was never stored, so it cannot be used: roll back to remove it from Entra, then rotate again.",
+        ),
+        RotationState::StoredAsNext | RotationState::Proven => (
+            "new certificate stored as the next one",
+            "The new certificate is in Entra and its .pfx beside the old one; Halo still uses the old one. Finish to prove it and upload it to Halo, or roll back.",
+        ),
+        RotationState::WaitingForHalo | RotationState::ProvenAgain => (
+            "waiting for Halo to use the new certificate",
+            "The new certificate may already be in Halo. Finish once Halo uses it (the old one is then removed), or roll back and point Halo back at the old one.",
+        ),
+        RotationState::OldRemoved => (
+            "old certificate removed; the new one is current",
+            "The old certificate is already removed from Entra: finish to make the new one current and record it.",
+        ),
+        RotationState::Recorded => ("done and recorded", "Nothing left to do."),
+    };
+    c.state_label = label.into();
+    c.advice = advice.into();
+    c
+}
+
 fn rollback_words(state: RotationState) -> String {
     if state == RotationState::Planned {
         return "nothing was sent yet (a certificate added just before a crash is found by its thumbprint, recorded before the request, and removed)".into();
@@ -367,6 +398,26 @@ mod tests {
             rec.new.as_deref(),
             Some("certificate CC33 (key ID new-key)")
         );
+    }
+
+    #[test]
+    fn an_interrupted_certificate_rotation_speaks_of_the_certificate() {
+        let p = cert_profile();
+        let mut r = start(
+            &p,
+            CustomerApp::Main,
+            "r1".into(),
+            t("2026-01-10T00:00:00Z"),
+        )
+        .unwrap();
+        for s in RotationState::ALL {
+            r.state = s;
+            let c = resume_of(&r);
+            assert!(!c.advice.contains("secret"), "{s:?}: {}", c.advice);
+            assert!(!c.state_label.contains("secret"), "{s:?}");
+            assert_eq!(c.can_finish, resume(s).can_finish);
+            assert_eq!(c.can_roll_back, resume(s).can_roll_back);
+        }
     }
 
     #[test]

@@ -1156,7 +1156,7 @@ pub fn view(p: &Profile, app: CustomerApp, months: u32) -> RotationView {
             plan: None,
             blocked: None,
             in_progress: Some(r.clone()),
-            resume: Some(rules::resume(r.state)),
+            resume: Some(rules::resume_of(r)),
             halo: rules::halo_rows(p, r.app),
         };
     }

@@ -89,6 +89,9 @@ impl NextSecretStore for Mem {
     }
 }
 
+/// Saves the profile after every step (here: into `World::saved`).
+type Saver = dyn FnMut(&Profile) -> Result<(), String> + Send;
+
 struct World {
     sb: PracticeSandbox,
     session: GraphSession,
@@ -214,7 +217,7 @@ impl World {
         prover(c.pem_bundle()).await.is_ok()
     }
 
-    fn ctx_parts(&self) -> Box<dyn FnMut(&Profile) -> Result<(), String> + Send> {
+    fn ctx_parts(&self) -> Box<Saver> {
         let saved = self.saved.clone();
         Box::new(move |p: &Profile| {
             saved.lock().unwrap().push(p.clone());

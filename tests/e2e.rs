@@ -1273,6 +1273,49 @@ async fn rotate_in_practice(c: &Client) -> Result<(), String> {
     Ok(())
 }
 
+/// Issue 15, a certificate: step 3's "Rotate now" adds a new certificate beside the one step
+/// 3 made (addKey, proven with the old one), waits for Halo (the new .pfx to upload, its
+/// password copied through Rust), and on "Halo is updated" removes the old one.
+async fn rotate_certificate_in_practice(c: &Client) -> Result<(), String> {
+    let plan = text_within(c, "rotate-plan", 10).await?;
+    assert!(plan.contains("addKey"), "{plan}");
+    by_test_id(c, "rotate-start").await.click().await.unwrap();
+    let waiting = match text_within(c, "rotation-in-progress", 90).await {
+        Ok(t) => t,
+        Err(e) => {
+            let why = text_within(c, "rotate-error", 1).await.unwrap_or_default();
+            return Err(format!("{e}; the panel says: {why}"));
+        }
+    };
+    assert!(waiting.contains("waiting for Halo"), "{waiting}");
+    let halo = text_within(c, "rotate-halo", 5).await?;
+    assert!(
+        halo.contains("Advanced Settings > Certificates") && halo.contains(".pfx"),
+        "{halo}"
+    );
+    let copy = by_test_id(c, "rotate-copy").await;
+    assert!(copy.text().await.unwrap().contains(".pfx password"));
+    copy.click().await.unwrap();
+    js(
+        c,
+        "document.querySelector('[data-testid=\"rotate-panel\"]').scrollIntoView({block: 'start'}); return 0;",
+    )
+    .await;
+    shot(c, "16-practice-rotate-certificate-waiting").await;
+    by_test_id(c, "rotate-halo-updated")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let done = text_within(c, "rotate-done", 60).await?;
+    assert!(
+        done.contains("certificate") && done.contains("removed"),
+        "{done}"
+    );
+    shot(c, "16-practice-rotate-certificate-done").await;
+    Ok(())
+}
+
 /// The id of the one practice customer in `home`.
 fn practice_profile_id(home: &std::path::Path) -> String {
     let files: Vec<_> = std::fs::read_dir(home.join("profiles"))
@@ -1502,6 +1545,20 @@ async fn practice(
         credential.to_lowercase().contains("certificate"),
         "{credential}"
     );
+
+    // Issue 15: the certificate rotated in step 3; the SSO test then signs with the new one.
+    by_test_id(c, "step-3").await.click().await.unwrap();
+    by_test_id(c, "certificate-status").await;
+    rotate_certificate_in_practice(c).await?;
+    by_test_id(c, "step-test").await.click().await.unwrap();
+    by_test_id(c, "run-sso-test").await.click().await.unwrap();
+    let verdict = text_within(c, "sso-verdict", 60).await?;
+    if !verdict.contains("Sign-in proven") {
+        let report = by_test_id(c, "sso-report").await.text().await.unwrap();
+        return Err(format!(
+            "practice SSO test with the rotated certificate failed: {report}"
+        ));
+    }
 
     // The handover report, from Test & save.
     by_test_id(c, "export-report").await.click().await.unwrap();

@@ -43,6 +43,9 @@ use crate::profile::{CredentialKind, Profile};
 use crate::steps::halo_screens;
 use crate::steps::sso::{CONNECTION_SCREEN, SettingRow};
 
+mod cert;
+pub use cert::{PROOF_AUDIENCE, PROOF_LIFETIME_SECS, proof_claims, resume_of};
+
 /// Longest lifetime of a new secret, in months (the Entra portal's longest choice).
 pub const MAX_MONTHS: u32 = 24;
 /// Lifetime when none is asked for (step 3's default).
@@ -145,6 +148,11 @@ pub struct RotationInProgress {
     /// The new credential's expiry.
     #[ts(type = "string | null")]
     pub new_expires_on: Option<NaiveDate>,
+    /// A certificate rotation's new password-protected .pfx on this computer (for Halo's
+    /// upload and, once current, the SSO test). Not a secret; absent for a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub new_certificate_file: Option<String>,
 }
 
 impl RotationInProgress {
@@ -197,8 +205,14 @@ fn describe(hint: &Option<String>, thumb: &Option<String>, key: &Option<String>)
         (None, Some(t)) => Some(format!("certificate {t}")),
         _ => None,
     };
+    // A certificate's ID in Entra is its key ID; a secret's is its Secret ID.
+    let id = if hint.is_none() && thumb.is_some() {
+        "key ID"
+    } else {
+        "Secret ID"
+    };
     match (what, key) {
-        (Some(w), Some(k)) => Some(format!("{w} (Secret ID {k})")),
+        (Some(w), Some(k)) => Some(format!("{w} ({id} {k})")),
         (Some(w), None) => Some(w),
         (None, Some(k)) => Some(format!("Secret ID {k}")),
         (None, None) => None,
@@ -433,9 +447,14 @@ pub fn check_start(p: &Profile, app: CustomerApp) -> Result<(), RotationError> {
     }
     match p.credential_of(app).kind {
         CredentialKind::Secret => Ok(()),
-        CredentialKind::Certificate => Err(RotationError::Kind(
-            "certificate rotation through Graph is not in this version: create a new certificate in step 3 (the old one stays on the app until you remove it in Entra), or follow the checklist in the plan".into(),
-        )),
+        // The new certificate is added beside the old one with Graph's addKey, whose proof
+        // of possession is signed by the current certificate (see `cert_plan_steps`).
+        CredentialKind::Certificate if p.credential_of(app).thumbprint.is_none() => {
+            Err(RotationError::Kind(
+                "this app's certificate has no recorded thumbprint, so the old one cannot be found on the app; create or import it in step 3 first".into(),
+            ))
+        }
+        CredentialKind::Certificate => Ok(()),
         CredentialKind::Federated => Err(RotationError::Kind(
             "a federated credential has no secret to rotate: Halo's own tokens sign in".into(),
         )),
@@ -505,6 +524,9 @@ fn rollback_words(state: RotationState) -> String {
 /// sheet's), then — when Halo's integration uses a connect button — pressing it again, as
 /// the CSP guide's "Token expiration" row says (disconnect, update the secret, re-authorise).
 pub fn halo_rows(p: &Profile, app: CustomerApp) -> Vec<SettingRow> {
+    if p.credential_of(app).kind == CredentialKind::Certificate {
+        return cert::halo_rows(p, app);
+    }
     if app == CustomerApp::PartnerCenter {
         return partner_center_rows();
     }
@@ -570,6 +592,17 @@ pub fn plan(p: &Profile, app: CustomerApp, months: u32) -> RotationPlan {
         .map(|d| format!(", expires {d}"))
         .unwrap_or_default();
     let months = months.clamp(1, MAX_MONTHS);
+    if c.kind == CredentialKind::Certificate {
+        return RotationPlan {
+            app,
+            kind: c.kind,
+            current,
+            months,
+            steps: cert::plan_steps(months),
+            halo: halo_rows(p, app),
+            requests: cert::requests(),
+        };
+    }
     let step = |reaches: RotationState, what: String| RotationPlanStep {
         reaches,
         what,
@@ -649,6 +682,7 @@ pub fn start(
         new_hint: None,
         new_thumbprint: None,
         new_expires_on: None,
+        new_certificate_file: None,
     })
 }
 
@@ -660,6 +694,9 @@ pub fn complete(p: &mut Profile, now: DateTime<Utc>) {
         let c = p.credential_of_mut(r.app);
         c.secret_hint = r.new_hint.clone();
         c.expires_on = r.new_expires_on;
+    }
+    if r.kind == CredentialKind::Certificate {
+        cert::make_current(p.credential_of_mut(r.app), &r);
     }
     push_history(
         p,

@@ -277,13 +277,12 @@ impl CustomerCard {
             warnings: count(Severity::Warning),
             consent: ConsentCoverage::of(p),
             updated_at: p.updated_at,
-            rotation: p
-                .rotation
-                .as_ref()
-                .map(|r| crate::rotation::resume(r.state)),
+            rotation: p.rotation.as_ref().map(crate::rotation::resume_of),
             can_rotate: p.rotation.is_some()
-                || (p.credential_of(first.app).kind == CredentialKind::Secret
-                    && !matches!(expiry, ExpiryLevel::None | ExpiryLevel::Ok)),
+                || (matches!(
+                    p.credential_of(first.app).kind,
+                    CredentialKind::Secret | CredentialKind::Certificate
+                ) && !matches!(expiry, ExpiryLevel::None | ExpiryLevel::Ok)),
         }
     }
 

@@ -61,6 +61,15 @@ fn next_secret_kind(app: CustomerApp) -> &'static str {
     }
 }
 
+/// A certificate rotation's new .pfx password until its certificate is current (issue 15),
+/// beside the current one for the same reason as [`next_secret_kind`].
+fn next_password_kind(app: CustomerApp) -> &'static str {
+    match app {
+        CustomerApp::Main => "certificate-password-next",
+        CustomerApp::PartnerCenter => "partner-center-certificate-password-next",
+    }
+}
+
 fn password_kind(app: CustomerApp) -> &'static str {
     match app {
         CustomerApp::Main => CERTIFICATE_PASSWORD,
@@ -261,9 +270,40 @@ impl Keychain {
         let secret = account(profile_id, secret_kind(app))?;
         let next = account(profile_id, next_secret_kind(app))?;
         let password = account(profile_id, password_kind(app))?;
+        let next_password = account(profile_id, next_password_kind(app))?;
         self.delete(&secret)?;
         self.delete(&next)?;
+        self.delete(&next_password)?;
         self.delete(&password)
+    }
+
+    /// Stores (or replaces) a certificate rotation's next .pfx password of one of a
+    /// profile's apps (`<id>/certificate-password-next`, `<id>/partner-center-…-next`).
+    pub fn set_next_certificate_password(
+        &self,
+        profile_id: &str,
+        app: CustomerApp,
+        pw: &Sensitive<String>,
+    ) -> Result<(), KeychainError> {
+        self.set(&account(profile_id, next_password_kind(app))?, pw)
+    }
+
+    /// A certificate rotation's next .pfx password, `None` when none is stored.
+    pub fn get_next_certificate_password(
+        &self,
+        profile_id: &str,
+        app: CustomerApp,
+    ) -> Result<Option<Sensitive<String>>, KeychainError> {
+        self.get(&account(profile_id, next_password_kind(app))?)
+    }
+
+    /// Deletes a certificate rotation's next .pfx password (absent is fine).
+    pub fn delete_next_certificate_password(
+        &self,
+        profile_id: &str,
+        app: CustomerApp,
+    ) -> Result<(), KeychainError> {
+        self.delete(&account(profile_id, next_password_kind(app))?)
     }
 
     /// Stores (or replaces) a rotation's next client secret of one of a profile's apps

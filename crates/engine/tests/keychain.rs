@@ -654,3 +654,51 @@ fn the_next_secret_sits_beside_the_current_one_until_promoted() {
         "deleting the customer deletes the next one too"
     );
 }
+
+/// A certificate rotation's next .pfx password (issue 15) has its own account beside the
+/// current password, becomes current only by `promote_password`, and goes with the customer.
+#[test]
+fn the_next_certificate_password_sits_beside_the_current_one_until_promoted() {
+    use entra_onboard_engine::graph::rotate::NextSecretStore;
+    use entra_onboard_engine::keychain::CustomerApp::{Main, PartnerCenter};
+    let k = open();
+    let id = profile_id();
+    k.set_app_certificate_password(&id, Main, &secret("current-pfx-password"))
+        .unwrap();
+    k.set_next_password(&id, Main, &secret("next-pfx-password"))
+        .unwrap();
+    assert_eq!(
+        k.current_password(&id, Main).unwrap().unwrap().expose(),
+        "current-pfx-password"
+    );
+    assert!(
+        k.get_next_secret(&id, Main).unwrap().is_none(),
+        "not the next client secret's slot"
+    );
+    #[cfg(target_os = "linux")]
+    assert_eq!(
+        secret_tool_lookup(k.service(), &format!("{id}/certificate-password-next")).as_deref(),
+        Some("next-pfx-password")
+    );
+    assert!(k.next_password(&id, PartnerCenter).unwrap().is_none());
+    k.promote_password(&id, Main).unwrap();
+    assert_eq!(
+        k.get_app_certificate_password(&id, Main)
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "next-pfx-password"
+    );
+    assert!(k.next_password(&id, Main).unwrap().is_none());
+    assert!(
+        k.promote_password(&id, Main).is_err(),
+        "nothing to promote twice"
+    );
+    k.set_next_password(&id, Main, &secret("another-pfx-password"))
+        .unwrap();
+    k.delete_all(&id).unwrap();
+    assert!(
+        k.next_password(&id, Main).unwrap().is_none(),
+        "deleting the customer deletes the next one too"
+    );
+}

@@ -55,6 +55,7 @@ use crate::directory::Directory;
 
 mod policy;
 pub(crate) mod registry;
+mod rollkey;
 
 /// The token the double accepts unless told otherwise.
 pub const SANDBOX_TOKEN: &str = "sandbox-graph-token";
@@ -1023,6 +1024,10 @@ fn applications(t: &mut Tenant, r: Request) -> Response {
         ("POST", ["applications", id, "addPassword"]) => add_password(t, id, body),
         // https://learn.microsoft.com/graph/api/application-removepassword?view=graph-rest-1.0
         ("POST", ["applications", id, "removePassword"]) => remove_password(t, id, &body),
+        // https://learn.microsoft.com/graph/api/application-addkey?view=graph-rest-1.0
+        ("POST", ["applications", id, "addKey"]) => rollkey::add_key(t, id, &body),
+        // https://learn.microsoft.com/graph/api/application-removekey?view=graph-rest-1.0
+        ("POST", ["applications", id, "removeKey"]) => rollkey::remove_key(t, id, &body),
         // https://learn.microsoft.com/graph/api/application-delete?view=graph-rest-1.0
         ("DELETE", ["applications", id]) => delete_application(t, id),
         // https://learn.microsoft.com/graph/api/application-list-federatedidentitycredentials?view=graph-rest-1.0

@@ -15,7 +15,7 @@ use crate::cli::Format;
 use crate::cli::graph::GraphArgs;
 use crate::graph::rotate::{self, NextSecretStore, RotateContext, RotateReport};
 use crate::keychain::Keychain;
-use crate::profile::Profile;
+use crate::profile::{CredentialKind, Profile};
 use entra_onboard_engine::rotation::{self as rules, CustomerApp};
 
 /// Help for `rotate`, in the admin's words.
@@ -37,6 +37,15 @@ Any failure before the old secret is removed rolls back: the new secret is remov
 Entra and the keychain; the old one is untouched and still current. If the run stops while
 waiting for Halo (Ctrl-C, no terminal), the rotation is kept in the profile: finish it with
 --finish once Halo uses the new secret, or undo it with --rollback.
+
+A customer whose credential is a certificate (step 3, or step 5's Partner Center app)
+rotates a certificate the same way: a NEW self-signed certificate (as `cert new` makes it)
+is added beside the old one with Graph's addKey, proven with a proof of possession signed
+by the current certificate; its .pfx is written beside the old one and its password kept
+in the keychain as the next one (printed only with --show); you upload the new .pfx in
+Halo (Configuration > Advanced Settings > Certificates), point the connection at it, and
+the old certificate is then removed by its key ID (removeKey). The record holds the old
+and new thumbprints, never a key or password.
 
 --dry-run prints the plan and sends nothing (no sign-in).
 Exit codes: 0 done or waiting for Halo, 1 a step failed (rolled back, or what is left is
@@ -131,8 +140,8 @@ pub fn run(a: RotateArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
     rt.block_on(async {
         let (client, user) = crate::cli::graph::connect_as(&p, &a.graph, &scopes).await?;
         let in_progress_app = p.rotation.as_ref().map(|r| r.app).unwrap_or(app);
-        let prover = rotate::app_only_prover(&p, in_progress_app)
-            .map_err(|e| format!("{e} ({})", e.code()))?;
+        let prover =
+            rotate::prover_for(&p, in_progress_app).map_err(|e| format!("{e} ({})", e.code()))?;
         let mut save = save_to(&a.profile);
         let mut ctx = RotateContext {
             client: &client,
@@ -234,7 +243,13 @@ fn print_value(
 ) -> Result<(), String> {
     let w = |e: std::io::Error| e.to_string();
     let id = crate::vault::profile_key(p).map_err(|e| e.to_string())?;
-    if show {
+    if let Some(r) = p
+        .rotation
+        .as_ref()
+        .filter(|r| r.kind == CredentialKind::Certificate)
+    {
+        print_certificate(keychain, r, &id, show, out)?;
+    } else if show {
         let v = NextSecretStore::next(keychain, &id, app)?
             .ok_or("the new secret is not in the keychain")?;
         writeln!(
@@ -262,6 +277,40 @@ fn print_value(
     Ok(())
 }
 
+/// Where a certificate rotation's new .pfx is, and — with `--show` — its password.
+fn print_certificate(
+    keychain: &Keychain,
+    r: &rules::RotationInProgress,
+    id: &str,
+    show: bool,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let w = |e: std::io::Error| e.to_string();
+    writeln!(
+        out,
+        "\nThe new .pfx to upload in Halo: {}",
+        r.new_certificate_file.as_deref().unwrap_or("(not written)")
+    )
+    .map_err(w)?;
+    if show {
+        let v = NextSecretStore::next_password(keychain, id, r.app)?
+            .ok_or("the new .pfx password is not in the keychain")?;
+        writeln!(
+            out,
+            "Its password (shown because of --show):\n{}",
+            v.expose()
+        )
+        .map_err(w)
+    } else {
+        writeln!(
+            out,
+            "Its password is in {} as this customer's next .pfx password; it is not printed. Run with --show to print it, or copy it in the desktop app (Rotate).",
+            keychain.store_name()
+        )
+        .map_err(w)
+    }
+}
+
 fn dry_run(
     p: &Profile,
     app: CustomerApp,
@@ -271,7 +320,7 @@ fn dry_run(
 ) -> Result<ExitCode, String> {
     let w = |e: std::io::Error| e.to_string();
     if let Some(r) = &p.rotation {
-        let choice = rules::resume(r.state);
+        let choice = rules::resume_of(r);
         match format {
             Format::Json => {
                 serde_json::to_writer_pretty(&mut *out, &serde_json::json!({
@@ -313,6 +362,9 @@ fn by_hand(
 ) -> Result<ExitCode, String> {
     let w = |e: std::io::Error| e.to_string();
     rules::check_start(p, app).map_err(|e| format!("{e} ({})", e.code()))?;
+    if p.credential_of(app).kind == CredentialKind::Certificate {
+        return Err("--by-hand: the checklist covers client secrets; for a certificate, rotate through Graph (without --by-hand) or create a new certificate in step 3 and upload its .cer beside the old one in the portal".into());
+    }
     let steps = rules::checklist(p, app, chrono::Utc::now().date_naive());
     match format {
         Format::Json => {
@@ -409,7 +461,11 @@ fn print_report(r: &RotateReport, format: Format, out: &mut dyn Write) -> Result
         ));
     }
     if r.rolled_back {
-        s.push_str("\nRolled back: the old secret is still current; the new one is removed from Entra and the keychain.\n");
+        let what = match r.record.as_ref().map(|x| x.kind) {
+            Some(CredentialKind::Certificate) => "certificate",
+            _ => "secret",
+        };
+        s.push_str(&format!("\nRolled back: the old {what} is still current; the new one is removed from Entra and the keychain.\n"));
     }
     for h in &r.handover {
         s.push_str(&format!("  To do: {h}\n"));

@@ -28,7 +28,7 @@ pub(crate) const ADVANCED_SCREEN: &str = "Configuration > Advanced Settings";
 pub(crate) const CONNECTION_SCREEN: &str =
     "Configuration > Integrations > Microsoft Entra ID > Details";
 /// Where Halo keeps uploaded certificates (it asks for the .pfx password on upload).
-const CERTIFICATES_SCREEN: &str = "Configuration > Advanced Settings > Certificates";
+pub(crate) const CERTIFICATES_SCREEN: &str = "Configuration > Advanced Settings > Certificates";
 
 /// One line of the settings sheet: what to set where in the service desk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]

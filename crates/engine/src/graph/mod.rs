@@ -246,6 +246,16 @@ pub struct GraphRequest {
     pub body: Option<Value>,
 }
 
+/// `body` as logged: the proof of possession of `addKey`/`removeKey` (a signed JWT that
+/// lets its holder change the app's keys for ten minutes) replaced by a placeholder.
+fn without_proof(body: &Value) -> Value {
+    let mut b = body.clone();
+    if b.get("proof").is_some_and(Value::is_string) {
+        b["proof"] = Value::from("(proof of possession, not shown)");
+    }
+    b
+}
+
 impl GraphRequest {
     /// True for anything that changes the tenant.
     pub fn is_write(&self) -> bool {
@@ -393,7 +403,7 @@ impl GraphClient {
                 log.push(GraphRequest {
                     method: method.to_string(),
                     url: url.clone(),
-                    body: body.cloned(),
+                    body: body.map(without_proof),
                 });
             }
             let mut req = self

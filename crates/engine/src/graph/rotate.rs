@@ -65,6 +65,44 @@ pub trait NextSecretStore: Send + Sync {
     /// Makes the next secret of `app` its current one: written as current first, then the
     /// next entry deleted, so a failure in between leaves the value in both, never in neither.
     fn promote(&self, profile_id: &str, app: CustomerApp) -> Result<(), String>;
+
+    // A certificate rotation keeps the new .pfx password as its "next" value (see
+    // `rotate::cert`). By default in the same slot as a next secret (a store keeping one
+    // value per app); the keychain keeps it under an account of its own.
+
+    /// Stores the next .pfx password of `app`.
+    fn set_next_password(
+        &self,
+        profile_id: &str,
+        app: CustomerApp,
+        value: &Sensitive<String>,
+    ) -> Result<(), String> {
+        self.set_next(profile_id, app, value)
+    }
+    /// The next .pfx password of `app`, if stored.
+    fn next_password(
+        &self,
+        profile_id: &str,
+        app: CustomerApp,
+    ) -> Result<Option<Sensitive<String>>, String> {
+        self.next(profile_id, app)
+    }
+    /// Deletes the next .pfx password of `app` (absent is fine).
+    fn delete_next_password(&self, profile_id: &str, app: CustomerApp) -> Result<(), String> {
+        self.delete_next(profile_id, app)
+    }
+    /// Makes the next .pfx password of `app` the current one (current written first).
+    fn promote_password(&self, profile_id: &str, app: CustomerApp) -> Result<(), String> {
+        self.promote(profile_id, app)
+    }
+    /// The current certificate's .pfx password of `app` (it signs the proof of possession).
+    fn current_password(
+        &self,
+        _profile_id: &str,
+        _app: CustomerApp,
+    ) -> Result<Option<Sensitive<String>>, String> {
+        Err("this store keeps no certificate passwords".into())
+    }
 }
 
 impl NextSecretStore for Keychain {
@@ -90,6 +128,64 @@ impl NextSecretStore for Keychain {
         self.set_app_secret(id, app, &v)
             .map_err(|e| e.to_string())?;
         self.delete_next_secret(id, app).map_err(|e| e.to_string())
+    }
+    fn set_next_password(
+        &self,
+        id: &str,
+        app: CustomerApp,
+        value: &Sensitive<String>,
+    ) -> Result<(), String> {
+        self.set_next_certificate_password(id, app, value)
+            .map_err(|e| e.to_string())
+    }
+    fn next_password(
+        &self,
+        id: &str,
+        app: CustomerApp,
+    ) -> Result<Option<Sensitive<String>>, String> {
+        self.get_next_certificate_password(id, app)
+            .map_err(|e| e.to_string())
+    }
+    fn delete_next_password(&self, id: &str, app: CustomerApp) -> Result<(), String> {
+        self.delete_next_certificate_password(id, app)
+            .map_err(|e| e.to_string())
+    }
+    fn promote_password(&self, id: &str, app: CustomerApp) -> Result<(), String> {
+        let Some(v) = self
+            .get_next_certificate_password(id, app)
+            .map_err(|e| e.to_string())?
+        else {
+            return Err("the next .pfx password is not in the keychain any more".into());
+        };
+        self.set_app_certificate_password(id, app, &v)
+            .map_err(|e| e.to_string())?;
+        self.delete_next_certificate_password(id, app)
+            .map_err(|e| e.to_string())
+    }
+    fn current_password(
+        &self,
+        id: &str,
+        app: CustomerApp,
+    ) -> Result<Option<Sensitive<String>>, String> {
+        self.get_app_certificate_password(id, app)
+            .map_err(|e| e.to_string())
+    }
+}
+
+mod cert;
+pub use cert::app_only_cert_prover;
+
+/// The proof for `app`'s kind of credential: a secret's ([`app_only_prover`]) or a
+/// certificate's ([`app_only_cert_prover`]).
+pub fn prover_for(profile: &Profile, app: CustomerApp) -> Result<Prover, RotateError> {
+    let kind = match &profile.rotation {
+        Some(r) => r.kind,
+        None => profile.credential_of(app).kind,
+    };
+    if kind == crate::profile::CredentialKind::Certificate {
+        app_only_cert_prover(profile, app)
+    } else {
+        app_only_prover(profile, app)
     }
 }
 
@@ -473,6 +569,9 @@ pub async fn begin(
     months: u32,
     ctx: &mut RotateContext<'_>,
 ) -> Result<RotateReport, RotateError> {
+    if p.rotation.is_none() && is_certificate(p.credential_of(app).kind) {
+        return cert::begin(p, app, months, ctx).await;
+    }
     let key = profile_key(p)?;
     let now = ctx.now.unwrap_or_else(Utc::now);
     let mut rotation = rules::start(p, app, uuid::Uuid::new_v4().to_string(), now)?;
@@ -605,6 +704,9 @@ pub async fn proceed(
     let Some(r) = &p.rotation else {
         return Err(RotateError::NothingInProgress);
     };
+    if is_certificate(r.kind) {
+        return cert::proceed(p, halo_updated, ctx).await;
+    }
     let run = Run {
         log_start: ctx.client.sent().len(),
         ctx,
@@ -832,6 +934,10 @@ async fn remove_old(run: &mut Run<'_, '_>, p: &Profile) -> Result<(), ()> {
     }
 }
 
+fn is_certificate(kind: crate::profile::CredentialKind) -> bool {
+    kind == crate::profile::CredentialKind::Certificate
+}
+
 fn empty_report() -> RotateReport {
     RotateReport {
         ok: true,
@@ -870,6 +976,9 @@ pub async fn roll_back(
     let Some(r) = &p.rotation else {
         return Err(RotateError::NothingInProgress);
     };
+    if is_certificate(r.kind) {
+        return cert::roll_back(p, reason, ctx).await;
+    }
     let mut run = Run {
         log_start: ctx.client.sent().len(),
         ctx,
@@ -1047,7 +1156,7 @@ pub fn view(p: &Profile, app: CustomerApp, months: u32) -> RotationView {
             plan: None,
             blocked: None,
             in_progress: Some(r.clone()),
-            resume: Some(rules::resume(r.state)),
+            resume: Some(rules::resume_of(r)),
             halo: rules::halo_rows(p, r.app),
         };
     }
@@ -1088,7 +1197,7 @@ pub async fn run_for_session(
         (RotateAction::Begin { app, .. }, None) => app,
         _ => return Err(RotateError::NothingInProgress),
     };
-    let prover = app_only_prover(&profile, app)?;
+    let prover = prover_for(&profile, app)?;
     let mut save = |p: &Profile| store.save(p).map(|_| ()).map_err(|e| e.to_string());
     let mut ctx = RotateContext {
         client: session.client(),
@@ -1112,6 +1221,9 @@ pub async fn run_for_session(
 /// webview). Only while one is in progress and stored.
 pub fn next_secret(keychain: &Keychain, p: &Profile) -> Result<Sensitive<String>, RotateError> {
     let r = p.rotation.as_ref().ok_or(RotateError::NothingInProgress)?;
+    if is_certificate(r.kind) {
+        return cert::next_password(keychain, p);
+    }
     if r.state < RotationState::StoredAsNext {
         return Err(RotateError::Profile(
             "rotation: the new secret is not stored yet; roll this rotation back and rotate again"

@@ -341,6 +341,17 @@ impl CertificateWithKey {
         pem("CERTIFICATE", &self.cert_der)
     }
 
+    /// The certificate and its private key as one PEM bundle (CERTIFICATE then PRIVATE
+    /// KEY), in memory only: what a rotation hands its prover (see
+    /// `graph::rotate::app_only_cert_prover`), which reads both blocks back.
+    pub fn pem_bundle(&self) -> Sensitive<String> {
+        Sensitive::new(format!(
+            "{}{}",
+            self.cert_pem(),
+            pem("PRIVATE KEY", self.key_pkcs8.expose())
+        ))
+    }
+
     /// The credential the SSO test signs client assertions with.
     pub fn client_credential(&self) -> Result<ClientCredential, CertificateError> {
         let key_pem = Sensitive::new(pem("PRIVATE KEY", self.key_pkcs8.expose()));

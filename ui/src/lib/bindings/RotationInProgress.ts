@@ -63,4 +63,9 @@ new_thumbprint: string | null,
 /**
  * The new credential's expiry.
  */
-new_expires_on: string | null, };
+new_expires_on: string | null, 
+/**
+ * A certificate rotation's new password-protected .pfx on this computer (for Halo's
+ * upload and, once current, the SSO test). Not a secret; absent for a secret.
+ */
+new_certificate_file?: string, };

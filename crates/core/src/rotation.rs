@@ -145,6 +145,11 @@ pub struct RotationInProgress {
     /// The new credential's expiry.
     #[ts(type = "string | null")]
     pub new_expires_on: Option<NaiveDate>,
+    /// Done by hand in the Entra portal (no Graph rights): the admin adds and deletes the
+    /// secrets, the tool stores, proves and records ([`crate::rotation_by_hand`]). Absent in
+    /// files written before it: a Graph rotation.
+    #[serde(default)]
+    pub by_hand: bool,
 }
 
 impl RotationInProgress {
@@ -649,6 +654,7 @@ pub fn start(
         new_hint: None,
         new_thumbprint: None,
         new_expires_on: None,
+        by_hand: false,
     })
 }
 
@@ -953,7 +959,7 @@ pub fn checklist(p: &Profile, app: CustomerApp, today: NaiveDate) -> Vec<Rotatio
         ),
         step(
             RotationState::Proven,
-            "Entra Onboard proves it: Entra issues an app-only token with the new secret (the old one still works).".into(),
+            "Entra Onboard proves it: a test sign-in in the browser whose code is redeemed with the new secret, and an app-only token with it (the old one still works).".into(),
             "delete the new secret in the portal",
         ),
         step(
@@ -963,7 +969,7 @@ pub fn checklist(p: &Profile, app: CustomerApp, today: NaiveDate) -> Vec<Rotatio
         ),
         step(
             RotationState::ProvenAgain,
-            "Entra Onboard proves the new secret again.".into(),
+            "Entra Onboard proves the new secret again (the same sign-in and token).".into(),
             "put the old Value back in Halo and delete the new secret in the portal",
         ),
         step(

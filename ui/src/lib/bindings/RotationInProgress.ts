@@ -63,4 +63,10 @@ new_thumbprint: string | null,
 /**
  * The new credential's expiry.
  */
-new_expires_on: string | null, };
+new_expires_on: string | null, 
+/**
+ * Done by hand in the Entra portal (no Graph rights): the admin adds and deletes the
+ * secrets, the tool stores, proves and records ([`crate::rotation_by_hand`]). Absent in
+ * files written before it: a Graph rotation.
+ */
+by_hand: boolean, };

@@ -36,12 +36,12 @@ use entra_onboard_engine::exports;
 use entra_onboard_engine::graph::apply::{ApplyProgressFn, ApplyStep};
 use entra_onboard_engine::graph::doctor::{DoctorReport, FixAction};
 use entra_onboard_engine::graph::rotate::{self, RotateAction, RotationView};
-use entra_onboard_engine::rotate_by_hand::{
-    self, ByHandAction as RotateByHandAction, ByHandView as RotationByHandView,
-};
 use entra_onboard_engine::graph::session::{self, ApplyRequest, GraphSession};
 use entra_onboard_engine::graph::signin::{SigninProgress, SigninProgressFn};
 use entra_onboard_engine::handover;
+use entra_onboard_engine::rotate_by_hand::{
+    self, ByHandAction as RotateByHandAction, ByHandView as RotationByHandView,
+};
 use entra_onboard_engine::steps::certificate::CertificateRequest;
 use entra_onboard_engine::steps::consent_capture::{
     self, ConsentCaptureOptions, ConsentProgress, ConsentProgressFn, ConsentRole,
@@ -803,12 +803,22 @@ pub async fn rotate_by_hand(
 ) -> Result<RotatedCredential> {
     let secret = secret.map(Sensitive::new);
     let profile = evidence::from_ui(&state.store, profile)?;
-    let who = state.graph_for(&profile.id).ok().and_then(|s| s.user.clone());
+    let who = state
+        .graph_for(&profile.id)
+        .ok()
+        .and_then(|s| s.user.clone());
     let keychain = Keychain::open()?;
     let cancel = state.begin_browser_flow()?;
-    let result =
-        rotate_by_hand::run_in_app(&state.store, &keychain, profile, action, secret, who, cancel)
-            .await;
+    let result = rotate_by_hand::run_in_app(
+        &state.store,
+        &keychain,
+        profile,
+        action,
+        secret,
+        who,
+        cancel,
+    )
+    .await;
     state.end_browser_flow();
     crate::bring_to_front(&app);
     let (report, profile) = result?;

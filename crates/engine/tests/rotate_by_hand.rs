@@ -121,18 +121,24 @@ fn options(browser: BrowserFn) -> SsoTestOptions {
 }
 
 impl World {
-    /// The admin's "New client secret" in the portal: a Value Entra shows once.
-    fn new_secret_in_portal(&self) -> String {
-        let value = format!("NEW~{}", uuid::Uuid::new_v4().simple());
-        self.sb
-            .provider()
-            .add_secret(
-                SANDBOX_CLIENT_ID,
-                Sensitive::new(value.clone()),
-                Utc::now() + chrono::TimeDelta::days(180),
-            )
+    /// The admin's "New client secret" in the sandbox's portal (its form, answered as JSON):
+    /// a Value Entra shows once.
+    async fn new_secret_in_portal(&self) -> String {
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/sandbox/new-secret", self.sb.base_url()))
+            .header("accept", "application/json")
+            .form(&[
+                ("client_id", SANDBOX_CLIENT_ID),
+                ("description", "Entra Onboard rotation"),
+                ("days", "180"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
             .unwrap();
-        value
+        answer["value"].as_str().unwrap().to_string()
     }
 
     fn next_value(&self) -> Option<String> {
@@ -241,7 +247,7 @@ fn assert_no_value(w: &World, r: &RotateReport, value: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pasted_secret_is_stored_proven_twice_made_current_and_recorded() {
     let mut w = world().await;
-    let new = w.new_secret_in_portal();
+    let new = w.new_secret_in_portal().await;
     let r = w.begin(&new).await;
     assert!(r.ok, "{r:#?}");
     let rot = r.rotation.clone().unwrap();
@@ -288,7 +294,7 @@ async fn a_pasted_secret_is_stored_proven_twice_made_current_and_recorded() {
     assert_eq!(rec.outcome, RotationOutcome::Completed);
     assert_eq!(rec.signed_in_as.as_deref(), Some("by hand"));
     assert_eq!(rec.expires_on, Some(expiry()));
-    assert_eq!(w.profile.credential.secret_hint.as_deref(), Some("NEW"));
+    assert_eq!(w.profile.credential.secret_hint.as_deref(), Some(&new[..3]));
     assert_eq!(w.profile.credential.expires_on, Some(expiry()));
     assert_eq!(
         w.store.current.lock().unwrap().get(&w.profile.id),
@@ -329,7 +335,7 @@ async fn a_value_entra_does_not_know_fails_the_proof_and_rolls_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_browser_fails_the_second_proof_with_that_said_and_rolls_back() {
     let mut w = world().await;
-    let new = w.new_secret_in_portal();
+    let new = w.new_secret_in_portal().await;
     assert!(w.begin(&new).await.ok);
     let cancel = CancellationToken::new();
     let r = w.proceed(closed_browser(cancel.clone()), cancel).await;
@@ -354,7 +360,7 @@ async fn a_closed_browser_fails_the_second_proof_with_that_said_and_rolls_back()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_rotation_resumes_from_its_saved_state() {
     let mut w = world().await;
-    let new = w.new_secret_in_portal();
+    let new = w.new_secret_in_portal().await;
     assert!(w.begin(&new).await.ok);
     // The app closed right after storing: the file says "stored as next". Finishing proves
     // and stops at Halo again; then "Halo is updated" completes.
@@ -404,7 +410,7 @@ async fn an_interrupted_rotation_resumes_from_its_saved_state() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_rolls_back_while_waiting_for_halo_and_a_graph_call_is_refused() {
     let mut w = world().await;
-    let new = w.new_secret_in_portal();
+    let new = w.new_secret_in_portal().await;
     assert!(w.begin(&new).await.ok);
     let r = w.roll_back().await;
     assert!(r.ok && r.rolled_back, "{r:#?}");
@@ -414,7 +420,10 @@ async fn the_admin_rolls_back_while_waiting_for_halo_and_a_graph_call_is_refused
         told.contains("delete the NEW secret (description \"Entra Onboard rotation"),
         "{told}"
     );
-    assert!(told.contains("Value starts NEW…"), "{told}");
+    assert!(
+        told.contains(&format!("Value starts {}…", &new[..3])),
+        "{told}"
+    );
     assert_eq!(
         w.profile.rotations[0].reason.as_deref(),
         Some("the admin chose to roll back")

@@ -95,7 +95,7 @@ impl RotationState {
             RotationState::Planned => "planned, nothing changed yet",
             RotationState::NewAdded => "new secret added in Entra beside the old one",
             RotationState::StoredAsNext => "new secret stored in the keychain as the next one",
-            RotationState::Proven => "new secret proven (app-only token)",
+            RotationState::Proven => "new secret proven (test sign-in and app-only token)",
             RotationState::WaitingForHalo => "waiting for Halo to be updated",
             RotationState::ProvenAgain => "new secret proven again after Halo was updated",
             RotationState::OldRemoved => "old secret removed; the new one is current",
@@ -595,7 +595,7 @@ pub fn plan(p: &Profile, app: CustomerApp, months: u32) -> RotationPlan {
         ),
         step(
             RotationState::Proven,
-            "Prove the new secret: an app-only token from Entra with it".into(),
+            "Prove the new secret: a test sign-in in the browser whose code is redeemed with it, and an app-only token with it".into(),
         ),
         step(
             RotationState::WaitingForHalo,

@@ -1287,6 +1287,8 @@ async fn rotate_by_hand_in_practice(c: &Client, home: &std::path::Path) -> Resul
             "document.querySelector('[data-testid=\"{id}\"]').scrollIntoView({{block: 'center'}}); return window.scrollY;"
         )
     };
+    // Once saved (the autosave re-renders the step), then scrolled to the panel.
+    wait_saved(c).await;
     js(c, &into_view("rotate-by-hand-checklist")).await;
     shot(c, "14-practice-rotate-by-hand-checklist").await;
     let id = practice_profile_id(home);
@@ -1323,6 +1325,7 @@ async fn rotate_by_hand_in_practice(c: &Client, home: &std::path::Path) -> Resul
     assert!(done.contains("is current"), "{done}");
     let todo = text_within(c, "rotate-by-hand-todo", 5).await?;
     assert!(todo.contains("delete the OLD secret"), "{todo}");
+    wait_saved(c).await;
     js(c, &into_view("rotate-by-hand-done")).await;
     shot(c, "14-practice-rotate-by-hand-done").await;
     Ok(())

@@ -52,6 +52,8 @@ const COMMANDS: &[&str] = &[
     "rotation_view",
     "rotate_credential",
     "copy_next_secret",
+    "rotation_by_hand_view",
+    "rotate_by_hand",
 ];
 
 fn main() {

@@ -1316,6 +1316,86 @@ async fn rotate_certificate_in_practice(c: &Client) -> Result<(), String> {
     Ok(())
 }
 
+/// Issue 15 without Graph rights, in the real window: "I can't use Graph — do it by hand"
+/// shows the portal checklist; the admin's "New client secret" is pressed in the sandbox's
+/// portal (its form, here over HTTP), the Value pasted into the masked box; the proof is a
+/// test sign-in (the scripted browser) redeemed with it; "Halo is updated" proves again,
+/// makes it current and says which old secret to delete in the portal.
+async fn rotate_by_hand_in_practice(c: &Client, home: &std::path::Path) -> Result<(), String> {
+    by_test_id(c, "rotate-by-hand").await.click().await.unwrap();
+    let checklist = text_within(c, "rotate-by-hand-checklist", 10).await?;
+    assert!(checklist.contains("New client secret"), "{checklist}");
+    let into_view = |id: &str| {
+        format!(
+            "document.querySelector('[data-testid=\"{id}\"]').scrollIntoView({{block: 'center'}}); return window.scrollY;"
+        )
+    };
+    // Once saved (the autosave re-renders the step), then scrolled to the panel.
+    wait_saved(c).await;
+    js(c, &into_view("rotate-by-hand-checklist")).await;
+    shot(c, "14-practice-rotate-by-hand-checklist").await;
+    let id = practice_profile_id(home);
+    let saved: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.join("profiles").join(format!("{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    let value = portal_new_secret(
+        saved["authority"].as_str().unwrap(),
+        saved["client_id"].as_str().unwrap(),
+    );
+    type_into(c, "rotate-by-hand-value", &value).await;
+    by_test_id(c, "rotate-by-hand-start")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let waiting = text_within(c, "rotation-by-hand-in-progress", 60).await?;
+    assert!(waiting.contains("waiting for Halo"), "{waiting}");
+    let report = text_within(c, "rotate-by-hand-report", 5).await?;
+    assert!(report.contains("redeemed with the new secret"), "{report}");
+    by_test_id(c, "rotate-by-hand-copy")
+        .await
+        .click()
+        .await
+        .unwrap();
+    shot(c, "14-practice-rotate-by-hand-waiting").await;
+    by_test_id(c, "rotate-by-hand-halo-updated")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let done = text_within(c, "rotate-by-hand-done", 60).await?;
+    assert!(done.contains("is current"), "{done}");
+    let todo = text_within(c, "rotate-by-hand-todo", 5).await?;
+    assert!(todo.contains("delete the OLD secret"), "{todo}");
+    wait_saved(c).await;
+    js(c, &into_view("rotate-by-hand-done")).await;
+    shot(c, "14-practice-rotate-by-hand-done").await;
+    Ok(())
+}
+
+/// The sandbox portal's "New client secret" for `client_id`, answered as JSON: the Value.
+fn portal_new_secret(authority: &str, client_id: &str) -> String {
+    use std::io::{Read, Write};
+    let host = authority
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let body = format!("client_id={client_id}&description=Entra+Onboard+rotation&days=180");
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "POST /sandbox/new-secret HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let json = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let v: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    v["value"].as_str().unwrap().to_string()
+}
+
 /// The id of the one practice customer in `home`.
 fn practice_profile_id(home: &std::path::Path) -> String {
     let files: Vec<_> = std::fs::read_dir(home.join("profiles"))
@@ -1480,6 +1560,7 @@ async fn practice(
     by_test_id(c, "step-3").await.click().await.unwrap();
     by_test_id(c, "secret-status").await;
     rotate_in_practice(c).await?;
+    rotate_by_hand_in_practice(c, home).await?;
     by_test_id(c, "field-credential.kind-certificate")
         .await
         .click()

@@ -39,6 +39,9 @@ use entra_onboard_engine::graph::rotate::{self, RotateAction, RotationView};
 use entra_onboard_engine::graph::session::{self, ApplyRequest, GraphSession};
 use entra_onboard_engine::graph::signin::{SigninProgress, SigninProgressFn};
 use entra_onboard_engine::handover;
+use entra_onboard_engine::rotate_by_hand::{
+    self, ByHandAction as RotateByHandAction, ByHandView as RotationByHandView,
+};
 use entra_onboard_engine::steps::certificate::CertificateRequest;
 use entra_onboard_engine::steps::consent_capture::{
     self, ConsentCaptureOptions, ConsentProgress, ConsentProgressFn, ConsentRole,
@@ -776,6 +779,49 @@ pub async fn rotate_credential(
     let (report, profile) =
         rotate::run_for_session(&session, &state.store, &Keychain::open()?, profile, action)
             .await?;
+    Ok(RotatedCredential { report, profile })
+}
+
+/// The by-hand rotation panel (issue 15, without Graph rights): the portal checklist and
+/// the expiry bounds, or the by-hand rotation in progress and what rolling back leaves.
+#[tauri::command]
+pub fn rotation_by_hand_view(profile: Profile, app: CustomerApp) -> RotationByHandView {
+    rotate_by_hand::view(&profile, app, chrono::Local::now().date_naive())
+}
+
+/// A rotation by hand: the pasted Value (its own argument, wrapped at once; stored only in
+/// the keychain) with the portal's expiry, "Halo is updated" or roll back. The proofs sign
+/// in through the browser (one browser flow at a time; "Cancel" stops it); the signed-in
+/// Graph user, if any, is recorded, else "by hand".
+#[tauri::command]
+pub async fn rotate_by_hand(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    profile: Profile,
+    action: RotateByHandAction,
+    secret: Option<String>,
+) -> Result<RotatedCredential> {
+    let secret = secret.map(Sensitive::new);
+    let profile = evidence::from_ui(&state.store, profile)?;
+    let who = state
+        .graph_for(&profile.id)
+        .ok()
+        .and_then(|s| s.user.clone());
+    let keychain = Keychain::open()?;
+    let cancel = state.begin_browser_flow()?;
+    let result = rotate_by_hand::run_in_app(
+        &state.store,
+        &keychain,
+        profile,
+        action,
+        secret,
+        who,
+        cancel,
+    )
+    .await;
+    state.end_browser_flow();
+    crate::bring_to_front(&app);
+    let (report, profile) = result?;
     Ok(RotatedCredential { report, profile })
 }
 

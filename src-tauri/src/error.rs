@@ -177,6 +177,7 @@ pub const ERROR_CODES: &[&str] = &[
     "rotate.nothing_in_progress",
     "rotate.policy_blocks_secret",
     "rotate.profile",
+    "rotate.same_secret",
     "sandbox.bind",
     "sandbox.certificate",
     "sandbox.key",

@@ -238,6 +238,8 @@ pub fn run() {
             commands::rotation_view,
             commands::rotate_credential,
             commands::copy_next_secret,
+            commands::rotation_by_hand_view,
+            commands::rotate_by_hand,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Entra Onboard");

@@ -56,6 +56,7 @@ function waiting(p: Profile): RotatedCredential {
     new_hint: 'xyz',
     new_thumbprint: null,
     new_expires_on: '2027-11-30',
+    by_hand: false,
   };
   return {
     profile: { ...p, rotation },

@@ -59,6 +59,8 @@ fn help_explains_the_order_and_the_flags() {
         "--finish",
         "--rollback",
         "--show",
+        "--by-hand",
+        "--expires",
         "--app",
         "partner-center",
         "rolls back",
@@ -108,7 +110,7 @@ fn a_dry_run_prints_the_plan_and_halos_field_and_sends_nothing() {
 fn by_hand_prints_the_portal_checklist_in_the_safe_order() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), &secret_profile());
-    let out = run(&["rotate", path.to_str().unwrap(), "--by-hand"]);
+    let out = run(&["rotate", path.to_str().unwrap(), "--by-hand", "--dry-run"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let s = text(&out.stdout);
     assert!(
@@ -202,6 +204,10 @@ async fn a_whole_rotation_against_the_practice_sandbox() {
     let sb = PracticeSandbox::start(Some(0), entra_onboard_sandbox::Seed::DemoApp)
         .await
         .unwrap();
+    // The proof is a test sign-in too, which needs consent (step 4), as the SSO test does.
+    sb.provider()
+        .grant_admin_consent(entra_onboard_sandbox::idp::SANDBOX_CLIENT_ID)
+        .unwrap();
     let mut p: Profile = sb.practice_profile("Rotation Co");
     p.credential.kind = CredentialKind::Secret;
     p.credential.secret_hint = Some("SAN".into());
@@ -259,4 +265,161 @@ async fn a_whole_rotation_against_the_practice_sandbox() {
         done.credential.secret_hint.as_deref().unwrap()
     );
     kc.delete_all(&done.id).unwrap();
+}
+
+/// `rotate --by-hand` with the Value on standard input (never an argument).
+fn by_hand_cmd(path: &Path, service: &str, extra: &[&str]) -> tokio::process::Command {
+    let mut c = rotate_cmd(path, service, extra);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+async fn with_stdin(mut c: tokio::process::Command, input: &str) -> std::process::Output {
+    use tokio::io::AsyncWriteExt;
+    let mut child = c.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    child.wait_with_output().await.unwrap()
+}
+
+/// Needs the Secret Service. The admin's portal work is played by the sandbox's API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_by_hand_reads_the_value_from_stdin_proves_it_and_finishes() {
+    let sb = PracticeSandbox::start(Some(0), entra_onboard_sandbox::Seed::DemoApp)
+        .await
+        .unwrap();
+    let client_id = entra_onboard_sandbox::idp::SANDBOX_CLIENT_ID;
+    sb.provider().grant_admin_consent(client_id).unwrap();
+    let mut p: Profile = sb.practice_profile("By Hand Co");
+    p.credential.kind = CredentialKind::Secret;
+    p.credential.secret_hint = Some("SAN".into());
+    p.credential.expires_on = chrono::NaiveDate::from_ymd_opt(2099, 1, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("practice.json");
+    std::fs::write(&path, p.to_json()).unwrap();
+    let service = format!("com.entraonboard.test.{}", uuid::Uuid::new_v4().simple());
+    let kc = entra_onboard_engine::keychain::Keychain::open_with_service(&service).unwrap();
+    kc.set_secret(
+        &p.id,
+        &entra_onboard_engine::ids::Sensitive::new(SANDBOX_CLIENT_SECRET.to_string()),
+    )
+    .unwrap();
+    let expires = (chrono::Utc::now().date_naive() + chrono::Months::new(6)).to_string();
+
+    // The Secret ID pasted instead of the Value: refused by field, nothing saved.
+    let before = std::fs::read(&path).unwrap();
+    let out = with_stdin(
+        by_hand_cmd(&path, &service, &["--by-hand", "--expires", &expires]),
+        &format!("{SANDBOX_SECRET_ID}\n"),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("secret.is_secret_id"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+
+    // The admin's "New client secret" in the portal; its Value on stdin.
+    let value = format!("HND~{}", uuid::Uuid::new_v4().simple());
+    sb.provider()
+        .add_secret(
+            client_id,
+            entra_onboard_engine::ids::Sensitive::new(value.clone()),
+            chrono::Utc::now() + chrono::TimeDelta::days(180),
+        )
+        .unwrap();
+    let out = with_stdin(
+        by_hand_cmd(&path, &service, &["--by-hand", "--expires", &expires]),
+        &format!("{value}\n"),
+    )
+    .await;
+    let s = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{s}\n{}", text(&out.stderr));
+    assert!(s.contains("New client secret"), "the checklist first: {s}");
+    assert!(s.contains("redeemed with the new secret"), "{s}");
+    assert!(
+        s.contains("Now update Halo") && s.contains("--finish"),
+        "{s}"
+    );
+    assert!(
+        !s.contains(&value) && !text(&out.stderr).contains(&value),
+        "never echoed"
+    );
+    let saved = Profile::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let r = saved.rotation.expect("saved in progress");
+    assert!(r.by_hand);
+    assert_eq!(
+        r.state,
+        entra_onboard_engine::rotation::RotationState::WaitingForHalo
+    );
+    assert!(!std::fs::read_to_string(&path).unwrap().contains(&value));
+    assert_eq!(
+        kc.get_next_secret(&saved.id, entra_onboard_engine::rotation::CustomerApp::Main)
+            .unwrap()
+            .unwrap()
+            .expose(),
+        &value
+    );
+
+    // --finish continues it by hand (no Graph sign-in: BROWSER only serves the proof).
+    let out = rotate_cmd(&path, &service, &["--finish"])
+        .output()
+        .await
+        .unwrap();
+    let s = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{s}\n{}", text(&out.stderr));
+    assert!(
+        s.contains("delete the OLD secret (the one whose Value starts SAN…, expires 2099-01-01)"),
+        "{s}"
+    );
+    assert!(s.contains("now delete the old"), "{s}");
+    let done = Profile::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(done.rotation.is_none());
+    assert_eq!(done.credential.secret_hint.as_deref(), Some("HND"));
+    assert_eq!(
+        done.credential.expires_on.map(|d| d.to_string()),
+        Some(expires.clone())
+    );
+    assert_eq!(done.rotations[0].signed_in_as.as_deref(), Some("by hand"));
+    assert_eq!(kc.get_secret(&done.id).unwrap().unwrap().expose(), &value);
+
+    // Another one, rolled back with --rollback: out of the keychain, the portal step said.
+    let third = format!("TRD~{}", uuid::Uuid::new_v4().simple());
+    sb.provider()
+        .add_secret(
+            client_id,
+            entra_onboard_engine::ids::Sensitive::new(third.clone()),
+            chrono::Utc::now() + chrono::TimeDelta::days(180),
+        )
+        .unwrap();
+    let out = with_stdin(
+        by_hand_cmd(&path, &service, &["--by-hand", "--months", "3"]),
+        &format!("{third}\n"),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = rotate_cmd(&path, &service, &["--rollback"])
+        .output()
+        .await
+        .unwrap();
+    let s = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{s}\n{}", text(&out.stderr));
+    assert!(
+        s.contains("delete the NEW secret") && s.contains("Value starts TRD…"),
+        "{s}"
+    );
+    let back = Profile::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(back.rotation.is_none());
+    assert_eq!(back.credential.secret_hint.as_deref(), Some("HND"));
+    assert!(
+        kc.get_next_secret(&back.id, entra_onboard_engine::rotation::CustomerApp::Main)
+            .unwrap()
+            .is_none()
+    );
+    kc.delete_all(&back.id).unwrap();
 }

@@ -136,6 +136,11 @@ async fn a_whole_certificate_rotation_against_the_practice_sandbox() {
     let sb = PracticeSandbox::start(Some(0), entra_onboard_sandbox::Seed::DemoApp)
         .await
         .unwrap();
+    // The proof is a test sign-in too (redeemed with the new certificate), which needs
+    // consent (step 4), as the SSO test does.
+    sb.provider()
+        .grant_admin_consent(entra_onboard_sandbox::idp::SANDBOX_CLIENT_ID)
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let old = certificate::generate(
         &CertificateRequest {
@@ -169,6 +174,8 @@ async fn a_whole_certificate_rotation_against_the_practice_sandbox() {
     let s = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{s}\n{}", text(&out.stderr));
     assert!(s.contains("Now update Halo"), "{s}");
+    // The proof redeemed a test sign-in's code with the new certificate (issue 15).
+    assert!(s.contains("redeemed with the new certificate"), "{s}");
     assert!(s.contains("The new .pfx to upload in Halo"), "{s}");
     assert!(s.contains("it is not printed"), "{s}");
     let saved = Profile::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();

@@ -22,6 +22,7 @@ pub mod permissions;
 pub mod plan;
 pub mod profile;
 pub mod rotation;
+pub mod rotation_by_hand;
 pub mod steps;
 pub mod target;
 pub mod teams;

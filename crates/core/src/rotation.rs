@@ -98,7 +98,7 @@ impl RotationState {
             RotationState::Planned => "planned, nothing changed yet",
             RotationState::NewAdded => "new secret added in Entra beside the old one",
             RotationState::StoredAsNext => "new secret stored in the keychain as the next one",
-            RotationState::Proven => "new secret proven (app-only token)",
+            RotationState::Proven => "new secret proven (test sign-in and app-only token)",
             RotationState::WaitingForHalo => "waiting for Halo to be updated",
             RotationState::ProvenAgain => "new secret proven again after Halo was updated",
             RotationState::OldRemoved => "old secret removed; the new one is current",
@@ -153,6 +153,11 @@ pub struct RotationInProgress {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub new_certificate_file: Option<String>,
+    /// Done by hand in the Entra portal (no Graph rights): the admin adds and deletes the
+    /// secrets, the tool stores, proves and records ([`crate::rotation_by_hand`]). Absent in
+    /// files written before it: a Graph rotation.
+    #[serde(default)]
+    pub by_hand: bool,
 }
 
 impl RotationInProgress {
@@ -623,7 +628,7 @@ pub fn plan(p: &Profile, app: CustomerApp, months: u32) -> RotationPlan {
         ),
         step(
             RotationState::Proven,
-            "Prove the new secret: an app-only token from Entra with it".into(),
+            "Prove the new secret: a test sign-in in the browser whose code is redeemed with it, and an app-only token with it".into(),
         ),
         step(
             RotationState::WaitingForHalo,
@@ -683,6 +688,7 @@ pub fn start(
         new_thumbprint: None,
         new_expires_on: None,
         new_certificate_file: None,
+        by_hand: false,
     })
 }
 
@@ -990,7 +996,7 @@ pub fn checklist(p: &Profile, app: CustomerApp, today: NaiveDate) -> Vec<Rotatio
         ),
         step(
             RotationState::Proven,
-            "Entra Onboard proves it: Entra issues an app-only token with the new secret (the old one still works).".into(),
+            "Entra Onboard proves it: a test sign-in in the browser whose code is redeemed with the new secret, and an app-only token with it (the old one still works).".into(),
             "delete the new secret in the portal",
         ),
         step(
@@ -1000,7 +1006,7 @@ pub fn checklist(p: &Profile, app: CustomerApp, today: NaiveDate) -> Vec<Rotatio
         ),
         step(
             RotationState::ProvenAgain,
-            "Entra Onboard proves the new secret again.".into(),
+            "Entra Onboard proves the new secret again (the same sign-in and token).".into(),
             "put the old Value back in Halo and delete the new secret in the portal",
         ),
         step(

@@ -35,6 +35,8 @@ pub mod jws;
 pub mod keychain;
 pub mod loopback;
 pub mod oauth;
+pub mod rotate_by_hand;
+pub mod rotation_proof;
 pub mod sso_test;
 pub mod steps;
 mod store;
@@ -45,7 +47,7 @@ pub mod vault;
 
 // `plan` is both the core's module and its `plan()` function: one import brings both.
 pub use entra_onboard_core::{
-    aadsts, cloud, explain, ids, plan, rotation, target, text, validation,
+    aadsts, cloud, explain, ids, plan, rotation, rotation_by_hand, target, text, validation,
 };
 
 /// The customer profile: the model is the core's; the files are this crate's.

@@ -588,6 +588,43 @@ impl IdpState {
         })
     }
 
+    /// The portal's "New client secret": a fresh Value (shaped like the Graph double's),
+    /// `description` and expiry `days` from now (Entra's recommended 180 when absent).
+    /// Returns the Value and its Secret ID; a rotation by hand practises with it.
+    pub fn new_secret(
+        &self,
+        client_id: &str,
+        description: &str,
+        days: i64,
+    ) -> Result<(Sensitive<String>, String), SandboxError> {
+        let mut bytes = [0u8; 30];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| SandboxError::UnknownApp(format!("{client_id} ({e})")))?;
+        use base64::Engine as _;
+        let value = format!(
+            "prt{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(bytes)
+                .replace(['-', '_'], "~")
+        );
+        let expires = chrono::Utc::now() + chrono::TimeDelta::days(days.clamp(1, 730));
+        let description = if description.trim().is_empty() {
+            "New client secret"
+        } else {
+            description.trim()
+        };
+        let id = self.edit(client_id, |t| {
+            t.add_app_secret(
+                client_id,
+                None,
+                Sensitive::new(value.clone()),
+                description,
+                expires,
+            )
+        })?;
+        Ok((Sensitive::new(value), id))
+    }
+
     /// Registers a redirect URI on an app (Authentication blade). Refuses what Entra
     /// refuses: not https (except http://localhost and http://127.0.0.1), a fragment, more
     /// than 256 characters, the characters `! $ ' ( ) , ;`.
@@ -899,6 +936,35 @@ async fn error_lookup(RawQuery(q): RawQuery) -> Response {
     )
 }
 
+/// `POST /sandbox/new-secret` (`client_id`, `description`, `days`): the portal's "New client
+/// secret" button. A browser is sent back to the portal, which lists the Value (real Entra
+/// shows it once); `Accept: application/json` gets `{value, secretId}` (the e2e's admin).
+async fn new_secret(
+    State(s): State<IdpState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let f = Params::parse(&body);
+    let days = f.get("days").and_then(|d| d.parse().ok()).unwrap_or(180);
+    let made = s.new_secret(
+        f.get("client_id").unwrap_or_default(),
+        f.get("description").unwrap_or_default(),
+        days,
+    );
+    let wants_json = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    match made {
+        Ok((value, id)) if wants_json => json_response(
+            StatusCode::OK,
+            &serde_json::json!({"value": value.expose(), "secretId": id}),
+        ),
+        Ok(_) => axum::response::Redirect::to("/").into_response(),
+        Err(e) => pages::message(StatusCode::BAD_REQUEST, "No such app", &e.to_string()),
+    }
+}
+
 async fn info(State(s): State<IdpState>) -> Response {
     json_response(
         StatusCode::OK,
@@ -925,6 +991,7 @@ pub fn idp_router(state: IdpState) -> Router {
         .route("/sandbox/signin", post(flows::signin))
         .route("/sandbox/consent", post(flows::consent_decision))
         .route("/sandbox/complete", get(flows::complete))
+        .route("/sandbox/new-secret", post(new_secret))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(discovery),

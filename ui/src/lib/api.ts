@@ -45,6 +45,8 @@ import type { StoredValue } from './bindings/StoredValue';
 import type { RotateAction } from './bindings/RotateAction';
 import type { RotatedCredential } from './bindings/RotatedCredential';
 import type { RotationView } from './bindings/RotationView';
+import type { RotateByHandAction } from './bindings/RotateByHandAction';
+import type { RotationByHandView } from './bindings/RotationByHandView';
 
 // The shell's own answers (src-tauri/src/models.rs) and its error, generated like the rest.
 export type { AppInfo } from './bindings/AppInfo';
@@ -131,6 +133,12 @@ export const api = {
     call<RotatedCredential>('rotate_credential', { profile, action }),
   /** Rust copies the rotation's new secret to the clipboard; the webview never sees it. */
   copyNextSecret: (profile: Profile) => call<CopiedValue>('copy_next_secret', { profile }),
+  /** Rotation by hand (no Graph rights): the portal checklist, or the by-hand rotation in progress. */
+  rotationByHandView: (profile: Profile, app: CustomerApp) =>
+    call<RotationByHandView>('rotation_by_hand_view', { profile, app }),
+  /** The pasted Value goes straight from its box to the keychain (`secret`, only with "begin"). */
+  rotateByHand: (profile: Profile, action: RotateByHandAction, secret: string | null) =>
+    call<RotatedCredential>('rotate_by_hand', { profile, action, secret }),
   /** The expiry chooser for a new secret: dated choices and the range a typed date must fall in. */
   secretExpiryOptions: () => call<SecretExpiryOptions>('secret_expiry_options'),
   createCertificate: (profile: Profile, request: CertificateRequest) =>

@@ -30,6 +30,7 @@ mod creds;
 mod graph;
 mod report;
 mod rotate;
+mod rotate_by_hand;
 mod sandbox;
 mod sync;
 mod teams_tab;

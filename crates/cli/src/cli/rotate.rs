@@ -27,7 +27,8 @@ done in an order that never leaves Halo without a working secret):
      (is adding a secret blocked? the longest lifetime allowed)
   2. add a NEW secret beside the old one (both work from now on)
   3. store it in the OS keychain as the next secret (the current one stays)
-  4. prove it: Entra issues an app-only token with it
+  4. prove it: a test sign-in in the browser whose code is redeemed with it, and an
+     app-only token with it
   5. you paste it into Halo where the output says (it is printed only with --show), save,
      re-authorise, and press Enter (\"Halo is updated\")
   6. prove it again, remove the OLD secret by its Secret ID, make the new one current,
@@ -46,6 +47,11 @@ in the keychain as the next one (printed only with --show); you upload the new .
 Halo (Configuration > Advanced Settings > Certificates), point the connection at it, and
 the old certificate is then removed by its key ID (removeKey). The record holds the old
 and new thumbprints, never a key or password.
+Without Graph rights, --by-hand: you create the new secret in the Entra portal and paste
+its Value (hidden at a terminal, else the first line of standard input; never an argument);
+the tool stores, proves (a test sign-in redeemed with it and an app-only token), waits for
+Halo, proves again, makes it current and tells you which old secret to delete in the portal.
+Give the expiry you chose there with --expires. --finish and --rollback continue either kind.
 
 --dry-run prints the plan and sends nothing (no sign-in).
 Exit codes: 0 done or waiting for Halo, 1 a step failed (rolled back, or what is left is
@@ -91,10 +97,15 @@ pub struct RotateArgs {
     /// Undo the rotation in progress: remove the new secret from Entra and the keychain.
     #[arg(long)]
     pub rollback: bool,
-    /// Without Graph rights: print the same rotation as a checklist of portal steps (in the
-    /// same safe order, with what each step's rollback is). Sends nothing.
-    #[arg(long, conflicts_with_all = ["finish", "rollback"])]
+    /// Without Graph rights: the same rotation with the portal steps done by you; the new
+    /// Value is read hidden (or from standard input), stored, proven and recorded. With
+    /// --dry-run: only the checklist.
+    #[arg(long)]
     pub by_hand: bool,
+    /// --by-hand: the expiry you chose for the new secret in the portal (YYYY-MM-DD; at most
+    /// 24 months away). Without it: asked at a terminal, else --months from today.
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<chrono::NaiveDate>,
     /// Print the new secret's Value (to paste into Halo). Without it, the Value is never
     /// printed.
     #[arg(long)]
@@ -106,7 +117,7 @@ pub struct RotateArgs {
     pub graph: GraphArgs,
 }
 
-fn save_to(path: &Path) -> impl FnMut(&Profile) -> Result<(), String> + Send + use<> {
+pub(crate) fn save_to(path: &Path) -> impl FnMut(&Profile) -> Result<(), String> + Send + use<> {
     let path = path.to_path_buf();
     move |p: &Profile| {
         crate::profile::write_atomic(&path, p.to_json().as_bytes())
@@ -114,11 +125,17 @@ fn save_to(path: &Path) -> impl FnMut(&Profile) -> Result<(), String> + Send + u
     }
 }
 
+/// By hand covers client secrets only (the pasted Value); said before anything is asked.
+const BY_HAND_CERTIFICATE: &str = "--by-hand: the checklist covers client secrets; for a certificate, rotate through Graph (without --by-hand) or create a new certificate in step 3 and upload its .cer beside the old one in the portal";
+
 /// Runs `entra-onboard rotate`.
 pub fn run(a: RotateArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
     let mut p = crate::cli::load(&a.profile)?;
     let app: CustomerApp = a.app.into();
-    if a.by_hand {
+    if a.by_hand && p.credential_of(app).kind == CredentialKind::Certificate {
+        return Err(BY_HAND_CERTIFICATE.into());
+    }
+    if a.by_hand && a.dry_run {
         return by_hand(&p, app, a.format, out);
     }
     if a.dry_run {
@@ -128,6 +145,13 @@ pub fn run(a: RotateArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
         return Err(
             "rotation: no rotation is in progress for this customer; start one with `entra-onboard rotate <profile>`".into(),
         );
+    }
+    // A by-hand rotation continues by hand, whichever flag started it.
+    if (a.finish || a.rollback) && p.rotation.as_ref().is_some_and(|r| r.by_hand) {
+        return super::rotate_by_hand::resume(&a, p, out);
+    }
+    if a.by_hand && !a.finish && !a.rollback {
+        return super::rotate_by_hand::begin(&a, p, app, out);
     }
     if !a.finish && !a.rollback {
         rules::check_start(&p, app).map_err(|e| format!("{e} ({})", e.code()))?;
@@ -140,8 +164,8 @@ pub fn run(a: RotateArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
     rt.block_on(async {
         let (client, user) = crate::cli::graph::connect_as(&p, &a.graph, &scopes).await?;
         let in_progress_app = p.rotation.as_ref().map(|r| r.app).unwrap_or(app);
-        let prover =
-            rotate::prover_for(&p, in_progress_app).map_err(|e| format!("{e} ({})", e.code()))?;
+        // The shared proof: a test sign-in redeemed with the new secret, an app-only token.
+        let prover = super::rotate_by_hand::prover(&p, in_progress_app, a.graph.timeout, format)?;
         let mut save = save_to(&a.profile);
         let mut ctx = RotateContext {
             client: &client,
@@ -209,13 +233,13 @@ fn waiting(r: &RotateReport) -> bool {
         .is_some_and(|x| x.state == rules::RotationState::WaitingForHalo)
 }
 
-enum Answer {
+pub(crate) enum Answer {
     Updated,
     RollBack,
     Later,
 }
 
-fn ask_halo_updated(out: &mut dyn Write) -> Result<Answer, String> {
+pub(crate) fn ask_halo_updated(out: &mut dyn Write) -> Result<Answer, String> {
     let w = |e: std::io::Error| e.to_string();
     write!(
         out,
@@ -363,7 +387,7 @@ fn by_hand(
     let w = |e: std::io::Error| e.to_string();
     rules::check_start(p, app).map_err(|e| format!("{e} ({})", e.code()))?;
     if p.credential_of(app).kind == CredentialKind::Certificate {
-        return Err("--by-hand: the checklist covers client secrets; for a certificate, rotate through Graph (without --by-hand) or create a new certificate in step 3 and upload its .cer beside the old one in the portal".into());
+        return Err(BY_HAND_CERTIFICATE.into());
     }
     let steps = rules::checklist(p, app, chrono::Utc::now().date_naive());
     match format {
@@ -422,7 +446,11 @@ pub fn render_plan(plan: &rules::RotationPlan) -> String {
     s
 }
 
-fn print_report(r: &RotateReport, format: Format, out: &mut dyn Write) -> Result<(), String> {
+pub(crate) fn print_report(
+    r: &RotateReport,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<(), String> {
     let w = |e: std::io::Error| e.to_string();
     if format == Format::Json {
         serde_json::to_writer_pretty(&mut *out, r).map_err(|e| e.to_string())?;
@@ -465,7 +493,7 @@ fn print_report(r: &RotateReport, format: Format, out: &mut dyn Write) -> Result
             Some(CredentialKind::Certificate) => "certificate",
             _ => "secret",
         };
-        s.push_str(&format!("\nRolled back: the old {what} is still current; the new one is removed from Entra and the keychain.\n"));
+        s.push_str(&format!("\nRolled back: the old {what} is still current and the new one is out of the keychain (see the steps above for Entra).\n"));
     }
     for h in &r.handover {
         s.push_str(&format!("  To do: {h}\n"));
@@ -473,13 +501,19 @@ fn print_report(r: &RotateReport, format: Format, out: &mut dyn Write) -> Result
     if let Some(rec) = &r.record
         && rec.outcome == rules::RotationOutcome::Completed
     {
+        let old = rec.old.clone().unwrap_or_else(|| "secret".into());
         s.push_str(&format!(
-            "\nDone: {} is current{}; the old {} is removed.\n",
+            "\nDone: {} is current{}; {}.\n",
             rec.new.clone().unwrap_or_default(),
             rec.expires_on
                 .map(|d| format!(" (expires {d})"))
                 .unwrap_or_default(),
-            rec.old.clone().unwrap_or_else(|| "secret".into())
+            // By hand, the old one is the admin's to delete (the "To do" above).
+            if r.handover.is_empty() {
+                format!("the old {old} is removed")
+            } else {
+                format!("now delete the old {old} in the portal, as above")
+            }
         ));
     }
     write!(out, "{s}").map_err(w)

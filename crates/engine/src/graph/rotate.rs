@@ -103,6 +103,15 @@ pub trait NextSecretStore: Send + Sync {
     ) -> Result<Option<Sensitive<String>>, String> {
         Err("this store keeps no certificate passwords".into())
     }
+    /// The current secret of `app`, when the store can read it: a rotation by hand refuses
+    /// it pasted as the "new" one. `None` when unknown.
+    fn current(
+        &self,
+        _profile_id: &str,
+        _app: CustomerApp,
+    ) -> Result<Option<Sensitive<String>>, String> {
+        Ok(None)
+    }
 }
 
 impl NextSecretStore for Keychain {
@@ -170,6 +179,9 @@ impl NextSecretStore for Keychain {
         self.get_app_certificate_password(id, app)
             .map_err(|e| e.to_string())
     }
+    fn current(&self, id: &str, app: CustomerApp) -> Result<Option<Sensitive<String>>, String> {
+        self.get_app_secret(id, app).map_err(|e| e.to_string())
+    }
 }
 
 mod cert;
@@ -225,6 +237,10 @@ pub fn app_only_prover(profile: &Profile, app: CustomerApp) -> Result<Prover, Ro
     }))
 }
 
+/// A by-hand rotation is finished or rolled back by [`crate::rotate_by_hand`], never here
+/// (Graph would look for Secret IDs it never had).
+const BY_HAND_ELSEWHERE: &str = "rotation: this rotation is done by hand in the portal; finish or roll it back by hand (entra-onboard rotate <profile> --finish | --rollback, or the by-hand panel)";
+
 /// Why a rotation could not run at all (a failed *step* is in the report instead).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -238,6 +254,9 @@ pub enum RotateError {
     /// Nothing in progress to finish or roll back.
     #[error("rotation: no rotation is in progress for this customer")]
     NothingInProgress,
+    /// A rotation by hand refused what was pasted or typed (nothing was stored).
+    #[error(transparent)]
+    ByHand(#[from] entra_onboard_core::rotation_by_hand::ByHandError),
 }
 
 impl RotateError {
@@ -247,6 +266,7 @@ impl RotateError {
             RotateError::Rule(e) => e.code(),
             RotateError::Profile(_) => "rotate.profile",
             RotateError::NothingInProgress => "rotate.nothing_in_progress",
+            RotateError::ByHand(e) => e.code(),
         }
     }
 }
@@ -704,6 +724,9 @@ pub async fn proceed(
     let Some(r) = &p.rotation else {
         return Err(RotateError::NothingInProgress);
     };
+    if r.by_hand {
+        return Err(RotateError::Profile(BY_HAND_ELSEWHERE.into()));
+    }
     if is_certificate(r.kind) {
         return cert::proceed(p, halo_updated, ctx).await;
     }
@@ -976,6 +999,9 @@ pub async fn roll_back(
     let Some(r) = &p.rotation else {
         return Err(RotateError::NothingInProgress);
     };
+    if r.by_hand {
+        return Err(RotateError::Profile(BY_HAND_ELSEWHERE.into()));
+    }
     if is_certificate(r.kind) {
         return cert::roll_back(p, reason, ctx).await;
     }
@@ -1197,7 +1223,13 @@ pub async fn run_for_session(
         (RotateAction::Begin { app, .. }, None) => app,
         _ => return Err(RotateError::NothingInProgress),
     };
-    let prover = prover_for(&profile, app)?;
+    // The shared proof: a test sign-in redeemed with the new secret and an app-only token.
+    let prover = crate::rotation_proof::prover(
+        &profile,
+        app,
+        crate::sso_test::SsoTestOptions::default(),
+        crate::sso_test::CancellationToken::new(),
+    )?;
     let mut save = |p: &Profile| store.save(p).map(|_| ()).map_err(|e| e.to_string());
     let mut ctx = RotateContext {
         client: session.client(),

@@ -311,6 +311,13 @@ fn portal_app(a: &PortalApp, tid: &str) -> Markup {
                 }
                 @if a.secrets.is_empty() { tr { td.muted colspan="4" { "No client secret." } } }
             }
+            form method="post" action="/sandbox/new-secret" {
+                input type="hidden" name="client_id" value=(a.client_id);
+                label { "Description " input name="description" value="Entra Onboard rotation"; }
+                " "
+                button type="submit" { "New client secret" }
+                span.muted { " (180 days; the Value appears in the list above)" }
+            }
             p {
                 strong { "Paste the Value, not the Secret ID." }
                 " The Secret ID is a GUID that names the secret; Entra refuses it as a secret (AADSTS7000215). Real Entra shows the Value only once, right after you create it."

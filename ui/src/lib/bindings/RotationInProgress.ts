@@ -68,4 +68,10 @@ new_expires_on: string | null,
  * A certificate rotation's new password-protected .pfx on this computer (for Halo's
  * upload and, once current, the SSO test). Not a secret; absent for a secret.
  */
-new_certificate_file?: string, };
+new_certificate_file?: string, 
+/**
+ * Done by hand in the Entra portal (no Graph rights): the admin adds and deletes the
+ * secrets, the tool stores, proves and records ([`crate::rotation_by_hand`]). Absent in
+ * files written before it: a Graph rotation.
+ */
+by_hand: boolean, };

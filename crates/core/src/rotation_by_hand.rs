@@ -18,13 +18,15 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::profile::Profile;
+use crate::profile::{CredentialKind, Profile};
 use crate::rotation::{
     self, CustomerApp, ResumeChoice, RollbackStep, RotationError, RotationInProgress,
     RotationPlanStep, RotationState,
 };
 use crate::steps::credential::{self, SecretValueError};
 use crate::steps::sso::SettingRow;
+
+pub mod cert;
 
 /// Who the history names when nobody signed in for the rotation.
 pub const BY_HAND: &str = "by hand";
@@ -98,7 +100,10 @@ pub fn expiry_from_months(today: NaiveDate, months: u32) -> NaiveDate {
 pub struct ByHandPlan {
     /// Which app registration.
     pub app: CustomerApp,
-    /// The portal list where secrets are added and deleted.
+    /// What is rotated: a secret (the admin pastes the new Value) or a certificate (the
+    /// tool makes it; the admin uploads its .cer).
+    pub kind: CredentialKind,
+    /// The portal list where secrets (or certificates) are added and deleted.
     pub portal: String,
     /// The description to give the new secret.
     pub description: String,
@@ -117,11 +122,15 @@ pub struct ByHandPlan {
     pub default_expiry: NaiveDate,
 }
 
-/// The by-hand plan for `app` of `p`.
+/// The by-hand plan for `app` of `p` (a certificate's is [`cert::plan`]).
 pub fn plan(p: &Profile, app: CustomerApp, today: NaiveDate) -> ByHandPlan {
+    if p.credential_of(app).kind == CredentialKind::Certificate {
+        return cert::plan(p, app, today);
+    }
     let (earliest_expiry, latest_expiry) = expiry_bounds(today);
     ByHandPlan {
         app,
+        kind: CredentialKind::Secret,
         portal: portal_path(p, app),
         description: description(today),
         steps: rotation::checklist(p, app, today),

@@ -965,6 +965,58 @@ async fn new_secret(
     }
 }
 
+/// `POST /sandbox/upload-certificate`: the portal's "Upload certificate" (Certificates &
+/// secrets > Certificates; Entra takes a .cer, .pem or .crt holding the public key only,
+/// <https://learn.microsoft.com/entra/identity-platform/how-to-add-credentials>). A form
+/// (`client_id`, `certificate`: the PEM text) from the portal page, or the file's bytes as
+/// the body (PEM or DER, the .cer a rotation by hand writes) with `?client_id=`. The
+/// certificate becomes one of the app's keyCredentials, as [`IdpState::register_certificate`]
+/// does. A browser goes back to the portal; `Accept: application/json` gets
+/// `{thumbprint, expires}`.
+async fn upload_certificate(
+    State(s): State<IdpState>,
+    RawQuery(q): RawQuery,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let is_form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let query = Params::query(q);
+    let (client_id, cert): (String, Vec<u8>) = if is_form {
+        let f = Params::parse(&body);
+        (
+            f.get("client_id").unwrap_or_default().to_string(),
+            f.get("certificate").unwrap_or_default().as_bytes().to_vec(),
+        )
+    } else {
+        (
+            query.get("client_id").unwrap_or_default().to_string(),
+            body.to_vec(),
+        )
+    };
+    let wants_json = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    match s.register_certificate(&client_id, &cert) {
+        Ok(info) if wants_json => json_response(
+            StatusCode::OK,
+            &serde_json::json!({
+                "thumbprint": info.thumbprint,
+                "expires": info.not_after.format("%Y-%m-%d").to_string(),
+            }),
+        ),
+        Ok(_) => axum::response::Redirect::to("/").into_response(),
+        Err(e) => pages::message(
+            StatusCode::BAD_REQUEST,
+            "The certificate was not uploaded",
+            &e.to_string(),
+        ),
+    }
+}
+
 async fn info(State(s): State<IdpState>) -> Response {
     json_response(
         StatusCode::OK,
@@ -992,6 +1044,7 @@ pub fn idp_router(state: IdpState) -> Router {
         .route("/sandbox/consent", post(flows::consent_decision))
         .route("/sandbox/complete", get(flows::complete))
         .route("/sandbox/new-secret", post(new_secret))
+        .route("/sandbox/upload-certificate", post(upload_certificate))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(discovery),

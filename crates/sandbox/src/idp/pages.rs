@@ -333,6 +333,12 @@ fn portal_app(a: &PortalApp, tid: &str) -> Markup {
                     }
                 }
             }
+            form method="post" action="/sandbox/upload-certificate" {
+                input type="hidden" name="client_id" value=(a.client_id);
+                label { "Upload certificate (paste the .pem text; the public key only) " textarea name="certificate" rows="3" cols="64" {} }
+                " "
+                button type="submit" { "Upload certificate" }
+            }
             h3 { "Certificates & secrets · Federated credentials" }
             @if a.federated.is_empty() {
                 p.muted { "No federated credential." }

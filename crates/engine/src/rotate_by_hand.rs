@@ -34,6 +34,12 @@ use entra_onboard_core::rotation::{
 use entra_onboard_core::rotation_by_hand::{self as hand, ByHandPlan};
 use entra_onboard_core::steps::sso::SettingRow;
 
+pub mod cert;
+
+fn is_certificate(r: &RotationInProgress) -> bool {
+    r.kind == crate::profile::CredentialKind::Certificate
+}
+
 /// What a by-hand rotation needs (no Graph client).
 pub struct ByHandContext<'a> {
     /// Where the next secret lives (the keychain; tests use one that can fail).
@@ -203,6 +209,9 @@ pub async fn proceed(
     halo_updated: bool,
     ctx: &mut ByHandContext<'_>,
 ) -> Result<RotateReport, RotateError> {
+    if p.rotation.as_ref().is_some_and(is_certificate) {
+        return cert::proceed(p, halo_updated, ctx).await;
+    }
     let key = profile_key(p)?;
     let Some(r) = &p.rotation else {
         return Err(RotateError::NothingInProgress);
@@ -370,6 +379,9 @@ pub fn roll_back(
     reason: &str,
     ctx: &mut ByHandContext<'_>,
 ) -> Result<RotateReport, RotateError> {
+    if p.rotation.as_ref().is_some_and(is_certificate) {
+        return cert::roll_back(p, reason, ctx);
+    }
     profile_key(p)?;
     let Some(r) = &p.rotation else {
         return Err(RotateError::NothingInProgress);
@@ -449,18 +461,31 @@ pub struct ByHandView {
     pub halo: Vec<SettingRow>,
     /// What rolling back now leaves to the admin in the portal.
     pub rollback_handover: Vec<String>,
+    /// A certificate rotation waiting for the admin's upload: which .cer, where (then "I
+    /// uploaded it").
+    pub upload: Option<String>,
 }
 
 /// The by-hand panel's state for `app` of `p` on `today`.
 pub fn view(p: &Profile, app: CustomerApp, today: NaiveDate) -> ByHandView {
     if let Some(r) = &p.rotation {
+        let (resume, rollback_handover) = if is_certificate(r) {
+            (hand::cert::resume(r), hand::cert::rollback_handover(p, r))
+        } else {
+            (hand::resume(r.state), hand::rollback_handover(p, r))
+        };
         return ByHandView {
             plan: None,
             blocked: None,
             in_progress: Some(r.clone()),
-            resume: Some(hand::resume(r.state)),
+            resume: Some(resume),
             halo: rules::halo_rows(p, r.app),
-            rollback_handover: hand::rollback_handover(p, r),
+            rollback_handover,
+            upload: if is_certificate(r) && r.state == RotationState::StoredAsNext {
+                Some(hand::cert::upload_instruction(p, r))
+            } else {
+                None
+            },
         };
     }
     match rules::check_start(p, app) {
@@ -471,6 +496,7 @@ pub fn view(p: &Profile, app: CustomerApp, today: NaiveDate) -> ByHandView {
             resume: None,
             halo: Vec::new(),
             rollback_handover: Vec::new(),
+            upload: None,
         },
         Err(e) => ByHandView {
             plan: None,
@@ -483,6 +509,7 @@ pub fn view(p: &Profile, app: CustomerApp, today: NaiveDate) -> ByHandView {
             resume: None,
             halo: Vec::new(),
             rollback_handover: Vec::new(),
+            upload: None,
         },
     }
 }
@@ -502,6 +529,8 @@ pub enum ByHandAction {
         #[ts(type = "string")]
         expires_on: NaiveDate,
     },
+    /// A certificate rotation: "I uploaded it" (the new .cer is in the portal); proves it.
+    Uploaded,
     /// "Halo is updated" (or finish an interrupted rotation).
     HaloUpdated,
     /// Undo the rotation in progress.
@@ -540,10 +569,17 @@ pub async fn run_in_app(
         now: None,
     };
     let report = match action {
+        // A certificate is made here (nothing pasted); the admin uploads its .cer.
+        ByHandAction::Begin { app, expires_on }
+            if profile.credential_of(app).kind == crate::profile::CredentialKind::Certificate =>
+        {
+            cert::begin(&mut profile, app, expires_on, &mut ctx).await?
+        }
         ByHandAction::Begin { app, expires_on } => {
             let value = value.unwrap_or_default();
             begin(&mut profile, app, value, expires_on, &mut ctx).await?
         }
+        ByHandAction::Uploaded => proceed(&mut profile, false, &mut ctx).await?,
         ByHandAction::HaloUpdated => proceed(&mut profile, true, &mut ctx).await?,
         ByHandAction::RollBack => roll_back(&mut profile, "rolled back by the admin", &mut ctx)?,
     };

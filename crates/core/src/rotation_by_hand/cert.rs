@@ -352,9 +352,16 @@ mod tests {
     fn the_checklist_uploads_the_cer_in_the_certificates_list_and_never_speaks_of_a_secret() {
         let plan = plan(&profile(), CustomerApp::Main, date(2026, 11, 30));
         assert_eq!(plan.kind, CredentialKind::Certificate);
-        assert!(plan.portal.ends_with("Certificates & secrets > Certificates"));
+        assert!(
+            plan.portal
+                .ends_with("Certificates & secrets > Certificates")
+        );
         assert!(plan.steps[1].what.contains("Upload certificate"));
-        assert!(plan.steps[1].what.contains("thumbprint AA11, expires 2026-12-01"));
+        assert!(
+            plan.steps[1]
+                .what
+                .contains("thumbprint AA11, expires 2026-12-01")
+        );
         assert!(plan.steps[2].what.contains("AADSTS700027"));
         assert!(plan.steps[5].what.contains("delete the OLD certificate"));
         for s in &plan.steps {
@@ -403,6 +410,8 @@ mod tests {
         assert!(is_not_uploaded(
             "The certificate … [Reason - The key was not found.] (AADSTS700027). Upload …"
         ));
-        assert!(!is_not_uploaded("the test sign-in did not finish (loopback.timeout)"));
+        assert!(!is_not_uploaded(
+            "the test sign-in did not finish (loopback.timeout)"
+        ));
     }
 }

@@ -184,7 +184,7 @@ impl NextSecretStore for Keychain {
     }
 }
 
-mod cert;
+pub(crate) mod cert;
 pub use cert::app_only_cert_prover;
 
 /// The proof for `app`'s kind of credential: a secret's ([`app_only_prover`]) or a

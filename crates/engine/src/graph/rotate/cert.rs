@@ -103,7 +103,10 @@ fn sign_proof(cert: &CertificateWithKey, object_id: &str) -> Result<String, Stri
     crate::jws::sign(&header, &claims, &key, crate::jws::RsaAlg::Rs256).map_err(|e| e.to_string())
 }
 
-fn open_pfx(path: &str, password: Sensitive<String>) -> Result<CertificateWithKey, String> {
+pub(crate) fn open_pfx(
+    path: &str,
+    password: Sensitive<String>,
+) -> Result<CertificateWithKey, String> {
     let bytes = crate::bounded::read_file(
         Path::new(path),
         certificate::MAX_PFX_BYTES as u64,
@@ -132,7 +135,7 @@ fn current_cert(
 }
 
 /// The rotation's new certificate with its key: the new .pfx and the next password.
-fn next_cert(
+pub(crate) fn next_cert(
     store: &dyn NextSecretStore,
     r: &RotationInProgress,
     key: &str,
@@ -267,7 +270,7 @@ fn capped_months(
 }
 
 /// What the new certificate is asked to be: the current one's name and key size.
-fn new_request(p: &Profile, app: CustomerApp, months: u32) -> CertificateRequest {
+pub(crate) fn new_request(p: &Profile, app: CustomerApp, months: u32) -> CertificateRequest {
     let meta = p.credential_of(app);
     let common_name = meta
         .certificate_subject
@@ -292,7 +295,7 @@ fn new_request(p: &Profile, app: CustomerApp, months: u32) -> CertificateRequest
 
 /// Where the new certificate's files go: beside the old .pfx, named as step 3 names them
 /// plus the rotation's id, so they never replace a file (step 3 refuses to overwrite).
-fn new_files(
+pub(crate) fn new_files(
     p: &Profile,
     app: CustomerApp,
     info: &certificate::CertificateInfo,
@@ -313,7 +316,7 @@ fn new_files(
 
 /// Deletes the rotation's new .pfx, .cer and .pem (absent is fine). Never the old ones:
 /// only the paths the rotation itself named.
-fn delete_new_files(r: &RotationInProgress) {
+pub(crate) fn delete_new_files(r: &RotationInProgress) {
     let Some(pfx) = r.new_certificate_file.as_deref().map(PathBuf::from) else {
         return;
     };

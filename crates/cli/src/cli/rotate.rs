@@ -52,6 +52,16 @@ its Value (hidden at a terminal, else the first line of standard input; never an
 the tool stores, proves (a test sign-in redeemed with it and an app-only token), waits for
 Halo, proves again, makes it current and tells you which old secret to delete in the portal.
 Give the expiry you chose there with --expires. --finish and --rollback continue either kind.
+A certificate --by-hand: the tool makes the new certificate (as `cert new` does), writes
+its .pfx beside the old one and a .cer, keeps the .pfx password as the keychain's next one,
+and prints the .cer's path; you upload the .cer in the Entra admin centre (App
+registrations > the app > Certificates & secrets > Certificates > Upload certificate) and
+press Enter (\"uploaded\"; answers are read from standard input, a terminal or a pipe). Until
+Entra has it the proof fails with AADSTS700027: nothing is rolled back, upload and press
+Enter again (or --finish later). Then Halo as above; at the end it names the old
+certificate to delete in the portal by thumbprint and expiry. --expires (or --months) sets
+the new certificate's lifetime; --rollback deletes the new .pfx, .cer and password and
+tells you to delete the new certificate in the portal if you uploaded it.
 
 --dry-run prints the plan and sends nothing (no sign-in).
 Exit codes: 0 done or waiting for Halo, 1 a step failed (rolled back, or what is left is
@@ -125,16 +135,10 @@ pub(crate) fn save_to(path: &Path) -> impl FnMut(&Profile) -> Result<(), String>
     }
 }
 
-/// By hand covers client secrets only (the pasted Value); said before anything is asked.
-const BY_HAND_CERTIFICATE: &str = "--by-hand: the checklist covers client secrets; for a certificate, rotate through Graph (without --by-hand) or create a new certificate in step 3 and upload its .cer beside the old one in the portal";
-
 /// Runs `entra-onboard rotate`.
 pub fn run(a: RotateArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
     let mut p = crate::cli::load(&a.profile)?;
     let app: CustomerApp = a.app.into();
-    if a.by_hand && p.credential_of(app).kind == CredentialKind::Certificate {
-        return Err(BY_HAND_CERTIFICATE.into());
-    }
     if a.by_hand && a.dry_run {
         return by_hand(&p, app, a.format, out);
     }
@@ -302,7 +306,7 @@ fn print_value(
 }
 
 /// Where a certificate rotation's new .pfx is, and — with `--show` — its password.
-fn print_certificate(
+pub(crate) fn print_certificate(
     keychain: &Keychain,
     r: &rules::RotationInProgress,
     id: &str,
@@ -386,10 +390,13 @@ fn by_hand(
 ) -> Result<ExitCode, String> {
     let w = |e: std::io::Error| e.to_string();
     rules::check_start(p, app).map_err(|e| format!("{e} ({})", e.code()))?;
-    if p.credential_of(app).kind == CredentialKind::Certificate {
-        return Err(BY_HAND_CERTIFICATE.into());
-    }
-    let steps = rules::checklist(p, app, chrono::Utc::now().date_naive());
+    let today = chrono::Utc::now().date_naive();
+    // A certificate's checklist: made here, its .cer uploaded by you.
+    let steps = if p.credential_of(app).kind == CredentialKind::Certificate {
+        entra_onboard_engine::rotation_by_hand::cert::checklist(p, app, today)
+    } else {
+        rules::checklist(p, app, today)
+    };
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &steps).map_err(|e| e.to_string())?;

@@ -25,6 +25,7 @@ const haloRow = {
 const handPlan: RotationByHandView = {
   plan: {
     app: 'main',
+    kind: 'secret',
     portal: 'Entra admin centre > App registrations > … > Certificates & secrets > Client secrets',
     description: 'Entra Onboard rotation 2026-11-30',
     steps: [
@@ -41,6 +42,7 @@ const handPlan: RotationByHandView = {
   resume: null,
   halo: [],
   rollbackHandover: [],
+  upload: null,
 };
 
 const rotation: RotationInProgress = {
@@ -93,6 +95,7 @@ describe('RotatePanel by hand', () => {
             },
             halo: [haloRow],
             rollbackHandover: ['In the portal: delete the NEW secret.'],
+            upload: null,
           }
         : handPlan;
     let refuse = true;
@@ -155,5 +158,71 @@ describe('RotatePanel by hand', () => {
     };
     await user.click(screen.getByTestId('rotate-by-hand-halo-updated'));
     expect(callsOf('rotate_by_hand')[2].args?.action).toEqual({ kind: 'haloUpdated' });
+  });
+
+  it('makes a certificate, shows the .cer to upload, and proves it on "I uploaded it"', async () => {
+    const p = profile();
+    p.client_id = '22222222-3333-4444-5555-666666666666';
+    p.credential = { ...p.credential, kind: 'certificate', thumbprint: 'AA11' };
+    const certRotation: RotationInProgress = {
+      ...rotation,
+      kind: 'certificate',
+      state: 'stored_as_next',
+      old_hint: null,
+      new_hint: null,
+      old_thumbprint: 'AA11',
+      new_thumbprint: 'CC33',
+      new_certificate_file: '/certs/Acme-r1.pfx',
+    };
+    handlers.rotation_view = () => ({
+      plan: { app: 'main', kind: 'certificate', current: 'certificate AA11', months: 12, steps: [], halo: [], requests: [] },
+      blocked: null,
+      inProgress: null,
+      resume: null,
+      halo: [],
+    });
+    handlers.rotation_by_hand_view = (args) =>
+      (args?.profile as Profile).rotation
+        ? {
+            plan: null,
+            blocked: null,
+            inProgress: (args?.profile as Profile).rotation,
+            resume: {
+              state: 'stored_as_next',
+              stateLabel: 'waiting for the new .cer to be uploaded in the portal',
+              canFinish: true,
+              canRollBack: true,
+              advice: 'Upload the .cer in the portal, then finish.',
+            },
+            halo: [],
+            rollbackHandover: ['If you uploaded the new certificate (thumbprint CC33): delete it.'],
+            upload: 'In … > Certificates: Upload certificate, pick /certs/Acme-r1.cer',
+          }
+        : {
+            ...handPlan,
+            plan: {
+              ...handPlan.plan!,
+              kind: 'certificate',
+              steps: [{ reaches: 'stored_as_next', what: 'Upload certificate, pick the new .cer', rollback: 'delete it' }],
+            },
+          };
+    handlers.rotate_by_hand = (args) => ({
+      profile: { ...(args?.profile as Profile), rotation: certRotation },
+      report: { ok: true, rotation: certRotation, record: null, rolledBack: false, steps: [], halo: [], policyNotes: [], handover: [], error: null, requests: [] },
+    });
+    const user = userEvent.setup();
+    render(RotatePanel, { profile: p });
+    await user.click(await screen.findByTestId('rotate-by-hand'));
+    expect((await screen.findByTestId('rotate-by-hand-checklist')).textContent).toContain('Upload certificate');
+    expect(screen.queryByTestId('rotate-by-hand-value')).toBeNull();
+    await user.click(screen.getByTestId('rotate-by-hand-start'));
+    expect((await screen.findByTestId('rotate-by-hand-upload')).textContent).toContain('/certs/Acme-r1.cer');
+    const sent = callsOf('rotate_by_hand')[0].args;
+    expect(sent?.secret).toBeNull();
+    expect(sent?.action).toEqual({ kind: 'begin', app: 'main', expiresOn: '2027-11-30' });
+    expect(screen.getByTestId('rotate-by-hand-copy').textContent).toContain('.pfx password');
+    expect(screen.queryByTestId('rotate-by-hand-halo-updated')).toBeNull();
+    await user.click(screen.getByTestId('rotate-by-hand-uploaded'));
+    expect(callsOf('rotate_by_hand')[1].args?.action).toEqual({ kind: 'uploaded' });
   });
 });

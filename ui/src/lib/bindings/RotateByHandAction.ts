@@ -13,4 +13,4 @@ app: CustomerApp,
 /**
  * The expiry the admin chose in the portal.
  */
-expiresOn: string, } | { "kind": "haloUpdated" } | { "kind": "rollBack" };
+expiresOn: string, } | { "kind": "uploaded" } | { "kind": "haloUpdated" } | { "kind": "rollBack" };

@@ -32,4 +32,9 @@ halo: Array<SettingRow>,
 /**
  * What rolling back now leaves to the admin in the portal.
  */
-rollbackHandover: Array<string>, };
+rollbackHandover: Array<string>, 
+/**
+ * A certificate rotation waiting for the admin's upload: which .cer, where (then "I
+ * uploaded it").
+ */
+upload: string | null, };

@@ -204,6 +204,17 @@ impl World {
         answer["thumbprint"].as_str().unwrap().to_string()
     }
 
+    /// The portal page's own form: the .pem's text pasted into "Upload certificate".
+    async fn upload_form(&self, pem_text: &str) -> reqwest::StatusCode {
+        reqwest::Client::new()
+            .post(format!("{}/sandbox/upload-certificate", self.sb.base_url()))
+            .form(&[("client_id", SANDBOX_CLIENT_ID), ("certificate", pem_text)])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
     fn next_password(&self) -> Option<String> {
         self.store
             .next
@@ -423,7 +434,11 @@ async fn an_interrupted_rotation_resumes_from_the_saved_profile() {
     );
     assert!(v.upload.unwrap().contains(".cer"));
     assert!(v.rollback_handover[0].starts_with("If you uploaded"));
-    w.upload(&w.new_pfx().with_extension("cer")).await;
+    // The portal page's form: a refused paste is said; the .pem's text is taken.
+    assert_eq!(w.upload_form("not a certificate").await, 400);
+    let pem = std::fs::read_to_string(w.new_pfx().with_extension("pem")).unwrap();
+    let status = w.upload_form(&pem).await;
+    assert!(status.is_success() || status.is_redirection(), "{status}");
     // "Finish" (halo updated) from "stored as next" proves, then waits for Halo.
     let r = w.act(Act::HaloUpdated, None).await;
     assert!(r.ok, "{r:#?}");

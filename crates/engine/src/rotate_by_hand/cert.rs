@@ -130,14 +130,14 @@ fn waiting_for_upload(run: &mut Run<'_, '_>, p: &Profile) {
     let Some(r) = p.rotation.as_ref() else {
         return;
     };
-    let instruction = hand::upload_instruction(p, r);
+    // The instruction itself is the report's to-do (said once).
     run.line(
         RotationState::StoredAsNext,
         "Upload the new .cer in the portal beside the old certificate (you), then say \"uploaded\"",
         true,
-        Some(instruction.clone()),
+        None,
     );
-    run.report.handover.push(instruction);
+    run.report.handover.push(hand::upload_instruction(p, r));
 }
 
 /// Goes on from the saved state: on "uploaded" (or a finish at "stored as next") proves the

@@ -1374,6 +1374,120 @@ async fn rotate_by_hand_in_practice(c: &Client, home: &std::path::Path) -> Resul
     Ok(())
 }
 
+/// Issue 15, a certificate without Graph rights: "do it by hand" makes the new certificate
+/// and shows the .cer to upload; "I uploaded it" before the upload is answered AADSTS700027
+/// and kept for another try; after the sandbox portal's "Upload certificate" (its endpoint,
+/// with the .cer's bytes) the proof passes, the .pfx password is copied, and "Halo is
+/// updated" names the old certificate to delete.
+async fn rotate_certificate_by_hand_in_practice(
+    c: &Client,
+    home: &std::path::Path,
+) -> Result<(), String> {
+    by_test_id(c, "rotate-by-hand").await.click().await.unwrap();
+    let checklist = text_within(c, "rotate-by-hand-checklist", 10).await?;
+    assert!(checklist.contains("Upload certificate"), "{checklist}");
+    by_test_id(c, "rotate-by-hand-start")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let upload = text_within(c, "rotate-by-hand-todo", 30).await?;
+    assert!(
+        upload.contains(".cer") && upload.contains("Upload certificate"),
+        "{upload}"
+    );
+    let into_view = |id: &str| {
+        format!(
+            "document.querySelector('[data-testid=\"{id}\"]').scrollIntoView({{block: 'center'}}); return window.scrollY;"
+        )
+    };
+    wait_saved(c).await;
+    js(c, &into_view("rotate-by-hand-todo")).await;
+    shot(c, "16-practice-rotate-certificate-by-hand-upload").await;
+    // Not uploaded yet: Entra (the sandbox) answers AADSTS700027; nothing is rolled back.
+    by_test_id(c, "rotate-by-hand-uploaded")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let refused = text_within(c, "rotate-by-hand-error", 60).await?;
+    assert!(refused.contains("AADSTS700027"), "{refused}");
+    by_test_id(c, "rotate-by-hand-uploaded").await;
+    let id = practice_profile_id(home);
+    let saved: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.join("profiles").join(format!("{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    let pfx = saved["rotation"]["new_certificate_file"].as_str().unwrap();
+    let cer = std::fs::read(std::path::Path::new(pfx).with_extension("cer")).unwrap();
+    portal_upload_certificate(
+        saved["authority"].as_str().unwrap(),
+        saved["client_id"].as_str().unwrap(),
+        &cer,
+    );
+    by_test_id(c, "rotate-by-hand-uploaded")
+        .await
+        .click()
+        .await
+        .unwrap();
+    // Halo's rows appear once the proof passed (the panel showed the upload until then).
+    let halo = match text_within(c, "rotate-by-hand-halo", 90).await {
+        Ok(t) => t,
+        Err(e) => {
+            let why = text_within(c, "rotate-by-hand-error", 1)
+                .await
+                .unwrap_or_default();
+            return Err(format!("{e}; the panel says: {why}"));
+        }
+    };
+    assert!(halo.contains(".pfx"), "{halo}");
+    let waiting = text_within(c, "rotation-by-hand-in-progress", 5).await?;
+    assert!(waiting.contains("waiting for Halo"), "{waiting}");
+    let report = text_within(c, "rotate-by-hand-report", 5).await?;
+    assert!(
+        report.contains("redeemed with the new certificate"),
+        "{report}"
+    );
+    let copy = by_test_id(c, "rotate-by-hand-copy").await;
+    assert!(copy.text().await.unwrap().contains(".pfx password"));
+    copy.click().await.unwrap();
+    wait_saved(c).await;
+    js(c, &into_view("rotate-by-hand-halo")).await;
+    shot(c, "16-practice-rotate-certificate-by-hand-waiting").await;
+    by_test_id(c, "rotate-by-hand-halo-updated")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let done = text_within(c, "rotate-by-hand-done", 60).await?;
+    assert!(done.contains("certificate"), "{done}");
+    let todo = text_within(c, "rotate-by-hand-todo", 5).await?;
+    assert!(todo.contains("delete the OLD certificate"), "{todo}");
+    wait_saved(c).await;
+    js(c, &into_view("rotate-by-hand-done")).await;
+    shot(c, "16-practice-rotate-certificate-by-hand-done").await;
+    Ok(())
+}
+
+/// The sandbox portal's "Upload certificate" for `client_id` with the .cer's bytes.
+fn portal_upload_certificate(authority: &str, client_id: &str, cer: &[u8]) {
+    use std::io::{Read, Write};
+    let host = authority
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "POST /sandbox/upload-certificate?client_id={client_id} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\nContent-Type: application/pkix-cert\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        cer.len()
+    )
+    .unwrap();
+    s.write_all(cer).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
 /// The sandbox portal's "New client secret" for `client_id`, answered as JSON: the Value.
 fn portal_new_secret(authority: &str, client_id: &str) -> String {
     use std::io::{Read, Write};
@@ -1638,6 +1752,20 @@ async fn practice(
         let report = by_test_id(c, "sso-report").await.text().await.unwrap();
         return Err(format!(
             "practice SSO test with the rotated certificate failed: {report}"
+        ));
+    }
+    // And once more by hand (no Graph rights): the .cer uploaded in the portal.
+    by_test_id(c, "step-3").await.click().await.unwrap();
+    by_test_id(c, "certificate-status").await;
+    rotate_certificate_by_hand_in_practice(c, home).await?;
+    // The SSO test then signs with the certificate rotated by hand.
+    by_test_id(c, "step-test").await.click().await.unwrap();
+    by_test_id(c, "run-sso-test").await.click().await.unwrap();
+    let verdict = text_within(c, "sso-verdict", 60).await?;
+    if !verdict.contains("Sign-in proven") {
+        let report = by_test_id(c, "sso-report").await.text().await.unwrap();
+        return Err(format!(
+            "practice SSO test with the certificate rotated by hand failed: {report}"
         ));
     }
 

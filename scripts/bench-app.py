@@ -21,6 +21,12 @@ the interval between animation frames while a script scrolls the list from top t
 back (requestAnimationFrame timestamps: 16.7 ms at 60 Hz means no frame was dropped), and for
 each keystroke of a search, the time from the input event to the frame that shows the
 engine's updated list (performance.now(); the list says which search it shows).
+
+With --tenants 500,5000 (BENCH_TENANTS), the consent tracker of step 5 in the real webview
+(issue 16; `npm --prefix ui run bench` measures the same component in jsdom): for each count,
+one app start whose home holds one CSP customer with that many customer tenants, opened over
+WebDriver; the time from the click on step 5 to the frame showing the first tracker rows,
+then the tracker's scroll frame intervals as for the customer list.
 """
 
 import datetime
@@ -126,6 +132,31 @@ def generate_customers(home, n):
             json.dump(p, f)
 
 
+def generate_tenant_customer(home, n):
+    """One CSP customer (examples/acme-msp.json's values) with `n` customer tenants, a quarter
+    each pending, consented, declined and failed, as a partner's tracker looks mid-rollout."""
+    folder = os.path.join(home, "profiles")
+    os.makedirs(folder, exist_ok=True)
+    statuses = ["pending", "consented", "declined", "failed"]
+    tenants = [{"tenant": f"customer{i:05d}.onmicrosoft.com", "name": f"Customer {i:05d}",
+                "consent": {"status": statuses[i % 4], "aadsts": 65001 if i % 4 == 3 else None}}
+               for i in range(n)]
+    pid = "00000000-0000-4000-8000-00000000abcd"
+    p = {
+        "schema_version": 1, "id": pid, "name": f"Tracker {n}",
+        "cloud": "global", "tenant_type": "multi",
+        "tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        "client_id": "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9",
+        "agent_url": "https://acme.halopsa.com", "sso_for": "both",
+        "features": {"import": True, "csp": True},
+        "credential": {"kind": "secret", "expires_on": "2030-11-01"},
+        "customer_tenants": tenants,
+        "updated_at": "2025-01-01T00:00:00Z",
+    }
+    with open(os.path.join(folder, f"{pid}.json"), "w") as f:
+        json.dump(p, f)
+
+
 def start_once(binary, extra_env, settle, timeout, customers=0):
     scratch = tempfile.mkdtemp(prefix="bench-app-")
     env = dict(os.environ)
@@ -159,7 +190,12 @@ def start_once(binary, extra_env, settle, timeout, customers=0):
             buf += chunk
             if MARKER in buf:
                 ready = time.perf_counter() - t0
-        time.sleep(settle)
+        # Issue 16 judges memory both early (2 s: the first screen's data has just arrived)
+        # and settled (`settle`, 6 s).
+        early = min(2.0, settle)
+        time.sleep(early)
+        procs2 = [m for m in (memory_of(p) for p in descendants(proc.pid)) if m]
+        time.sleep(settle - early)
         procs = [m for m in (memory_of(p) for p in descendants(proc.pid)) if m]
     except Exception:
         stop(proc)
@@ -171,6 +207,8 @@ def start_once(binary, extra_env, settle, timeout, customers=0):
         "start_ms": ready * 1000,
         "rss_mib": sum(m[1] for m in procs) / 1024,
         "pss_mib": sum(m[2] for m in procs) / 1024,
+        "rss2_mib": sum(m[1] for m in procs2) / 1024,
+        "pss2_mib": sum(m[2] for m in procs2) / 1024,
         "procs": procs,
     }
 
@@ -250,10 +288,80 @@ const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
 
 def measure_list(app, customers, timeout):
     """The list's scroll frame times and search latency in the real webview."""
+    def run(port, sid):
+        scroll = json.loads(execute(port, sid, SCROLL_JS, [240]))
+        text = f"customer {customers - 1:04d}"
+        typing = json.loads(execute(port, sid, TYPE_JS, [text, 150]))
+        return scroll, typing, text
+    return driven(app, lambda home: generate_customers(home, customers), run, timeout)
+
+
+# Opens the only customer, then step 5, timing the click to the frame that shows the first
+# tracker rows; then scrolls the tracker as SCROLL_JS scrolls the customer list.
+TRACKER_JS = r"""
+const [step, done] = [arguments[0], arguments[arguments.length - 1]];
+const until = (f) => new Promise((r) => { const t = () => (f() ? r() : requestAnimationFrame(t)); t(); });
+const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+(async () => {
+  await until(() => q('open-customer'));
+  q('open-customer').click();
+  await until(() => q('step-5'));
+  const t0 = performance.now();
+  q('step-5').click();
+  await until(() => q('tracker-row'));
+  await new Promise((r) => requestAnimationFrame(() => r()));
+  const first = performance.now() - t0;
+  const v = q('tracker-list');
+  v.scrollIntoView();
+  const frames = [];
+  let most = 0;
+  for (const dir of [1, -1]) {
+    let last = null;
+    let n = 0;
+    await new Promise((res) => {
+      const tick = (ts) => {
+        if (last !== null) { frames.push(ts - last); n++; }
+        last = ts;
+        most = Math.max(most, document.querySelectorAll('[data-testid="tracker-row"]').length);
+        const end = dir > 0 ? v.scrollHeight - v.clientHeight : 0;
+        if (Math.abs(v.scrollTop - end) < 1 || n >= 300) return res();
+        v.scrollTop = dir > 0 ? Math.min(end, v.scrollTop + step) : Math.max(0, v.scrollTop - step);
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+  }
+  done(JSON.stringify({ first, frames, most, total: v.scrollHeight }));
+})();
+"""
+
+
+def measure_tracker(app, tenants, timeout):
+    """Step 5's consent tracker with `tenants` customer tenants in the real webview."""
+    return driven(app, lambda home: generate_tenant_customer(home, tenants),
+                  lambda port, sid: json.loads(execute(port, sid, TRACKER_JS, [240])), timeout)
+
+
+def execute(port, sid, script, args):
+    for attempt in range(3):
+        try:
+            return webdriver(port, "POST", f"/session/{sid}/execute/async", {"script": script, "args": args})
+        except urllib.error.HTTPError:
+            raise
+        except (ConnectionError, urllib.error.URLError):
+            # tauri-driver now and then drops a request while the window is starting.
+            if attempt == 2:
+                raise
+            time.sleep(1)
+
+
+def driven(app, prepare, run, timeout):
+    """Starts the app over WebDriver on a throw-away home that `prepare` fills, and returns
+    what `run(port, session)` measures."""
     scratch = tempfile.mkdtemp(prefix="bench-list-")
     for d in ("data", "cache", "config", "home"):
         os.makedirs(f"{scratch}/{d}")
-    generate_customers(f"{scratch}/home", customers)
+    prepare(f"{scratch}/home")
     env = dict(os.environ, XDG_DATA_HOME=f"{scratch}/data", XDG_CACHE_HOME=f"{scratch}/cache",
                XDG_CONFIG_HOME=f"{scratch}/config", ENTRA_ONBOARD_HOME=f"{scratch}/home")
     port, native = free_port(), free_port()
@@ -284,26 +392,12 @@ def measure_list(app, customers, timeout):
         sid = session["sessionId"]
         # A slow machine takes minutes to scroll through a long list.
         webdriver(port, "POST", f"/session/{sid}/timeouts", {"script": 600_000})
-        for attempt in range(3):
-            try:
-                scroll = json.loads(webdriver(port, "POST", f"/session/{sid}/execute/async",
-                                              {"script": SCROLL_JS, "args": [240]}))
-                break
-            except urllib.error.HTTPError:
-                raise
-            except (ConnectionError, urllib.error.URLError):
-                # tauri-driver now and then drops a request while the window is starting.
-                if attempt == 2:
-                    raise
-                time.sleep(1)
-        text = f"customer {customers - 1:04d}"
-        typing = json.loads(webdriver(port, "POST", f"/session/{sid}/execute/async",
-                                      {"script": TYPE_JS, "args": [text, 150]}))
+        result = run(port, sid)
         try:
             webdriver(port, "DELETE", f"/session/{sid}")
         except Exception:
             pass
-        return scroll, typing, text
+        return result
     finally:
         stop(driver)
         log.close()
@@ -341,6 +435,7 @@ def main():
     ap.add_argument("--settle", type=float, default=6.0)
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--customers", type=int, default=0)
+    ap.add_argument("--tenants", default="", help="comma-separated tenant counts for the consent tracker")
     ap.add_argument("--about", default="")
     ap.add_argument("--reproduce", default="scripts/bench-app.sh")
     a = ap.parse_args()
@@ -377,6 +472,8 @@ def main():
     rows = []
     for key, label, target in (
         ("start_ms", "start to page loaded (ms)", 1.15),
+        ("rss2_mib", "RSS of process tree at 2 s (MiB)", 1.10),
+        ("pss2_mib", "PSS of process tree at 2 s (MiB)", None),
         ("rss_mib", "RSS of process tree (MiB)", 1.10),
         # PSS shares each library page among all processes mapping it, including other
         # WebKit apps that happen to run on the machine: a fairer split within the tree, but
@@ -404,6 +501,17 @@ def main():
             ("search keystroke to updated list p95 (ms)", f"{pct(typing, 95):.1f}", "", "", "", ""),
         ]
         rows.extend(list_rows)
+
+    tracker = []
+    for n in [int(x) for x in a.tenants.split(",") if x.strip()]:
+        print(f"measuring the consent tracker with {n} tenants in the webview (WebDriver)", file=sys.stderr)
+        tracker.append((n, measure_tracker(a.app, n, a.timeout)))
+    for n, t in tracker:
+        fr = t["frames"]
+        rows.append((f"tracker, {n} tenants: step 5 to first rows (ms)", f"{t['first']:.0f}", "", "", "(info)", ""))
+        rows.append((f"tracker, {n} tenants: scroll p50 / p95 (ms, {len(fr)} frames)",
+                     f"{statistics.median(fr):.1f} / {pct(fr, 95):.1f}", "", "", "<= 16.7 ms",
+                     mark(statistics.median(fr) <= 16.7 + 0.5)))
 
     print()
     title = f", {a.customers} customers in the app's home" if a.customers else ""
@@ -434,6 +542,10 @@ def main():
               f"({scroll['total']} px, 240 px per frame, down and up); slowest frame "
               f"{max(frames):.1f} ms; search typed \"{text}\" 3 times, slowest keystroke "
               f"{max(typing):.1f} ms")
+    for n, t in tracker:
+        print(f"tracker: {n} tenants, at most {t['most']} rows in the DOM while scrolling "
+              f"({t['total']} px, 240 px per frame, at most 300 frames each way); slowest frame "
+              f"{max(t['frames']):.1f} ms")
     print()
     print(f"Reproduce: {a.reproduce}")
 

@@ -13,6 +13,9 @@
 #                                              customers; also measures, in the real webview
 #                                              (WebDriver), the list's scroll frame times and
 #                                              search typing latency (issue 18)
+#   BENCH_TENANTS=500,5000 scripts/bench-app.sh  also step 5's consent tracker with that many
+#                                              customer tenants, in the real webview (WebDriver):
+#                                              step 5 to its first rows, and scroll frame times
 # On a shared machine prefix it with `nice -n 15` (the build is the long part).
 # The environment reaches both apps, so a WebKit setting can be compared too, e.g.
 #   WEBKIT_DISABLE_COMPOSITING_MODE=1 scripts/bench-app.sh   (no accelerated compositing)
@@ -21,10 +24,11 @@
 RUNS=${BENCH_RUNS:-5}
 PLAN_RUNS=${BENCH_PLAN_RUNS:-50}
 CUSTOMERS=${BENCH_CUSTOMERS:-0}
+TENANTS=${BENCH_TENANTS:-}
 
 install_apt "${APT_RUN[@]}" xvfb xauth dbus-x11 python3
-if [ "$CUSTOMERS" -gt 0 ]; then
-  # The list's scroll and search are measured in the real webview over WebDriver.
+if [ "$CUSTOMERS" -gt 0 ] || [ -n "$TENANTS" ]; then
+  # The list's scroll and search (and the consent tracker) are measured in the real webview over WebDriver.
   install_apt webkit2gtk-driver
   if ! command -v tauri-driver >/dev/null 2>&1; then
     say "Installing tauri-driver"
@@ -88,5 +92,6 @@ dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" \
   --plan-profile "$ROOT/examples/acme-msp.json" \
   --runs "$RUNS" --plan-runs "$PLAN_RUNS" \
   --customers "$CUSTOMERS" \
+  --tenants "$TENANTS" \
   --about "$ABOUT" \
-  --reproduce "scripts/bench-app.sh   (BENCH_RUNS=$RUNS BENCH_PLAN_RUNS=$PLAN_RUNS BENCH_CUSTOMERS=$CUSTOMERS)"
+  --reproduce "scripts/bench-app.sh   (BENCH_RUNS=$RUNS BENCH_PLAN_RUNS=$PLAN_RUNS BENCH_CUSTOMERS=$CUSTOMERS BENCH_TENANTS=$TENANTS)"

@@ -78,7 +78,7 @@ describe('customers', () => {
     await user.type(screen.getByTestId('customer-search'), 'fabrikam.example');
     await waitFor(() => expect(screen.getAllByTestId('customer-row')).toHaveLength(1));
     expect(callsOf('customer_page').at(-1)!.args!.query).toMatchObject({ search: 'fabrikam.example', offset: 0 });
-    expect(screen.getByTestId('customer-count')).toHaveTextContent('1 of 2 customer(s)');
+    expect(screen.getByTestId('customer-count')).toHaveTextContent('1 of 2 customers');
 
     await user.click(within(screen.getByTestId('customer-row')).getByRole('button', { name: 'Open Fabrikam' }));
     expect(await screen.findByTestId('step-1')).toHaveAttribute('aria-current', 'step');

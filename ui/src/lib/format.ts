@@ -68,3 +68,8 @@ export function naturalBreaks(text: string): string[] {
   if (start < text.length) parts.push(text.slice(start));
   return parts;
 }
+
+/** "1 customer", "2 customers": a count with its noun (English, as all the app's words). */
+export function countOf(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

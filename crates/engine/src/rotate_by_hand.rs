@@ -21,7 +21,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::graph::rotate::{
-    NextSecretStore, Prover, RotateError, RotateFailure, RotateReport, RotateStepLine, Saver,
+    NextSecretStore, Prover, RotateError, RotateFailure, RotateReport, Saver,
 };
 use crate::ids::Sensitive;
 use crate::keychain::Keychain;
@@ -66,24 +66,6 @@ impl Run<'_, '_> {
         self.ctx.now.unwrap_or_else(Utc::now)
     }
 
-    fn line(&mut self, state: RotationState, label: &str, ok: bool, detail: Option<String>) {
-        self.report.steps.push(RotateStepLine {
-            state,
-            label: label.into(),
-            ok,
-            detail,
-        });
-    }
-
-    fn fail(&mut self, code: &str, message: String, fix: &str) {
-        self.report.ok = false;
-        self.report.error = Some(RotateFailure {
-            code: code.into(),
-            message,
-            fix: fix.into(),
-        });
-    }
-
     fn advance(&mut self, p: &mut Profile, state: RotationState) -> Result<(), String> {
         if let Some(r) = p.rotation.as_mut() {
             r.state = state;
@@ -105,7 +87,7 @@ impl Run<'_, '_> {
         message: String,
         fix: &str,
     ) -> RotateReport {
-        self.fail(code, message.clone(), fix);
+        self.report.fail(code, message.clone(), fix);
         undo(&mut self, p, &message);
         self.finish(p)
     }
@@ -171,10 +153,11 @@ pub async fn begin(
     p.rotation = Some(rotation);
     if let Err(e) = run.advance(p, RotationState::NewAdded) {
         p.rotation = None;
-        run.fail("rotate.save", format!("Nothing was stored: {e}"), SAVE_FIX);
+        run.report
+            .fail("rotate.save", format!("Nothing was stored: {e}"), SAVE_FIX);
         return Ok(run.finish(p));
     }
-    run.line(
+    run.report.line(
         RotationState::NewAdded,
         "You added the new secret in the portal beside the old one",
         true,
@@ -189,7 +172,7 @@ pub async fn begin(
             "Unlock the keychain (see step 3), then rotate again.",
         ));
     }
-    run.line(
+    run.report.line(
         RotationState::StoredAsNext,
         "Store it in the keychain as the next secret",
         true,
@@ -223,7 +206,7 @@ pub async fn proceed(
         report: empty_report(),
     };
     if !choice.can_finish {
-        run.fail(
+        run.report.fail(
             "rotate.cannot_finish",
             format!("The rotation stopped at \"{}\": {}", r.state.label(), choice.advice),
             "Roll it back (entra-onboard rotate <profile> --rollback, or \"Roll back\" in the app), then rotate again.",
@@ -281,9 +264,9 @@ async fn continue_from(
                     )
                 };
                 match prove(&mut run, key, app).await {
-                    Ok(how) => run.line(next, label, true, Some(how)),
+                    Ok(how) => run.report.line(next, label, true, Some(how)),
                     Err((code, why)) => {
-                        run.line(next, label, false, Some(why.clone()));
+                        run.report.line(next, label, false, Some(why.clone()));
                         return run.fail_and_roll_back(
                             p,
                             &code,
@@ -298,7 +281,7 @@ async fn continue_from(
             }
             RotationState::Proven => {
                 run.report.halo = rules::halo_rows(p, app);
-                run.line(
+                run.report.line(
                     RotationState::WaitingForHalo,
                     "Paste the new Value into Halo, save, then say \"Halo is updated\"",
                     true,
@@ -319,10 +302,10 @@ async fn continue_from(
                 };
                 let instruction = hand::delete_old_instruction(p, r);
                 if let Err(e) = run.advance(p, RotationState::OldRemoved) {
-                    run.fail("rotate.save", e, "Halo uses the new secret and both still sign in; check that the customer's file can be written, then finish again.");
+                    run.report.fail("rotate.save", e, "Halo uses the new secret and both still sign in; check that the customer's file can be written, then finish again.");
                     return run.finish(p);
                 }
-                run.line(
+                run.report.line(
                     RotationState::OldRemoved,
                     "Delete the old secret in the portal (you)",
                     true,
@@ -342,7 +325,7 @@ async fn continue_from(
 /// Makes the next secret current (keychain, then the profile's hint and expiry) and records.
 fn record(mut run: Run<'_, '_>, p: &mut Profile, key: &str, app: CustomerApp) -> RotateReport {
     if let Err(e) = run.ctx.store.promote(key, app) {
-        run.fail(
+        run.report.fail(
             "rotate.keychain",
             format!("Making the new secret current in the keychain: {e}"),
             "Halo uses the new secret and it is in the keychain as the next one: unlock the keychain and finish the rotation again.",
@@ -357,9 +340,9 @@ fn record(mut run: Run<'_, '_>, p: &mut Profile, key: &str, app: CustomerApp) ->
     rules::complete(p, now);
     p.updated_at = Some(now);
     if let Err(e) = (run.ctx.save)(p) {
-        run.fail("rotate.save", format!("the customer could not be saved: {e}"), "The new secret is current in the keychain; re-enter its expiry in step 3 if it does not show.");
+        run.report.fail("rotate.save", format!("the customer could not be saved: {e}"), "The new secret is current in the keychain; re-enter its expiry in step 3 if it does not show.");
     }
-    run.line(
+    run.report.line(
         RotationState::Recorded,
         "Make the new secret current, update the expiry and the reminder, record the rotation",
         true,
@@ -391,7 +374,7 @@ pub fn roll_back(
         report: empty_report(),
     };
     if !r.state.can_roll_back() {
-        run.fail(
+        run.report.fail(
             "rotate.cannot_roll_back",
             format!("The rotation is at \"{}\": Halo uses the new secret and the old one is being deleted in the portal, so there is nothing to go back to.", r.state.label()),
             "Finish it instead (entra-onboard rotate <profile> --finish, or \"Finish\" in the app).",
@@ -422,7 +405,7 @@ fn undo(run: &mut Run<'_, '_>, p: &mut Profile, reason: &str) -> bool {
             ));
             return false;
         }
-        run.line(
+        run.report.line(
             r.state,
             "Roll back: delete the next secret from the keychain",
             true,

@@ -327,6 +327,34 @@ pub struct RotateReport {
     pub requests: Vec<GraphRequest>,
 }
 
+impl RotateReport {
+    /// Adds a step line (every rotation path reports the same way).
+    pub(crate) fn line(
+        &mut self,
+        state: RotationState,
+        label: &str,
+        ok: bool,
+        detail: Option<String>,
+    ) {
+        self.steps.push(RotateStepLine {
+            state,
+            label: label.into(),
+            ok,
+            detail,
+        });
+    }
+
+    /// Marks the call failed with `code`, `message` and the admin's `fix`.
+    pub(crate) fn fail(&mut self, code: &str, message: String, fix: &str) {
+        self.ok = false;
+        self.error = Some(RotateFailure {
+            code: code.into(),
+            message,
+            fix: fix.into(),
+        });
+    }
+}
+
 /// Persists the profile after each step (the store in the app, the file in the CLI).
 pub type Saver<'a> = &'a mut (dyn FnMut(&Profile) -> Result<(), String> + Send);
 
@@ -355,24 +383,6 @@ struct Run<'a, 'b> {
 impl Run<'_, '_> {
     fn now(&self) -> DateTime<Utc> {
         self.ctx.now.unwrap_or_else(Utc::now)
-    }
-
-    fn line(&mut self, state: RotationState, label: &str, ok: bool, detail: Option<String>) {
-        self.report.steps.push(RotateStepLine {
-            state,
-            label: label.into(),
-            ok,
-            detail,
-        });
-    }
-
-    fn fail(&mut self, code: &str, message: String, fix: &str) {
-        self.report.ok = false;
-        self.report.error = Some(RotateFailure {
-            code: code.into(),
-            message,
-            fix: fix.into(),
-        });
     }
 
     /// Moves `p`'s rotation to `state` and saves. A failed save is a failure (the state on
@@ -528,7 +538,7 @@ async fn read_phase(
     match old_key_id(&app_json, rotation) {
         Ok(k) => rotation.old_key_id = k,
         Err(why) => {
-            run.fail(
+            run.report.fail(
                 "rotate.old_ambiguous",
                 format!("Nothing was changed: {why}."),
                 "In Entra (App registrations > the app > Certificates & secrets), remove the secrets Halo does not use, then rotate again.",
@@ -540,7 +550,7 @@ async fn read_phase(
         Ok(pol) => pol,
         Err(e) => {
             let fix = "The signed-in account needs Policy.Read.All to read the app-management policy (Application Administrator can); sign in with such an account and rotate again.";
-            run.fail(
+            run.report.fail(
                 e.code(),
                 format!("Reading the app-management policy: {e}"),
                 fix,
@@ -559,11 +569,11 @@ async fn read_phase(
             if let Some(b) = &policy.blocked {
                 run.report.policy_notes.push(format!("Blocked: {b}."));
             }
-            run.fail(e.code(), e.to_string(), "Use a certificate (step 3) or ask the tenant's admin to exclude this app from the policy.");
+            run.report.fail(e.code(), e.to_string(), "Use a certificate (step 3) or ask the tenant's admin to exclude this app from the policy.");
             return Err(());
         }
     };
-    run.line(
+    run.report.line(
         RotationState::Planned,
         "Read the app and the tenant's app-management policy",
         true,
@@ -610,7 +620,7 @@ pub async fn begin(
     p.rotation = Some(rotation);
     if let Err(e) = run.advance(p, RotationState::Planned) {
         p.rotation = None;
-        run.fail(
+        run.report.fail(
             "rotate.save",
             format!("Nothing was changed: {e}"),
             "Check that the customer's file can be written, then rotate again.",
@@ -657,7 +667,7 @@ pub async fn begin(
             r.new_expires_on.map(|d| d.to_string()).unwrap_or_default()
         )
     });
-    run.line(
+    run.report.line(
         RotationState::NewAdded,
         "Add the new secret beside the old one",
         true,
@@ -694,7 +704,7 @@ pub async fn begin(
         )
         .await);
     }
-    run.line(
+    run.report.line(
         RotationState::StoredAsNext,
         "Store it in the keychain as the next secret",
         true,
@@ -739,7 +749,7 @@ pub async fn proceed(
     let halo_updated = halo_updated && r.state >= RotationState::WaitingForHalo;
     if !rules::resume(r.state).can_finish {
         let mut run = run;
-        run.fail(
+        run.report.fail(
             "rotate.cannot_finish",
             format!("The rotation stopped at \"{}\": {}", r.state.label(), rules::resume(r.state).advice),
             "Roll it back (entra-onboard rotate <profile> --rollback, or \"Roll back\" in the app), then rotate again.",
@@ -792,9 +802,9 @@ async fn continue_from(
                     )
                 };
                 match prove(&mut run, key, app).await {
-                    Ok(how) => run.line(next, label, true, Some(how)),
+                    Ok(how) => run.report.line(next, label, true, Some(how)),
                     Err((code, why)) => {
-                        run.line(next, label, false, Some(why.clone()));
+                        run.report.line(next, label, false, Some(why.clone()));
                         return fail_and_roll_back(run, p, &code, format!("{label}: {why}"), "Nothing is left behind: the old secret is still current. Check the sign-in (step 2's doctor), then rotate again.").await;
                     }
                 }
@@ -811,7 +821,7 @@ async fn continue_from(
             }
             RotationState::Proven => {
                 run.report.halo = rules::halo_rows(p, app);
-                run.line(
+                run.report.line(
                     RotationState::WaitingForHalo,
                     "Paste the new Value into Halo, save, then say \"Halo is updated\"",
                     true,
@@ -838,13 +848,13 @@ async fn continue_from(
                     return run.finish(p);
                 }
                 if let Err(e) = run.advance(p, RotationState::OldRemoved) {
-                    run.fail("rotate.save", e, "The old secret is removed; check that the customer's file can be written, then finish the rotation again.");
+                    run.report.fail("rotate.save", e, "The old secret is removed; check that the customer's file can be written, then finish the rotation again.");
                     return run.finish(p);
                 }
             }
             RotationState::OldRemoved => {
                 if let Err(e) = run.ctx.store.promote(key, app) {
-                    run.fail(
+                    run.report.fail(
                         "rotate.keychain",
                         format!("Making the new secret current in the keychain: {e}"),
                         "The old secret is already removed from Entra and the new one is in the keychain as the next secret: unlock the keychain and finish the rotation again.",
@@ -859,9 +869,9 @@ async fn continue_from(
                 rules::complete(p, now);
                 p.updated_at = Some(now);
                 if let Err(e) = (run.ctx.save)(p) {
-                    run.fail("rotate.save", format!("the customer could not be saved: {e}"), "The rotation is done in Entra and the keychain; re-enter the new expiry in step 3 if it does not show.");
+                    run.report.fail("rotate.save", format!("the customer could not be saved: {e}"), "The rotation is done in Entra and the keychain; re-enter the new expiry in step 3 if it does not show.");
                 }
-                run.line(
+                run.report.line(
                     RotationState::Recorded,
                     "Make the new secret current, update the expiry and the reminder, record the rotation",
                     true,
@@ -887,7 +897,7 @@ async fn remove_old(run: &mut Run<'_, '_>, p: &Profile) -> Result<(), ()> {
         return Err(());
     };
     let Some(old) = r.old_key_id.clone() else {
-        run.line(
+        run.report.line(
             RotationState::OldRemoved,
             "Remove the old secret",
             true,
@@ -898,7 +908,7 @@ async fn remove_old(run: &mut Run<'_, '_>, p: &Profile) -> Result<(), ()> {
     let app = match find_app(run.ctx.client, rules::client_id_of(p, r.app)).await {
         Ok(a) => a,
         Err(f) => {
-            run.fail(
+            run.report.fail(
                 &f.code,
                 format!(
                     "{} Halo uses the new secret and both still sign in.",
@@ -913,7 +923,7 @@ async fn remove_old(run: &mut Run<'_, '_>, p: &Profile) -> Result<(), ()> {
         .iter()
         .any(|c| c["keyId"].as_str() == Some(&old))
     {
-        run.line(
+        run.report.line(
             RotationState::OldRemoved,
             "Remove the old secret",
             true,
@@ -932,7 +942,7 @@ async fn remove_old(run: &mut Run<'_, '_>, p: &Profile) -> Result<(), ()> {
         .await
     {
         Ok(_) => {
-            run.line(
+            run.report.line(
                 RotationState::OldRemoved,
                 "Remove the old secret by its Secret ID",
                 true,
@@ -941,13 +951,13 @@ async fn remove_old(run: &mut Run<'_, '_>, p: &Profile) -> Result<(), ()> {
             Ok(())
         }
         Err(e) => {
-            run.line(
+            run.report.line(
                 RotationState::OldRemoved,
                 "Remove the old secret by its Secret ID",
                 false,
                 Some(e.to_string()),
             );
-            run.fail(
+            run.report.fail(
                 e.code(),
                 format!("Removing the old secret (Secret ID {old}): {e}. Nothing is broken: Halo uses the new secret and both still sign in."),
                 "Finish the rotation again (entra-onboard rotate <profile> --finish, or \"Finish\" in the app); it picks up here.",
@@ -983,7 +993,7 @@ async fn fail_and_roll_back(
     message: String,
     fix: &str,
 ) -> RotateReport {
-    run.fail(code, message.clone(), fix);
+    run.report.fail(code, message.clone(), fix);
     undo(&mut run, p, &message).await;
     run.finish(p)
 }
@@ -1011,7 +1021,7 @@ pub async fn roll_back(
         report: empty_report(),
     };
     if !r.state.can_roll_back() {
-        run.fail(
+        run.report.fail(
             "rotate.cannot_roll_back",
             format!("The rotation is at \"{}\": the old secret is already removed from Entra, so there is nothing to go back to.", r.state.label()),
             "Finish it instead (entra-onboard rotate <profile> --finish, or \"Finish\" in the app).",
@@ -1051,7 +1061,7 @@ async fn undo(run: &mut Run<'_, '_>, p: &mut Profile, reason: &str) -> bool {
                         "The new secret is still in the keychain as the next secret ({e}); roll back again once the keychain is unlocked."
                     ));
                 } else {
-                    run.line(r.state, "Roll back: delete the next secret from the keychain", true, None);
+                    run.report.line(r.state, "Roll back: delete the next secret from the keychain", true, None);
                 }
             }
             RollbackStep::RestoreOldInHalo => run.report.handover.push(
@@ -1108,7 +1118,7 @@ async fn remove_new(
         .filter(|k| Some(k) != r.old_key_id.as_ref())
         .collect();
     if targets.is_empty() {
-        run.line(
+        run.report.line(
             r.state,
             "Roll back: the new secret is not on the app",
             true,
@@ -1127,7 +1137,7 @@ async fn remove_new(
             )
             .await
         {
-            Ok(_) => run.line(
+            Ok(_) => run.report.line(
                 r.state,
                 "Roll back: remove the new secret from Entra",
                 true,

@@ -57,7 +57,7 @@ pub async fn begin(
     let new = match certificate::generate(&new_request(p, app, months), now) {
         Ok(c) => c,
         Err(e) => {
-            run.fail(
+            run.report.fail(
                 e.code(),
                 format!("Nothing was changed: {e}"),
                 "Rotate again.",
@@ -66,7 +66,7 @@ pub async fn begin(
         }
     };
     let Some(files) = new_files(p, app, &new.info, &rotation.id) else {
-        run.fail(
+        run.report.fail(
             "rotate.old_certificate",
             "Nothing was changed: no .pfx is recorded for the current certificate, so there is no folder to write the new one beside.".into(),
             "Import the current .pfx in step 3, then rotate again.",
@@ -80,7 +80,8 @@ pub async fn begin(
     p.rotation = Some(rotation);
     if let Err(e) = run.advance(p, RotationState::Planned) {
         p.rotation = None;
-        run.fail("rotate.save", format!("Nothing was changed: {e}"), SAVE_FIX);
+        run.report
+            .fail("rotate.save", format!("Nothing was changed: {e}"), SAVE_FIX);
         return Ok(run.finish(p));
     }
     if let Err(e) = certificate::write_files(&new, &files, false) {
@@ -107,7 +108,7 @@ pub async fn begin(
             "Unlock the keychain (see step 3), then rotate again.",
         ));
     }
-    run.line(
+    run.report.line(
         RotationState::StoredAsNext,
         "Make a new certificate as step 3 does; write its .pfx beside the old one and a .cer for the portal; keep the .pfx password in the keychain as the next one",
         true,
@@ -131,7 +132,7 @@ fn waiting_for_upload(run: &mut Run<'_, '_>, p: &Profile) {
         return;
     };
     // The instruction itself is the report's to-do (said once).
-    run.line(
+    run.report.line(
         RotationState::StoredAsNext,
         "Upload the new .cer in the portal beside the old certificate (you), then say \"uploaded\"",
         true,
@@ -160,7 +161,7 @@ pub async fn proceed(
         report: empty_report(),
     };
     if !choice.can_finish {
-        run.fail(
+        run.report.fail(
             "rotate.cannot_finish",
             format!("The rotation stopped at \"{}\": {}", choice.state_label, choice.advice),
             "Roll it back (entra-onboard rotate <profile> --rollback, or \"Roll back\" in the app), then rotate again.",
@@ -206,17 +207,17 @@ async fn continue_from(
                     )
                 };
                 match prove(&mut run, p, key).await {
-                    Ok(how) => run.line(next, label, true, Some(how)),
+                    Ok(how) => run.report.line(next, label, true, Some(how)),
                     // Not on the app (yet): the admin uploads and proves again.
                     Err((_, why))
                         if state == RotationState::StoredAsNext && hand::is_not_uploaded(&why) =>
                     {
-                        run.line(next, label, false, Some(why.clone()));
+                        run.report.line(next, label, false, Some(why.clone()));
                         let Some(r) = p.rotation.as_ref() else {
                             return run.finish(p);
                         };
                         let fix = hand::not_uploaded_fix(p, r);
-                        run.fail(
+                        run.report.fail(
                             "rotate.not_uploaded",
                             format!(
                                 "Entra does not have the new certificate ({}) yet: {why}",
@@ -228,7 +229,7 @@ async fn continue_from(
                         return run.finish(p);
                     }
                     Err((code, why)) => {
-                        run.line(next, label, false, Some(why.clone()));
+                        run.report.line(next, label, false, Some(why.clone()));
                         return fail_and_roll_back(
                             run,
                             p,
@@ -246,7 +247,7 @@ async fn continue_from(
             RotationState::StoredAsNext => unreachable!("handled by the first arm"),
             RotationState::Proven => {
                 run.report.halo = rules::halo_rows(p, app);
-                run.line(
+                run.report.line(
                     RotationState::WaitingForHalo,
                     "Upload the new .pfx in Halo, point the connection at it, save, then say \"Halo is updated\"",
                     true,
@@ -267,10 +268,10 @@ async fn continue_from(
                 };
                 let instruction = hand::delete_old_instruction(p, r);
                 if let Err(e) = run.advance(p, RotationState::OldRemoved) {
-                    run.fail("rotate.save", e, "Halo uses the new certificate and both still sign in; check that the customer's file can be written, then finish again.");
+                    run.report.fail("rotate.save", e, "Halo uses the new certificate and both still sign in; check that the customer's file can be written, then finish again.");
                     return run.finish(p);
                 }
-                run.line(
+                run.report.line(
                     RotationState::OldRemoved,
                     "Delete the old certificate in the portal (you)",
                     true,
@@ -305,7 +306,7 @@ fn make_current(mut run: Run<'_, '_>, p: &mut Profile, key: &str) -> RotateRepor
         }
     };
     let Some(info) = info else {
-        run.fail(
+        run.report.fail(
             "rotate.keychain",
             "Making the new certificate current: its .pfx cannot be opened with the next password from the keychain".into(),
             "Halo uses the new certificate and its .pfx is beside the old one: unlock the keychain and finish the rotation again.",
@@ -313,7 +314,7 @@ fn make_current(mut run: Run<'_, '_>, p: &mut Profile, key: &str) -> RotateRepor
         return run.finish(p);
     };
     if !promoted && let Err(e) = run.ctx.store.promote_password(key, r.app) {
-        run.fail(
+        run.report.fail(
             "rotate.keychain",
             format!("Making the new .pfx password current in the keychain: {e}"),
             "Halo uses the new certificate and its password is in the keychain as the next one: unlock the keychain and finish the rotation again.",
@@ -329,9 +330,9 @@ fn make_current(mut run: Run<'_, '_>, p: &mut Profile, key: &str) -> RotateRepor
     meta.certificate_file = file;
     p.updated_at = Some(now);
     if let Err(e) = (run.ctx.save)(p) {
-        run.fail("rotate.save", format!("the customer could not be saved: {e}"), "The new .pfx password is current in the keychain; import the new .pfx in step 3 if the old one still shows.");
+        run.report.fail("rotate.save", format!("the customer could not be saved: {e}"), "The new .pfx password is current in the keychain; import the new .pfx in step 3 if the old one still shows.");
     }
-    run.line(
+    run.report.line(
         RotationState::Recorded,
         "Make the new certificate current, update the expiry and the reminder, record the rotation",
         true,
@@ -351,7 +352,7 @@ fn fail_and_roll_back(
     message: String,
     fix: &str,
 ) -> RotateReport {
-    run.fail(code, message.clone(), fix);
+    run.report.fail(code, message.clone(), fix);
     undo(&mut run, p, key, &message);
     run.finish(p)
 }
@@ -373,7 +374,7 @@ pub fn roll_back(
         report: empty_report(),
     };
     if !r.state.can_roll_back() {
-        run.fail(
+        run.report.fail(
             "rotate.cannot_roll_back",
             format!("The rotation is at \"{}\": Halo uses the new certificate and the old one is being deleted in the portal, so there is nothing to go back to.", r.state.label()),
             "Finish it instead (entra-onboard rotate <profile> --finish, or \"Finish\" in the app).",
@@ -401,7 +402,7 @@ fn undo(run: &mut Run<'_, '_>, p: &mut Profile, key: &str, reason: &str) -> bool
         return false;
     }
     delete_new_files(&r);
-    run.line(
+    run.report.line(
         r.state,
         "Roll back: delete the new .pfx, .cer and the next password from the keychain",
         true,

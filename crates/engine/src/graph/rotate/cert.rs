@@ -347,7 +347,7 @@ async fn read_phase(
     if let Some(recorded) = rotation.old_thumbprint.as_deref()
         && !recorded.eq_ignore_ascii_case(&old_thumb)
     {
-        run.fail(
+        run.report.fail(
             "rotate.old_mismatch",
             format!("Nothing was changed: the .pfx recorded for this app holds certificate {old_thumb}, but the customer records {recorded}."),
             "Import the .pfx Halo uses (step 3), then rotate again.",
@@ -359,7 +359,7 @@ async fn read_phase(
         .filter(|k| is_certificate(k, &old_thumb))
         .collect();
     let Some(old_key) = on_app.first() else {
-        run.fail(
+        run.report.fail(
             "rotate.old_not_on_app",
             format!("Nothing was changed: the current certificate ({old_thumb}) is not on the app registration, so Graph cannot check a proof of possession signed with it."),
             "Upload it in Entra (App registrations > the app > Certificates & secrets > Upload certificate, the .cer from step 3) or run \"Create it for me\", then rotate again.",
@@ -370,7 +370,7 @@ async fn read_phase(
     let cap = match read_key_policy(run.ctx.client, &app_json).await {
         Ok(c) => c,
         Err(e) => {
-            run.fail(
+            run.report.fail(
                 e.code(),
                 format!("Reading the app-management policy: {e}"),
                 "The signed-in account needs Policy.Read.All to read the app-management policy (Application Administrator can); sign in with such an account and rotate again.",
@@ -386,7 +386,7 @@ async fn read_phase(
     let (months, note) = match capped_months(now, months, cap.as_ref()) {
         Ok(m) => m,
         Err(why) => {
-            run.fail(
+            run.report.fail(
                 "rotate.policy_caps_certificate",
                 format!("Nothing was changed: {why}."),
                 "Ask the tenant's admin to allow longer certificate lifetimes for this app, or rotate by hand in the Entra admin centre.",
@@ -394,7 +394,7 @@ async fn read_phase(
             return Err(());
         }
     };
-    run.line(
+    run.report.line(
         RotationState::Planned,
         "Read the app, the current certificate on it and the tenant's app-management policy",
         true,
@@ -506,7 +506,7 @@ pub(super) async fn begin(
     let old = match current_cert(run.ctx.store, p, &key, app) {
         Ok(c) => c,
         Err(why) => {
-            run.fail(
+            run.report.fail(
                 "rotate.old_certificate",
                 format!("Nothing was changed: the current certificate cannot sign Graph's proof of possession ({why})."),
                 "Graph's addKey needs the current, unexpired certificate and its key: import its .pfx again in step 3 — or, when it has expired, create a new certificate there and add it with \"Create it for me\".",
@@ -521,7 +521,7 @@ pub(super) async fn begin(
     let new = match certificate::generate(&new_request(p, app, months), now) {
         Ok(c) => c,
         Err(e) => {
-            run.fail(
+            run.report.fail(
                 e.code(),
                 format!("Nothing was changed: {e}"),
                 "Rotate again.",
@@ -530,7 +530,7 @@ pub(super) async fn begin(
         }
     };
     let Some(files) = new_files(p, app, &new.info, &rotation.id) else {
-        run.fail(
+        run.report.fail(
             "rotate.old_certificate",
             "Nothing was changed: the current .pfx has no folder to write the new one beside."
                 .into(),
@@ -547,7 +547,8 @@ pub(super) async fn begin(
     p.rotation = Some(rotation);
     if let Err(e) = run.advance(p, RotationState::Planned) {
         p.rotation = None;
-        run.fail("rotate.save", format!("Nothing was changed: {e}"), FIX_SAVE);
+        run.report
+            .fail("rotate.save", format!("Nothing was changed: {e}"), FIX_SAVE);
         return Ok(run.finish(p));
     }
     let object_id = app_json["id"].as_str().unwrap_or_default().to_string();
@@ -560,7 +561,7 @@ pub(super) async fn begin(
     if let Some(r) = p.rotation.as_mut() {
         r.new_key_id = created["keyId"].as_str().map(str::to_string);
     }
-    run.line(
+    run.report.line(
         RotationState::NewAdded,
         "Add the new certificate beside the old one (addKey, proven with the old one)",
         true,
@@ -577,7 +578,7 @@ pub(super) async fn begin(
     if let Err((code, msg, fix)) = store_new(&mut run, p, &key, &new, &files) {
         return Ok(fail_and_roll_back(run, p, &key, &code, msg, fix).await);
     }
-    run.line(
+    run.report.line(
         RotationState::StoredAsNext,
         "Write the new .pfx beside the old one; keep its password in the keychain as the next one",
         true,
@@ -606,7 +607,7 @@ pub(super) async fn proceed(
     };
     let halo_updated = halo_updated && r.state >= RotationState::WaitingForHalo;
     if !rules::resume(r.state).can_finish {
-        run.fail(
+        run.report.fail(
             "rotate.cannot_finish",
             format!("The rotation stopped at \"{}\": the new certificate's .pfx was never stored, so it cannot be used.", r.state.label()),
             "Roll it back (entra-onboard rotate <profile> --rollback, or \"Roll back\" in the app): that removes it from Entra; then rotate again.",
@@ -649,9 +650,9 @@ async fn continue_from(
                     )
                 };
                 match prove(&mut run, p, key).await {
-                    Ok(how) => run.line(next, label, true, Some(how)),
+                    Ok(how) => run.report.line(next, label, true, Some(how)),
                     Err((code, why)) => {
-                        run.line(next, label, false, Some(why.clone()));
+                        run.report.line(next, label, false, Some(why.clone()));
                         return fail_and_roll_back(run, p, key, &code, format!("{label}: {why}"), "Nothing is left behind: the old certificate is still current. Check the sign-in (step 2's doctor), then rotate again.").await;
                     }
                 }
@@ -661,7 +662,7 @@ async fn continue_from(
             }
             RotationState::Proven => {
                 run.report.halo = rules::halo_rows(p, app);
-                run.line(
+                run.report.line(
                     RotationState::WaitingForHalo,
                     "Upload the new .pfx in Halo, point the connection at it, save, then say \"Halo is updated\"",
                     true,
@@ -680,7 +681,7 @@ async fn continue_from(
                     return run.finish(p);
                 }
                 if let Err(e) = run.advance(p, RotationState::OldRemoved) {
-                    run.fail("rotate.save", e, "The old certificate is removed; check that the customer's file can be written, then finish the rotation again.");
+                    run.report.fail("rotate.save", e, "The old certificate is removed; check that the customer's file can be written, then finish the rotation again.");
                     return run.finish(p);
                 }
             }
@@ -699,7 +700,7 @@ async fn remove_old(run: &mut Run<'_, '_>, p: &Profile, key: &str) -> Result<(),
         return Err(());
     };
     let Some(old) = r.old_key_id.clone() else {
-        run.line(
+        run.report.line(
             RotationState::OldRemoved,
             LABEL,
             true,
@@ -712,7 +713,8 @@ async fn remove_old(run: &mut Run<'_, '_>, p: &Profile, key: &str) -> Result<(),
     let app_json = match find_app(run.ctx.client, rules::client_id_of(p, r.app)).await {
         Ok(a) => a,
         Err(f) => {
-            run.fail(&f.code, format!("{} {both}", f.message), &f.fix);
+            run.report
+                .fail(&f.code, format!("{} {both}", f.message), &f.fix);
             return Err(());
         }
     };
@@ -720,7 +722,7 @@ async fn remove_old(run: &mut Run<'_, '_>, p: &Profile, key: &str) -> Result<(),
         .iter()
         .any(|k| k["keyId"].as_str() == Some(&old))
     {
-        run.line(
+        run.report.line(
             RotationState::OldRemoved,
             LABEL,
             true,
@@ -732,7 +734,7 @@ async fn remove_old(run: &mut Run<'_, '_>, p: &Profile, key: &str) -> Result<(),
     let proof = match next_cert(run.ctx.store, &r, key).and_then(|c| sign_proof(&c, object_id)) {
         Ok(j) => j,
         Err(e) => {
-            run.fail(
+            run.report.fail(
                 "rotate.next_missing",
                 format!("Signing the proof with the new certificate: {e}. {both}"),
                 again,
@@ -750,7 +752,7 @@ async fn remove_old(run: &mut Run<'_, '_>, p: &Profile, key: &str) -> Result<(),
         .await
     {
         Ok(_) => {
-            run.line(
+            run.report.line(
                 RotationState::OldRemoved,
                 LABEL,
                 true,
@@ -759,8 +761,9 @@ async fn remove_old(run: &mut Run<'_, '_>, p: &Profile, key: &str) -> Result<(),
             Ok(())
         }
         Err(e) => {
-            run.line(RotationState::OldRemoved, LABEL, false, Some(e.to_string()));
-            run.fail(
+            run.report
+                .line(RotationState::OldRemoved, LABEL, false, Some(e.to_string()));
+            run.report.fail(
                 e.code(),
                 format!("Removing the old certificate (key ID {old}): {e}. {both}"),
                 again,
@@ -789,7 +792,7 @@ fn make_current(mut run: Run<'_, '_>, p: &mut Profile, key: &str) -> RotateRepor
         }
     };
     if info.is_none() {
-        run.fail(
+        run.report.fail(
             "rotate.keychain",
             "Making the new certificate current: its .pfx cannot be opened with the next password from the keychain".into(),
             "The old certificate is already removed from Entra and the new .pfx is beside it: unlock the keychain and finish the rotation again.",
@@ -797,7 +800,7 @@ fn make_current(mut run: Run<'_, '_>, p: &mut Profile, key: &str) -> RotateRepor
         return run.finish(p);
     }
     if !promoted && let Err(e) = run.ctx.store.promote_password(key, r.app) {
-        run.fail(
+        run.report.fail(
             "rotate.keychain",
             format!("Making the new .pfx password current in the keychain: {e}"),
             "The old certificate is already removed from Entra and the new password is in the keychain as the next one: unlock the keychain and finish the rotation again.",
@@ -815,9 +818,9 @@ fn make_current(mut run: Run<'_, '_>, p: &mut Profile, key: &str) -> RotateRepor
     }
     p.updated_at = Some(now);
     if let Err(e) = (run.ctx.save)(p) {
-        run.fail("rotate.save", format!("the customer could not be saved: {e}"), "The rotation is done in Entra and the keychain; import the new .pfx in step 3 if the old one still shows.");
+        run.report.fail("rotate.save", format!("the customer could not be saved: {e}"), "The rotation is done in Entra and the keychain; import the new .pfx in step 3 if the old one still shows.");
     }
-    run.line(
+    run.report.line(
         RotationState::Recorded,
         "Make the new certificate current, update the expiry and the reminder, record the rotation",
         true,
@@ -837,7 +840,7 @@ async fn fail_and_roll_back(
     message: String,
     fix: &str,
 ) -> RotateReport {
-    run.fail(code, message.clone(), fix);
+    run.report.fail(code, message.clone(), fix);
     undo(&mut run, p, key, &message).await;
     run.finish(p)
 }
@@ -858,7 +861,7 @@ pub(super) async fn roll_back(
         report: empty_report(),
     };
     if !r.state.can_roll_back() {
-        run.fail(
+        run.report.fail(
             "rotate.cannot_roll_back",
             format!("The rotation is at \"{}\": the old certificate is already removed from Entra, so there is nothing to go back to.", r.state.label()),
             "Finish it instead (entra-onboard rotate <profile> --finish, or \"Halo is updated\" in the app).",
@@ -895,7 +898,7 @@ async fn undo(run: &mut Run<'_, '_>, p: &mut Profile, key: &str, reason: &str) -
                     ));
                 } else {
                     delete_new_files(&r);
-                    run.line(r.state, "Roll back: delete the new .pfx and its password from the keychain", true, None);
+                    run.report.line(r.state, "Roll back: delete the new .pfx and its password from the keychain", true, None);
                 }
             }
             RollbackStep::RestoreOldInHalo => run.report.handover.push(format!(
@@ -965,7 +968,7 @@ async fn remove_new(
         .filter(|k| Some(k) != r.old_key_id.as_ref())
         .collect();
     if targets.is_empty() {
-        run.line(
+        run.report.line(
             r.state,
             "Roll back: the new certificate is not on the app",
             true,
@@ -988,7 +991,7 @@ async fn remove_new(
             )
             .await
         {
-            Ok(_) => run.line(
+            Ok(_) => run.report.line(
                 r.state,
                 "Roll back: remove the new certificate from Entra",
                 true,

@@ -1307,7 +1307,14 @@ async fn rotate_certificate_in_practice(c: &Client) -> Result<(), String> {
         .click()
         .await
         .unwrap();
-    let done = text_within(c, "rotate-done", 60).await?;
+    let done = match text_within(c, "rotate-done", 90).await {
+        Ok(t) => t,
+        Err(e) => {
+            shot(c, "16-practice-rotate-certificate-not-done").await;
+            let why = text_within(c, "rotate-error", 1).await.unwrap_or_default();
+            return Err(format!("{e}; the panel says: {why}"));
+        }
+    };
     assert!(
         done.contains("certificate") && done.contains("removed"),
         "{done}"

@@ -151,6 +151,29 @@ pub(crate) fn bring_to_front(app: &tauri::AppHandle) {
     }
 }
 
+/// Linux only (WebKitGTK; Windows' WebView2 and macOS' WKWebView are not affected): draws the
+/// page without WebKit's accelerated compositing unless the admin chose otherwise.
+///
+/// Why (issue 16, measured by `scripts/bench-app.sh`): the wizard is forms and lists, with no
+/// animation or video that compositing would help, and on a machine without a usable GPU
+/// (a VM, a remote desktop, Xvfb) WebKit composites through software GL. There the composited
+/// layers cost about 90 MiB in the web process with 50 customers (277 vs 187 MiB) and every
+/// scrolled frame of the customer list or the consent tracker goes through them (24 vs 16 ms
+/// per frame with 1,000 customers). `WEBKIT_DISABLE_COMPOSITING_MODE` is WebKitGTK's own
+/// switch, read when the web process starts; it is also the usual workaround for blank
+/// WebKitGTK windows on some GPU drivers. An admin who wants compositing back starts the app
+/// with `ENTRA_ONBOARD_GPU_COMPOSITING=1`; a `WEBKIT_DISABLE_COMPOSITING_MODE` already set is
+/// left alone.
+#[cfg(target_os = "linux")]
+pub fn linux_rendering_defaults() {
+    let keep_gpu = std::env::var_os("ENTRA_ONBOARD_GPU_COMPOSITING").is_some_and(|v| v == "1");
+    if !keep_gpu && std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        // SAFETY: called first thing in `main`, before any thread is spawned, so nothing
+        // reads the environment concurrently.
+        unsafe { std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1") };
+    }
+}
+
 /// Starts the app.
 pub fn run() {
     let store = match ProfileStore::open_default() {

@@ -18,8 +18,11 @@
 #                                              customer tenants, in the real webview (WebDriver):
 #                                              step 5 to its first rows, and scroll frame times
 # On a shared machine prefix it with `nice -n 15` (the build is the long part).
-# The environment reaches both apps, so a WebKit setting can be compared too, e.g.
-#   WEBKIT_DISABLE_COMPOSITING_MODE=1 scripts/bench-app.sh   (no accelerated compositing)
+# The environment reaches both apps, so a WebKit setting can be compared too. On Linux the app
+# turns WebKit's accelerated compositing off for itself (src-tauri/src/lib.rs,
+# linux_rendering_defaults); the hello world keeps WebKit's default. Like for like:
+#   WEBKIT_DISABLE_COMPOSITING_MODE=1 scripts/bench-app.sh   (both without compositing)
+#   ENTRA_ONBOARD_GPU_COMPOSITING=1 scripts/bench-app.sh     (both with it)
 . "$(dirname "$0")/lib.sh"
 
 RUNS=${BENCH_RUNS:-5}

@@ -262,7 +262,7 @@ describe('test and save', () => {
     const user = userEvent.setup();
     render(TestAndSave, { profile: profile(), plan: plan(), ongoto: vi.fn() });
     await user.click(screen.getByTestId('run-sso-test'));
-    expect(await screen.findByText('57 stray request(s) ignored while waiting')).toBeInTheDocument();
+    expect(await screen.findByText('57 stray requests ignored while waiting')).toBeInTheDocument();
     expect(screen.getByText('a PUT request')).toBeInTheDocument();
     expect(screen.getByText('… and 55 more (not listed)')).toBeInTheDocument();
   });

@@ -245,7 +245,7 @@ describe('customers', () => {
     });
     render(App);
     expect(await screen.findByTestId('expiry-badge')).toHaveTextContent('Credential expires in 5 days');
-    expect(screen.getByTestId('customer-row')).toHaveTextContent('2 error(s) to fix');
+    expect(screen.getByTestId('customer-row')).toHaveTextContent('2 errors to fix');
     expect(screen.getByTestId('unreadable')).toHaveTextContent('x.json: not JSON');
   });
 

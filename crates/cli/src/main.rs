@@ -7,7 +7,7 @@ mod cli;
 // among them are the core's, re-exported by the engine).
 use entra_onboard_engine::{
     bounded, browser, dashboard, graph, handover, ids, keychain, plan, profile, sso_test, steps,
-    sync_preview, target, teams, text, transfer, validation, vault,
+    sync_preview, target, teams, text, transfer, validation, vault, wording,
 };
 
 fn main() -> std::process::ExitCode {

@@ -199,7 +199,7 @@ fn export_then_import_on_a_new_computer() {
         old.path(),
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("Exported 2 profile(s)"));
+    assert!(stdout(&out).contains("Exported 2 profiles"));
     let text = std::fs::read_to_string(&bundle).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["format"], "entra-onboard-profiles");
@@ -484,7 +484,7 @@ fn a_large_import_is_summarised_with_the_full_list_in_a_file() {
     assert!(!text.contains("Customer 0010  ("), "{text}");
     assert!(text.contains("  … and 990 more imported"), "{text}");
     assert!(
-        text.contains("for 1000 customer(s): Customer 0000, Customer 0001, Customer 0002, Customer 0003, Customer 0004 and 995 more."),
+        text.contains("for 1000 customers: Customer 0000, Customer 0001, Customer 0002, Customer 0003, Customer 0004 and 995 more."),
         "{text}"
     );
 

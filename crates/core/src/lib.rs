@@ -28,6 +28,7 @@ pub mod target;
 pub mod teams;
 pub mod text;
 pub mod validation;
+pub mod wording;
 
 pub use plan::{Plan, plan};
 pub use profile::Profile;

@@ -460,7 +460,7 @@ fn summary_section(profile: &Profile, plan: &Plan, today: NaiveDate) -> Markup {
     };
     let errors_card = html! {
         @if errors == 0 { span.ok { "None" } } @else { span.bad { (errors) " remaining" } }
-        span.sub { (warnings) " warning(s)" }
+        span.sub { (crate::wording::count_len(warnings, "warning")) }
     };
     let expiry_card = match (c.kind, c.expires_on) {
         (CredentialKind::Secret | CredentialKind::Certificate, Some(exp)) => {
@@ -475,7 +475,7 @@ fn summary_section(profile: &Profile, plan: &Plan, today: NaiveDate) -> Markup {
             html! {
                 span class=(class) { (exp) }
                 span.sub {
-                    @if days < 0 { "expired " (-days) " day(s) ago" } @else { (days) " day(s) left" }
+                    @if days < 0 { "expired " (crate::wording::count_of(days.unsigned_abs(), "day")) " ago" } @else { (crate::wording::count_of(days.unsigned_abs(), "day")) " left" }
                 }
             }
         }
@@ -492,7 +492,7 @@ fn summary_section(profile: &Profile, plan: &Plan, today: NaiveDate) -> Markup {
         "warn"
     };
     let consent_card = html! {
-        span class=(consent_class) { (coverage.consented) " of " (coverage.total) " tenant(s)" }
+        span class=(consent_class) { (coverage.consented) " of " (crate::wording::count_len(coverage.total, "tenant")) }
         span.sub { "consented" }
     };
     html! {
@@ -1063,7 +1063,7 @@ mod tests {
         assert!(!html.contains("abcdefghij"));
         // 19 days left: rotation is overdue, so it is urgent and listed first-ish.
         assert!(html.contains("Rotate the client secret by 2025-05-21"));
-        assert!(html.contains("19 day(s) left"));
+        assert!(html.contains("19 days left"));
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub mod vault;
 // `plan` is both the core's module and its `plan()` function: one import brings both.
 pub use entra_onboard_core::{
     aadsts, cloud, explain, ids, plan, rotation, rotation_by_hand, target, text, validation,
+    wording,
 };
 
 /// The customer profile: the model is the core's; the files are this crate's.

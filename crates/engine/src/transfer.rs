@@ -805,8 +805,8 @@ fn secrets_note(needs: &[String]) -> String {
         "Client secrets and certificate passwords are never in an export file; none of the imported customers uses one, so there is nothing to re-enter.".into()
     } else {
         format!(
-            "Client secrets and certificate passwords are not in the export file (they stay in the old computer's keychain). In step 3, re-enter the client secret (or create a new one) or import the certificate's .pfx with its password (or generate a new certificate) for {} customer(s): {}.",
-            needs.len(),
+            "Client secrets and certificate passwords are not in the export file (they stay in the old computer's keychain). In step 3, re-enter the client secret (or create a new one) or import the certificate's .pfx with its password (or generate a new certificate) for {}: {}.",
+            crate::wording::count_len(needs.len(), "customer"),
             name_list(needs)
         )
     }
@@ -1412,7 +1412,7 @@ mod tests {
         );
         let note = secrets_note(&names);
         assert!(
-            note.contains("for 1000 customer(s): Customer 0000,"),
+            note.contains("for 1000 customers: Customer 0000,"),
             "{note}"
         );
         assert!(!note.contains("Customer 0005"), "{note}");

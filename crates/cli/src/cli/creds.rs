@@ -565,8 +565,8 @@ fn tenants_import(profile: &Path, file: &Path, format: Format, out: &mut dyn Wri
         Format::Text => {
             writeln!(
                 out,
-                "Read {} tenant(s){}: {} added, {} already tracked; {} now tracked.",
-                import.rows.len(),
+                "Read {}{}: {} added, {} already tracked; {} now tracked.",
+                crate::wording::count_len(import.rows.len(), "tenant"),
                 if import.header {
                     " (header row found)"
                 } else {
@@ -578,7 +578,12 @@ fn tenants_import(profile: &Path, file: &Path, format: Format, out: &mut dyn Wri
             )
             .map_err(w)?;
             if !import.rejected.is_empty() {
-                writeln!(out, "{} row(s) refused:", import.rejected.len()).map_err(w)?;
+                writeln!(
+                    out,
+                    "{} refused:",
+                    crate::wording::count_len(import.rejected.len(), "row")
+                )
+                .map_err(w)?;
                 for r in &import.rejected {
                     writeln!(out, "  line {}: {} [{}]", r.line, r.reason, r.text).map_err(w)?;
                 }
@@ -600,9 +605,9 @@ fn tenants_export(profile: &Path, output: &Path, out: &mut dyn Write) -> CliResu
         .map_err(|e| format!("{}: {e}", output.display()))?;
     writeln!(
         out,
-        "Wrote {} ({} tenant(s)).",
+        "Wrote {} ({}).",
         output.display(),
-        p.customer_tenants.len()
+        crate::wording::count_len(p.customer_tenants.len(), "tenant")
     )
     .map_err(w)?;
     Ok(ExitCode::SUCCESS)
@@ -618,8 +623,8 @@ fn tenants_list(profile: &Path, format: Format, out: &mut dyn Write) -> CliResul
             let c = &t.counts;
             writeln!(
                 out,
-                "{} customer tenant(s): {} consented, {} pending, {} declined, {} failed",
-                t.rows.len(),
+                "{}: {} consented, {} pending, {} declined, {} failed",
+                crate::wording::count_len(t.rows.len(), "customer tenant"),
                 c.consented,
                 c.pending,
                 c.declined,
@@ -740,8 +745,8 @@ fn tenants_allow(profile: &Path, format: Format, out: &mut dyn Write) -> CliResu
         Format::Text => {
             writeln!(
                 out,
-                "Added {} tenant(s) to allowed_tenants ({} already there).",
-                s.added.len(),
+                "Added {} to allowed_tenants ({} already there).",
+                crate::wording::count_len(s.added.len(), "tenant"),
                 s.already_allowed
             )
             .map_err(w)?;

@@ -1054,7 +1054,7 @@ pub fn render_plan(p: &Profile, plan: &Plan) -> String {
         .filter(|i| i.severity == Severity::Warning)
         .count();
     if errors > 0 {
-        let _ = writeln!(s, "{errors} error(s) to fix:");
+        let _ = writeln!(s, "{} to fix:", crate::wording::count_len(errors, "error"));
         for i in plan.issues.iter().filter(|i| i.severity == Severity::Error) {
             let _ = writeln!(
                 s,
@@ -1065,7 +1065,7 @@ pub fn render_plan(p: &Profile, plan: &Plan) -> String {
         let _ = writeln!(s);
     }
     if warnings > 0 {
-        let _ = writeln!(s, "{warnings} warning(s):");
+        let _ = writeln!(s, "{}:", crate::wording::count_len(warnings, "warning"));
         for i in plan
             .issues
             .iter()

@@ -95,7 +95,7 @@ pub fn render_dashboard(d: &Dashboard, dir: &Path) -> String {
         };
         let _ = writeln!(
             s,
-            "    {verified} · {} · consent {}/{}{}{} · {} error(s), {} warning(s)",
+            "    {verified} · {} · consent {}/{}{}{} · {}, {}",
             expiry_text(c),
             c.consent.consented,
             c.consent.total,
@@ -109,8 +109,8 @@ pub fn render_dashboard(d: &Dashboard, dir: &Path) -> String {
             } else {
                 String::new()
             },
-            c.errors,
-            c.warnings
+            crate::wording::count_len(c.errors, "error"),
+            crate::wording::count_len(c.warnings, "warning")
         );
     }
     if !d.unreadable.is_empty() {
@@ -157,8 +157,8 @@ pub fn export_profiles(path: &Path, out: &mut dyn Write) -> Result<ExitCode, Str
         .map_err(|e| format!("{}: {e}", path.display()))?;
     writeln!(
         out,
-        "Exported {} profile(s) to {}.\nThe file holds no secrets: on the new computer, re-enter each client secret or certificate password (or generate new ones) in step 3.",
-        scan.profiles.len(),
+        "Exported {} to {}.\nThe file holds no secrets: on the new computer, re-enter each client secret or certificate password (or generate new ones) in step 3.",
+        crate::wording::count_len(scan.profiles.len(), "profile"),
         path.display()
     )
     .map_err(w)?;
@@ -312,7 +312,11 @@ fn render_import_limited(sum: &ImportSummary, dir: &Path, limit: Option<usize>) 
             let _ = writeln!(s, "      {}: {} -> {}", f.field, f.here, f.incoming);
         }
         if c.more_changes > 0 {
-            let _ = writeln!(s, "      … and {} more field(s)", c.more_changes);
+            let _ = writeln!(
+                s,
+                "      … and {}",
+                crate::wording::count_len(c.more_changes, "more field")
+            );
         }
         if !c.identity_changes.is_empty() {
             let _ = writeln!(
@@ -339,8 +343,13 @@ fn render_import_limited(sum: &ImportSummary, dir: &Path, limit: Option<usize>) 
     if !sum.conflicts.is_empty() {
         let _ = writeln!(
             s,
-            "{} customer(s) marked ! were left exactly as they are on this computer. To replace them with the file's copies, run the import again with --replace.",
-            sum.conflicts.len()
+            "{} marked ! {} left exactly as they are on this computer. To replace them with the file's copies, run the import again with --replace.",
+            crate::wording::count_len(sum.conflicts.len(), "customer"),
+            if sum.conflicts.len() == 1 {
+                "was"
+            } else {
+                "were"
+            }
         );
     }
     let _ = writeln!(s, "{}", sum.secrets_note);

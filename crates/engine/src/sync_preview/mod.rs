@@ -1667,9 +1667,9 @@ pub fn render_text(p: &SyncPreview) -> String {
     let t = &p.totals;
     let _ = writeln!(
         s,
-        "The first sync would, from {} users read in {} tenant(s):",
+        "The first sync would, from {} users read in {}:",
         t.read,
-        p.tenants.len()
+        crate::wording::count_len(p.tenants.len(), "tenant")
     );
     let _ = writeln!(s, "  {:>7}  technicians", t.technicians);
     let _ = writeln!(s, "  {:>7}  end users", t.end_users);

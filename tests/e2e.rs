@@ -1121,6 +1121,37 @@ async fn prove(c: &Client) -> Result<(), String> {
     Ok(())
 }
 
+/// What a panel shows, whole (its report, errors and busy line), for a failure message: the
+/// step that timed out says what the window said instead of only "no element".
+async fn panel_says(c: &Client, id: &str) -> String {
+    let script = format!(
+        "const p = document.querySelector('[data-testid=\"{id}\"]'); \
+         return p ? p.innerText.slice(0, 2000) : '(no {id} on the page; the page says: ' + \
+         document.body.innerText.slice(0, 1000) + ')';"
+    );
+    match c.execute(&script, vec![]).await {
+        Ok(v) => v.as_str().unwrap_or_default().to_string(),
+        Err(e) => format!("(the page did not answer: {e})"),
+    }
+}
+
+/// Waits, as a person would, for the panel to say the copy happened ("Copied. The
+/// clipboard is cleared after 60 seconds.") before the next click.
+async fn copied_within(c: &Client, id: &str) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let said = text_within(c, id, 20).await.unwrap_or_default();
+        if said.starts_with("Copied.") {
+            assert!(said.contains("60 seconds"), "{said}");
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("{id} never said \"Copied.\" (it says {said:?})"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Waits up to `secs` for the element and returns its text.
 async fn text_within(c: &Client, id: &str, secs: u64) -> Result<String, String> {
     let e = c
@@ -1297,13 +1328,22 @@ async fn rotate_in_practice(c: &Client) -> Result<(), String> {
     let halo = text_within(c, "rotate-halo", 5).await?;
     assert!(halo.contains("Client Secret"), "{halo}");
     by_test_id(c, "rotate-copy").await.click().await.unwrap();
+    copied_within(c, "rotate-copied").await?;
     shot(c, "14-practice-rotate-waiting").await;
     by_test_id(c, "rotate-halo-updated")
         .await
         .click()
         .await
         .unwrap();
-    let done = text_within(c, "rotate-done", 60).await?;
+    let done = match text_within(c, "rotate-done", 60).await {
+        Ok(t) => t,
+        Err(e) => {
+            return Err(format!(
+                "{e}; the panel says: {}",
+                panel_says(c, "rotate-panel").await
+            ));
+        }
+    };
     assert!(
         done.contains("is current") && done.contains("removed"),
         "{done}"
@@ -1322,7 +1362,7 @@ async fn rotate_certificate_in_practice(c: &Client) -> Result<(), String> {
     let waiting = match text_within(c, "rotation-in-progress", 90).await {
         Ok(t) => t,
         Err(e) => {
-            let why = text_within(c, "rotate-error", 1).await.unwrap_or_default();
+            let why = panel_says(c, "rotate-panel").await;
             return Err(format!("{e}; the panel says: {why}"));
         }
     };
@@ -1335,6 +1375,7 @@ async fn rotate_certificate_in_practice(c: &Client) -> Result<(), String> {
     let copy = by_test_id(c, "rotate-copy").await;
     assert!(copy.text().await.unwrap().contains(".pfx password"));
     copy.click().await.unwrap();
+    copied_within(c, "rotate-copied").await?;
     js(
         c,
         "document.querySelector('[data-testid=\"rotate-panel\"]').scrollIntoView({block: 'start'}); return 0;",
@@ -1346,14 +1387,19 @@ async fn rotate_certificate_in_practice(c: &Client) -> Result<(), String> {
         .click()
         .await
         .unwrap();
+    let pressed = std::time::Instant::now();
     let done = match text_within(c, "rotate-done", 90).await {
         Ok(t) => t,
         Err(e) => {
+            let why = panel_says(c, "rotate-panel").await;
             shot(c, "16-practice-rotate-certificate-not-done").await;
-            let why = text_within(c, "rotate-error", 1).await.unwrap_or_default();
             return Err(format!("{e}; the panel says: {why}"));
         }
     };
+    eprintln!(
+        "certificate rotation: \"Halo is updated\" to done in {} ms",
+        pressed.elapsed().as_millis()
+    );
     assert!(
         done.contains("certificate") && done.contains("removed"),
         "{done}"
@@ -1404,6 +1450,7 @@ async fn rotate_by_hand_in_practice(c: &Client, home: &std::path::Path) -> Resul
         .click()
         .await
         .unwrap();
+    copied_within(c, "rotate-by-hand-copied").await?;
     shot(c, "14-practice-rotate-by-hand-waiting").await;
     by_test_id(c, "rotate-by-hand-halo-updated")
         .await
@@ -1497,6 +1544,7 @@ async fn rotate_certificate_by_hand_in_practice(
     let copy = by_test_id(c, "rotate-by-hand-copy").await;
     assert!(copy.text().await.unwrap().contains(".pfx password"));
     copy.click().await.unwrap();
+    copied_within(c, "rotate-by-hand-copied").await?;
     wait_saved(c).await;
     js(c, &into_view("rotate-by-hand-halo")).await;
     shot(c, "16-practice-rotate-certificate-by-hand-waiting").await;

@@ -85,8 +85,10 @@ pub fn from_ui(store: &ProfileStore, incoming: Profile) -> Result<Profile, Profi
 }
 
 /// [`from_ui`], then saves: the desktop's "save the profile as typed".
+/// No other save of the store comes between reading the evidence and writing it back.
 pub fn save_from_ui(store: &ProfileStore, incoming: Profile) -> Result<Profile, ProfileError> {
-    store.save(&from_ui(store, incoming)?)
+    let held = store.hold_writes();
+    store.save_held(&held, &from_ui(store, incoming)?)
 }
 
 /// "Save as verified": the webview's profile ([`from_ui`]) with `verified` set from the
@@ -97,10 +99,11 @@ pub fn mark_verified(
     incoming: Profile,
     pass_id: &str,
 ) -> Result<Profile, EvidenceError> {
+    let held = store.hold_writes();
     let mut p = from_ui(store, incoming)?;
     let (id, pass) = passes.take_entry(&p, pass_id)?;
     p.verified = Some(pass.verification.clone());
-    match store.save(&p) {
+    match store.save_held(&held, &p) {
         Ok(saved) => Ok(saved),
         Err(e) => {
             // Nothing was recorded: the pass is still good for another try.
@@ -139,6 +142,7 @@ pub fn record_test(
         saved: Err(e),
         open_pass,
     };
+    let held = store.hold_writes();
     let mut p = match from_ui(store, tested) {
         Ok(p) => p,
         Err(e) => return failed(e.into(), pass_id),
@@ -165,7 +169,7 @@ pub fn record_test(
     if let Some((_, pass)) = &taken {
         p.verified = Some(pass.verification.clone());
     }
-    match store.save(&p) {
+    match store.save_held(&held, &p) {
         Ok(profile) => RecordedTest {
             saved: Ok(profile),
             open_pass: None,
@@ -540,6 +544,59 @@ mod tests {
             "the Partner Center app's certificate path cannot come from the webview either"
         );
         assert_eq!(store.load(&stored.id).unwrap(), saved);
+    }
+
+    #[test]
+    fn an_autosave_during_an_engine_save_never_writes_back_older_evidence() {
+        // The engine is recording evidence (a rotation step, a consent, a pass) while the
+        // webview autosaves a typed edit. The autosave reads the stored evidence, merges and
+        // writes: it must wait for the engine's write, or it writes the older evidence
+        // back after it.
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let mut p = customer();
+        p.verified = Some(verification("before@acme.example"));
+        let p = store.save(&p).unwrap();
+        let mut typed = p.clone();
+        typed.name = "Acme (typed during the engine's save)".into();
+        typed.verified = None;
+
+        let held = store.hold_writes();
+        let webview = store.clone();
+        let autosave = std::thread::spawn(move || save_from_ui(&webview, typed).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(
+            store.load(&p.id).unwrap(),
+            p,
+            "the autosave wrote while the engine held the store"
+        );
+        let mut engine = p.clone();
+        engine.verified = Some(verification("after@acme.example"));
+        store.save_held(&held, &engine).unwrap();
+        drop(held);
+        let saved = autosave.join().unwrap();
+
+        let on_disk = store.load(&p.id).unwrap();
+        assert_eq!(on_disk, saved);
+        assert_eq!(on_disk.name, "Acme (typed during the engine's save)");
+        assert_eq!(
+            on_disk.verified.and_then(|v| v.signed_in_as).as_deref(),
+            Some("after@acme.example"),
+            "the engine's evidence survives the autosave"
+        );
+    }
+
+    #[test]
+    fn a_hold_on_another_store_cannot_save_here() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (ProfileStore::at(dir.path()), ProfileStore::at(dir.path()));
+        let held = a.hold_writes();
+        assert!(b.save_held(&held, &customer()).is_err());
+        assert!(a.save_held(&held, &customer()).is_ok());
+        assert!(
+            a.clone().save_held(&held, &customer()).is_ok(),
+            "a clone shares the lock"
+        );
     }
 
     #[test]

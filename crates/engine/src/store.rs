@@ -3,12 +3,18 @@
 //! through. The profile itself (its fields, parsing, [`ProfileError`]) is the core's
 //! [`crate::profile`] model; this is only where it meets the disk.
 //!
+//! Within one process every save goes through one write lock per store (shared by its
+//! clones), and a read-merge-save ([`ProfileStore::hold_writes`]) holds it throughout: the
+//! webview's autosave, which keeps the stored copy's evidence, cannot write back a rotation
+//! state or a consent the engine replaced while it merged.
+//!
 //! Left out: locking between two processes saving the same profile (the last rename wins,
 //! and neither file is ever half-written).
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::Utc;
 use serde::Serialize;
@@ -65,6 +71,16 @@ pub fn read_file(path: &Path) -> Result<Profile, ProfileError> {
 #[derive(Debug, Clone)]
 pub struct ProfileStore {
     dir: PathBuf,
+    /// Held by every save; shared by clones, so the app's copies of the store take turns.
+    writes: Arc<Mutex<()>>,
+}
+
+/// No other save through this store (or a clone of it) happens while this is held: for a
+/// load, a merge and a save that must see no write in between. See
+/// [`ProfileStore::hold_writes`].
+pub struct WritesHeld<'a> {
+    store: &'a ProfileStore,
+    _guard: MutexGuard<'a, ()>,
 }
 
 /// The folder everything of this app lives in: `$ENTRA_ONBOARD_HOME` when set (tests,
@@ -86,7 +102,38 @@ impl ProfileStore {
 
     /// A store in `dir` (created on first save).
     pub fn at(dir: impl Into<PathBuf>) -> ProfileStore {
-        ProfileStore { dir: dir.into() }
+        ProfileStore {
+            dir: dir.into(),
+            writes: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// Holds off every other save of this store until the returned value is dropped; save
+    /// with [`Self::save_held`] meanwhile ([`Self::save`] would wait for itself). A save
+    /// that panicked elsewhere does not block the others: the lock guards no data.
+    pub fn hold_writes(&self) -> WritesHeld<'_> {
+        WritesHeld {
+            store: self,
+            _guard: self.writes.lock().unwrap_or_else(|p| p.into_inner()),
+        }
+    }
+
+    /// [`Self::save`] while [`Self::hold_writes`] is held. A hold taken on another store
+    /// (not a clone of this one) guards nothing here and is refused.
+    pub fn save_held(
+        &self,
+        held: &WritesHeld<'_>,
+        profile: &Profile,
+    ) -> Result<Profile, ProfileError> {
+        if !Arc::ptr_eq(&held.store.writes, &self.writes) {
+            return Err(ProfileError::Io {
+                path: self.dir.display().to_string(),
+                message: "internal: saved while holding another store's writes".into(),
+            });
+        }
+        let mut p = profile.clone();
+        p.updated_at = Some(Utc::now());
+        self.write_profile(p)
     }
 
     /// Where the profiles are.
@@ -187,15 +234,15 @@ impl ProfileStore {
     /// version. A profile without an id gets one. Saving never validates: a half-finished
     /// profile is saved as it is, so nothing typed is lost.
     pub fn save(&self, profile: &Profile) -> Result<Profile, ProfileError> {
-        let mut p = profile.clone();
-        p.updated_at = Some(Utc::now());
-        self.write_profile(p)
+        let held = self.hold_writes();
+        self.save_held(&held, profile)
     }
 
     /// Saves a profile brought from another computer, keeping its `updated_at` (so a later
     /// import can tell which copy is newer) instead of stamping it now. Otherwise as
     /// [`Self::save`].
     pub fn save_imported(&self, profile: &Profile) -> Result<Profile, ProfileError> {
+        let _held = self.hold_writes();
         let mut p = profile.clone();
         p.updated_at.get_or_insert_with(Utc::now);
         self.write_profile(p)
@@ -216,6 +263,7 @@ impl ProfileStore {
     /// Deletes one profile's file. (Keychain entries are removed by the caller, which
     /// knows about the keychain.)
     pub fn delete(&self, id: &str) -> Result<(), ProfileError> {
+        let _held = self.hold_writes();
         let path = self.path_for(id)?;
         match fs::remove_file(&path) {
             Ok(()) => Ok(()),

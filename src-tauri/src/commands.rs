@@ -193,11 +193,11 @@ pub async fn store_secret(
     expires_on: Option<NaiveDate>,
 ) -> Result<StoredSecret> {
     let secret = Sensitive::new(secret);
-    let mut profile = evidence::from_ui(&state.store, profile)?;
     let kc = Keychain::open()?;
     let today = chrono::Local::now().date_naive();
-    let status = vault::store_secret(&kc, &mut profile, &secret, expires_on, today)?;
-    let profile = state.store.save(&profile)?;
+    let (profile, status) = evidence::update_from_ui(&state.store, profile, |p| {
+        vault::store_secret(&kc, p, &secret, expires_on, today).map_err(Error::from)
+    })?;
     Ok(StoredSecret { profile, status })
 }
 
@@ -220,11 +220,11 @@ pub async fn store_app_secret(
     expires_on: Option<NaiveDate>,
 ) -> Result<StoredSecret> {
     let secret = Sensitive::new(secret);
-    let mut profile = evidence::from_ui(&state.store, profile)?;
     let kc = Keychain::open()?;
     let today = chrono::Local::now().date_naive();
-    let status = vault::store_app_secret(&kc, &mut profile, app, &secret, expires_on, today)?;
-    let profile = state.store.save(&profile)?;
+    let (profile, status) = evidence::update_from_ui(&state.store, profile, |p| {
+        vault::store_app_secret(&kc, p, app, &secret, expires_on, today).map_err(Error::from)
+    })?;
     Ok(StoredSecret { profile, status })
 }
 
@@ -427,9 +427,9 @@ pub async fn create_certificate(
 ) -> Result<CertificateCreated> {
     let kc = Keychain::open()?;
     let dir = exports::export_dir().map_err(Error::export)?;
-    let mut profile = evidence::from_ui(&state.store, profile)?;
-    let certificate =
-        vault::create_certificate(&kc, &mut profile, &request, &dir, chrono::Utc::now())?;
+    let (profile, certificate) = evidence::update_from_ui(&state.store, profile, |p| {
+        vault::create_certificate(&kc, p, &request, &dir, chrono::Utc::now()).map_err(Error::from)
+    })?;
     // Practice: the sandbox plays Entra, so "upload the .cer" happens here.
     if entra_onboard_sandbox::practice::is_practice(&profile)
         && let Ok(pem) = entra_onboard_engine::bounded::read_file(
@@ -444,7 +444,6 @@ pub async fn create_certificate(
             .provider()
             .register_certificate(&profile.client_id, &pem);
     }
-    let profile = state.store.save(&profile)?;
     Ok(CertificateCreated {
         profile,
         certificate,
@@ -463,10 +462,10 @@ pub async fn import_certificate(
     let password = Sensitive::new(password);
     let kc = Keychain::open()?;
     let keep = entra_onboard_engine::profile::app_home()?.join("certificates");
-    let mut profile = evidence::from_ui(&state.store, profile)?;
-    let info =
-        vault::import_certificate(&kc, &mut profile, &pfx, password, &keep, chrono::Utc::now())?;
-    let profile = state.store.save(&profile)?;
+    let (profile, info) = evidence::update_from_ui(&state.store, profile, |p| {
+        vault::import_certificate(&kc, p, &pfx, password, &keep, chrono::Utc::now())
+            .map_err(Error::from)
+    })?;
     Ok(CertificateImported { profile, info })
 }
 
@@ -512,14 +511,10 @@ pub async fn capture_consent(
     state.end_browser_flow();
     crate::bring_to_front(&app_front);
     let outcome = result?;
-    let mut profile = evidence::from_ui(&state.store, profile)?;
-    consent_capture::record_consent(
-        &mut profile,
-        tenant.as_deref(),
-        &outcome,
-        chrono::Utc::now(),
-    );
-    let profile = state.store.save(&profile)?;
+    let (profile, ()) = evidence::update_from_ui(&state.store, profile, |p| {
+        consent_capture::record_consent(p, tenant.as_deref(), &outcome, chrono::Utc::now());
+        Ok::<_, Error>(())
+    })?;
     Ok(ConsentCaptured { profile, outcome })
 }
 
@@ -544,9 +539,9 @@ pub fn import_tenants(
     text: String,
 ) -> Result<TenantsImported> {
     let import = tenants::parse_tenant_list(&text)?;
-    let mut profile = evidence::from_ui(&state.store, profile)?;
-    let merge = tenants::add_tenants(&mut profile, &import.rows);
-    let profile = state.store.save(&profile)?;
+    let (profile, merge) = evidence::update_from_ui(&state.store, profile, |p| {
+        Ok::<_, Error>(tenants::add_tenants(p, &import.rows))
+    })?;
     Ok(TenantsImported {
         profile,
         import,
@@ -561,9 +556,11 @@ pub fn remove_tenant(
     profile: Profile,
     tenant: String,
 ) -> Result<Profile> {
-    let mut profile = evidence::from_ui(&state.store, profile)?;
-    tenants::remove_tenant(&mut profile, &tenant);
-    Ok(state.store.save(&profile)?)
+    let (profile, ()) = evidence::update_from_ui(&state.store, profile, |p| {
+        tenants::remove_tenant(p, &tenant);
+        Ok::<_, Error>(())
+    })?;
+    Ok(profile)
 }
 
 /// Adds every consented customer tenant to `allowed_tenants` (step 6) in one click.
@@ -572,9 +569,9 @@ pub fn allow_consented_tenants(
     state: State<'_, AppState>,
     profile: Profile,
 ) -> Result<TenantsAllowed> {
-    let mut profile = evidence::from_ui(&state.store, profile)?;
-    let summary = tenants::add_consented_to_allowed(&mut profile);
-    let profile = state.store.save(&profile)?;
+    let (profile, summary) = evidence::update_from_ui(&state.store, profile, |p| {
+        Ok::<_, Error>(tenants::add_consented_to_allowed(p))
+    })?;
     Ok(TenantsAllowed { profile, summary })
 }
 

@@ -91,6 +91,24 @@ pub fn save_from_ui(store: &ProfileStore, incoming: Profile) -> Result<Profile, 
     store.save_held(&held, &from_ui(store, incoming)?)
 }
 
+/// [`from_ui`], `change`, then saves, with no other save of the store in between: for the
+/// commands that act on the webview's profile and record the result (store a secret,
+/// import tenants, record a consent). `change` should be quick: every save of the store
+/// waits for it. Nothing is saved when it fails.
+pub fn update_from_ui<T, E>(
+    store: &ProfileStore,
+    incoming: Profile,
+    change: impl FnOnce(&mut Profile) -> Result<T, E>,
+) -> Result<(Profile, T), E>
+where
+    E: From<ProfileError>,
+{
+    let held = store.hold_writes();
+    let mut p = from_ui(store, incoming)?;
+    let out = change(&mut p)?;
+    Ok((store.save_held(&held, &p)?, out))
+}
+
 /// "Save as verified": the webview's profile ([`from_ui`]) with `verified` set from the
 /// pass `pass_id` that [`SeenPasses::record`] handed out, consumed by this call. Saved.
 pub fn mark_verified(
@@ -584,6 +602,32 @@ mod tests {
             Some("after@acme.example"),
             "the engine's evidence survives the autosave"
         );
+    }
+
+    #[test]
+    fn update_from_ui_keeps_the_evidence_and_saves_nothing_when_the_change_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::at(dir.path());
+        let mut stored = customer();
+        stored.admin_consent = Some(consented());
+        let stored = store.save(&stored).unwrap();
+        let mut incoming = stored.clone();
+        incoming.admin_consent = None;
+        incoming.name = "Acme (typed)".into();
+
+        let refused: Result<(Profile, ()), ProfileError> =
+            update_from_ui(&store, incoming.clone(), |p| {
+                p.name = "half-done".into();
+                Err(ProfileError::NotFound("x".into()))
+            });
+        assert!(refused.is_err());
+        assert_eq!(store.load(&stored.id).unwrap(), stored, "nothing saved");
+
+        let (saved, n) =
+            update_from_ui(&store, incoming, |p| Ok::<_, ProfileError>(p.name.len())).unwrap();
+        assert_eq!(n, "Acme (typed)".len(), "the change saw the typed fields");
+        assert_eq!(saved.admin_consent, stored.admin_consent, "evidence kept");
+        assert_eq!(store.load(&stored.id).unwrap(), saved);
     }
 
     #[test]

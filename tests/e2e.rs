@@ -1140,7 +1140,7 @@ async fn panel_says(c: &Client, id: &str) -> String {
 async fn copied_within(c: &Client, id: &str) -> Result<(), String> {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let said = text_within(c, id, 20).await.unwrap_or_default();
+        let said = text_within(c, id, 1).await.unwrap_or_default();
         if said.starts_with("Copied.") {
             assert!(said.contains("60 seconds"), "{said}");
             return Ok(());

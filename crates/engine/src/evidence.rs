@@ -87,8 +87,7 @@ pub fn from_ui(store: &ProfileStore, incoming: Profile) -> Result<Profile, Profi
 /// [`from_ui`], then saves: the desktop's "save the profile as typed".
 /// No other save of the store comes between reading the evidence and writing it back.
 pub fn save_from_ui(store: &ProfileStore, incoming: Profile) -> Result<Profile, ProfileError> {
-    let held = store.hold_writes();
-    store.save_held(&held, &from_ui(store, incoming)?)
+    update_from_ui(store, incoming, |_| Ok(())).map(|(p, ())| p)
 }
 
 /// [`from_ui`], `change`, then saves, with no other save of the store in between: for the
@@ -106,7 +105,7 @@ where
     let held = store.hold_writes();
     let mut p = from_ui(store, incoming)?;
     let out = change(&mut p)?;
-    Ok((store.save_held(&held, &p)?, out))
+    Ok((held.save(&p)?, out))
 }
 
 /// "Save as verified": the webview's profile ([`from_ui`]) with `verified` set from the
@@ -121,7 +120,7 @@ pub fn mark_verified(
     let mut p = from_ui(store, incoming)?;
     let (id, pass) = passes.take_entry(&p, pass_id)?;
     p.verified = Some(pass.verification.clone());
-    match store.save_held(&held, &p) {
+    match held.save(&p) {
         Ok(saved) => Ok(saved),
         Err(e) => {
             // Nothing was recorded: the pass is still good for another try.
@@ -187,7 +186,7 @@ pub fn record_test(
     if let Some((_, pass)) = &taken {
         p.verified = Some(pass.verification.clone());
     }
-    match store.save_held(&held, &p) {
+    match held.save(&p) {
         Ok(profile) => RecordedTest {
             saved: Ok(profile),
             open_pass: None,
@@ -590,7 +589,7 @@ mod tests {
         );
         let mut engine = p.clone();
         engine.verified = Some(verification("after@acme.example"));
-        store.save_held(&held, &engine).unwrap();
+        held.save(&engine).unwrap();
         drop(held);
         let saved = autosave.join().unwrap();
 
@@ -628,19 +627,6 @@ mod tests {
         assert_eq!(n, "Acme (typed)".len(), "the change saw the typed fields");
         assert_eq!(saved.admin_consent, stored.admin_consent, "evidence kept");
         assert_eq!(store.load(&stored.id).unwrap(), saved);
-    }
-
-    #[test]
-    fn a_hold_on_another_store_cannot_save_here() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (ProfileStore::at(dir.path()), ProfileStore::at(dir.path()));
-        let held = a.hold_writes();
-        assert!(b.save_held(&held, &customer()).is_err());
-        assert!(a.save_held(&held, &customer()).is_ok());
-        assert!(
-            a.clone().save_held(&held, &customer()).is_ok(),
-            "a clone shares the lock"
-        );
     }
 
     #[test]

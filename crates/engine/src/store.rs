@@ -83,6 +83,15 @@ pub struct WritesHeld<'a> {
     _guard: MutexGuard<'a, ()>,
 }
 
+impl WritesHeld<'_> {
+    /// [`ProfileStore::save`] into the held store.
+    pub fn save(&self, profile: &Profile) -> Result<Profile, ProfileError> {
+        let mut p = profile.clone();
+        p.updated_at = Some(Utc::now());
+        self.store.write_profile(p)
+    }
+}
+
 /// The folder everything of this app lives in: `$ENTRA_ONBOARD_HOME` when set (tests,
 /// portable installs), else the OS config folder.
 pub fn app_home() -> Result<PathBuf, ProfileError> {
@@ -109,31 +118,13 @@ impl ProfileStore {
     }
 
     /// Holds off every other save of this store until the returned value is dropped; save
-    /// with [`Self::save_held`] meanwhile ([`Self::save`] would wait for itself). A save
-    /// that panicked elsewhere does not block the others: the lock guards no data.
+    /// through it meanwhile ([`WritesHeld::save`]; [`Self::save`] would wait for itself). A
+    /// save that panicked elsewhere does not block the others: the lock guards no data.
     pub fn hold_writes(&self) -> WritesHeld<'_> {
         WritesHeld {
             store: self,
             _guard: self.writes.lock().unwrap_or_else(|p| p.into_inner()),
         }
-    }
-
-    /// [`Self::save`] while [`Self::hold_writes`] is held. A hold taken on another store
-    /// (not a clone of this one) guards nothing here and is refused.
-    pub fn save_held(
-        &self,
-        held: &WritesHeld<'_>,
-        profile: &Profile,
-    ) -> Result<Profile, ProfileError> {
-        if !Arc::ptr_eq(&held.store.writes, &self.writes) {
-            return Err(ProfileError::Io {
-                path: self.dir.display().to_string(),
-                message: "internal: saved while holding another store's writes".into(),
-            });
-        }
-        let mut p = profile.clone();
-        p.updated_at = Some(Utc::now());
-        self.write_profile(p)
     }
 
     /// Where the profiles are.
@@ -234,8 +225,7 @@ impl ProfileStore {
     /// version. A profile without an id gets one. Saving never validates: a half-finished
     /// profile is saved as it is, so nothing typed is lost.
     pub fn save(&self, profile: &Profile) -> Result<Profile, ProfileError> {
-        let held = self.hold_writes();
-        self.save_held(&held, profile)
+        self.hold_writes().save(profile)
     }
 
     /// Saves a profile brought from another computer, keeping its `updated_at` (so a later
